@@ -1,0 +1,338 @@
+// Unit tests of the ring core, one instance, driven step by step. Real threads are exercised by
+// tests/core_workers_test.ts.
+import {
+  addSender, BUSY, cancel, CLAIMED, closeReceiver, commit, DISCONNECTED, dropSender, EMPTY,
+  FIRST_OFFSET, FULL, HEADER, init, INVALID, length, MAX_INITIAL_CAPACITY, NO_MEMORY, OK, PAGE,
+  peek, peekLength, receiverOpen, recvWaitBegin, recvWaitEnd, release, reserve, ringCapacity,
+  RING_DATA, senderCount, storageBytes, TOO_LARGE, UNBOUNDED, validate, CONTROL_SIZE,
+  DATA_SEQ, DATA_WAITERS, SPACE_SEQ, SPACE_WAITERS, waitDataBegin, waitDataEnd, waitSpaceBegin,
+  waitSpaceEnd,
+} from "../ring";
+
+const MB: u32 = 1 << 20;
+
+/** A fresh channel in fresh pages. */
+function channel(bound: u32 = UNBOUNDED, capacity: i32 = 64, maxBytes: u32 = MB): usize {
+  const ch = <usize>memory.grow(1) * PAGE;
+  expect<i32>(init(ch, bound, maxBytes, capacity)).toBe(OK);
+  return ch;
+}
+
+function byteOf(seed: i32, i: i32): u8 {
+  return <u8>((seed * 31 + i * 7) & 0xff);
+}
+
+/** Reserves and fills a payload of `len` bytes; returns the payload offset (or a status). */
+function claim(ch: usize, len: i32, seed: i32, owner: i32 = 1): i32 {
+  const p = reserve(ch, len, owner);
+  if (p < FIRST_OFFSET) return p;
+  for (let i = 0; i < len; i++) store<u8>(<usize>p + i, byteOf(seed, i));
+  return p;
+}
+
+function send(ch: usize, len: i32, seed: i32): i32 {
+  const p = claim(ch, len, seed);
+  if (p >= FIRST_OFFSET) {
+    commit(ch, p);
+    return OK;
+  }
+  return p;
+}
+
+/** Takes the next message and checks its length and content. */
+function take(ch: usize, len: i32, seed: i32): void {
+  const p = peek(ch);
+  expect<bool>(p >= FIRST_OFFSET).toBe(true, "a message is ready");
+  expect<i32>(peekLength()).toBe(len, "length");
+  for (let i = 0; i < len; i++) {
+    if (load<u8>(<usize>p + i) != byteOf(seed, i)) {
+      expect<i32>(load<u8>(<usize>p + i)).toBe(byteOf(seed, i), "payload byte");
+    }
+  }
+  release(ch);
+}
+
+describe("init and validate", () => {
+  test("rejects bad capacities and limits", () => {
+    const ch = <usize>memory.grow(1) * PAGE;
+    expect<i32>(init(ch, UNBOUNDED, MB, 0)).toBe(INVALID);
+    expect<i32>(init(ch, UNBOUNDED, MB, 48)).toBe(INVALID);
+    expect<i32>(init(ch, UNBOUNDED, MB, 8)).toBe(INVALID);
+    expect<i32>(init(ch, UNBOUNDED, MB, MAX_INITIAL_CAPACITY * 2)).toBe(INVALID);
+    expect<i32>(init(ch, UNBOUNDED, 100, 64)).toBe(INVALID);
+    expect<i32>(validate(ch)).toBe(INVALID);
+    expect<i32>(init(ch, UNBOUNDED, MB, MAX_INITIAL_CAPACITY)).toBe(OK);
+    expect<i32>(validate(ch)).toBe(OK);
+    expect<i32>(storageBytes(ch)).toBe(RING_DATA + MAX_INITIAL_CAPACITY);
+  });
+  test("offsets beyond the memory are invalid", () => {
+    expect<i32>(validate(<usize>memory.size() * PAGE)).toBe(INVALID);
+  });
+});
+
+describe("reserve, commit, peek, release", () => {
+  test("empty, busy, ready", () => {
+    const ch = channel();
+    expect<i32>(peek(ch)).toBe(EMPTY);
+    const p = claim(ch, 5, 1);
+    expect<bool>(p >= <i32>(ch + CONTROL_SIZE + RING_DATA + HEADER)).toBe(true);
+    expect<i32>(peek(ch)).toBe(BUSY);
+    expect<i32>(length(ch)).toBe(1);
+    commit(ch, p);
+    expect<i32>(peek(ch)).toBe(p);
+    expect<i32>(peek(ch)).toBe(p, "peek does not consume");
+    take(ch, 5, 1);
+    expect<i32>(peek(ch)).toBe(EMPTY);
+    expect<i32>(length(ch)).toBe(0);
+  });
+  test("zero-length and header-sized records", () => {
+    const ch = channel();
+    expect<i32>(send(ch, 0, 1)).toBe(OK);
+    expect<i32>(send(ch, 8, 2)).toBe(OK);
+    expect<i32>(send(ch, 1, 3)).toBe(OK);
+    take(ch, 0, 1);
+    take(ch, 8, 2);
+    take(ch, 1, 3);
+    expect<i32>(peek(ch)).toBe(EMPTY);
+  });
+  test("negative and huge lengths are too large", () => {
+    const ch = channel();
+    expect<i32>(reserve(ch, -1, 1)).toBe(TOO_LARGE);
+    expect<i32>(reserve(ch, 0x7fffffff, 1)).toBe(TOO_LARGE);
+    expect<i32>(length(ch)).toBe(0);
+  });
+  test("consumed records are zeroed", () => {
+    const ch = channel();
+    const p = claim(ch, 20, 9);
+    commit(ch, p);
+    take(ch, 20, 9);
+    for (let i = -HEADER; i < 24; i++) expect<u8>(load<u8>(<usize>(p + i))).toBe(0);
+  });
+  test("cancel turns a claim into padding and returns its admission", () => {
+    const ch = channel(2);
+    const a = claim(ch, 10, 1);
+    const b = claim(ch, 10, 2);
+    expect<i32>(reserve(ch, 1, 1)).toBe(FULL);
+    cancel(ch, a);
+    expect<i32>(peek(ch)).toBe(BUSY, "b is still being written");
+    commit(ch, b);
+    take(ch, 10, 2);
+    expect<i32>(peek(ch)).toBe(EMPTY);
+    expect<i32>(length(ch)).toBe(0);
+  });
+});
+
+describe("wrap-around", () => {
+  test("padding at every offset, for sizes from 0 to the capacity", () => {
+    const capacity = 64;
+    // Record sizes in bytes (header included) from 8 to 64: lengths 0..56.
+    for (let offset = 0; offset < capacity; offset += 8) {
+      for (let len = 0; len <= capacity - HEADER; len++) {
+        const ch = channel(UNBOUNDED, capacity);
+        // Move head and tail to `offset` with one filler record (offset 0: none).
+        if (offset > 0) {
+          expect<i32>(send(ch, offset - HEADER, 5)).toBe(OK);
+          take(ch, offset - HEADER, 5);
+        }
+        for (let round = 0; round < 3; round++) {
+          expect<i32>(send(ch, len, len + round)).toBe(OK);
+          take(ch, len, len + round);
+        }
+        // A record fits a drained ring unless it also needs padding to the end: then it grows.
+        const size = (len + HEADER + 7) & ~7;
+        const padding = size > capacity - offset ? capacity - offset : 0;
+        expect<i32>(ringCapacity(ch)).toBe(padding + size > capacity ? capacity * 2 : capacity);
+        expect<i32>(peek(ch)).toBe(EMPTY);
+      }
+    }
+  });
+  test("one, two, capacity-1 and capacity+1 records outstanding", () => {
+    const capacity = 128;
+    const lens: i32[] = [capacity - HEADER, (capacity >> 1) - HEADER, 8, 0, capacity - 7];
+    for (let k = 0; k < lens.length; k++) {
+      const len = lens[k];
+      const ch = channel(UNBOUNDED, capacity);
+      let sent = 0;
+      let received = 0;
+      // Keep `outstanding` records in flight for many laps.
+      for (let outstanding = 1; outstanding <= 3; outstanding++) {
+        for (let lap = 0; lap < 40; lap++) {
+          while (sent - received < outstanding) expect<i32>(send(ch, len, sent++)).toBe(OK);
+          take(ch, len, received++);
+        }
+      }
+      while (received < sent) take(ch, len, received++);
+      expect<i32>(peek(ch)).toBe(EMPTY);
+    }
+  });
+  test("a padding record is skipped even when the next claim is busy", () => {
+    const ch = channel(UNBOUNDED, 64);
+    expect<i32>(send(ch, 40, 1)).toBe(OK); // 48 bytes at 0..48
+    take(ch, 40, 1);
+    const p = claim(ch, 20, 2); // 32 bytes: pads 48..64, lands at 0
+    expect<i32>(p).toBe(<i32>(ch + CONTROL_SIZE + RING_DATA + HEADER));
+    expect<i32>(peek(ch)).toBe(BUSY);
+    commit(ch, p);
+    take(ch, 20, 2);
+  });
+});
+
+describe("growth", () => {
+  test("grows while records are outstanding and keeps their order", () => {
+    const ch = channel(UNBOUNDED, 64);
+    const before = storageBytes(ch);
+    for (let i = 0; i < 200; i++) expect<i32>(send(ch, i % 37, i)).toBe(OK);
+    expect<bool>(ringCapacity(ch) > 64).toBe(true);
+    expect<bool>(storageBytes(ch) > before).toBe(true);
+    expect<i32>(length(ch)).toBe(200);
+    for (let i = 0; i < 200; i++) take(ch, i % 37, i);
+    expect<i32>(peek(ch)).toBe(EMPTY);
+  });
+  test("interleaves growth with consumption; storage follows the backlog", () => {
+    const ch = channel(UNBOUNDED, 64);
+    let sent = 0;
+    let received = 0;
+    for (let burst = 1; burst <= 30; burst++) {
+      for (let i = 0; i < burst; i++) expect<i32>(send(ch, (sent * 13) % 50, sent++)).toBe(OK);
+      while (received < sent - 2) take(ch, (received * 13) % 50, received++);
+    }
+    while (received < sent) take(ch, (received * 13) % 50, received++);
+    const storage = storageBytes(ch);
+    // Steady traffic after the peak does not allocate.
+    for (let i = 0; i < 1000; i++) {
+      expect<i32>(send(ch, (sent * 13) % 50, sent++)).toBe(OK);
+      take(ch, (received * 13) % 50, received++);
+    }
+    expect<i32>(storageBytes(ch)).toBe(storage);
+  });
+  test("a record larger than the ring gets a ring of its own", () => {
+    const ch = channel(UNBOUNDED, 64);
+    expect<i32>(send(ch, 10, 1)).toBe(OK);
+    expect<i32>(send(ch, 100000, 2)).toBe(OK);
+    expect<i32>(send(ch, 10, 3)).toBe(OK);
+    take(ch, 10, 1);
+    take(ch, 100000, 2);
+    take(ch, 10, 3);
+  });
+  test("too large for maxBytes, then no memory until drained", () => {
+    const max: u32 = 4 * PAGE;
+    const ch = channel(UNBOUNDED, 64, max);
+    expect<i32>(reserve(ch, 5 * PAGE, 1)).toBe(TOO_LARGE);
+    expect<i32>(length(ch)).toBe(0);
+    let sent = 0;
+    let status = OK;
+    while ((status = send(ch, 1000, sent)) == OK) sent++;
+    expect<i32>(status).toBe(NO_MEMORY);
+    expect<bool>(<u32>storageBytes(ch) <= max).toBe(true);
+    expect<i32>(length(ch)).toBe(sent);
+    expect<i32>(send(ch, 0, 0)).toBe(OK, "small records still fit");
+    sent++;
+    // Drain, then the storage is reused.
+    let received = 0;
+    while (received < sent - 1) take(ch, 1000, received++);
+    take(ch, 0, 0);
+    const storage = storageBytes(ch);
+    const fit = ringCapacity(ch) / 1008 - 1;
+    for (let lap = 0; lap < 5; lap++) {
+      for (let i = 0; i < fit; i++) expect<i32>(send(ch, 1000, i)).toBe(OK, "reused");
+      for (let i = 0; i < fit; i++) take(ch, 1000, i);
+    }
+    expect<i32>(storageBytes(ch)).toBe(storage);
+  });
+});
+
+describe("bounds", () => {
+  test("a bound counts messages, not bytes", () => {
+    const ch = channel(3, 64);
+    expect<i32>(send(ch, 1, 1)).toBe(OK);
+    expect<i32>(send(ch, 200, 2)).toBe(OK); // larger than the ring: grows
+    expect<i32>(send(ch, 1, 3)).toBe(OK);
+    expect<i32>(reserve(ch, 0, 1)).toBe(FULL);
+    take(ch, 1, 1);
+    expect<i32>(send(ch, 2, 4)).toBe(OK);
+    expect<i32>(reserve(ch, 0, 1)).toBe(FULL);
+    take(ch, 200, 2);
+    take(ch, 1, 3);
+    take(ch, 2, 4);
+  });
+  test("rendezvous admits a message only for a waiting receiver", () => {
+    const ch = channel(0);
+    expect<i32>(reserve(ch, 1, 1)).toBe(FULL);
+    recvWaitBegin(ch);
+    expect<i32>(send(ch, 1, 7)).toBe(OK);
+    expect<i32>(reserve(ch, 1, 1)).toBe(FULL, "one token, one message");
+    expect<i32>(recvWaitEnd(ch)).toBe(CLAIMED);
+    take(ch, 1, 7);
+    recvWaitBegin(ch);
+    expect<i32>(recvWaitEnd(ch)).toBe(OK);
+    expect<i32>(reserve(ch, 1, 1)).toBe(FULL);
+    // A cancelled claim hands the token back.
+    recvWaitBegin(ch);
+    const p = claim(ch, 3, 1);
+    cancel(ch, p);
+    expect<i32>(recvWaitEnd(ch)).toBe(OK);
+    expect<i32>(peek(ch)).toBe(EMPTY);
+  });
+});
+
+describe("ends and disconnection", () => {
+  test("receiver sees disconnection only after draining", () => {
+    const ch = channel();
+    expect<i32>(senderCount(ch)).toBe(1);
+    expect<i32>(addSender(ch)).toBe(2);
+    expect<i32>(send(ch, 4, 1)).toBe(OK);
+    expect<i32>(dropSender(ch)).toBe(1);
+    expect<i32>(send(ch, 4, 2)).toBe(OK);
+    expect<i32>(dropSender(ch)).toBe(0);
+    take(ch, 4, 1);
+    take(ch, 4, 2);
+    expect<i32>(peek(ch)).toBe(DISCONNECTED);
+    expect<i32>(peek(ch)).toBe(DISCONNECTED);
+  });
+  test("an unfinished claim of a departed sender is busy, not disconnected", () => {
+    const ch = channel();
+    const p = claim(ch, 4, 1);
+    dropSender(ch);
+    expect<i32>(peek(ch)).toBe(BUSY);
+    commit(ch, p);
+    take(ch, 4, 1);
+    expect<i32>(peek(ch)).toBe(DISCONNECTED);
+  });
+  test("senders see a closed receiver", () => {
+    const ch = channel();
+    expect<i32>(receiverOpen(ch)).toBe(1);
+    closeReceiver(ch);
+    expect<i32>(receiverOpen(ch)).toBe(0);
+    expect<i32>(reserve(ch, 1, 1)).toBe(DISCONNECTED);
+    expect<i32>(length(ch)).toBe(0);
+  });
+});
+
+describe("wait words", () => {
+  test("publishers bump a sequence only when somebody waits", () => {
+    const ch = channel(1);
+    expect<i32>(send(ch, 1, 1)).toBe(OK);
+    expect<i32>(load<i32>(ch + DATA_SEQ)).toBe(0, "nobody waited");
+    const seq = waitDataBegin(ch);
+    expect<i32>(load<i32>(ch + DATA_WAITERS)).toBe(1);
+    take(ch, 1, 1);
+    expect<i32>(send(ch, 1, 2)).toBe(OK);
+    expect<i32>(load<i32>(ch + DATA_SEQ)).toBe(seq + 1);
+    waitDataEnd(ch);
+    expect<i32>(load<i32>(ch + DATA_WAITERS)).toBe(0);
+    const space = waitSpaceBegin(ch);
+    take(ch, 1, 2);
+    expect<i32>(load<i32>(ch + SPACE_SEQ)).toBe(space + 1);
+    waitSpaceEnd(ch);
+    expect<i32>(load<i32>(ch + SPACE_WAITERS)).toBe(0);
+    // The last sender leaving and the receiver closing wake waiters too.
+    const d = waitDataBegin(ch);
+    dropSender(ch);
+    expect<i32>(load<i32>(ch + DATA_SEQ)).toBe(d + 1);
+    waitDataEnd(ch);
+    const s = waitSpaceBegin(ch);
+    closeReceiver(ch);
+    expect<i32>(load<i32>(ch + SPACE_SEQ)).toBe(s + 1);
+    waitSpaceEnd(ch);
+  });
+});

@@ -1,0 +1,530 @@
+// The channel's queue: a multi-producer, single-consumer ring of variable-length records in a
+// shared WebAssembly.Memory, with the channel's counters, flags and wait words beside it.
+//
+// Every thread that holds a channel end runs its own instance of this module over the same
+// memory. Instances share nothing but that memory, so this file keeps no state in globals
+// (except `lastLength`, an out-parameter of `peek`, which is per instance by design) and never
+// allocates: only loads, stores and atomics at offsets derived from the control block address
+// `ch` that the caller passes. All atomics are sequentially consistent (Wasm threads).
+//
+// ## Layout (byte offsets from `ch`; every line is 64 bytes so that producer-written,
+// ## consumer-written and rarely-written words never share a cache line)
+//
+//   ch + 0    ┌──────────────────────────────────────────────────────────────────┐
+//             │ MAGIC │ VERSION │ BOUND │ MAX_BYTES │ STORAGE │                   │ config
+//   ch + 64   ├──────────────────────────────────────────────────────────────────┤
+//             │ PROD_RING │ ADMITTED │                                           │ producers
+//   ch + 128  ├──────────────────────────────────────────────────────────────────┤
+//             │ CONS_RING │ RECEIVED │                                           │ consumer
+//   ch + 192  ├──────────────────────────────────────────────────────────────────┤
+//             │ SENDERS │ RECEIVER │ RECV_WAITING │                             │ ends
+//   ch + 256  ├──────────────────────────────────────────────────────────────────┤
+//             │ DATA_SEQ │ DATA_WAITERS │                                        │ wait: data
+//   ch + 320  ├──────────────────────────────────────────────────────────────────┤
+//             │ SPACE_SEQ │ SPACE_WAITERS │                                      │ wait: space
+//   ch + 384  ├──────────────────────────────────────────────────────────────────┤
+//             │ reserved for the TypeScript layer (handle table, liveness words) │
+//   ch + 512  ├──────────────────────────────────────────────────────────────────┤
+//             │ first ring (descriptor + data), see below                        │
+//             └──────────────────────────────────────────────────────────────────┘
+//
+// A ring is a descriptor followed by `capacity` bytes of data (a power of two ≥ 16):
+//
+//   r + 0     │ CAPACITY │ NEXT (ring that follows once this one is sealed; 0 = none) │
+//   r + 64    │ TAIL: i64 byte position claimed by producers; bit 63 = SEALED        │
+//             │ HEAD_CACHE: i64, producers' last view of HEAD                        │
+//   r + 128   │ HEAD: i64 byte position of the next record to consume                │
+//   r + 192   │ data[capacity] ...                                                   │
+//
+// Positions grow monotonically; the byte of position p is at data + (p & (capacity - 1)).
+//
+// A record is an 8-byte header and its payload, padded to a multiple of 8 bytes:
+//
+//   +0  SIZE  i32  0 = not written yet; -(8 + length) = claimed, being written;
+//                  +(8 + length) = committed message; for padding, its whole extent
+//   +4  META  i32  kind (bits 0–7: RECORD_MESSAGE or RECORD_PADDING) | owner id << 8
+//   +8  payload[length], then zeros up to the next multiple of 8
+//
+// ## Protocol
+// - Producers claim space by a CAS on TAIL (claims are ordered by TAIL), then store -size in
+//   SIZE (the claim is in progress and META names its owner), copy the payload, and publish it
+//   with the atomic store of +size. A claim that would straddle the end of the data area first
+//   lays down a padding record up to the end (committed at once) and starts at offset 0.
+// - The consumer reads SIZE at HEAD: > 0 is a committed record; ≤ 0 with HEAD < TAIL is a claim
+//   still being written (BUSY); HEAD = TAIL is EMPTY. After use it zeroes the whole record (so
+//   that every byte a future header may land on reads 0), then advances HEAD.
+// - Growth: a producer that finds the ring too full seals it (CAS TAIL → TAIL | SEALED; one
+//   producer wins), allocates a larger ring from fresh pages (`memory.grow`; STORAGE counts
+//   whole pages against MAX_BYTES), links it in NEXT
+//   and publishes it in PROD_RING. Later claims go to the new ring. The consumer drains the
+//   sealed ring up to its final TAIL, then follows NEXT. Only the sealer allocates, so
+//   allocation is serialised without a lock. A retired ring's memory is not reused: storage
+//   stays below twice the largest backlog, and a drained ring is reused lap after lap.
+// - Counting: ADMITTED (producers) and RECEIVED (consumer) are wrapping message counters;
+//   ADMITTED - RECEIVED is the number of messages claimed and not yet consumed, which a bounded
+//   channel keeps ≤ BOUND. A rendezvous channel (BOUND = 0) admits a message only by taking a
+//   token from RECV_WAITING, which a waiting receiver puts there.
+// - Waiting (done by the caller with Atomics.wait/waitAsync on DATA_SEQ or SPACE_SEQ): a waiter
+//   reads the sequence, increments the waiter count, checks its condition again, and only then
+//   waits on the value it read. A publisher changes the state, then reads the waiter count and,
+//   when it is non-zero, increments the sequence and notifies. With sequentially consistent
+//   atomics either the waiter's re-check sees the change or the publisher sees the waiter.
+
+// ── Status codes. Functions returning an offset return one of these instead; offsets are
+//    always ≥ FIRST_OFFSET.
+export const OK: i32 = 0;
+export const EMPTY: i32 = 1;
+export const BUSY: i32 = 2;
+export const FULL: i32 = 3;
+export const DISCONNECTED: i32 = 4;
+export const TOO_LARGE: i32 = 5;
+export const NO_MEMORY: i32 = 6;
+export const INVALID: i32 = 7;
+export const CLAIMED: i32 = 8;
+export const FIRST_OFFSET: i32 = 16;
+
+// ── Control block.
+export const MAGIC_VALUE: i32 = 0x4d505343; // "MPSC"
+export const LAYOUT_VERSION: i32 = 1;
+export const MAGIC: i32 = 0;
+export const VERSION: i32 = 4;
+export const BOUND: i32 = 8;
+export const MAX_BYTES: i32 = 12;
+export const STORAGE: i32 = 16;
+export const PROD_RING: i32 = 64;
+export const ADMITTED: i32 = 68;
+export const CONS_RING: i32 = 128;
+export const RECEIVED: i32 = 132;
+export const SENDERS: i32 = 192;
+export const RECEIVER: i32 = 196;
+export const RECV_WAITING: i32 = 200;
+export const DATA_SEQ: i32 = 256;
+export const DATA_WAITERS: i32 = 260;
+export const SPACE_SEQ: i32 = 320;
+export const SPACE_WAITERS: i32 = 324;
+export const USER_AREA: i32 = 384;
+export const CONTROL_SIZE: i32 = 512;
+
+// ── Ring descriptor.
+export const RING_CAPACITY: i32 = 0;
+export const RING_NEXT: i32 = 4;
+export const RING_TAIL: i32 = 64;
+export const RING_HEAD_CACHE: i32 = 72;
+export const RING_HEAD: i32 = 128;
+export const RING_DATA: i32 = 192;
+
+// ── Records.
+export const HEADER: i32 = 8;
+export const RECORD_SIZE: i32 = 0;
+export const RECORD_META: i32 = 4;
+export const RECORD_MESSAGE: i32 = 1;
+export const RECORD_PADDING: i32 = 2;
+export const ALIGN: i32 = 8;
+
+// ── Limits.
+export const UNBOUNDED: u32 = 0xffffffff;
+export const MIN_CAPACITY: i32 = 16;
+/** Largest initial capacity: the first ring shares the control block's 64 KiB page. */
+export const MAX_INITIAL_CAPACITY: i32 = 32768;
+/** Largest storage of one channel (1 GiB), so that every offset is a positive i32. */
+export const MAX_STORAGE: u32 = 0x40000000;
+/** Largest payload of one record. */
+export const MAX_LENGTH: i32 = 0x20000000;
+export const PAGE: i32 = 65536;
+
+const SEALED: i64 = i64.MIN_VALUE;
+const POSITION: i64 = i64.MAX_VALUE;
+
+/** Payload length of the record returned by the last `peek` of this instance. */
+let lastLength: i32 = 0;
+
+// @ts-ignore: decorator
+@inline function align8(n: i32): i32 {
+  return (n + (ALIGN - 1)) & ~(ALIGN - 1);
+}
+
+// @ts-ignore: decorator
+@inline function isPowerOfTwo(n: i32): bool {
+  return n > 0 && (n & (n - 1)) == 0;
+}
+
+// @ts-ignore: decorator
+@inline function nextPowerOfTwo(n: i32): i32 {
+  return n <= 1 ? 1 : (1 << (32 - clz<i32>(n - 1)));
+}
+
+/** Wakes everybody waiting on the sequence word `seq` if its waiter count says anybody is. */
+// @ts-ignore: decorator
+@inline function wake(seq: usize, waiters: usize): void {
+  // The state change being announced is already stored; reading the count after it pairs with
+  // the waiter's increment-then-recheck (see "Waiting" above).
+  if (atomic.load<i32>(waiters) != 0) {
+    atomic.add<i32>(seq, 1);
+    atomic.notify(seq, -1);
+  }
+}
+
+/** Writes an empty ring descriptor at `r`. The data area must be zero (fresh pages). */
+function initRing(r: usize, capacity: i32): void {
+  store<i32>(r + RING_CAPACITY, capacity);
+  store<i32>(r + RING_NEXT, 0);
+  store<i64>(r + RING_TAIL, 0);
+  store<i64>(r + RING_HEAD_CACHE, 0);
+  store<i64>(r + RING_HEAD, 0);
+}
+
+/**
+ * Sets up a channel's control block and first ring at `ch`, which must be followed by at least
+ * CONTROL_SIZE + RING_DATA + initialCapacity zeroed bytes of the memory.
+ * Not thread-safe: the creating thread calls it before any other thread sees the memory.
+ * @returns OK, or INVALID for a capacity that is not a power of two in range or a maxBytes
+ * that does not hold the first ring or exceeds MAX_STORAGE.
+ */
+export function init(ch: usize, bound: u32, maxBytes: u32, initialCapacity: i32): i32 {
+  if (
+    !isPowerOfTwo(initialCapacity) || initialCapacity < MIN_CAPACITY ||
+    initialCapacity > MAX_INITIAL_CAPACITY
+  ) return INVALID;
+  if (<u32>(RING_DATA + initialCapacity) > maxBytes || maxBytes > MAX_STORAGE) return INVALID;
+  const ring = ch + CONTROL_SIZE;
+  initRing(ring, initialCapacity);
+  store<u32>(ch + BOUND, bound);
+  store<u32>(ch + MAX_BYTES, maxBytes);
+  store<i32>(ch + STORAGE, RING_DATA + initialCapacity);
+  store<i32>(ch + PROD_RING, <i32>ring);
+  store<i32>(ch + ADMITTED, 0);
+  store<i32>(ch + CONS_RING, <i32>ring);
+  store<i32>(ch + RECEIVED, 0);
+  store<i32>(ch + SENDERS, 1);
+  store<i32>(ch + RECEIVER, 1);
+  store<i32>(ch + RECV_WAITING, 0);
+  store<i32>(ch + VERSION, LAYOUT_VERSION);
+  // Publishes the whole block: a thread that sees MAGIC sees everything above.
+  atomic.store<i32>(ch + MAGIC, MAGIC_VALUE);
+  return OK;
+}
+
+/** @returns OK when `ch` holds a control block of this layout version, else INVALID. */
+export function validate(ch: usize): i32 {
+  if (<i64>ch + CONTROL_SIZE > <i64>memory.size() * PAGE) return INVALID;
+  if (atomic.load<i32>(ch + MAGIC) != MAGIC_VALUE) return INVALID;
+  if (load<i32>(ch + VERSION) != LAYOUT_VERSION) return INVALID;
+  return OK;
+}
+
+/**
+ * Takes one admission for a message: a free slot of a bounded channel, a waiting receiver's
+ * token on a rendezvous channel, or (unbounded) just the count.
+ */
+function admit(ch: usize): i32 {
+  const bound = load<u32>(ch + BOUND);
+  if (bound == UNBOUNDED) {
+    atomic.add<i32>(ch + ADMITTED, 1);
+    return OK;
+  }
+  if (bound == 0) {
+    // Rendezvous: take a token a waiting receiver published (see recvWaitBegin).
+    let tokens = atomic.load<i32>(ch + RECV_WAITING);
+    while (true) {
+      if (tokens <= 0) return FULL;
+      const seen = atomic.cmpxchg<i32>(ch + RECV_WAITING, tokens, tokens - 1);
+      if (seen == tokens) break;
+      tokens = seen;
+    }
+    atomic.add<i32>(ch + ADMITTED, 1);
+    return OK;
+  }
+  let admitted = atomic.load<i32>(ch + ADMITTED);
+  while (true) {
+    // RECEIVED is read after ADMITTED, so the difference can only overstate the backlog.
+    if (<u32>(admitted - atomic.load<i32>(ch + RECEIVED)) >= bound) return FULL;
+    const seen = atomic.cmpxchg<i32>(ch + ADMITTED, admitted, admitted + 1);
+    if (seen == admitted) return OK;
+    admitted = seen;
+  }
+}
+
+/** Gives back an admission taken by `admit` for a message that will not be sent. */
+function unadmit(ch: usize): void {
+  atomic.sub<i32>(ch + ADMITTED, 1);
+  if (load<u32>(ch + BOUND) == 0) {
+    // The receiver that published the token is still waiting for a message: give it back.
+    atomic.add<i32>(ch + RECV_WAITING, 1);
+  }
+  wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+}
+
+/**
+ * Allocates a ring able to hold a record of `size` bytes, from fresh pages at the end of the
+ * memory. Called only by the producer that sealed the current ring, so never concurrently.
+ * @returns the ring's address, or TOO_LARGE / NO_MEMORY.
+ */
+function allocRing(ch: usize, size: i32, current: i32): i32 {
+  const maxBytes = <i64>load<u32>(ch + MAX_BYTES);
+  const storage = <i64>load<i32>(ch + STORAGE);
+  const minimum = nextPowerOfTwo(size);
+  if (pagesFor(minimum) > maxBytes) return TOO_LARGE;
+  let capacity = max(current << 1, minimum);
+  const available = maxBytes - storage;
+  while (pagesFor(capacity) > available && capacity > minimum) capacity >>= 1;
+  const bytes = pagesFor(capacity);
+  if (bytes > available) return NO_MEMORY;
+  const first = memory.grow(<i32>(bytes / PAGE));
+  if (first < 0) return NO_MEMORY;
+  const ring = <usize>first * PAGE;
+  initRing(ring, capacity);
+  store<i32>(ch + STORAGE, <i32>(storage + bytes));
+  return <i32>ring;
+}
+
+/** Bytes of whole pages taken by a ring of `capacity` (its descriptor and data). */
+// @ts-ignore: decorator
+@inline function pagesFor(capacity: i32): i64 {
+  return (<i64>(RING_DATA + capacity) + PAGE - 1) / PAGE * PAGE;
+}
+
+/**
+ * Claims space for a record with a payload of `length` bytes, on behalf of sender `owner`.
+ *
+ * @returns the payload's address (≥ FIRST_OFFSET), to be filled and then passed to `commit`
+ * (or `cancel`); or FULL (bound reached / no receiver waiting on a rendezvous channel),
+ * DISCONNECTED (receiver closed), TOO_LARGE (can never fit within MAX_BYTES), NO_MEMORY (does
+ * not fit until the consumer drains).
+ */
+export function reserve(ch: usize, length: i32, owner: i32): i32 {
+  if (atomic.load<i32>(ch + RECEIVER) == 0) return DISCONNECTED;
+  if (length < 0 || length > MAX_LENGTH) return TOO_LARGE;
+  const status = admit(ch);
+  if (status != OK) return status;
+  const size = align8(HEADER + length);
+  while (true) {
+    const ring = <usize>atomic.load<i32>(ch + PROD_RING);
+    const tail = atomic.load<i64>(ring + RING_TAIL);
+    if (tail < 0) {
+      // Sealed: help publish its successor, or wait for the sealer to link one.
+      const next = atomic.load<i32>(ring + RING_NEXT);
+      if (next != 0) atomic.cmpxchg<i32>(ch + PROD_RING, <i32>ring, next);
+      continue;
+    }
+    const capacity = load<i32>(ring + RING_CAPACITY);
+    const index = <i32>(tail & (capacity - 1));
+    const toEnd = capacity - index;
+    const padding = size > toEnd ? toEnd : 0;
+    const end = tail + padding + size;
+    let head = atomic.load<i64>(ring + RING_HEAD_CACHE);
+    if (end - head > capacity) {
+      head = atomic.load<i64>(ring + RING_HEAD);
+      atomic.store<i64>(ring + RING_HEAD_CACHE, head);
+    }
+    if (end - head > capacity) {
+      // No room: seal this ring and grow into a new one.
+      if (atomic.cmpxchg<i64>(ring + RING_TAIL, tail, tail | SEALED) != tail) continue;
+      const grown = allocRing(ch, size, capacity);
+      if (grown < FIRST_OFFSET) {
+        // Unseal: nobody else changes a sealed TAIL, so a store restores it.
+        atomic.store<i64>(ring + RING_TAIL, tail);
+        unadmit(ch);
+        return grown;
+      }
+      // Publishes the successor to the consumer (NEXT), then to producers (PROD_RING).
+      atomic.store<i32>(ring + RING_NEXT, grown);
+      atomic.store<i32>(ch + PROD_RING, grown);
+      continue;
+    }
+    if (atomic.cmpxchg<i64>(ring + RING_TAIL, tail, end) != tail) continue;
+    const data = ring + RING_DATA;
+    let record = data + index;
+    if (padding != 0) {
+      store<i32>(record + RECORD_META, RECORD_PADDING);
+      // Publishes the padding record: committed at once.
+      atomic.store<i32>(record + RECORD_SIZE, padding);
+      record = data;
+    }
+    store<i32>(record + RECORD_META, (owner << 8) | RECORD_MESSAGE);
+    // Marks the claim in progress; META names its owner (for recovery from a dead producer).
+    atomic.store<i32>(record + RECORD_SIZE, -(HEADER + length));
+    return <i32>(record + HEADER);
+  }
+}
+
+/** Publishes the record whose payload at `payload` was claimed by `reserve` and written. */
+export function commit(ch: usize, payload: usize): void {
+  const record = payload - HEADER;
+  // Publishes the payload: the consumer that reads SIZE > 0 sees every byte written before.
+  atomic.store<i32>(record + RECORD_SIZE, -load<i32>(record + RECORD_SIZE));
+  wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+}
+
+/**
+ * Gives up a claim made by `reserve` without sending: the record becomes padding that the
+ * consumer skips, and the admission is returned.
+ */
+export function cancel(ch: usize, payload: usize): void {
+  const record = payload - HEADER;
+  store<i32>(record + RECORD_META, (load<i32>(record + RECORD_META) & ~0xff) | RECORD_PADDING);
+  // Publishes the padding record.
+  atomic.store<i32>(record + RECORD_SIZE, align8(-load<i32>(record + RECORD_SIZE)));
+  unadmit(ch);
+  wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+}
+
+/**
+ * Finds the next committed message for the consumer, skipping padding and following sealed
+ * rings to their successors.
+ *
+ * @returns the payload's address (its length is then `peekLength()`), or EMPTY, BUSY (the next
+ * claim is still being written) or DISCONNECTED (empty and no sender left).
+ */
+export function peek(ch: usize): i32 {
+  let noSenders = false;
+  while (true) {
+    const ring = <usize>load<i32>(ch + CONS_RING);
+    const head = load<i64>(ring + RING_HEAD);
+    const capacity = load<i32>(ring + RING_CAPACITY);
+    const record = ring + RING_DATA + <i32>(head & (capacity - 1));
+    // Waits for the producer's publishing store of +size.
+    const size = atomic.load<i32>(record + RECORD_SIZE);
+    if (size > 0) {
+      if ((load<i32>(record + RECORD_META) & 0xff) == RECORD_PADDING) {
+        skip(ring, record, head, size);
+        continue;
+      }
+      lastLength = size - HEADER;
+      return <i32>(record + HEADER);
+    }
+    const tail = atomic.load<i64>(ring + RING_TAIL);
+    if (head != (tail & POSITION)) return BUSY;
+    if (tail < 0) {
+      const next = atomic.load<i32>(ring + RING_NEXT);
+      if (next != 0) {
+        // The sealed ring is drained up to its final TAIL: move on. Its memory is retired.
+        atomic.store<i32>(ch + CONS_RING, next);
+        continue;
+      }
+    }
+    // Empty. A sender's commits happen before its SENDERS decrement, so after reading
+    // SENDERS = 0 one more look at the ring is final.
+    if (noSenders) return DISCONNECTED;
+    if (atomic.load<i32>(ch + SENDERS) != 0) return EMPTY;
+    noSenders = true;
+  }
+}
+
+/** Payload length of the message returned by this instance's last successful `peek`. */
+export function peekLength(): i32 {
+  return lastLength;
+}
+
+/** Zeroes the record at `record` (at position `head`) and advances HEAD past it. */
+function skip(ring: usize, record: usize, head: i64, size: i32): void {
+  const bytes = align8(size);
+  // Zero before advancing: once HEAD moves, producers may claim these bytes again.
+  memory.fill(record, 0, bytes);
+  // Publishes the freed space to producers.
+  atomic.store<i64>(ring + RING_HEAD, head + bytes);
+}
+
+/** Consumes the message returned by the last `peek`. */
+export function release(ch: usize): void {
+  const ring = <usize>load<i32>(ch + CONS_RING);
+  const head = load<i64>(ring + RING_HEAD);
+  const capacity = load<i32>(ring + RING_CAPACITY);
+  const record = ring + RING_DATA + <i32>(head & (capacity - 1));
+  skip(ring, record, head, load<i32>(record + RECORD_SIZE));
+  // Publishes the free slot to bounded producers.
+  atomic.add<i32>(ch + RECEIVED, 1);
+  wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+}
+
+// ── Ends.
+
+/** Counts one more sender (a clone). @returns the senders now counted. */
+export function addSender(ch: usize): i32 {
+  return atomic.add<i32>(ch + SENDERS, 1) + 1;
+}
+
+/** Counts one sender fewer; the last one gone wakes the receiver. @returns senders left. */
+export function dropSender(ch: usize): i32 {
+  const left = atomic.sub<i32>(ch + SENDERS, 1) - 1;
+  if (left == 0) wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+  return left;
+}
+
+/** Marks the receiver closed and wakes every waiting sender. */
+export function closeReceiver(ch: usize): void {
+  // Publishes the disconnection: later reserves fail with DISCONNECTED.
+  atomic.store<i32>(ch + RECEIVER, 0);
+  wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+}
+
+/** @returns the number of live senders (racy; informational). */
+export function senderCount(ch: usize): i32 {
+  return atomic.load<i32>(ch + SENDERS);
+}
+
+/** @returns 1 while the receiver is open, else 0. */
+export function receiverOpen(ch: usize): i32 {
+  return atomic.load<i32>(ch + RECEIVER);
+}
+
+/** @returns messages claimed and not yet consumed (racy; informational). */
+export function length(ch: usize): i32 {
+  return atomic.load<i32>(ch + ADMITTED) - atomic.load<i32>(ch + RECEIVED);
+}
+
+/** @returns bytes of storage allocated to rings so far. */
+export function storageBytes(ch: usize): i32 {
+  return atomic.load<i32>(ch + STORAGE);
+}
+
+/** @returns the data capacity of the ring producers currently claim in. */
+export function ringCapacity(ch: usize): i32 {
+  return load<i32>(<usize>atomic.load<i32>(ch + PROD_RING) + RING_CAPACITY);
+}
+
+// ── Waiting. The caller sleeps with Atomics.wait(…, SEQ, seq) between begin and end, after
+//    checking its condition once more.
+
+/** Registers a consumer about to wait for data. @returns the DATA_SEQ value to wait on. */
+export function waitDataBegin(ch: usize): i32 {
+  const seq = atomic.load<i32>(ch + DATA_SEQ);
+  atomic.add<i32>(ch + DATA_WAITERS, 1);
+  return seq;
+}
+
+/** Unregisters a consumer registered by `waitDataBegin`. */
+export function waitDataEnd(ch: usize): void {
+  atomic.sub<i32>(ch + DATA_WAITERS, 1);
+}
+
+/** Registers a producer about to wait for room. @returns the SPACE_SEQ value to wait on. */
+export function waitSpaceBegin(ch: usize): i32 {
+  const seq = atomic.load<i32>(ch + SPACE_SEQ);
+  atomic.add<i32>(ch + SPACE_WAITERS, 1);
+  return seq;
+}
+
+/** Unregisters a producer registered by `waitSpaceBegin`. */
+export function waitSpaceEnd(ch: usize): void {
+  atomic.sub<i32>(ch + SPACE_WAITERS, 1);
+}
+
+/** Rendezvous: announces a receiver ready to take one message, giving producers a token. */
+export function recvWaitBegin(ch: usize): void {
+  atomic.add<i32>(ch + RECV_WAITING, 1);
+  wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+}
+
+/**
+ * Rendezvous: withdraws the token published by `recvWaitBegin`.
+ * @returns OK if withdrawn, or CLAIMED if a producer took it: its message is on the way.
+ */
+export function recvWaitEnd(ch: usize): i32 {
+  let tokens = atomic.load<i32>(ch + RECV_WAITING);
+  while (tokens > 0) {
+    const seen = atomic.cmpxchg<i32>(ch + RECV_WAITING, tokens, tokens - 1);
+    if (seen == tokens) return OK;
+    tokens = seen;
+  }
+  return CLAIMED;
+}

@@ -1,0 +1,67 @@
+/**
+ * Loads the Wasm ring core (built from `assembly/` by `build.ts`) and instantiates it over a
+ * channel's shared memory. Internal: the channel classes are the public API.
+ *
+ * @module
+ */
+import { CORE, CORE_WASM_BASE64 } from "./_core_generated.ts";
+
+export { CORE };
+
+/** The functions of one core instance; see `assembly/ring.ts` for their contracts. */
+export interface Core {
+  init(ch: number, bound: number, maxBytes: number, initialCapacity: number): number;
+  validate(ch: number): number;
+  reserve(ch: number, length: number, owner: number): number;
+  commit(ch: number, payload: number): void;
+  cancel(ch: number, payload: number): void;
+  peek(ch: number): number;
+  peekLength(): number;
+  release(ch: number): void;
+  addSender(ch: number): number;
+  dropSender(ch: number): number;
+  closeReceiver(ch: number): void;
+  senderCount(ch: number): number;
+  receiverOpen(ch: number): number;
+  length(ch: number): number;
+  storageBytes(ch: number): number;
+  ringCapacity(ch: number): number;
+  waitDataBegin(ch: number): number;
+  waitDataEnd(ch: number): void;
+  waitSpaceBegin(ch: number): number;
+  waitSpaceEnd(ch: number): void;
+  recvWaitBegin(ch: number): void;
+  recvWaitEnd(ch: number): number;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+/** The compiled core, compiled once per thread. */
+export function coreModule(): WebAssembly.Module {
+  return compiled ??= new WebAssembly.Module(
+    Uint8Array.fromBase64(CORE_WASM_BASE64) as Uint8Array<ArrayBuffer>,
+  );
+}
+
+/** Instantiates the core over `memory`. Instances keep no shared state: one per thread is fine. */
+export function instantiate(memory: WebAssembly.Memory): Core {
+  const instance = new WebAssembly.Instance(coreModule(), { env: { memory } });
+  return instance.exports as unknown as Core;
+}
+
+/** Default cap on the storage of one channel: 256 MiB. */
+export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
+/** Capacity of a channel's first ring (it shares the control block's 64 KiB page). */
+export const DEFAULT_INITIAL_CAPACITY = CORE.MAX_INITIAL_CAPACITY;
+
+/** Creates a shared memory for one channel whose ring storage may reach `maxBytes`. */
+export function createMemory(maxBytes: number): WebAssembly.Memory {
+  // The control block's page, then ring pages as counted by the core against maxBytes.
+  const pages = 1 + Math.ceil(maxBytes / CORE.PAGE);
+  return new WebAssembly.Memory({ initial: 1, maximum: pages, shared: true });
+}
+
+/** @returns whether `value` returned by `reserve` or `peek` is an offset (else a status). */
+export function isOffset(value: number): boolean {
+  return value >= CORE.FIRST_OFFSET;
+}
