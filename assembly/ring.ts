@@ -3,7 +3,8 @@
 //
 // Every thread that holds a channel end runs its own instance of this module over the same
 // memory. Instances share nothing but that memory, so this file keeps no state in globals
-// (except `lastLength`, an out-parameter of `peek`, which is per instance by design) and never
+// (except `lastLength`, an out-parameter of `peek`, and `reached`, a cache of this thread's view
+// of the memory's size; both per instance by design) and never
 // allocates: only loads, stores and atomics at offsets derived from the control block address
 // `ch` that the caller passes. All atomics are sequentially consistent (Wasm threads).
 //
@@ -11,7 +12,7 @@
 // ## consumer-written and rarely-written words never share a cache line)
 //
 //   ch + 0    ┌──────────────────────────────────────────────────────────────────┐
-//             │ MAGIC │ VERSION │ BOUND │ MAX_BYTES │ STORAGE │                   │ config
+//             │ MAGIC │ VERSION │ BOUND │ MAX_BYTES │ STORAGE │ FREE_RINGS │      │ config
 //   ch + 64   ├──────────────────────────────────────────────────────────────────┤
 //             │ PROD_RING │ ADMITTED │                                           │ producers
 //   ch + 128  ├──────────────────────────────────────────────────────────────────┤
@@ -31,6 +32,7 @@
 // A ring is a descriptor followed by `capacity` bytes of data (a power of two ≥ 16):
 //
 //   r + 0     │ CAPACITY │ NEXT (ring that follows once this one is sealed; 0 = none) │
+//             │ FREE_NEXT (next retired ring in the FREE_RINGS list)                 │
 //   r + 64    │ TAIL: i64 byte position claimed by producers; bit 63 = SEALED        │
 //             │ HEAD_CACHE: i64, producers' last view of HEAD                        │
 //   r + 128   │ HEAD: i64 byte position of the next record to consume                │
@@ -57,9 +59,13 @@
 //   producer wins), allocates a larger ring from fresh pages (`memory.grow`; STORAGE counts
 //   whole pages against MAX_BYTES), links it in NEXT
 //   and publishes it in PROD_RING. Later claims go to the new ring. The consumer drains the
-//   sealed ring up to its final TAIL, then follows NEXT. Only the sealer allocates, so
-//   allocation is serialised without a lock. A retired ring's memory is not reused: storage
-//   stays below twice the largest backlog, and a drained ring is reused lap after lap.
+//   sealed ring up to its final TAIL, then follows NEXT and pushes the drained ring on the
+//   FREE_RINGS list. The next sealer takes a free ring before growing the memory, so storage
+//   follows the peak backlog, not the traffic. Only the sealer allocates or pops (a single
+//   popper; the consumer is the single pusher), so neither needs a lock and the list has no ABA.
+//   Positions stay monotonic across reuse (a reused ring resumes at its final TAIL): a producer
+//   that read a ring long ago can only win its CAS on TAIL with a HEAD no newer than the real
+//   one, so even a claim computed before the ring was retired is a valid claim.
 // - Counting: ADMITTED (producers) and RECEIVED (consumer) are wrapping message counters;
 //   ADMITTED - RECEIVED is the number of messages claimed and not yet consumed, which a bounded
 //   channel keeps ≤ BOUND. A rendezvous channel (BOUND = 0) admits a message only by taking a
@@ -91,6 +97,7 @@ export const VERSION: i32 = 4;
 export const BOUND: i32 = 8;
 export const MAX_BYTES: i32 = 12;
 export const STORAGE: i32 = 16;
+export const FREE_RINGS: i32 = 20;
 export const PROD_RING: i32 = 64;
 export const ADMITTED: i32 = 68;
 export const CONS_RING: i32 = 128;
@@ -108,6 +115,7 @@ export const CONTROL_SIZE: i32 = 512;
 // ── Ring descriptor.
 export const RING_CAPACITY: i32 = 0;
 export const RING_NEXT: i32 = 4;
+export const RING_FREE_NEXT: i32 = 8;
 export const RING_TAIL: i32 = 64;
 export const RING_HEAD_CACHE: i32 = 72;
 export const RING_HEAD: i32 = 128;
@@ -162,6 +170,32 @@ let lastLength: i32 = 0;
     atomic.add<i32>(seq, 1);
     atomic.notify(seq, -1);
   }
+}
+
+/** End of the memory this instance has seen (per instance, like the bounds V8 keeps). */
+let reached: usize = 0;
+
+/**
+ * Makes sure this instance may access `[0, end)`. Another thread's `memory.grow` reaches this
+ * thread only when V8 handles a "grow shared memory" interrupt; until then atomics and
+ * `memory.fill` here are bounds-checked against the old size (they trap) and JavaScript's
+ * `memory.buffer` keeps the old length. `memory.grow(0)` updates this thread's view at once, so
+ * it runs whenever a ring address read from shared memory lies beyond what this instance has
+ * seen: once per new ring, never on the hot path.
+ */
+// @ts-ignore: decorator
+@inline function reach(end: usize): void {
+  if (end > reached) {
+    memory.grow(0);
+    reached = <usize>memory.size() * PAGE;
+  }
+}
+
+/** @returns `ring` (read from shared memory), once this instance can access all of it. */
+function ringAt(ring: usize): usize {
+  reach(ring + RING_DATA);
+  reach(ring + RING_DATA + load<i32>(ring + RING_CAPACITY));
+  return ring;
 }
 
 /** Writes an empty ring descriptor at `r`. The data area must be zero (fresh pages). */
@@ -255,26 +289,90 @@ function unadmit(ch: usize): void {
 }
 
 /**
- * Allocates a ring able to hold a record of `size` bytes, from fresh pages at the end of the
- * memory. Called only by the producer that sealed the current ring, so never concurrently.
- * @returns the ring's address, or TOO_LARGE / NO_MEMORY.
+ * Finds a ring for a record of `size` bytes after the ring of `current` capacity filled up:
+ * a free ring of at least twice that capacity, else fresh pages for one, else (MAX_BYTES
+ * reached) the largest free ring or fresh ring that holds the record. Called only by the
+ * producer that sealed the current ring, so never concurrently with itself.
+ * @returns the ring's address, ready to be linked, or TOO_LARGE / NO_MEMORY.
  */
 function allocRing(ch: usize, size: i32, current: i32): i32 {
   const maxBytes = <i64>load<u32>(ch + MAX_BYTES);
-  const storage = <i64>load<i32>(ch + STORAGE);
   const minimum = nextPowerOfTwo(size);
   if (pagesFor(minimum) > maxBytes) return TOO_LARGE;
-  let capacity = max(current << 1, minimum);
+  const desired = max(current << 1, minimum);
+  let ring = takeFree(ch, desired, i32.MAX_VALUE);
+  if (ring != 0) return <i32>ring;
+  const storage = <i64>load<i32>(ch + STORAGE);
   const available = maxBytes - storage;
+  let capacity = desired;
   while (pagesFor(capacity) > available && capacity > minimum) capacity >>= 1;
   const bytes = pagesFor(capacity);
-  if (bytes > available) return NO_MEMORY;
-  const first = memory.grow(<i32>(bytes / PAGE));
-  if (first < 0) return NO_MEMORY;
-  const ring = <usize>first * PAGE;
-  initRing(ring, capacity);
-  store<i32>(ch + STORAGE, <i32>(storage + bytes));
-  return <i32>ring;
+  if (bytes <= available) {
+    const first = memory.grow(<i32>(bytes / PAGE));
+    if (first >= 0) {
+      ring = <usize>first * PAGE;
+      reached = <usize>memory.size() * PAGE;
+      store<i32>(ring + RING_CAPACITY, capacity);
+      store<i32>(ch + STORAGE, <i32>(storage + bytes));
+      return <i32>ring;
+    }
+  }
+  ring = takeFree(ch, minimum, desired);
+  return ring != 0 ? <i32>ring : NO_MEMORY;
+}
+
+/**
+ * Pops the largest free ring whose capacity is in [least, below), resetting it for reuse at
+ * its final position (see "Positions stay monotonic"). @returns its address or 0.
+ */
+function takeFree(ch: usize, least: i32, below: i32): usize {
+  let best: usize = 0;
+  let bestPrev: usize = 0;
+  let prev: usize = 0;
+  let ring = <usize>atomic.load<i32>(ch + FREE_RINGS);
+  while (ring != 0) {
+    const capacity = load<i32>(ring + RING_CAPACITY);
+    if (capacity >= least && capacity < below) {
+      if (best == 0 || capacity > load<i32>(best + RING_CAPACITY)) {
+        best = ring;
+        bestPrev = prev;
+      }
+    }
+    prev = ring;
+    ring = <usize>atomic.load<i32>(ring + RING_FREE_NEXT);
+  }
+  if (best == 0) return 0;
+  const after = atomic.load<i32>(best + RING_FREE_NEXT);
+  if (bestPrev != 0) {
+    // Not the list's head: the consumer only ever changes the head, so a store unlinks it.
+    atomic.store<i32>(bestPrev + RING_FREE_NEXT, after);
+  } else if (atomic.cmpxchg<i32>(ch + FREE_RINGS, <i32>best, after) != <i32>best) {
+    // The consumer pushed a ring meanwhile: `best` is now second; unlink it from there.
+    let node = <usize>atomic.load<i32>(ch + FREE_RINGS);
+    while (atomic.load<i32>(node + RING_FREE_NEXT) != <i32>best) {
+      node = <usize>atomic.load<i32>(node + RING_FREE_NEXT);
+    }
+    atomic.store<i32>(node + RING_FREE_NEXT, after);
+  }
+  store<i32>(best + RING_FREE_NEXT, 0);
+  store<i32>(best + RING_NEXT, 0);
+  // Its data is all zero (the consumer zeroed every record) and HEAD equals its final TAIL.
+  // Unsealing comes last: it lets producers that still hold this ring's address claim in it,
+  // and they find it empty at a position later than any they saw.
+  atomic.store<i64>(best + RING_TAIL, atomic.load<i64>(best + RING_TAIL) & POSITION);
+  return best;
+}
+
+/** Consumer: puts a drained, sealed ring on the free list. */
+function retire(ch: usize, ring: usize): void {
+  let head = atomic.load<i32>(ch + FREE_RINGS);
+  while (true) {
+    store<i32>(ring + RING_FREE_NEXT, head);
+    // Publishes the ring (and its FREE_NEXT) to the sealer.
+    const seen = atomic.cmpxchg<i32>(ch + FREE_RINGS, head, <i32>ring);
+    if (seen == head) return;
+    head = seen;
+  }
 }
 
 /** Bytes of whole pages taken by a ring of `capacity` (its descriptor and data). */
@@ -298,7 +396,7 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
   if (status != OK) return status;
   const size = align8(HEADER + length);
   while (true) {
-    const ring = <usize>atomic.load<i32>(ch + PROD_RING);
+    const ring = ringAt(<usize>atomic.load<i32>(ch + PROD_RING));
     const tail = atomic.load<i64>(ring + RING_TAIL);
     if (tail < 0) {
       // Sealed: help publish its successor, or wait for the sealer to link one.
@@ -317,7 +415,7 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
       atomic.store<i64>(ring + RING_HEAD_CACHE, head);
     }
     if (end - head > capacity) {
-      // No room: seal this ring and grow into a new one.
+      // No room: seal this ring and continue in another one.
       if (atomic.cmpxchg<i64>(ring + RING_TAIL, tail, tail | SEALED) != tail) continue;
       const grown = allocRing(ch, size, capacity);
       if (grown < FIRST_OFFSET) {
@@ -378,7 +476,7 @@ export function cancel(ch: usize, payload: usize): void {
 export function peek(ch: usize): i32 {
   let noSenders = false;
   while (true) {
-    const ring = <usize>load<i32>(ch + CONS_RING);
+    const ring = ringAt(<usize>load<i32>(ch + CONS_RING));
     const head = load<i64>(ring + RING_HEAD);
     const capacity = load<i32>(ring + RING_CAPACITY);
     const record = ring + RING_DATA + <i32>(head & (capacity - 1));
@@ -397,8 +495,9 @@ export function peek(ch: usize): i32 {
     if (tail < 0) {
       const next = atomic.load<i32>(ring + RING_NEXT);
       if (next != 0) {
-        // The sealed ring is drained up to its final TAIL: move on. Its memory is retired.
+        // The sealed ring is drained up to its final TAIL: move on and retire it.
         atomic.store<i32>(ch + CONS_RING, next);
+        retire(ch, ring);
         continue;
       }
     }
@@ -426,7 +525,7 @@ function skip(ring: usize, record: usize, head: i64, size: i32): void {
 
 /** Consumes the message returned by the last `peek`. */
 export function release(ch: usize): void {
-  const ring = <usize>load<i32>(ch + CONS_RING);
+  const ring = ringAt(<usize>load<i32>(ch + CONS_RING));
   const head = load<i64>(ring + RING_HEAD);
   const capacity = load<i32>(ring + RING_CAPACITY);
   const record = ring + RING_DATA + <i32>(head & (capacity - 1));
@@ -479,7 +578,7 @@ export function storageBytes(ch: usize): i32 {
 
 /** @returns the data capacity of the ring producers currently claim in. */
 export function ringCapacity(ch: usize): i32 {
-  return load<i32>(<usize>atomic.load<i32>(ch + PROD_RING) + RING_CAPACITY);
+  return load<i32>(ringAt(<usize>atomic.load<i32>(ch + PROD_RING)) + RING_CAPACITY);
 }
 
 // ── Waiting. The caller sleeps with Atomics.wait(…, SEQ, seq) between begin and end, after

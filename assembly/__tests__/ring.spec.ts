@@ -232,12 +232,28 @@ describe("growth", () => {
     while (received < sent - 1) take(ch, 1000, received++);
     take(ch, 0, 0);
     const storage = storageBytes(ch);
-    const fit = ringCapacity(ch) / 1008 - 1;
+    // The same burst again, five times: retired rings are reused, nothing new is allocated.
     for (let lap = 0; lap < 5; lap++) {
-      for (let i = 0; i < fit; i++) expect<i32>(send(ch, 1000, i)).toBe(OK, "reused");
-      for (let i = 0; i < fit; i++) take(ch, 1000, i);
+      for (let i = 0; i < sent - 1; i++) expect<i32>(send(ch, 1000, i)).toBe(OK, "reused");
+      for (let i = 0; i < sent - 1; i++) take(ch, 1000, i);
     }
     expect<i32>(storageBytes(ch)).toBe(storage);
+  });
+  test("rings retired by the consumer are reused before the memory grows", () => {
+    const ch = channel(UNBOUNDED, 64, 64 * MB);
+    // A burst that needs several growths, drained.
+    for (let i = 0; i < 400; i++) expect<i32>(send(ch, 100, i)).toBe(OK);
+    for (let i = 0; i < 400; i++) take(ch, 100, i);
+    const storage = storageBytes(ch);
+    const pages = memory.size();
+    // Bursts up to the same peak, many times, with records of every size up to it.
+    for (let lap = 0; lap < 20; lap++) {
+      const n = 50 + lap * 17;
+      for (let i = 0; i < n; i++) expect<i32>(send(ch, (i * 37 + lap) % 150, i + lap)).toBe(OK);
+      for (let i = 0; i < n; i++) take(ch, (i * 37 + lap) % 150, i + lap);
+    }
+    expect<i32>(storageBytes(ch)).toBe(storage);
+    expect<i32>(memory.size()).toBe(pages);
   });
 });
 

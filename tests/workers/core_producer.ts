@@ -1,0 +1,33 @@
+// A producer over the raw core, for tests/core_workers_test.ts: sends `count` records of
+// pseudo-random length (see recordLength in tests/_core_pattern.ts) and drops its sender.
+// It retries while the channel is full, like a blocking sender without the waiting.
+import { CORE, instantiate, isOffset } from "../../src/_core.ts";
+import { fillPayload, recordLength } from "../_core_pattern.ts";
+
+self.onmessage = (event: MessageEvent) => {
+  const { memory, id, count } = event.data as {
+    memory: WebAssembly.Memory;
+    id: number;
+    count: number;
+  };
+  const core = instantiate(memory);
+  let u8 = new Uint8Array(memory.buffer);
+  let spins = 0;
+  for (let seq = 0; seq < count; seq++) {
+    const length = recordLength(id, seq);
+    let at: number;
+    while (!isOffset(at = core.reserve(0, length, id + 1))) {
+      // FULL: the bound; NO_MEMORY: maxBytes reached while the consumer catches up.
+      if (at !== CORE.FULL && at !== CORE.NO_MEMORY) {
+        throw new Error(`reserve failed with status ${at}`);
+      }
+      spins++;
+    }
+    if (at + length > u8.length) u8 = new Uint8Array(memory.buffer);
+    fillPayload(u8, at, length, id, seq);
+    core.commit(0, at);
+  }
+  core.dropSender(0);
+  self.postMessage({ id, spins });
+  self.close();
+};
