@@ -12,7 +12,7 @@
 // ## consumer-written and rarely-written words never share a cache line)
 //
 //   ch + 0    ┌──────────────────────────────────────────────────────────────────┐
-//             │ MAGIC │ VERSION │ BOUND │ MAX_BYTES │ STORAGE │ FREE_RINGS │      │ config
+//             │ MAGIC │ VERSION │ BOUND │ MAX_BYTES │ STORAGE │ FREE_RINGS │ ID │ config
 //   ch + 64   ├──────────────────────────────────────────────────────────────────┤
 //             │ PROD_RING │ ADMITTED │                                           │ producers
 //   ch + 128  ├──────────────────────────────────────────────────────────────────┤
@@ -98,6 +98,7 @@ export const BOUND: i32 = 8;
 export const MAX_BYTES: i32 = 12;
 export const STORAGE: i32 = 16;
 export const FREE_RINGS: i32 = 20;
+export const ID: i32 = 24;
 export const PROD_RING: i32 = 64;
 export const ADMITTED: i32 = 68;
 export const CONS_RING: i32 = 128;
@@ -211,10 +212,17 @@ function initRing(r: usize, capacity: i32): void {
  * Sets up a channel's control block and first ring at `ch`, which must be followed by at least
  * CONTROL_SIZE + RING_DATA + initialCapacity zeroed bytes of the memory.
  * Not thread-safe: the creating thread calls it before any other thread sees the memory.
+ * `id` is any number the caller chooses to tell channels apart (see `channelId`).
  * @returns OK, or INVALID for a capacity that is not a power of two in range or a maxBytes
  * that does not hold the first ring or exceeds MAX_STORAGE.
  */
-export function init(ch: usize, bound: u32, maxBytes: u32, initialCapacity: i32): i32 {
+export function init(
+  ch: usize,
+  bound: u32,
+  maxBytes: u32,
+  initialCapacity: i32,
+  id: i32,
+): i32 {
   if (
     !isPowerOfTwo(initialCapacity) || initialCapacity < MIN_CAPACITY ||
     initialCapacity > MAX_INITIAL_CAPACITY
@@ -232,6 +240,7 @@ export function init(ch: usize, bound: u32, maxBytes: u32, initialCapacity: i32)
   store<i32>(ch + SENDERS, 1);
   store<i32>(ch + RECEIVER, 1);
   store<i32>(ch + RECV_WAITING, 0);
+  store<i32>(ch + ID, id);
   store<i32>(ch + VERSION, LAYOUT_VERSION);
   // Publishes the whole block: a thread that sees MAGIC sees everything above.
   atomic.store<i32>(ch + MAGIC, MAGIC_VALUE);
@@ -554,6 +563,16 @@ export function closeReceiver(ch: usize): void {
   // Publishes the disconnection: later reserves fail with DISCONNECTED.
   atomic.store<i32>(ch + RECEIVER, 0);
   wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+}
+
+/** @returns the bound given to `init` (UNBOUNDED, 0 for rendezvous, or a message count). */
+export function channelBound(ch: usize): u32 {
+  return load<u32>(ch + BOUND);
+}
+
+/** @returns the id given to `init`. */
+export function channelId(ch: usize): i32 {
+  return load<i32>(ch + ID);
 }
 
 /** @returns the number of live senders (racy; informational). */

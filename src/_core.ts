@@ -10,7 +10,9 @@ export { CORE };
 
 /** The functions of one core instance; see `assembly/ring.ts` for their contracts. */
 export interface Core {
-  init(ch: number, bound: number, maxBytes: number, initialCapacity: number): number;
+  init(ch: number, bound: number, maxBytes: number, initialCapacity: number, id: number): number;
+  channelId(ch: number): number;
+  channelBound(ch: number): number;
   validate(ch: number): number;
   reserve(ch: number, length: number, owner: number): number;
   commit(ch: number, payload: number): void;

@@ -11,7 +11,7 @@ const PER_PRODUCER = Number(Deno.env.get("CORE_STRESS_COUNT") ?? 100_000);
 async function run(bound: number, initialCapacity: number) {
   const memory = createMemory(256 * 1024 * 1024);
   const core = instantiate(memory);
-  assert.equal(core.init(0, bound, 256 * 1024 * 1024, initialCapacity), CORE.OK);
+  assert.equal(core.init(0, bound, 256 * 1024 * 1024, initialCapacity, 1), CORE.OK);
   for (let i = 1; i < PRODUCERS; i++) core.addSender(0);
   const workers: Worker[] = [];
   const done: Promise<{ id: number; spins: number }>[] = [];

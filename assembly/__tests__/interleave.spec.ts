@@ -83,7 +83,7 @@ describe("two producers, every interleaving", () => {
       for (let mask = 0; mask < 1 << STEPS; mask++) {
         if (popcnt<i32>(mask) != STEPS / 2) continue;
         const ch = <usize>memory.grow(1) * PAGE;
-        expect<i32>(init(ch, UNBOUNDED, 1 << 20, 64)).toBe(OK);
+        expect<i32>(init(ch, UNBOUNDED, 1 << 20, 64, 0)).toBe(OK);
         if (offset > 0) {
           const p = reserve(ch, offset - 8, 9);
           commit(ch, p);

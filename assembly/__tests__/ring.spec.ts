@@ -14,7 +14,7 @@ const MB: u32 = 1 << 20;
 /** A fresh channel in fresh pages. */
 function channel(bound: u32 = UNBOUNDED, capacity: i32 = 64, maxBytes: u32 = MB): usize {
   const ch = <usize>memory.grow(1) * PAGE;
-  expect<i32>(init(ch, bound, maxBytes, capacity)).toBe(OK);
+  expect<i32>(init(ch, bound, maxBytes, capacity, 0)).toBe(OK);
   return ch;
 }
 
@@ -55,13 +55,13 @@ function take(ch: usize, len: i32, seed: i32): void {
 describe("init and validate", () => {
   test("rejects bad capacities and limits", () => {
     const ch = <usize>memory.grow(1) * PAGE;
-    expect<i32>(init(ch, UNBOUNDED, MB, 0)).toBe(INVALID);
-    expect<i32>(init(ch, UNBOUNDED, MB, 48)).toBe(INVALID);
-    expect<i32>(init(ch, UNBOUNDED, MB, 8)).toBe(INVALID);
-    expect<i32>(init(ch, UNBOUNDED, MB, MAX_INITIAL_CAPACITY * 2)).toBe(INVALID);
-    expect<i32>(init(ch, UNBOUNDED, 100, 64)).toBe(INVALID);
+    expect<i32>(init(ch, UNBOUNDED, MB, 0, 0)).toBe(INVALID);
+    expect<i32>(init(ch, UNBOUNDED, MB, 48, 0)).toBe(INVALID);
+    expect<i32>(init(ch, UNBOUNDED, MB, 8, 0)).toBe(INVALID);
+    expect<i32>(init(ch, UNBOUNDED, MB, MAX_INITIAL_CAPACITY * 2, 0)).toBe(INVALID);
+    expect<i32>(init(ch, UNBOUNDED, 100, 64, 0)).toBe(INVALID);
     expect<i32>(validate(ch)).toBe(INVALID);
-    expect<i32>(init(ch, UNBOUNDED, MB, MAX_INITIAL_CAPACITY)).toBe(OK);
+    expect<i32>(init(ch, UNBOUNDED, MB, MAX_INITIAL_CAPACITY, 0)).toBe(OK);
     expect<i32>(validate(ch)).toBe(OK);
     expect<i32>(storageBytes(ch)).toBe(RING_DATA + MAX_INITIAL_CAPACITY);
   });

@@ -1,0 +1,54 @@
+/**
+ * Rust-style channels between Deno Web Workers, on a lock-free ring buffer in shared memory.
+ *
+ * `channel()` and `syncChannel(n)` make a {@linkcode Sender} and a {@linkcode Receiver} with the
+ * semantics of Rust's `std::sync::mpsc`: many senders, one receiver, per-sender order,
+ * disconnection reported once every sender is closed and the buffer drained. Ends move into
+ * workers by posting a handle (`tx.transfer()`, adopted there with `Sender.from()`); messages
+ * travel through shared memory, encoded with `structuredClone` semantics by default — many times
+ * faster than `postMessage`.
+ *
+ * Blocking calls end in `Sync` (`recvSync`, `sendSync`); the others return promises and take an
+ * `AbortSignal`. Ends are disposable (`using`).
+ *
+ * @example Hello from a worker
+ * ```ts ignore
+ * // main.ts
+ * import { channel } from "@wasmring/mpsc";
+ *
+ * const [tx, rx] = channel<string>();
+ * const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+ * worker.postMessage(tx.transfer());
+ * console.log(await rx.recv()); // "Hello from the worker!"
+ * worker.terminate();
+ *
+ * // worker.ts
+ * import { Sender, type SenderHandle } from "@wasmring/mpsc";
+ *
+ * self.onmessage = (e: MessageEvent<SenderHandle<string>>) => {
+ *   using tx = Sender.from(e.data);
+ *   tx.sendSync("Hello from the worker!");
+ * };
+ * ```
+ *
+ * @module
+ */
+export { channel, type ChannelOptions, syncChannel } from "./src/channel.ts";
+export { Sender, type SendOptions, type SendSyncOptions } from "./src/sender.ts";
+export {
+  Receiver,
+  type RecvOptions,
+  type RecvSyncOptions,
+  type TryRecvResult,
+} from "./src/receiver.ts";
+export { RecvError, SendError } from "./src/errors.ts";
+export type { AdoptOptions, EndHandle, ReceiverHandle, SenderHandle } from "./src/handle.ts";
+export {
+  builtinCodecs,
+  bytes,
+  type Codec,
+  json,
+  string,
+  structured,
+  validateCodec,
+} from "./src/codec/mod.ts";

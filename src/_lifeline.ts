@@ -1,0 +1,116 @@
+/**
+ * Workaround for Deno's `worker.terminate()` not stopping a worker that runs synchronous code
+ * (denoland/deno#35657, seen on Deno 2.9.6): a worker blocked in `recvSync`/`sendSync` would keep
+ * running, and the process would never exit.
+ *
+ * Every handle carries a *lifeline*, a tiny SharedArrayBuffer. The thread that posts a handle
+ * to a worker remembers it; when that thread calls `worker.terminate()`, the lifelines it
+ * posted to that worker are cut and the channels' waiters are woken. A thread that adopted a
+ * handle checks its lifelines whenever a blocking call wakes (at least every 50 ms) and, once
+ * one is cut, every blocking call there throws, so the worker unwinds to its event loop, where
+ * Deno stops it.
+ *
+ * To see which worker a handle goes to and when it is terminated, this module wraps
+ * `Worker.prototype.postMessage` and `Worker.prototype.terminate` of the thread that first
+ * calls `transfer()`. The wrappers do nothing else: a message without handles costs one
+ * WeakSet lookup (plus one per element for small arrays and plain objects).
+ *
+ * @module
+ */
+import { CORE } from "./_core.ts";
+
+const WORDS = [CORE.DATA_SEQ >> 2, CORE.SPACE_SEQ >> 2];
+
+/** Index of the "adopted" flag in a lifeline. */
+export const ADOPTED = 0;
+/** Index of the "worker terminated" flag in a lifeline. */
+export const CUT = 1;
+
+/** A handle as far as this module is concerned. */
+export interface Lifelined {
+  readonly lifeline: Int32Array;
+  readonly memory: WebAssembly.Memory;
+}
+
+/** Lifelines of the handles adopted in this thread. */
+const held: Int32Array[] = [];
+
+/** Creates a lifeline for a new handle. */
+export function createLifeline(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(8));
+}
+
+/** Records that this thread adopted a handle with `lifeline`. */
+export function hold(lifeline: Int32Array): void {
+  if (!held.includes(lifeline)) held.push(lifeline);
+}
+
+/** Throws if this thread's worker was terminated. */
+export function assertAlive(): void {
+  for (let i = 0; i < held.length; i++) {
+    if (Atomics.load(held[i], CUT) !== 0) {
+      throw new DOMException("Cannot block: this worker was terminated", "AbortError");
+    }
+  }
+}
+
+const handles = new WeakSet<object>();
+const postedTo = new WeakMap<Worker, Lifelined[]>();
+let installed = false;
+
+/** Registers a handle created in this thread, so that posting it to a worker is noticed. */
+export function track(handle: Lifelined): void {
+  handles.add(handle);
+  if (!installed && typeof Worker === "function") install();
+}
+
+function handlesIn(message: unknown, found: Lifelined[]): void {
+  if (typeof message !== "object" || message === null) return;
+  if (handles.has(message)) {
+    found.push(message as Lifelined);
+  } else if (Array.isArray(message)) {
+    for (let i = 0; i < message.length && i < 16; i++) {
+      if (handles.has(message[i])) found.push(message[i]);
+    }
+  } else if (Object.getPrototypeOf(message) === Object.prototype) {
+    let n = 0;
+    for (const key in message) {
+      const value = (message as Record<string, unknown>)[key];
+      if (typeof value === "object" && value !== null && handles.has(value)) {
+        found.push(value as Lifelined);
+      }
+      if (++n === 16) break;
+    }
+  }
+}
+
+function install(): void {
+  installed = true;
+  const proto = Worker.prototype;
+  const postMessage = proto.postMessage;
+  const terminate = proto.terminate;
+  proto.postMessage = function (this: Worker, message: unknown, ...rest: unknown[]) {
+    const found: Lifelined[] = [];
+    handlesIn(message, found);
+    if (found.length > 0) {
+      const list = postedTo.get(this);
+      if (list) list.push(...found);
+      else postedTo.set(this, found);
+    }
+    // deno-lint-ignore no-explicit-any
+    return (postMessage as any).call(this, message, ...rest);
+  };
+  proto.terminate = function (this: Worker) {
+    for (const handle of postedTo.get(this) ?? []) {
+      Atomics.store(handle.lifeline, CUT, 1);
+      // Wake the worker if it sleeps on this channel; sleepers elsewhere wake within a slice.
+      const words = new Int32Array(handle.memory.buffer, 0, 128);
+      for (const word of WORDS) {
+        Atomics.add(words, word, 1);
+        Atomics.notify(words, word);
+      }
+    }
+    postedTo.delete(this);
+    return terminate.call(this);
+  };
+}

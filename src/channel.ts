@@ -1,0 +1,109 @@
+/**
+ * Channel constructors.
+ *
+ * @module
+ */
+import { Chan } from "./_chan.ts";
+import { CORE, DEFAULT_INITIAL_CAPACITY, DEFAULT_MAX_BYTES } from "./_core.ts";
+import { type Codec, structured, validateCodec } from "./codec/mod.ts";
+import { newReceiver, type Receiver } from "./receiver.ts";
+import { newSender, type Sender } from "./sender.ts";
+
+/** Options of {@linkcode channel} and {@linkcode syncChannel}. */
+export interface ChannelOptions<T> {
+  /**
+   * How messages become bytes and back. Default: {@linkcode structured}, the semantics of
+   * `structuredClone`/`postMessage`.
+   */
+  codec?: Codec<T>;
+  /**
+   * Most bytes of shared memory the channel's buffer may use (at least 65536, at most
+   * 1 GiB). Storage grows with the backlog up to this; a send that needs more fails with a
+   * `RangeError` until the receiver catches up. Default: 256 MiB.
+   */
+  maxBytes?: number;
+}
+
+/** Smallest `maxBytes`: the first ring fits. */
+const MIN_MAX_BYTES = 65536;
+
+function create<T>(
+  bound: number,
+  options: ChannelOptions<T> | undefined,
+): [Sender<T>, Receiver<T>] {
+  const codec = options?.codec === undefined ? structured : validateCodec<T>(options.codec);
+  const maxBytes = options?.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (typeof maxBytes !== "number") {
+    throw new TypeError(
+      `Cannot create a channel: maxBytes must be a number, not ${typeof maxBytes}`,
+    );
+  }
+  if (!Number.isInteger(maxBytes) || maxBytes < MIN_MAX_BYTES || maxBytes > CORE.MAX_STORAGE) {
+    throw new RangeError(
+      `Cannot create a channel: maxBytes must be an integer from ${MIN_MAX_BYTES} to ` +
+        `${CORE.MAX_STORAGE}, not ${maxBytes}`,
+    );
+  }
+  const chan = Chan.create(bound, maxBytes, DEFAULT_INITIAL_CAPACITY);
+  return [newSender(chan, codec), newReceiver(chan, codec)];
+}
+
+/**
+ * Creates an unbounded channel: sends never wait (its storage grows with the backlog, up to
+ * `maxBytes`). Like Rust's `std::sync::mpsc::channel`.
+ *
+ * @typeParam T The type of the messages.
+ * @param options The codec and the storage limit.
+ * @returns The sender and the receiver.
+ * @throws {TypeError} A codec without `name`, `encode` or `decode`, or a non-numeric `maxBytes`.
+ * @throws {RangeError} A `maxBytes` out of range.
+ * @example
+ * ```ts
+ * import { channel } from "@wasmring/mpsc";
+ *
+ * const [tx, rx] = channel<string>();
+ * tx.sendSync("hello");
+ * console.log(rx.recvSync()); // "hello"
+ * ```
+ */
+export function channel<T>(options?: ChannelOptions<T>): [Sender<T>, Receiver<T>] {
+  return create(CORE.UNBOUNDED, options);
+}
+
+/**
+ * Creates a bounded channel holding at most `bound` messages: sends wait while it is full.
+ * `bound = 0` makes a rendezvous channel: a send completes only by handing the message to a
+ * receiver that is waiting for it. Like Rust's `std::sync::mpsc::sync_channel`.
+ *
+ * @typeParam T The type of the messages.
+ * @param bound Most messages buffered: an integer from 0 to 4294967294.
+ * @param options The codec and the storage limit.
+ * @returns The sender and the receiver.
+ * @throws {RangeError} A negative, fractional, NaN or too large `bound`; a `maxBytes` out of
+ * range.
+ * @throws {TypeError} A `bound` that is not a number; a bad codec or `maxBytes`.
+ * @example
+ * ```ts
+ * import { syncChannel } from "@wasmring/mpsc";
+ *
+ * const [tx, rx] = syncChannel<number>(2);
+ * tx.sendSync(1);
+ * tx.sendSync(2);
+ * console.log(tx.trySend(3)); // false: full
+ * console.log(rx.recvSync()); // 1
+ * ```
+ */
+export function syncChannel<T>(
+  bound: number,
+  options?: ChannelOptions<T>,
+): [Sender<T>, Receiver<T>] {
+  if (typeof bound !== "number") {
+    throw new TypeError(`Cannot create a channel: bound must be a number, not ${typeof bound}`);
+  }
+  if (!Number.isInteger(bound) || bound < 0 || bound >= 0xffffffff) {
+    throw new RangeError(
+      `Cannot create a channel: bound must be an integer from 0 to 4294967294, not ${bound}`,
+    );
+  }
+  return create(bound, options);
+}

@@ -1,0 +1,54 @@
+/**
+ * The `json` codec: values as JSON text.
+ *
+ * @module
+ */
+
+import type { Codec } from "./types.ts";
+import { utf8 } from "./_text.ts";
+
+let buf = new Uint8Array(1024);
+const encoder = new TextEncoder();
+
+/**
+ * A codec that sends `JSON.stringify(value)` as UTF-8 and decodes with `JSON.parse`: JSON's
+ * semantics, not `structuredClone`'s (`undefined` properties vanish, `Date`s become strings).
+ *
+ * `encode` returns a view of a scratch buffer owned by the codec, valid until the next call.
+ *
+ * @param value For `encode`: the value to send. For `decode`: the encoded bytes.
+ * @returns `encode` returns the UTF-8 JSON text; `decode` returns the parsed value.
+ * @throws {TypeError} From `encode` when JSON cannot represent the value (`undefined`, a function
+ * or a symbol at the top level, a `bigint`, a cycle). From `decode`, a `SyntaxError` for bytes
+ * that are not JSON.
+ *
+ * @example
+ * ```ts
+ * import { json } from "./json.ts";
+ *
+ * const bytes = json.encode({ id: 1, tags: ["a"] }).slice();
+ * const value = json.decode(bytes) as { id: number; tags: string[] };
+ * if (value.id !== 1 || value.tags[0] !== "a") throw new Error("unexpected");
+ * ```
+ */
+export const json: Codec<unknown> = Object.freeze({
+  name: "json",
+  encode(value: unknown): Uint8Array {
+    const text = JSON.stringify(value);
+    if (text === undefined) {
+      throw new TypeError(
+        `Cannot encode with the json codec: JSON cannot represent ${
+          value === undefined ? "undefined" : typeof value
+        }`,
+      );
+    }
+    if (buf.length < 3 * text.length) {
+      buf = new Uint8Array(Math.max(3 * text.length, buf.length * 2));
+    }
+    const { written } = encoder.encodeInto(text, buf);
+    return buf.subarray(0, written);
+  },
+  decode(bytes: Uint8Array): unknown {
+    return JSON.parse(utf8(bytes, 0, bytes.length));
+  },
+});

@@ -1,0 +1,112 @@
+/**
+ * Codecs: how values become bytes on a channel and back.
+ *
+ * A channel carries bytes through shared memory. Its codec turns each message into bytes on the
+ * sending thread ({@linkcode Codec.encode}) and back into a value on the receiving thread
+ * ({@linkcode Codec.decode}). Four codecs are built in:
+ *
+ * - {@linkcode structured} (the default): anything `structuredClone` accepts, with its exact
+ *   semantics, several times faster.
+ * - {@linkcode json}: JSON's semantics, for values that are JSON anyway.
+ * - {@linkcode bytes}: `Uint8Array` messages, one copy each way.
+ * - {@linkcode string}: strings, every code unit kept.
+ *
+ * ## Writing a codec
+ *
+ * A codec is an object with a `name`, an `encode` and a `decode`:
+ *
+ * - `name` identifies the codec. A handle records it so that the thread that adopts the handle
+ *   can check it decodes with the same codec; the built-in names are taken.
+ * - `encode(value)` returns a `Uint8Array`. It may be a view of a scratch buffer the codec reuses:
+ *   the channel copies the bytes into shared memory before it calls `encode` again. Throw (a
+ *   `TypeError`, or a `DOMException` named `"DataCloneError"`) for values the codec cannot carry;
+ *   the message is then not sent.
+ * - `decode(bytes)` receives a view of *shared* memory that is reused as soon as it returns: copy
+ *   out everything the result keeps (`bytes.slice()` gives a fresh, non-shared copy), never
+ *   return `bytes` or a view on its buffer. `TextDecoder` works on shared views but is slow on
+ *   them; copy first.
+ *
+ * Both sides of a channel need the codec, so define it in a module that both the sending and the
+ * receiving worker import, and check it with {@linkcode validateCodec}.
+ *
+ * ```ts
+ * import { type Codec, validateCodec } from "./mod.ts";
+ *
+ * // Points as two float64 values.
+ * const point: Codec<{ x: number; y: number }> = validateCodec({
+ *   name: "point",
+ *   encode(p: { x: number; y: number }) {
+ *     return new Uint8Array(new Float64Array([p.x, p.y]).buffer);
+ *   },
+ *   decode(bytes: Uint8Array) {
+ *     const f = new Float64Array(bytes.slice().buffer); // copy out of shared memory
+ *     return { x: f[0], y: f[1] };
+ *   },
+ * });
+ * if (point.decode(point.encode({ x: 1, y: 2 })).y !== 2) throw new Error("unexpected");
+ * ```
+ *
+ * @module
+ */
+
+import type { Codec } from "./types.ts";
+import { structured } from "./structured.ts";
+import { json } from "./json.ts";
+import { bytes } from "./bytes.ts";
+import { string } from "./string.ts";
+
+export type { Codec } from "./types.ts";
+export { structured } from "./structured.ts";
+export { json } from "./json.ts";
+export { bytes } from "./bytes.ts";
+export { string } from "./string.ts";
+
+/**
+ * The built-in codecs by name, so that a thread can restore a codec from the name a handle
+ * carries.
+ *
+ * @returns A read-only map from `"structured"`, `"json"`, `"bytes"` and `"string"` to the codec.
+ * @throws Never.
+ * @example
+ * ```ts
+ * import { builtinCodecs, structured } from "./mod.ts";
+ *
+ * if (builtinCodecs.get("structured") !== structured) throw new Error("unexpected");
+ * ```
+ */
+export const builtinCodecs: ReadonlyMap<string, Codec<unknown>> = new Map<string, Codec<unknown>>(
+  [structured, json, bytes, string].map((c) => [c.name, c as Codec<unknown>]),
+);
+
+/**
+ * Checks that `codec` has the shape of a {@linkcode Codec}: a non-empty string `name` and
+ * `encode` and `decode` functions.
+ *
+ * @typeParam T The type of value the codec carries.
+ * @param codec The candidate codec.
+ * @returns `codec` itself, typed as a codec.
+ * @throws {TypeError} `"Invalid codec: missing name"` (or `encode`, `decode`) when a member is
+ * missing or of the wrong type, and `"Invalid codec: not an object"` for non-objects.
+ * @example
+ * ```ts
+ * import { validateCodec } from "./mod.ts";
+ *
+ * try {
+ *   validateCodec({ name: "broken", encode: () => new Uint8Array() });
+ * } catch (e) {
+ *   if (!(e instanceof TypeError) || e.message !== "Invalid codec: missing decode") throw e;
+ * }
+ * ```
+ */
+export function validateCodec<T = unknown>(codec: unknown): Codec<T> {
+  if (codec === null || (typeof codec !== "object" && typeof codec !== "function")) {
+    throw new TypeError("Invalid codec: not an object");
+  }
+  const c = codec as Partial<Codec<T>>;
+  if (typeof c.name !== "string" || c.name === "") {
+    throw new TypeError("Invalid codec: missing name");
+  }
+  if (typeof c.encode !== "function") throw new TypeError("Invalid codec: missing encode");
+  if (typeof c.decode !== "function") throw new TypeError("Invalid codec: missing decode");
+  return codec as Codec<T>;
+}

@@ -1,0 +1,102 @@
+/**
+ * The `string` codec: string messages, faithful to every UTF-16 code unit.
+ *
+ * @module
+ */
+
+import type { Codec } from "./types.ts";
+import { latin1, utf16, utf8 } from "./_text.ts";
+
+// Wire format: one flag byte, then the text. UTF8: well-formed text as UTF-8. UTF16: code units,
+// little-endian (strings with lone surrogates, and short non-ASCII strings).
+const UTF8 = 0;
+const UTF16 = 1;
+const SHORT = 64;
+
+let buf = new Uint8Array(1024);
+let outViews: (Uint8Array | undefined)[] = [];
+const encoder = new TextEncoder();
+
+function reserve(n: number): Uint8Array {
+  if (n > buf.length) {
+    buf = new Uint8Array(Math.max(n, buf.length * 2));
+    outViews = [];
+  }
+  return buf;
+}
+
+function output(n: number): Uint8Array {
+  if (n < 256) return outViews[n] ??= buf.subarray(0, n);
+  return buf.subarray(0, n);
+}
+
+function writeUnits(s: string): Uint8Array {
+  const n = s.length;
+  const b = reserve(1 + 2 * n);
+  b[0] = UTF16;
+  for (let i = 0, p = 1; i < n; i++, p += 2) {
+    const u = s.charCodeAt(i);
+    b[p] = u;
+    b[p + 1] = u >> 8;
+  }
+  return output(1 + 2 * n);
+}
+
+function encode(value: string): Uint8Array {
+  if (typeof value !== "string") {
+    throw new TypeError("Cannot encode with the string codec: the value is not a string");
+  }
+  const n = value.length;
+  if (n < SHORT) {
+    const b = reserve(1 + n);
+    b[0] = UTF8;
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c > 0x7f) return writeUnits(value);
+      b[i + 1] = c;
+    }
+    return output(1 + n);
+  }
+  if (!value.isWellFormed()) return writeUnits(value);
+  const b = reserve(1 + 3 * n);
+  b[0] = UTF8;
+  const { written } = encoder.encodeInto(value, b.subarray(1));
+  return output(1 + written);
+}
+
+function decode(bytes: Uint8Array): string {
+  const n = bytes.length - 1;
+  if (n < 0) throw new TypeError("Cannot decode with the string codec: no bytes");
+  if (bytes[0] === UTF16) {
+    if (n % 2 !== 0) throw new TypeError("Cannot decode with the string codec: odd length");
+    return utf16(bytes, 1, n >> 1);
+  }
+  if (bytes[0] !== UTF8) throw new TypeError("Cannot decode with the string codec: bad flag");
+  if (n <= SHORT) {
+    let i = 1;
+    while (i <= n && bytes[i] < 0x80) i++;
+    if (i > n) return latin1(bytes, 1, n);
+  }
+  return utf8(bytes, 1, n);
+}
+
+/**
+ * A codec for string messages. Well-formed text travels as UTF-8; strings with lone surrogates
+ * travel as UTF-16 code units, so every string round-trips exactly.
+ *
+ * `encode` returns a view of a scratch buffer owned by the codec, valid until the next call.
+ *
+ * @param value For `encode`: the string to send. For `decode`: the encoded bytes.
+ * @returns `encode` returns the encoded bytes; `decode` returns the string.
+ * @throws {TypeError} From `encode` when `value` is not a string; from `decode` for bytes that
+ * are not an encoding.
+ *
+ * @example
+ * ```ts
+ * import { string } from "./string.ts";
+ *
+ * const text = "lone \ud800 surrogate";
+ * if (string.decode(string.encode(text).slice()) !== text) throw new Error("not faithful");
+ * ```
+ */
+export const string: Codec<string> = Object.freeze({ name: "string", encode, decode });

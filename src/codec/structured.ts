@@ -1,0 +1,1395 @@
+/**
+ * The `structured` codec: a binary encoding with `structuredClone` semantics.
+ *
+ * @module
+ */
+
+import * as types from "node:util/types";
+import type { Codec } from "./types.ts";
+import * as W from "./_wire.ts";
+import { latin1, utf16, utf8 } from "./_text.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Intrinsics, captured once so that user code patching prototypes cannot fool the brand checks.
+
+const ObjectProto = Object.prototype;
+const ArrayProto = Array.prototype;
+const getProto = Object.getPrototypeOf;
+const objectKeys = Object.keys;
+const hasOwn = Object.hasOwn;
+const isArray = Array.isArray;
+const getOwnDesc = Object.getOwnPropertyDescriptor;
+const defineProp = Object.defineProperty;
+const isProxy = types.isProxy;
+
+// deno-lint-ignore no-explicit-any
+type Fn = (this: any, ...args: any[]) => any;
+const getter = (proto: object, key: PropertyKey): Fn => getOwnDesc(proto, key)!.get as Fn;
+
+const TypedArrayProto = getProto(Uint8Array.prototype) as object;
+const taTag = getter(TypedArrayProto, Symbol.toStringTag);
+const taBuffer = getter(TypedArrayProto, "buffer");
+const taByteOffset = getter(TypedArrayProto, "byteOffset");
+const taLength = getter(TypedArrayProto, "length");
+const dvBuffer = getter(DataView.prototype, "buffer");
+const dvByteOffset = getter(DataView.prototype, "byteOffset");
+const dvByteLength = getter(DataView.prototype, "byteLength");
+const abByteLength = getter(ArrayBuffer.prototype, "byteLength");
+const abResizable = getter(ArrayBuffer.prototype, "resizable");
+const abMaxByteLength = getter(ArrayBuffer.prototype, "maxByteLength");
+const abDetached = getter(ArrayBuffer.prototype, "detached");
+const dateGetTime = Date.prototype.getTime;
+const regexpSource = getter(RegExp.prototype, "source");
+const regexpFlags = getter(RegExp.prototype, "flags");
+const mapForEach = Map.prototype.forEach;
+const setForEach = Set.prototype.forEach;
+const numberValueOf = Number.prototype.valueOf;
+const stringValueOf = String.prototype.valueOf;
+const booleanValueOf = Boolean.prototype.valueOf;
+const bigintValueOf = BigInt.prototype.valueOf;
+const domExceptionName = getter(DOMException.prototype, "name");
+const domExceptionMessage = getter(DOMException.prototype, "message");
+// deno-lint-ignore no-explicit-any
+const isError: (x: unknown) => boolean = (Error as any).isError ?? types.isNativeError;
+
+/** Deno marks the prototypes of its non-serializable web classes (URL, Request…) with this. */
+const NOT_SERIALIZABLE = Object.getOwnPropertySymbols(URL.prototype).find((s) =>
+  s.description === "[[NotSerializable]]"
+);
+/** Deno's host objects (Blob, File, MessagePort, DOMException…) carry this symbol. */
+const HOST_OBJECT = Symbol.for("Deno.core.hostObject");
+
+// deno-lint-ignore no-explicit-any
+const G = globalThis as any;
+type ViewCtor = new (buffer: ArrayBuffer, byteOffset?: number, length?: number) => ArrayBufferView;
+/** View kinds on the wire, by index. */
+const VIEW_CTORS: (ViewCtor | undefined)[] = [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  DataView as unknown as ViewCtor,
+  G.Float16Array,
+];
+const VIEW_DATAVIEW = 11;
+const VIEW_KIND: Record<string, number> = { __proto__: null } as unknown as Record<string, number>;
+VIEW_CTORS.forEach((c, i) => {
+  if (c !== undefined && i !== VIEW_DATAVIEW) VIEW_KIND[c.name] = i;
+});
+
+const ERROR_CTORS: ErrorConstructor[] = [
+  Error,
+  EvalError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  TypeError,
+  URIError,
+];
+const ERROR_KIND: Record<string, number> = {
+  __proto__: null,
+  EvalError: 1,
+  RangeError: 2,
+  ReferenceError: 3,
+  SyntaxError: 4,
+  TypeError: 5,
+  URIError: 6,
+} as unknown as Record<string, number>;
+
+/**
+ * Objects V8's serializer rejects although nothing but their prototype identifies them from
+ * JavaScript: each entry is a prototype and a side-effect-free brand check for its instances.
+ */
+const REJECTED: [object, (x: object) => unknown][] = [];
+function reject(proto: unknown, brand: (x: object) => unknown) {
+  if (proto !== null && typeof proto === "object") REJECTED.push([proto, brand]);
+}
+function methodBrand(proto: unknown, name: string, ...args: unknown[]) {
+  if (proto === null || typeof proto !== "object") return;
+  const d = getOwnDesc(proto, name);
+  const f = (d?.get ?? d?.value) as Fn | undefined;
+  if (typeof f === "function") reject(proto, (x) => f.apply(x, args));
+}
+methodBrand(G.WeakRef?.prototype, "deref");
+methodBrand(G.FinalizationRegistry?.prototype, "unregister", {});
+for (const name of Object.getOwnPropertyNames(Intl)) {
+  const C = (Intl as Record<string, unknown>)[name];
+  if (typeof C !== "function" || !C.prototype) continue;
+  if ("resolvedOptions" in C.prototype) methodBrand(C.prototype, "resolvedOptions");
+  else if (name === "Locale") methodBrand(C.prototype, "baseName");
+}
+if (G.Temporal) {
+  for (const name of Object.getOwnPropertyNames(G.Temporal)) {
+    const C = G.Temporal[name];
+    if (typeof C !== "function" || !C.prototype) continue;
+    const key = ["toJSON", "toString"].find((k) => k in C.prototype);
+    if (key) methodBrand(C.prototype, key);
+  }
+}
+methodBrand(G.DisposableStack?.prototype, "disposed");
+methodBrand(G.AsyncDisposableStack?.prototype, "disposed");
+for (const C of ["Global", "Table", "Instance", "Tag", "Exception"]) {
+  const P = G.WebAssembly?.[C]?.prototype;
+  if (!P) continue;
+  const key = ["value", "length", "exports", "is"].find((k) => {
+    const d = getOwnDesc(P, k);
+    return d && (typeof d.get === "function");
+  });
+  if (key) methodBrand(P, key);
+  else reject(P, () => true);
+}
+// Built-in iterators have no side-effect-free brand check: their prototype decides.
+for (
+  const it of [
+    [][Symbol.iterator](),
+    ""[Symbol.iterator](),
+    new Map()[Symbol.iterator](),
+    new Set()[Symbol.iterator](),
+    /a/[Symbol.matchAll](""),
+    G.Iterator?.from?.({ next: () => ({ done: true }) }),
+    [].values().map?.((x: unknown) => x),
+  ]
+) {
+  if (it) reject(getProto(it), (x) => getProto(x) === getProto(it));
+}
+
+/** Makes the error `structuredClone` throws for a value it cannot clone. */
+function dataCloneError(message: string): DOMException {
+  return new DOMException(message, "DataCloneError");
+}
+function uncloneable(value: unknown): DOMException {
+  let what: string;
+  try {
+    what = typeof value === "function"
+      ? String(value).slice(0, 60)
+      : typeof value === "symbol"
+      ? value.toString()
+      : `#<${Object.prototype.toString.call(value).slice(8, -1)}>`;
+  } catch {
+    what = typeof value;
+  }
+  return dataCloneError(`${what} could not be cloned.`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoder state: one growable scratch buffer, reused by every call to `encode`.
+
+let buf = new Uint8Array(4096);
+let dv = new DataView(buf.buffer);
+let pos = 0;
+/** Cached `buf.subarray(0, n)` views for small n, so that small messages allocate nothing. */
+let outViews: (Uint8Array | undefined)[] = [];
+const OUT_VIEWS = 256;
+
+/** `buf.subarray(0, 5)` and `(0, 9)`: a lone number's encoding. */
+let out5: Uint8Array | undefined;
+let out9: Uint8Array | undefined;
+
+function grow(need: number): void {
+  let cap = buf.length * 2;
+  while (cap < need) cap *= 2;
+  const next = new Uint8Array(cap);
+  next.set(buf.subarray(0, pos));
+  buf = next;
+  dv = new DataView(buf.buffer);
+  outViews = [];
+  out5 = out9 = undefined;
+}
+
+function output(): Uint8Array {
+  const n = pos;
+  if (n < OUT_VIEWS) {
+    let v = outViews[n];
+    if (v === undefined) v = outViews[n] = buf.subarray(0, n);
+    return v;
+  }
+  return buf.subarray(0, n);
+}
+
+function writeVarint(n: number): void {
+  if (pos + 8 > buf.length) grow(pos + 8);
+  while (n > 0x7f) {
+    buf[pos++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[pos++] = n;
+}
+
+function writeTag(tag: number): void {
+  if (pos >= buf.length) grow(pos + 1);
+  buf[pos++] = tag;
+}
+
+function writeF64(tag: number, n: number): void {
+  if (pos + 9 > buf.length) grow(pos + 9);
+  buf[pos] = tag;
+  dv.setFloat64(pos + 1, n, true);
+  pos += 9;
+}
+
+function writeNumber(n: number): void {
+  if ((n | 0) === n && (n !== 0 || 1 / n > 0)) {
+    if (pos + 5 > buf.length) grow(pos + 5);
+    const p = pos;
+    buf[p] = W.INT32;
+    buf[p + 1] = n;
+    buf[p + 2] = n >> 8;
+    buf[p + 3] = n >> 16;
+    buf[p + 4] = n >> 24;
+    pos = p + 5;
+  } else {
+    writeF64(W.FLOAT64, n);
+  }
+}
+
+const textEncoder = new TextEncoder();
+const SHORT_STRING = 64;
+
+function writeString(s: string): void {
+  const n = s.length;
+  if (n < SHORT_STRING) {
+    if (pos + 2 + 2 * n > buf.length) grow(pos + 2 + 2 * n);
+    const start = pos;
+    const b = buf;
+    let p = start + 2;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) {
+        // Not ASCII: code units, two bytes each.
+        b[start] = W.STR_UTF16;
+        b[start + 1] = n;
+        p = start + 2;
+        for (let j = 0; j < n; j++) {
+          const u = s.charCodeAt(j);
+          b[p] = u;
+          b[p + 1] = u >> 8;
+          p += 2;
+        }
+        pos = p;
+        return;
+      }
+      b[p++] = c;
+    }
+    b[start] = W.STR_ASCII;
+    b[start + 1] = n;
+    pos = p;
+  } else if (s.isWellFormed()) {
+    if (pos + 5 + 3 * n > buf.length) grow(pos + 5 + 3 * n);
+    buf[pos] = W.STR_UTF8;
+    const { written } = textEncoder.encodeInto(s, buf.subarray(pos + 5));
+    dv.setUint32(pos + 1, written, true);
+    pos += 5 + written;
+  } else {
+    writeTag(W.STR_UTF16);
+    writeVarint(n);
+    if (pos + 2 * n > buf.length) grow(pos + 2 * n);
+    const b = buf;
+    let p = pos;
+    for (let j = 0; j < n; j++) {
+      const u = s.charCodeAt(j);
+      b[p] = u;
+      b[p + 1] = u >> 8;
+      p += 2;
+    }
+    pos = p;
+  }
+}
+
+function writeBigInt(tag: number, n: bigint): void {
+  writeTag(tag);
+  const negative = n < 0n;
+  let m = negative ? -n : n;
+  const words: bigint[] = [];
+  while (m > 0n) {
+    words.push(BigInt.asUintN(64, m));
+    m >>= 64n;
+  }
+  writeTag(negative ? 1 : 0);
+  writeVarint(words.length);
+  if (pos + 8 * words.length > buf.length) grow(pos + 8 * words.length);
+  for (const w of words) {
+    dv.setBigUint64(pos, w, true);
+    pos += 8;
+  }
+}
+
+function writeBytes(src: Uint8Array): void {
+  const n = src.length;
+  if (pos + n > buf.length) grow(pos + n);
+  if (n <= 32) {
+    const b = buf;
+    for (let i = 0; i < n; i++) b[pos + i] = src[i];
+  } else {
+    buf.set(src, pos);
+  }
+  pos += n;
+}
+
+// Object identity: the first objects go in a small array searched linearly, then in a Set while
+// no object has been met twice (one hash operation per object), then in a Map from object to id.
+const SMALL_SEEN = 24;
+const seen: object[] = [];
+let seenCount = 0;
+let seenSet: Set<object> | null = null;
+let seenMap: Map<object, number> | null = null;
+
+/**
+ * Per object id while its values are being written: 1, or 2 once a REF to it was written from
+ * inside (a cycle through it). Lets shaped objects be built in one step when decoded.
+ */
+let open = new Uint8Array(256);
+
+/** Returns the id of `o` if it was already written, or -1 after giving it the next id. */
+function identify(o: object): number {
+  const set = seenSet;
+  if (set !== null) {
+    const n = set.size;
+    set.add(o);
+    if (set.size !== n) {
+      seenCount = n + 1;
+      return -1;
+    }
+    return repeated(set, o);
+  }
+  if (seenMap === null) {
+    const n = seenCount;
+    for (let i = 0; i < n; i++) if (seen[i] === o) return i;
+    if (n < SMALL_SEEN) {
+      seen[n] = o;
+      seenCount = n + 1;
+      return -1;
+    }
+    const next = seenSet = new Set();
+    for (let i = 0; i < n; i++) next.add(seen[i]);
+    next.add(o);
+    seenCount = n + 1;
+    return -1;
+  }
+  const id = seenMap.get(o);
+  if (id !== undefined) return id;
+  seenMap.set(o, seenCount++);
+  return -1;
+}
+
+/** The first object met twice: from now on, ids come from a Map (a Set keeps insertion order). */
+function repeated(set: Set<object>, o: object): number {
+  const map = new Map<object, number>();
+  let i = 0;
+  for (const x of set) map.set(x, i++);
+  seenSet = null;
+  seenMap = map;
+  return map.get(o)!;
+}
+
+// Shapes: the key list of a plain object, cached across messages with its encoded bytes; within
+// one message a shape is written once (SHAPE_NEW) and referred to by number (SHAPE_REF).
+interface EncShape {
+  keys: string[];
+  bytes: Uint8Array;
+  epoch: number;
+  id: number;
+}
+const SHAPE_SLOTS = 128;
+const MAX_SHAPE_KEYS = 32;
+const encShapes: (EncShape | undefined)[] = new Array(SHAPE_SLOTS);
+let epoch = 0;
+let shapeCount = 0;
+
+function shapeSlot(keys: string[], n: number): number {
+  const k0 = keys[0];
+  const kn = keys[n - 1];
+  return (n * 31 + k0.length * 7 + k0.charCodeAt(0) * 3 + kn.charCodeAt(kn.length - 1)) &
+    (SHAPE_SLOTS - 1);
+}
+
+function writeShape(keys: string[], n: number): void {
+  const slot = shapeSlot(keys, n);
+  let e = encShapes[slot];
+  if (e !== undefined) {
+    const ek = e.keys;
+    if (ek.length === n) {
+      let i = 0;
+      while (i < n && ek[i] === keys[i]) i++;
+      if (i !== n) e = undefined;
+    } else {
+      e = undefined;
+    }
+  }
+  if (e === undefined) {
+    // Encode the key block once: count, byte length, keys.
+    const start = pos;
+    for (let i = 0; i < n; i++) writeString(keys[i]);
+    const block = buf.slice(start, pos);
+    pos = start;
+    const head = new Uint8Array(10);
+    let h = 0;
+    for (const v of [n, block.length]) {
+      let x = v;
+      while (x > 0x7f) {
+        head[h++] = (x & 0x7f) | 0x80;
+        x = Math.floor(x / 128);
+      }
+      head[h++] = x;
+    }
+    const bytes = new Uint8Array(h + block.length);
+    bytes.set(head.subarray(0, h));
+    bytes.set(block, h);
+    e = { keys: keys.slice(), bytes, epoch: -1, id: 0 };
+    encShapes[slot] = e;
+  }
+  if (e.epoch === epoch) {
+    writeTag(W.SHAPE_REF);
+    writeVarint(e.id);
+  } else {
+    e.epoch = epoch;
+    e.id = shapeCount++;
+    writeTag(W.SHAPE_NEW);
+    writeBytes(e.bytes);
+  }
+}
+
+// deno-lint-ignore no-explicit-any
+function writePlainObject(o: any, checkOwn: boolean): void {
+  const self = seenCount - 1; // the id identify() just gave `o`
+  const keys = objectKeys(o);
+  const n = keys.length;
+  if (n > 0 && n <= MAX_SHAPE_KEYS) {
+    const tagAt = pos;
+    if (self >= open.length) {
+      const next = new Uint8Array(open.length * 2 > self ? open.length * 2 : self + 1);
+      next.set(open);
+      open = next;
+    }
+    open[self] = 1;
+    writeShape(keys, n);
+    for (let i = 0; i < n; i++) {
+      const k = keys[i];
+      const v = o[k];
+      // A getter may have deleted a later key: V8 skips keys no longer present.
+      if ((checkOwn || v === undefined || typeof v === "function") && !hasOwn(o, k)) {
+        writeTag(W.ABSENT);
+      } else {
+        writeValue(v);
+      }
+    }
+    if (open[self] === 2) buf[tagAt] += W.SHAPE_CYCLIC;
+    open[self] = 0;
+  } else {
+    writeTag(W.OBJECT);
+    writeVarint(n);
+    writeProperties(o, keys, 0);
+  }
+}
+
+/** Writes `keys[from..]` of `o` as key/value pairs (ABSENT for keys deleted meanwhile). */
+// deno-lint-ignore no-explicit-any
+function writeProperties(o: any, keys: string[], from: number): void {
+  for (let i = from; i < keys.length; i++) {
+    const k = keys[i];
+    writeString(k);
+    const v = o[k];
+    if (!hasOwn(o, k)) writeTag(W.ABSENT);
+    else writeValue(v);
+  }
+}
+
+function isIndexKey(k: string): boolean {
+  const c = k.charCodeAt(0);
+  if (c < 48 || c > 57) return false;
+  const n = +k;
+  return n < 4294967295 && String(n) === k;
+}
+
+// deno-lint-ignore no-explicit-any
+function writeArray(a: any[]): void {
+  const len = a.length;
+  const keys = objectKeys(a);
+  const kn = keys.length;
+  if (kn === len && (len === 0 || keys[len - 1] === String(len - 1))) {
+    // Packed, no extra properties.
+    writeTag(W.ARRAY);
+    writeVarint(len);
+    for (let i = 0; i < len; i++) {
+      const v = a[i];
+      if (v === undefined && !hasOwn(a, i)) writeTag(W.HOLE);
+      else writeValue(v);
+    }
+    writeTag(0); // no extra properties
+    return;
+  }
+  let m = 0; // number of index keys (they come first, ascending)
+  while (m < kn && isIndexKey(keys[m])) m++;
+  if (len > 16 && m * 4 < len) {
+    writeTag(W.SPARSE);
+    writeVarint(len);
+    writeVarint(m);
+    for (let i = 0; i < m; i++) {
+      const k = keys[i];
+      writeVarint(+k);
+      const v = a[k as unknown as number];
+      if (!hasOwn(a, k)) writeTag(W.ABSENT);
+      else writeValue(v);
+    }
+  } else {
+    writeTag(W.ARRAY);
+    writeVarint(len);
+    for (let i = 0; i < len; i++) {
+      const v = a[i];
+      if (v === undefined && !hasOwn(a, i)) writeTag(W.HOLE);
+      else writeValue(v);
+    }
+  }
+  writeVarint(kn - m);
+  writeProperties(a, keys, m);
+}
+
+function writeArrayBuffer(b: ArrayBuffer): void {
+  if (abDetached.call(b)) {
+    throw dataCloneError("An ArrayBuffer is detached and could not be cloned.");
+  }
+  const len: number = abByteLength.call(b);
+  writeTag(W.BUFFER);
+  if (abResizable.call(b)) {
+    writeTag(W.BUFFER_RESIZABLE);
+    writeVarint(abMaxByteLength.call(b));
+  } else {
+    writeTag(0);
+  }
+  writeVarint(len);
+  // Pad so that the bytes start 8-byte aligned (relative to the message): copies out of shared
+  // memory are several times slower when source and destination are not equally aligned.
+  const pad = len >= ALIGN_MIN ? (8 - ((pos + 1) & 7)) & 7 : 0;
+  if (pos + 1 + pad > buf.length) grow(pos + 1 + pad);
+  buf[pos++] = pad;
+  for (let i = 0; i < pad; i++) buf[pos++] = 0;
+  writeBytes(new Uint8Array(b, 0, len));
+}
+const ALIGN_MIN = 256;
+
+function isLengthTracking(view: ArrayBufferView): boolean {
+  // No JavaScript API tells a length-tracking view from a fixed one: ask V8 on a shallow clone
+  // (cloning a view copies its buffer and runs no user code; it also throws the DataCloneError
+  // for a view out of bounds), then grow the clone's buffer and see whether the view follows.
+  const c = structuredClone(view) as ArrayBufferView;
+  const before = c.byteLength;
+  const cb = c.buffer as ArrayBuffer;
+  if (cb.byteLength === cb.maxByteLength) return false; // cannot tell, and it makes no difference
+  cb.resize(cb.maxByteLength);
+  return c.byteLength !== before;
+}
+
+function writeView(v: ArrayBufferView, kind: number): void {
+  const isDv = kind === VIEW_DATAVIEW;
+  let buffer: ArrayBuffer;
+  try {
+    buffer = isDv ? dvBuffer.call(v) : taBuffer.call(v);
+  } catch {
+    throw uncloneable(v);
+  }
+  if (types.isSharedArrayBuffer(buffer)) throw sharedError();
+  if (abDetached.call(buffer)) {
+    throw dataCloneError("An ArrayBuffer is detached and could not be cloned.");
+  }
+  let offset: number, length: number;
+  try {
+    // Both throw (DataView) or report 0 (typed arrays) when the view is out of bounds.
+    offset = isDv ? dvByteOffset.call(v) : taByteOffset.call(v);
+    length = isDv ? dvByteLength.call(v) : taLength.call(v);
+  } catch {
+    throw uncloneable(v);
+  }
+  let flags = 0;
+  if (abResizable.call(buffer) && isLengthTracking(v)) flags = W.VIEW_LENGTH_TRACKING;
+  writeTag(W.VIEW);
+  writeTag(kind);
+  writeTag(flags);
+  writeVarint(offset);
+  writeVarint(length);
+  writeValue(buffer);
+}
+
+function sharedError(): DOMException {
+  return dataCloneError(
+    "A SharedArrayBuffer could not be cloned: a channel copies bytes and cannot share memory",
+  );
+}
+
+// deno-lint-ignore no-explicit-any
+function writeError(e: any): void {
+  // Same reads, in the same order, as V8's ValueSerializer::WriteJSError.
+  const messageDesc = getOwnDesc(e, "message");
+  const causeDesc = getOwnDesc(e, "cause");
+  const name = String(e.name);
+  let flags = 0;
+  let message = "";
+  if (messageDesc !== undefined && "value" in messageDesc) {
+    message = String(messageDesc.value);
+    flags |= W.ERROR_HAS_MESSAGE;
+  }
+  const stack = e.stack;
+  if (typeof stack === "string") flags |= W.ERROR_HAS_STACK;
+  if (causeDesc !== undefined && "value" in causeDesc) flags |= W.ERROR_HAS_CAUSE;
+  writeTag(W.ERROR);
+  writeTag(ERROR_KIND[name] ?? 0);
+  writeTag(flags);
+  if (flags & W.ERROR_HAS_MESSAGE) writeString(message);
+  if (flags & W.ERROR_HAS_STACK) writeString(stack);
+  if (flags & W.ERROR_HAS_CAUSE) writeValue(causeDesc!.value);
+}
+
+function isDOMException(o: object): boolean {
+  try {
+    domExceptionName.call(o);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function writeDOMException(e: DOMException): void {
+  const name: string = domExceptionName.call(e);
+  const message: string = domExceptionMessage.call(e);
+  const stack = (e as { stack?: unknown }).stack;
+  writeTag(W.DOMEXC);
+  writeString(name);
+  writeString(message);
+  if (typeof stack === "string") {
+    writeTag(W.ERROR_HAS_STACK);
+    writeString(stack);
+  } else {
+    writeTag(0);
+  }
+}
+
+function writeMap(m: Map<unknown, unknown>): void {
+  const entries: unknown[] = [];
+  mapForEach.call(m, (v: unknown, k: unknown) => {
+    entries.push(k, v);
+  });
+  writeTag(W.MAP);
+  writeVarint(entries.length / 2);
+  for (let i = 0; i < entries.length; i++) writeValue(entries[i]);
+}
+
+function writeSet(s: Set<unknown>): void {
+  const entries: unknown[] = [];
+  setForEach.call(s, (v: unknown) => {
+    entries.push(v);
+  });
+  writeTag(W.SET);
+  writeVarint(entries.length);
+  for (let i = 0; i < entries.length; i++) writeValue(entries[i]);
+}
+
+/** Objects other than plain objects and arrays: find the kind from internal slots. */
+// deno-lint-ignore no-explicit-any
+function writeExotic(o: any): void {
+  if (isArray(o)) return writeArray(o);
+  if (ArrayBuffer.isView(o)) {
+    const tag: string | undefined = taTag.call(o);
+    return writeView(o, tag === undefined ? VIEW_DATAVIEW : VIEW_KIND[tag]);
+  }
+  if (types.isArrayBuffer(o)) return writeArrayBuffer(o);
+  if (types.isSharedArrayBuffer(o)) throw sharedError();
+  if (types.isDate(o)) return writeF64(W.DATE, dateGetTime.call(o));
+  if (types.isRegExp(o)) {
+    writeTag(W.REGEXP);
+    writeString(regexpSource.call(o));
+    writeString(regexpFlags.call(o));
+    return;
+  }
+  if (types.isMap(o)) return writeMap(o);
+  if (types.isSet(o)) return writeSet(o);
+  if (types.isBoxedPrimitive(o)) {
+    if (types.isNumberObject(o)) return writeF64(W.BOX_NUMBER, numberValueOf.call(o));
+    if (types.isStringObject(o)) {
+      writeTag(W.BOX_STRING);
+      return writeString(stringValueOf.call(o));
+    }
+    if (types.isBooleanObject(o)) {
+      return writeTag(booleanValueOf.call(o) ? W.BOX_TRUE : W.BOX_FALSE);
+    }
+    if (types.isBigIntObject(o)) return writeBigInt(W.BOX_BIGINT, bigintValueOf.call(o));
+    throw uncloneable(o); // Symbol objects
+  }
+  if (HOST_OBJECT in o) {
+    if (isDOMException(o)) return writeDOMException(o);
+    throw dataCloneError("Cannot clone object of unsupported type.");
+  }
+  if (isError(o)) return writeError(o);
+  if (NOT_SERIALIZABLE !== undefined && NOT_SERIALIZABLE in o) {
+    throw dataCloneError("Cannot clone object of unsupported type.");
+  }
+  if (
+    types.isWeakMap(o) || types.isWeakSet(o) || types.isPromise(o) || types.isGeneratorObject(o) ||
+    types.isMapIterator(o) || types.isSetIterator(o) || types.isArgumentsObject(o) ||
+    types.isModuleNamespaceObject(o)
+  ) {
+    throw uncloneable(o);
+  }
+  if (isWasmModuleOrMemory(o)) {
+    // structuredClone shares these within one process; bytes on a channel cannot.
+    throw dataCloneError(
+      "A WebAssembly.Module or Memory could not be cloned: a channel copies bytes and cannot " +
+        "share compiled code or memory",
+    );
+  }
+  for (let p = getProto(o); p !== null; p = getProto(p)) {
+    for (let i = 0; i < REJECTED.length; i++) {
+      const r = REJECTED[i];
+      if (r[0] !== p) continue;
+      let branded = true;
+      try {
+        r[1](o);
+      } catch {
+        branded = false;
+      }
+      if (branded) throw uncloneable(o);
+    }
+  }
+  // An ordinary object (class instance, null prototype…): its own enumerable string keys.
+  writePlainObject(o, true);
+}
+
+const wasmMemoryBuffer = G.WebAssembly ? getter(WebAssembly.Memory.prototype, "buffer") : null;
+function isWasmModuleOrMemory(o: object): boolean {
+  if (wasmMemoryBuffer === null) return false;
+  try {
+    WebAssembly.Module.exports(o as WebAssembly.Module);
+    return true;
+  } catch { /* not a module */ }
+  try {
+    wasmMemoryBuffer.call(o);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function writeValue(v: unknown): void {
+  switch (typeof v) {
+    case "number":
+      return writeNumber(v);
+    case "string":
+      return writeString(v);
+    case "object": {
+      if (v === null) return writeTag(W.NULL);
+      const id = identify(v);
+      if (id >= 0) {
+        if (id < open.length && open[id] === 1) open[id] = 2;
+        writeTag(W.REF);
+        return writeVarint(id);
+      }
+      if (isProxy(v)) throw uncloneable(v);
+      const proto = getProto(v);
+      if (proto === ObjectProto) return writePlainObject(v, false);
+      if (proto === ArrayProto && isArray(v)) return writeArray(v as unknown[]);
+      return writeExotic(v);
+    }
+    case "boolean":
+      return writeTag(v ? W.TRUE : W.FALSE);
+    case "undefined":
+      return writeTag(W.UNDEFINED);
+    case "bigint":
+      return writeBigInt(W.BIGINT, v);
+    default:
+      throw uncloneable(v);
+  }
+}
+
+function encode(value: unknown): Uint8Array {
+  pos = 0;
+  // Fast paths: values without objects need no identity or shape bookkeeping.
+  if (typeof value === "number") {
+    const b = buf; // at least 4096 bytes: no need to grow
+    if ((value | 0) === value && (value !== 0 || 1 / value > 0)) {
+      b[0] = W.INT32;
+      b[1] = value;
+      b[2] = value >> 8;
+      b[3] = value >> 16;
+      b[4] = value >> 24;
+      return out5 ??= b.subarray(0, 5);
+    }
+    b[0] = W.FLOAT64;
+    dv.setFloat64(1, value, true);
+    return out9 ??= b.subarray(0, 9);
+  }
+  if (typeof value === "string" && value.length < SHORT_STRING) {
+    writeString(value);
+    return output();
+  }
+  epoch++;
+  shapeCount = 0;
+  try {
+    writeValue(value);
+  } catch (e) {
+    open.fill(0); // objects left open by the throw
+    throw e;
+  } finally {
+    // Leave nothing behind: the next call starts clean even after a DataCloneError.
+    const n = seenCount < SMALL_SEEN ? seenCount : SMALL_SEEN;
+    for (let i = 0; i < n; i++) seen[i] = undefined as unknown as object;
+    seenCount = 0;
+    seenSet = null;
+    seenMap = null;
+  }
+  return output();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoder state. `rb` is the caller's view (in shared memory); nothing decoded may alias it.
+
+let rb: Uint8Array = new Uint8Array(0);
+let rp = 0;
+let rdv: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(8));
+let rdvBuffer: ArrayBufferLike | null = null;
+let rbase = 0;
+/** Decoded objects by id, for REF. */
+const refs: unknown[] = [];
+let refCount = 0;
+/** Shapes defined in the message being decoded, by shape id. */
+const shapes: DecShape[] = [];
+let decShapeCount = 0;
+
+interface DecShape {
+  keys: string[];
+  /** Builds the object from `n` values on the value stack; compiled once the shape recurs. */
+  make: ((values: unknown[], base: number) => Record<string, unknown>) | null | undefined;
+  hits: number;
+  /** The key "__proto__" needs defineProperty; plain assignment would set the prototype. */
+  special: boolean;
+  bytes: Uint8Array;
+}
+const decShapeCache: (DecShape | undefined)[] = new Array(SHAPE_SLOTS);
+
+function corrupt(): never {
+  throw new TypeError("Cannot decode structured value: the bytes are malformed");
+}
+
+function readVarint(): number {
+  let n = 0;
+  let scale = 1;
+  for (;;) {
+    const b = rb[rp++];
+    if (b === undefined) corrupt();
+    n += (b & 0x7f) * scale;
+    if (b < 0x80) return n;
+    scale *= 128;
+  }
+}
+
+function readDataView(n: number): DataView {
+  if (rp + n > rb.length) corrupt();
+  const buffer = rb.buffer;
+  if (buffer !== rdvBuffer || rdv.byteLength !== buffer.byteLength) {
+    rdvBuffer = buffer;
+    rdv = new DataView(buffer);
+  }
+  return rdv;
+}
+
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+function readF64(): number {
+  const b = rb;
+  const p = rp;
+  if (p + 8 > b.length) corrupt();
+  const d = f64Bytes;
+  d[0] = b[p];
+  d[1] = b[p + 1];
+  d[2] = b[p + 2];
+  d[3] = b[p + 3];
+  d[4] = b[p + 4];
+  d[5] = b[p + 5];
+  d[6] = b[p + 6];
+  d[7] = b[p + 7];
+  rp = p + 8;
+  return f64[0];
+}
+
+function readAscii(n: number): string {
+  const p = rp;
+  if (p + n > rb.length) corrupt();
+  rp = p + n;
+  return latin1(rb, p, n);
+}
+
+function readUtf16(n: number): string {
+  const p = rp;
+  if (p + 2 * n > rb.length) corrupt();
+  rp = p + 2 * n;
+  return utf16(rb, p, n);
+}
+
+function readUtf8(n: number): string {
+  const p = rp;
+  if (p + n > rb.length) corrupt();
+  rp = p + n;
+  return utf8(rb, p, n);
+}
+
+function readString(): string {
+  const tag = rb[rp++];
+  if (tag === W.STR_ASCII) return readAscii(readVarint());
+  if (tag === W.STR_UTF16) return readUtf16(readVarint());
+  if (tag === W.STR_UTF8) {
+    const n = readDataView(4).getUint32(rbase + rp, true);
+    rp += 4;
+    return readUtf8(n);
+  }
+  return corrupt();
+}
+
+function readBigInt(): bigint {
+  const negative = rb[rp++] === 1;
+  const words = readVarint();
+  let n = 0n;
+  const d = readDataView(8 * words);
+  for (let i = words - 1; i >= 0; i--) {
+    n = (n << 64n) | d.getBigUint64(rbase + rp + 8 * i, true);
+  }
+  rp += 8 * words;
+  return negative ? -n : n;
+}
+
+function readShape(): DecShape {
+  const n = readVarint();
+  const blockLen = readVarint();
+  const start = rp;
+  if (start + blockLen > rb.length) corrupt();
+  const b = rb;
+  const h = blockLen === 0
+    ? n
+    : n * 31 + blockLen * 17 + b[start + (blockLen > 2 ? 2 : 0)] * 7 + b[start + blockLen - 1];
+  const slot = h & (SHAPE_SLOTS - 1);
+  const cached = decShapeCache[slot];
+  if (cached !== undefined && cached.bytes.length === blockLen && cached.keys.length === n) {
+    const cb = cached.bytes;
+    let i = 0;
+    while (i < blockLen && cb[i] === b[start + i]) i++;
+    if (i === blockLen) {
+      rp = start + blockLen;
+      return cached;
+    }
+  }
+  const keys: string[] = new Array(n);
+  let special = false;
+  for (let i = 0; i < n; i++) {
+    const k = readString();
+    keys[i] = k;
+    if (k === "__proto__") special = true;
+  }
+  if (rp !== start + blockLen) corrupt();
+  const shape: DecShape = { keys, special, bytes: b.slice(start, rp), make: undefined, hits: 0 };
+  decShapeCache[slot] = shape;
+  return shape;
+}
+
+function setProp(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === "__proto__") {
+    defineProp(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+  } else {
+    o[k] = v;
+  }
+}
+
+/** Values of shaped objects waiting to be assembled (see DecShape.make). */
+const vstack: unknown[] = [];
+let vsp = 0;
+let vhigh = 0;
+const ABSENT_VALUE = Symbol("absent");
+const COMPILE_AFTER = 4;
+
+function compileShape(shape: DecShape): void {
+  const body = shape.keys.map((k, i) =>
+    `${k === "__proto__" ? '["__proto__"]' : JSON.stringify(k)}: v[b + ${i}]`
+  );
+  try {
+    shape.make = new Function("v", "b", `return { ${body.join(", ")} };`) as DecShape["make"];
+  } catch {
+    shape.make = null; // code generation disallowed: keep assembling by hand
+  }
+}
+
+function readShaped(shape: DecShape, cyclic: boolean): Record<string, unknown> {
+  const keys = shape.keys;
+  const n = keys.length;
+  const make = shape.make;
+  if (cyclic || !make) {
+    if (make === undefined && ++shape.hits >= COMPILE_AFTER) compileShape(shape);
+    const o: Record<string, unknown> = {};
+    refs[refCount++] = o;
+    for (let i = 0; i < n; i++) {
+      if (rb[rp] === W.ABSENT) {
+        rp++;
+        continue;
+      }
+      const v = readValue();
+      if (shape.special) setProp(o, keys[i], v);
+      else o[keys[i]] = v;
+    }
+    return o;
+  }
+  // Not inside a cycle: decode the values, then build the object in one step.
+  const slot = refCount++;
+  const base = vsp;
+  let absent = false;
+  for (let i = 0; i < n; i++) {
+    if (rb[rp] === W.ABSENT) {
+      rp++;
+      absent = true;
+      vstack[vsp++] = ABSENT_VALUE;
+      continue;
+    }
+    const v = readValue();
+    vstack[vsp++] = v;
+  }
+  if (vsp > vhigh) vhigh = vsp;
+  let o: Record<string, unknown>;
+  if (absent) {
+    o = {};
+    for (let i = 0; i < n; i++) {
+      const v = vstack[base + i];
+      if (v !== ABSENT_VALUE) setProp(o, keys[i], v);
+    }
+  } else {
+    o = make(vstack, base);
+  }
+  vsp = base;
+  refs[slot] = o;
+  return o;
+}
+
+/** Reads `count` key/value pairs into `o`. */
+function readProperties(o: Record<string, unknown>, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const k = readString();
+    if (rb[rp] === W.ABSENT) {
+      rp++;
+      continue;
+    }
+    setProp(o, k, readValue());
+  }
+}
+
+function readView(): ArrayBufferView {
+  const kind = rb[rp++];
+  const flags = rb[rp++];
+  const offset = readVarint();
+  const length = readVarint();
+  const slot = refCount++;
+  const buffer = readValue();
+  const C = VIEW_CTORS[kind];
+  if (C === undefined || !(buffer instanceof ArrayBuffer)) corrupt();
+  const view = flags & W.VIEW_LENGTH_TRACKING
+    ? new C(buffer, offset)
+    : new C(buffer, offset, length);
+  refs[slot] = view;
+  return view;
+}
+
+function readBuffer(): ArrayBuffer {
+  const flags = rb[rp++];
+  const max = flags & W.BUFFER_RESIZABLE ? readVarint() : -1;
+  const n = readVarint();
+  rp += 1 + rb[rp]; // alignment padding
+  if (rp + n > rb.length) corrupt();
+  let b: ArrayBuffer;
+  if (max >= 0) {
+    b = new ArrayBuffer(n, { maxByteLength: max });
+    new Uint8Array(b).set(rb.subarray(rp, rp + n));
+  } else {
+    // A fresh, non-shared ArrayBuffer: one copy.
+    b = new Uint8Array(rb.subarray(rp, rp + n)).buffer;
+  }
+  rp += n;
+  refs[refCount++] = b;
+  return b;
+}
+
+function readError(): Error {
+  const kind = rb[rp++];
+  const flags = rb[rp++];
+  const C = ERROR_CTORS[kind];
+  if (C === undefined) corrupt();
+  const message = flags & W.ERROR_HAS_MESSAGE ? readString() : undefined;
+  const stack = flags & W.ERROR_HAS_STACK ? readString() : undefined;
+  const e = new C(message);
+  e.stack = stack;
+  refs[refCount++] = e;
+  if (flags & W.ERROR_HAS_CAUSE) {
+    defineProp(e, "cause", {
+      value: readValue(),
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+  }
+  return e;
+}
+
+function readDOMException(): DOMException {
+  const name = readString();
+  const message = readString();
+  const flags = rb[rp++];
+  const e = new DOMException(message, name);
+  if (flags & W.ERROR_HAS_STACK) {
+    // Deno's own deserializer defines the stack as a data property.
+    defineProp(e, "stack", {
+      value: readString(),
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+  }
+  refs[refCount++] = e;
+  return e;
+}
+
+function readValue(): unknown {
+  const tag = rb[rp++];
+  switch (tag) {
+    case W.INT32: {
+      const b = rb;
+      const p = rp;
+      if (p + 4 > b.length) corrupt();
+      rp = p + 4;
+      return b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24);
+    }
+    case W.STR_ASCII:
+      return readAscii(readVarint());
+    case W.SHAPE_REF: {
+      const id = readVarint();
+      if (id >= decShapeCount) corrupt();
+      return readShaped(shapes[id], false);
+    }
+    case W.SHAPE_NEW: {
+      const shape = readShape();
+      shapes[decShapeCount++] = shape;
+      return readShaped(shape, false);
+    }
+    case W.SHAPE_REF + W.SHAPE_CYCLIC: {
+      const id = readVarint();
+      if (id >= decShapeCount) corrupt();
+      return readShaped(shapes[id], true);
+    }
+    case W.SHAPE_NEW + W.SHAPE_CYCLIC: {
+      const shape = readShape();
+      shapes[decShapeCount++] = shape;
+      return readShaped(shape, true);
+    }
+    case W.FLOAT64:
+      return readF64();
+    case W.UNDEFINED:
+      return undefined;
+    case W.NULL:
+      return null;
+    case W.FALSE:
+      return false;
+    case W.TRUE:
+      return true;
+    case W.STR_UTF16:
+      return readUtf16(readVarint());
+    case W.STR_UTF8: {
+      rp--;
+      return readString();
+    }
+    case W.BIGINT:
+      return readBigInt();
+    case W.REF: {
+      const id = readVarint();
+      if (id >= refCount) corrupt();
+      return refs[id];
+    }
+    case W.OBJECT: {
+      const o: Record<string, unknown> = {};
+      refs[refCount++] = o;
+      readProperties(o, readVarint());
+      return o;
+    }
+    case W.ARRAY: {
+      const len = readVarint();
+      const a: unknown[] = new Array(len);
+      refs[refCount++] = a;
+      for (let i = 0; i < len; i++) {
+        if (rb[rp] === W.HOLE) {
+          rp++;
+          continue;
+        }
+        a[i] = readValue();
+      }
+      readProperties(a as unknown as Record<string, unknown>, readVarint());
+      return a;
+    }
+    case W.SPARSE: {
+      const len = readVarint();
+      const a: unknown[] = [];
+      a.length = len;
+      refs[refCount++] = a;
+      const count = readVarint();
+      for (let i = 0; i < count; i++) {
+        const index = readVarint();
+        if (rb[rp] === W.ABSENT) {
+          rp++;
+          continue;
+        }
+        a[index] = readValue();
+      }
+      readProperties(a as unknown as Record<string, unknown>, readVarint());
+      return a;
+    }
+    case W.DATE: {
+      const d = new Date(readF64());
+      refs[refCount++] = d;
+      return d;
+    }
+    case W.REGEXP: {
+      const source = readString();
+      const flags = readString();
+      const r = new RegExp(source, flags);
+      refs[refCount++] = r;
+      return r;
+    }
+    case W.MAP: {
+      const m = new Map();
+      refs[refCount++] = m;
+      const n = readVarint();
+      for (let i = 0; i < n; i++) {
+        const k = readValue();
+        m.set(k, readValue());
+      }
+      return m;
+    }
+    case W.SET: {
+      const s = new Set();
+      refs[refCount++] = s;
+      const n = readVarint();
+      for (let i = 0; i < n; i++) s.add(readValue());
+      return s;
+    }
+    case W.BUFFER:
+      return readBuffer();
+    case W.VIEW:
+      return readView();
+    case W.ERROR:
+      return readError();
+    case W.DOMEXC:
+      return readDOMException();
+    case W.BOX_NUMBER: {
+      const o = new Number(readF64());
+      refs[refCount++] = o;
+      return o;
+    }
+    case W.BOX_STRING: {
+      const o = new String(readString());
+      refs[refCount++] = o;
+      return o;
+    }
+    case W.BOX_TRUE:
+    case W.BOX_FALSE: {
+      const o = new Boolean(tag === W.BOX_TRUE);
+      refs[refCount++] = o;
+      return o;
+    }
+    case W.BOX_BIGINT: {
+      const o = Object(readBigInt());
+      refs[refCount++] = o;
+      return o;
+    }
+    default:
+      return corrupt();
+  }
+}
+
+function decode(bytes: Uint8Array): unknown {
+  const tag = bytes[0];
+  // Fast paths: a lone number.
+  if (tag === W.INT32 && bytes.length === 5) {
+    return bytes[1] | (bytes[2] << 8) | (bytes[3] << 16) | (bytes[4] << 24);
+  }
+  if (tag === W.FLOAT64 && bytes.length === 9) {
+    const d = f64Bytes;
+    d[0] = bytes[1];
+    d[1] = bytes[2];
+    d[2] = bytes[3];
+    d[3] = bytes[4];
+    d[4] = bytes[5];
+    d[5] = bytes[6];
+    d[6] = bytes[7];
+    d[7] = bytes[8];
+    return f64[0];
+  }
+  rb = bytes;
+  rp = 0;
+  rbase = bytes.byteOffset;
+  refCount = 0;
+  decShapeCount = 0;
+  let value: unknown;
+  try {
+    value = readValue();
+    if (rp !== bytes.length) corrupt();
+  } finally {
+    for (let i = 0; i < refCount; i++) refs[i] = undefined;
+    refCount = 0;
+    for (let i = 0; i < vhigh; i++) vstack[i] = undefined;
+    vsp = vhigh = 0;
+    rb = EMPTY;
+  }
+  return value;
+}
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A binary codec with the semantics of `structuredClone`: whatever `structuredClone(value)`
+ * returns, `structured.decode(structured.encode(value))` returns too — same types, prototypes,
+ * property order, holes, `-0`, lone surrogates, shared references and cycles. Values
+ * `structuredClone` rejects throw the same `DOMException` named `"DataCloneError"`.
+ *
+ * Differences from `structuredClone`, all because bytes cannot carry identity across threads:
+ * `SharedArrayBuffer` (and views on one), `WebAssembly.Module`, `WebAssembly.Memory`, `Blob`,
+ * `File` and other Deno host objects except `DOMException` throw `DataCloneError`; transfer
+ * lists do not exist. A built-in object (a `Map`, say) whose prototype was replaced by
+ * `Object.prototype` is encoded as a plain object.
+ *
+ * `encode` returns a view of a scratch buffer owned by the codec, valid until the next call to
+ * `encode` on the same thread. `decode` copies everything it returns out of `bytes`. The bytes of
+ * large `ArrayBuffer`s are padded to an 8-byte boundary relative to the start of the message: keep
+ * messages 8-byte aligned in shared memory, or copying them out is several times slower.
+ *
+ * @param value The value to encode (for `encode`); `bytes` (for `decode`): the encoded bytes,
+ * typically a view of shared memory.
+ * @returns `encode` returns the encoded bytes; `decode` returns the decoded value.
+ * @throws {DOMException} `DataCloneError` from `encode` when `structuredClone` would throw it,
+ * plus any error a getter throws while the value is read.
+ * @throws {TypeError} From `decode` when the bytes are not a valid encoding.
+ *
+ * @example Round trip
+ * ```ts
+ * import { structured } from "./structured.ts";
+ * import { deepStrictEqual } from "node:assert/strict";
+ *
+ * const message = { id: 1, when: new Date(0), tags: new Set(["a"]), body: new Uint8Array([1, 2]) };
+ * const bytes = structured.encode(message).slice(); // copy: the view is reused by the next call
+ * deepStrictEqual(structured.decode(bytes), structuredClone(message));
+ * ```
+ *
+ * @example Uncloneable values
+ * ```ts
+ * import { structured } from "./structured.ts";
+ *
+ * try {
+ *   structured.encode({ callback: () => {} });
+ * } catch (e) {
+ *   if (!(e instanceof DOMException) || e.name !== "DataCloneError") throw e;
+ * }
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export const structured: Codec<any> = Object.freeze({ name: "structured", encode, decode });

@@ -1,0 +1,35 @@
+/**
+ * A codec turns values into bytes and back.
+ *
+ * Channels call {@linkcode Codec.encode} on the sending thread and copy the returned bytes into
+ * shared memory; they call {@linkcode Codec.decode} on the receiving thread with a view of the
+ * bytes *in shared memory*, valid only for the duration of the call.
+ *
+ * @typeParam T The type of value the codec carries.
+ */
+export interface Codec<T> {
+  /**
+   * The codec's name. Handles record it so that the adopting thread can check that it decodes
+   * with the same codec. Built-in codecs are restored by this name.
+   */
+  readonly name: string;
+  /**
+   * Encodes `value`.
+   *
+   * The returned view may point into a scratch buffer owned by the codec; the channel copies it
+   * before the next call to `encode`.
+   *
+   * @param value The value to encode.
+   * @returns The encoded bytes.
+   * @throws {DOMException} `DataCloneError` (or any other error) when the value cannot be encoded.
+   */
+  encode(value: T): Uint8Array;
+  /**
+   * Decodes one message.
+   *
+   * @param bytes The encoded bytes. They live in a `SharedArrayBuffer` and are reused after the
+   * call returns: copy anything that must outlive the call.
+   * @returns The decoded value.
+   */
+  decode(bytes: Uint8Array): T;
+}

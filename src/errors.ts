@@ -1,0 +1,76 @@
+/**
+ * Errors of channel operations, after Rust's `std::sync::mpsc`.
+ *
+ * @module
+ */
+
+/**
+ * A send failed because the receiver is gone (closed, or its worker terminated). The message was
+ * not enqueued; it is returned in {@linkcode SendError.value}.
+ *
+ * @typeParam T The channel's message type.
+ * @example Catching a send to a closed receiver
+ * ```ts
+ * import { channel, SendError } from "@wasmring/mpsc";
+ *
+ * const [tx, rx] = channel<string>();
+ * rx.close();
+ * try {
+ *   tx.sendSync("lost?");
+ * } catch (e) {
+ *   if (!(e instanceof SendError)) throw e;
+ *   console.log(e.value); // "lost?": the very value passed to the send
+ * }
+ * ```
+ */
+export class SendError<T> extends Error {
+  /** The message that could not be sent. */
+  readonly value: T;
+  /**
+   * Creates a send error carrying the unsent value.
+   *
+   * @param value The message that could not be sent.
+   * @param message The error message.
+   */
+  constructor(value: T, message = "Cannot send on a disconnected channel") {
+    super(message);
+    this.name = "SendError";
+    this.value = value;
+  }
+}
+
+/**
+ * A receive failed because every sender is gone and every buffered message was taken: nothing
+ * will ever arrive.
+ *
+ * @example Draining until disconnection
+ * ```ts
+ * import { channel, RecvError } from "@wasmring/mpsc";
+ *
+ * const [tx, rx] = channel<number>();
+ * tx.sendSync(1);
+ * tx.close();
+ * console.log(rx.recvSync()); // 1: buffered messages come first
+ * try {
+ *   rx.recvSync();
+ * } catch (e) {
+ *   if (!(e instanceof RecvError)) throw e;
+ * }
+ * ```
+ */
+export class RecvError extends Error {
+  /**
+   * Creates a receive error.
+   *
+   * @param message The error message.
+   */
+  constructor(message = "Cannot receive on a disconnected channel") {
+    super(message);
+    this.name = "RecvError";
+  }
+}
+
+/** A `DOMException` named `TimeoutError`, as thrown by timed-out blocking calls. */
+export function timeoutError(action: string): DOMException {
+  return new DOMException(`${action} timed out`, "TimeoutError");
+}

@@ -1,0 +1,137 @@
+/**
+ * Handles: channel ends in transit between threads.
+ *
+ * @module
+ */
+import { CORE } from "./_core.ts";
+import { Chan } from "./_chan.ts";
+import { ADOPTED, createLifeline, hold, track } from "./_lifeline.ts";
+import { builtinCodecs, type Codec, validateCodec } from "./codec/mod.ts";
+
+/** Marks an object as a handle of this library, version 1. */
+export const PROTOCOL = "@wasmring/mpsc@1";
+
+/** What a sender or receiver handle holds; plain data that `postMessage` can copy. */
+export interface EndHandle {
+  /** Always `"@wasmring/mpsc@1"`. */
+  readonly protocol: typeof PROTOCOL;
+  /** The channel's shared memory. */
+  readonly memory: WebAssembly.Memory;
+  /** The channel's id, checked against the memory on adoption. */
+  readonly id: number;
+  /** The name of the channel's codec. */
+  readonly codec: string;
+  /** Shared flags: adopted once, and "the worker it was posted to was terminated". */
+  readonly lifeline: Int32Array;
+}
+
+/**
+ * A {@linkcode Sender} in transit: the result of `Sender.transfer()`, to be posted to a worker
+ * and adopted there with `Sender.from()`.
+ *
+ * @typeParam T The channel's message type.
+ */
+export interface SenderHandle<T> extends EndHandle {
+  /** Always `"sender"`. */
+  readonly kind: "sender";
+  /** Never present: carries the message type for TypeScript. */
+  readonly __message?: T;
+}
+
+/**
+ * A {@linkcode Receiver} in transit: the result of `Receiver.transfer()`, to be posted to a
+ * worker and adopted there with `Receiver.from()`.
+ *
+ * @typeParam T The channel's message type.
+ */
+export interface ReceiverHandle<T> extends EndHandle {
+  /** Always `"receiver"`. */
+  readonly kind: "receiver";
+  /** Never present: carries the message type for TypeScript. */
+  readonly __message?: T;
+}
+
+/** Options of `Sender.from()` and `Receiver.from()`. */
+export interface AdoptOptions<T> {
+  /**
+   * The channel's codec. Required when the channel uses a custom codec (functions do not
+   * survive `postMessage`); it must have the name recorded in the handle.
+   */
+  codec?: Codec<T>;
+}
+
+/** Makes a handle for an end of `chan`. */
+export function makeHandle<K extends "sender" | "receiver">(
+  kind: K,
+  chan: Chan,
+  codec: Codec<unknown>,
+): EndHandle & { kind: K } {
+  const handle = {
+    protocol: PROTOCOL,
+    kind,
+    memory: chan.memory,
+    id: chan.id,
+    codec: codec.name,
+    lifeline: createLifeline(),
+  } as const;
+  track(handle);
+  return handle;
+}
+
+/**
+ * Checks a handle and claims it.
+ * @returns the thread's connection to the channel and the codec to use.
+ * @throws {TypeError} for anything that is not an unadopted handle of the given kind, or a codec
+ * that does not match.
+ */
+export function adopt<T>(
+  handle: unknown,
+  kind: "sender" | "receiver",
+  options: AdoptOptions<T> | undefined,
+): { chan: Chan; codec: Codec<T> } {
+  const what = kind === "sender" ? "Sender" : "Receiver";
+  const h = handle as Partial<EndHandle & { kind: string }> | null;
+  if (typeof h !== "object" || h === null || h.protocol !== PROTOCOL) {
+    throw new TypeError(`Cannot adopt a ${kind}: not a handle from ${what}.transfer()`);
+  }
+  if (h.kind !== kind) {
+    throw new TypeError(`Cannot adopt a ${kind}: this is a ${String(h.kind)} handle`);
+  }
+  if (
+    !(h.memory instanceof WebAssembly.Memory) || !(h.lifeline instanceof Int32Array) ||
+    !(h.lifeline.buffer instanceof SharedArrayBuffer) || h.lifeline.length < 2 ||
+    typeof h.id !== "number" || typeof h.codec !== "string"
+  ) {
+    throw new TypeError(`Cannot adopt a ${kind}: the handle is damaged`);
+  }
+  if (!(h.memory.buffer instanceof SharedArrayBuffer)) {
+    throw new TypeError(`Cannot adopt a ${kind}: the handle's memory is not shared`);
+  }
+  let codec: Codec<T>;
+  if (options?.codec !== undefined) {
+    codec = validateCodec<T>(options.codec);
+    if (codec.name !== h.codec) {
+      throw new TypeError(
+        `Cannot adopt a ${kind}: the channel uses codec "${h.codec}", not "${codec.name}"`,
+      );
+    }
+  } else {
+    const builtin = builtinCodecs.get(h.codec);
+    if (builtin === undefined) {
+      throw new TypeError(
+        `Cannot adopt a ${kind}: the channel uses the custom codec "${h.codec}"; ` +
+          `pass it as ${what}.from(handle, { codec })`,
+      );
+    }
+    codec = builtin as Codec<T>;
+  }
+  const chan = new Chan(h.memory);
+  if (chan.core.validate(0) !== CORE.OK || chan.id !== h.id) {
+    throw new TypeError(`Cannot adopt a ${kind}: the handle's memory holds no such channel`);
+  }
+  if (Atomics.compareExchange(h.lifeline, ADOPTED, 0, 1) !== 0) {
+    throw new TypeError(`Cannot adopt a ${kind}: this handle was already adopted`);
+  }
+  hold(h.lifeline);
+  return { chan, codec };
+}

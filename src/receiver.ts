@@ -1,0 +1,520 @@
+/**
+ * The receiving end of a channel.
+ *
+ * @module
+ */
+import { assertAlive } from "./_lifeline.ts";
+import { Chan, CLAIMED, DATA, DISCONNECTED, OK, SLICE_ASYNC_MS, SPIN } from "./_chan.ts";
+import * as keepalive from "./_keepalive.ts";
+import type { Codec } from "./codec/types.ts";
+import { RecvError, timeoutError } from "./errors.ts";
+import { adopt, type AdoptOptions, makeHandle, type ReceiverHandle } from "./handle.ts";
+import { deadlineOf } from "./sender.ts";
+
+/** Options of {@linkcode Receiver.recv}. */
+export interface RecvOptions {
+  /**
+   * Cancels the wait. The promise then rejects with `signal.reason` and no message is taken:
+   * a message that arrives later stays in the channel for the next receive.
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode Receiver.recvSync}. */
+export interface RecvSyncOptions {
+  /**
+   * Longest wait for a message, in milliseconds; `0` takes only a message that is ready. When it
+   * passes, `recvSync` throws a `DOMException` named `TimeoutError` and takes nothing.
+   * Default: no limit.
+   */
+  timeout?: number;
+}
+
+/** The result of {@linkcode Receiver.tryRecv}. */
+export type TryRecvResult<T> =
+  | { readonly state: "ok"; readonly value: T }
+  | { readonly state: "empty" }
+  | { readonly state: "disconnected" };
+
+const EMPTY_RESULT: TryRecvResult<never> = Object.freeze({ state: "empty" });
+const DISCONNECTED_RESULT: TryRecvResult<never> = Object.freeze({ state: "disconnected" });
+
+const OPEN = 0;
+const CLOSED = 1;
+const MOVED = 2;
+
+interface PendingRecv<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+/** Closes receivers that are garbage-collected without `close()`. */
+const dropped = new FinalizationRegistry<Chan>((chan) => chan.core.closeReceiver(0));
+
+let create: <T>(chan: Chan, codec: Codec<T>) => Receiver<T>;
+
+/**
+ * The receiving end of a channel, made by {@linkcode channel} or {@linkcode syncChannel}. There
+ * is only ever one; it can be moved into a worker with {@linkcode Receiver.transfer}.
+ *
+ * Messages come out in the order they were enqueued (per sender: the order it sent them).
+ * Receiving fails with {@linkcode RecvError} only once every sender is closed *and* every
+ * buffered message has been taken. Iterate it with `for … of` (blocking) or `for await … of`.
+ *
+ * @typeParam T The type of the messages.
+ * @example
+ * ```ts
+ * import { channel } from "@wasmring/mpsc";
+ *
+ * const [tx, rx] = channel<number>();
+ * for (let i = 1; i <= 3; i++) tx.sendSync(i);
+ * tx.close();
+ * let sum = 0;
+ * for await (const n of rx) sum += n;
+ * console.log(sum); // 6
+ * ```
+ */
+export class Receiver<T> {
+  #chan: Chan;
+  #codec: Codec<T>;
+  #state = OPEN;
+  #pending: PendingRecv<T>[] = [];
+  #pumping = false;
+
+  private constructor(chan: Chan, codec: Codec<T>) {
+    this.#chan = chan;
+    this.#codec = codec;
+    dropped.register(this, chan, this);
+  }
+
+  static {
+    create = <T>(chan: Chan, codec: Codec<T>) => new Receiver<T>(chan, codec);
+  }
+
+  #check(action: string): void {
+    if (this.#state === OPEN) return;
+    throw new TypeError(
+      `Cannot ${action}: this receiver was ${this.#state === MOVED ? "transferred" : "closed"}`,
+    );
+  }
+
+  /** Takes the next message into the channel's `value`. @returns OK, EMPTY or DISCONNECTED. */
+  #pull(): number {
+    return this.#chan.pull(this.#codec as Codec<unknown>);
+  }
+
+  /**
+   * Takes a message if one is ready, without waiting.
+   *
+   * @returns `{ state: "ok", value }`, or `{ state: "empty" }` when no send has completed that
+   * was not received yet, or `{ state: "disconnected" }` when, moreover, every sender is closed.
+   * @throws {TypeError} This receiver was closed or transferred.
+   * @throws {unknown} Whatever the codec's `decode` throws; that message is consumed.
+   * @example
+   * ```ts
+   * import { channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<string>();
+   * console.log(rx.tryRecv()); // { state: "empty" }
+   * tx.sendSync("hi");
+   * console.log(rx.tryRecv()); // { state: "ok", value: "hi" }
+   * tx.close();
+   * console.log(rx.tryRecv()); // { state: "disconnected" }
+   * ```
+   */
+  tryRecv(): TryRecvResult<T> {
+    this.#check("receive");
+    const status = this.#pull();
+    if (status === OK) return { state: "ok", value: this.#chan.value as T };
+    return status === DISCONNECTED ? DISCONNECTED_RESULT : EMPTY_RESULT;
+  }
+
+  /**
+   * Takes the next message, blocking the thread until one arrives.
+   *
+   * It spins briefly, then sleeps in `Atomics.wait` (no CPU used). Cancel safety: when the
+   * timeout passes, no message was taken.
+   *
+   * @param options `timeout` in milliseconds (`0`: only a ready message).
+   * @returns The message.
+   * @throws {RecvError} Every sender is closed and every message taken.
+   * @throws {DOMException} `TimeoutError` after `timeout` ms without a message; `AbortError`
+   * when this worker was terminated.
+   * @throws {RangeError} A bad `timeout`.
+   * @throws {TypeError} This receiver was closed or transferred.
+   * @example
+   * ```ts
+   * import { channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<number>();
+   * tx.sendSync(42);
+   * console.log(rx.recvSync()); // 42
+   * try {
+   *   rx.recvSync({ timeout: 5 });
+   * } catch (e) {
+   *   console.log((e as DOMException).name); // "TimeoutError"
+   * }
+   * ```
+   */
+  recvSync(options?: RecvSyncOptions): T {
+    this.#check("receive");
+    const deadline = deadlineOf(options?.timeout);
+    const chan = this.#chan;
+    let status = this.#pull();
+    if (status === OK) return chan.value as T;
+    if (status === DISCONNECTED) throw new RecvError();
+    // A rendezvous sender may only send to a receiver that is waiting: say so with a token.
+    const token = chan.bound === 0;
+    if (token) chan.core.recvWaitBegin(0);
+    try {
+      for (let spins = 0;; spins++) {
+        status = this.#pull();
+        if (status === OK) return this.#took(token);
+        if (status === DISCONNECTED) throw new RecvError();
+        if (spins < SPIN && deadline !== -Infinity) continue;
+        assertAlive();
+        const seq = chan.begin(DATA);
+        try {
+          status = this.#pull();
+          if (status === OK) return this.#took(token);
+          if (status === DISCONNECTED) throw new RecvError();
+          if (performance.now() >= deadline) throw timeoutError("Receiving");
+          chan.sleep(DATA, seq, deadline);
+        } finally {
+          chan.end(DATA);
+        }
+      }
+    } catch (error) {
+      // Withdraw the token. If a sender took it, its message is on the way: take it rather
+      // than fail, even though the deadline passed (it was sent within the wait).
+      if (token && chan.core.recvWaitEnd(0) === CLAIMED && isTimeout(error)) {
+        while ((status = this.#pull()) !== OK) {
+          if (status === DISCONNECTED) throw error;
+        }
+        return chan.value as T;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Returns the message just pulled. On a rendezvous channel it also withdraws this receiver's
+   * token if the message came from an earlier one (CLAIMED: the message consumed it).
+   */
+  #took(token: boolean): T {
+    if (token) this.#chan.core.recvWaitEnd(0);
+    return this.#chan.value as T;
+  }
+
+  /**
+   * Takes the next message, waiting without blocking the thread.
+   *
+   * Several calls may be pending; they are served in call order. While one is pending the
+   * process stays alive, as with a pending timer. Cancel safety: if `signal` aborts, the promise
+   * rejects with `signal.reason` and no message is taken.
+   *
+   * @param options `signal` to cancel the wait.
+   * @returns A promise of the message.
+   * @throws {RecvError} (rejects) Every sender is closed and every message taken, or this
+   * receiver was closed while the call waited.
+   * @throws {TypeError} (rejects) This receiver was closed or transferred.
+   * @example
+   * ```ts
+   * import { channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<string>();
+   * setTimeout(() => tx.sendSync("later"), 10);
+   * console.log(await rx.recv()); // "later"
+   * try {
+   *   await rx.recv({ signal: AbortSignal.timeout(10) });
+   * } catch (e) {
+   *   console.log((e as DOMException).name); // "TimeoutError"
+   * }
+   * ```
+   */
+  recv(options?: RecvOptions): Promise<T> {
+    const signal = options?.signal;
+    try {
+      this.#check("receive");
+      signal?.throwIfAborted();
+      if (this.#pending.length === 0) {
+        const status = this.#pull();
+        if (status === OK) return Promise.resolve(this.#chan.value as T);
+        if (status === DISCONNECTED) throw new RecvError();
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const entry: PendingRecv<T> = { resolve, reject, signal };
+      if (signal) {
+        entry.onAbort = () => {
+          const at = this.#pending.indexOf(entry);
+          if (at < 0) return;
+          this.#pending.splice(at, 1);
+          reject(signal.reason);
+          this.#chan.wakeAll(DATA);
+        };
+        signal.addEventListener("abort", entry.onAbort, { once: true });
+      }
+      this.#pending.push(entry);
+      if (!this.#pumping) this.#pump();
+    });
+  }
+
+  /** Serves the pending receives in order. */
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    keepalive.hold();
+    const chan = this.#chan;
+    const token = chan.bound === 0;
+    let holding = false;
+    try {
+      while (this.#pending.length > 0 && this.#state === OPEN) {
+        const status = this.#pull();
+        if (status === OK) {
+          const value = this.#took(holding);
+          holding = false;
+          this.#settle(this.#pending.shift()!, value, undefined);
+          continue;
+        }
+        if (status === DISCONNECTED) {
+          for (const entry of this.#pending.splice(0)) {
+            this.#settle(entry, undefined, new RecvError());
+          }
+          break;
+        }
+        if (token && !holding) {
+          chan.core.recvWaitBegin(0);
+          holding = true;
+        }
+        // A short spin: an async receiver should not hold its thread for long.
+        let ready = false;
+        for (let spins = 0; spins < SPIN / 10 && !ready; spins++) ready = chan.ready();
+        if (ready) continue;
+        const seq = chan.begin(DATA);
+        try {
+          if (chan.ready()) continue;
+          await chan.sleepAsync(DATA, seq, SLICE_ASYNC_MS);
+        } finally {
+          chan.end(DATA);
+        }
+      }
+    } finally {
+      // Nobody waits any more: withdraw the token. If a sender already took it, its message
+      // stays in the channel for the next receive.
+      if (holding) chan.core.recvWaitEnd(0);
+      this.#pumping = false;
+      keepalive.release();
+    }
+  }
+
+  #settle(entry: PendingRecv<T>, value: T | undefined, error: unknown): void {
+    if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
+    if (error === undefined) entry.resolve(value as T);
+    else entry.reject(error);
+  }
+
+  /**
+   * Iterates over the messages, blocking between them, until disconnection — like Rust's
+   * `for x in rx`. Breaking out of the loop leaves the receiver open.
+   *
+   * @returns An iterator of the messages.
+   * @example
+   * ```ts
+   * import { channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<string>();
+   * tx.sendSync("a");
+   * tx.sendSync("b");
+   * tx.close();
+   * for (const s of rx) console.log(s); // "a", then "b"
+   * ```
+   */
+  [Symbol.iterator](): Iterator<T> {
+    return {
+      next: (): IteratorResult<T> => {
+        try {
+          return { done: false, value: this.recvSync() };
+        } catch (error) {
+          if (error instanceof RecvError) return { done: true, value: undefined };
+          throw error;
+        }
+      },
+    };
+  }
+
+  /**
+   * Iterates over the messages, waiting asynchronously between them, until disconnection.
+   * Breaking out of the loop leaves the receiver open.
+   *
+   * @returns An async iterator of the messages.
+   * @example
+   * ```ts
+   * import { channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<number>();
+   * setTimeout(() => {
+   *   tx.sendSync(1);
+   *   tx.close();
+   * }, 10);
+   * for await (const n of rx) console.log(n); // 1
+   * ```
+   */
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return {
+      next: async (): Promise<IteratorResult<T>> => {
+        try {
+          return { done: false, value: await this.recv() };
+        } catch (error) {
+          if (error instanceof RecvError) return { done: true, value: undefined };
+          throw error;
+        }
+      },
+    };
+  }
+
+  /**
+   * The messages that are ready now, without waiting.
+   *
+   * @returns An iterable that ends at the first empty (or disconnected) channel.
+   * @example
+   * ```ts
+   * import { channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<number>();
+   * tx.sendSync(1);
+   * tx.sendSync(2);
+   * console.log([...rx.tryIter()]); // [1, 2]; tx is still open
+   * ```
+   */
+  tryIter(): Iterable<T> {
+    return {
+      [Symbol.iterator]: (): Iterator<T> => ({
+        next: (): IteratorResult<T> => {
+          const result = this.tryRecv();
+          return result.state === "ok"
+            ? { done: false, value: result.value }
+            : { done: true, value: undefined };
+        },
+      }),
+    };
+  }
+
+  /**
+   * Closes the receiver: every later send fails with {@linkcode SendError}, and blocked senders
+   * wake at once. Messages still buffered are dropped. Pending `recv()` calls reject with
+   * {@linkcode RecvError}. Idempotent; `using rx = …` calls it at the end of the scope.
+   *
+   * @example
+   * ```ts
+   * import { channel, SendError } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<number>();
+   * rx.close();
+   * try {
+   *   tx.sendSync(1);
+   * } catch (e) {
+   *   console.log(e instanceof SendError); // true
+   * }
+   * ```
+   */
+  close(): void {
+    if (this.#state !== OPEN) return;
+    this.#state = CLOSED;
+    dropped.unregister(this);
+    this.#chan.core.closeReceiver(0);
+    for (const entry of this.#pending.splice(0)) {
+      this.#settle(entry, undefined, new RecvError("The receiver was closed"));
+    }
+    this.#chan.wakeAll(DATA);
+  }
+
+  /** Closes this receiver: `using rx = …`. See {@linkcode Receiver.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * Moves this receiver into a handle for `postMessage`. This object becomes unusable. Adopt the
+   * handle with {@linkcode Receiver.from} in the receiving thread (once).
+   *
+   * @returns A handle to post to a worker.
+   * @throws {TypeError} This receiver was closed or transferred, or has `recv()` calls pending.
+   * @example
+   * ```ts ignore
+   * import { channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<number>();
+   * const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+   * worker.postMessage(rx.transfer());
+   * tx.sendSync(1);
+   * ```
+   */
+  transfer(): ReceiverHandle<T> {
+    this.#check("transfer");
+    if (this.#pending.length > 0) {
+      throw new TypeError("Cannot transfer a receiver while its recv() calls are pending");
+    }
+    this.#state = MOVED;
+    dropped.unregister(this);
+    return makeHandle("receiver", this.#chan, this.#codec as Codec<unknown>) as ReceiverHandle<
+      T
+    >;
+  }
+
+  /**
+   * Adopts a receiver moved here with {@linkcode Receiver.transfer}.
+   *
+   * @param handle The handle, as received from `postMessage`.
+   * @param options The channel's codec, required if it is a custom one.
+   * @returns The receiver.
+   * @throws {TypeError} Not a receiver handle, already adopted, damaged, or a codec mismatch.
+   * @example
+   * ```ts ignore
+   * // worker.ts
+   * import { Receiver, type ReceiverHandle } from "@wasmring/mpsc";
+   *
+   * self.onmessage = (e: MessageEvent<ReceiverHandle<number>>) => {
+   *   using rx = Receiver.from(e.data);
+   *   for (const n of rx) console.log(n);
+   * };
+   * ```
+   */
+  static from<T>(handle: ReceiverHandle<T>, options?: AdoptOptions<T>): Receiver<T> {
+    const { chan, codec } = adopt<T>(handle, "receiver", options);
+    return create(chan, codec);
+  }
+
+  /** Messages buffered in the channel (racy: informational only). */
+  get len(): number {
+    return this.#chan.core.length(0);
+  }
+
+  /** Whether no message is buffered (racy: informational only). */
+  get isEmpty(): boolean {
+    return this.len === 0;
+  }
+
+  /** The channel's bound in messages (0: rendezvous), or `Infinity` when unbounded. */
+  get capacity(): number {
+    const bound = this.#chan.bound;
+    return bound < 0 ? Infinity : bound;
+  }
+
+  /** Whether every sender is closed (racy; buffered messages may remain). */
+  get isDisconnected(): boolean {
+    return this.#chan.core.senderCount(0) === 0;
+  }
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof DOMException && error.name === "TimeoutError";
+}
+
+/** Creates a receiver over `chan` (for `channel()`). */
+export function newReceiver<T>(chan: Chan, codec: Codec<T>): Receiver<T> {
+  return create(chan, codec);
+}

@@ -1,0 +1,446 @@
+/**
+ * The sending end of a channel.
+ *
+ * @module
+ */
+import { assertAlive } from "./_lifeline.ts";
+import {
+  Chan,
+  DISCONNECTED,
+  FULL,
+  NO_MEMORY,
+  OK,
+  SLICE_ASYNC_MS,
+  SPACE,
+  SPIN,
+  TOO_LARGE,
+} from "./_chan.ts";
+import * as keepalive from "./_keepalive.ts";
+import type { Codec } from "./codec/types.ts";
+import { SendError, timeoutError } from "./errors.ts";
+import { adopt, type AdoptOptions, makeHandle, type SenderHandle } from "./handle.ts";
+
+/** Options of {@linkcode Sender.send}. */
+export interface SendOptions {
+  /**
+   * Cancels the wait for room. The returned promise then rejects with `signal.reason` and the
+   * message is not enqueued.
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode Sender.sendSync}. */
+export interface SendSyncOptions {
+  /**
+   * Longest wait for room, in milliseconds. When it passes, `sendSync` throws a `DOMException`
+   * named `TimeoutError` and the message is not enqueued. Default: no limit.
+   */
+  timeout?: number;
+}
+
+const OPEN = 0;
+const CLOSED = 1;
+const MOVED = 2;
+
+interface PendingSend<T> {
+  bytes: Uint8Array;
+  value: T;
+  resolve(): void;
+  reject(error: unknown): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+/** Drops the sender count of senders that are garbage-collected without `close()`. */
+const dropped = new FinalizationRegistry<Chan>((chan) => chan.core.dropSender(0));
+
+/** Next owner id for the record headers written by senders of this thread. */
+let nextOwner = 1;
+
+let create: <T>(chan: Chan, codec: Codec<T>) => Sender<T>;
+
+/**
+ * The sending end of a channel, made by {@linkcode channel} or {@linkcode syncChannel}.
+ *
+ * A channel may have many senders ({@linkcode Sender.clone}); messages from one sender arrive in
+ * the order it sent them. A sender can be moved into a worker: `worker.postMessage(
+ * tx.transfer())` there, `Sender.from(handle)` in the worker.
+ *
+ * Close every sender when done ({@linkcode Sender.close}, or `using tx = …`): the receiver
+ * reports disconnection once all of them are closed and it has taken every buffered message.
+ *
+ * @typeParam T The type of the messages.
+ * @example Sending from the main thread
+ * ```ts
+ * import { channel } from "@wasmring/mpsc";
+ *
+ * const [tx, rx] = channel<{ id: number }>();
+ * tx.sendSync({ id: 1 });
+ * await tx.send({ id: 2 });
+ * tx.close();
+ * console.log([...rx]); // [{ id: 1 }, { id: 2 }]
+ * ```
+ */
+export class Sender<T> {
+  #chan: Chan;
+  #codec: Codec<T>;
+  #state = OPEN;
+  #owner = nextOwner++ & 0xffffff;
+  #pending: PendingSend<T>[] = [];
+  #pumping = false;
+
+  private constructor(chan: Chan, codec: Codec<T>) {
+    this.#chan = chan;
+    this.#codec = codec;
+    dropped.register(this, chan, this);
+  }
+
+  static {
+    create = <T>(chan: Chan, codec: Codec<T>) => new Sender<T>(chan, codec);
+  }
+
+  #check(action: string): void {
+    if (this.#state === OPEN) return;
+    throw new TypeError(
+      `Cannot ${action}: this sender was ${this.#state === MOVED ? "transferred" : "closed"}`,
+    );
+  }
+
+  /** Maps a status of `push` to a result: true sent, false full; throws for the rest. */
+  #outcome(status: number, value: T, bytes: number): boolean {
+    if (status === OK) return true;
+    if (status === FULL) return false;
+    if (status === DISCONNECTED) throw new SendError(value);
+    if (status === TOO_LARGE) {
+      throw new RangeError(
+        `Cannot send a message of ${bytes} bytes: larger than the channel's maxBytes allows`,
+      );
+    }
+    if (status === NO_MEMORY) {
+      throw new RangeError(
+        `Cannot send a message of ${bytes} bytes: the channel's storage is at maxBytes; ` +
+          "the receiver must take messages first",
+      );
+    }
+    throw new Error(`Cannot send: unexpected core status ${status}`);
+  }
+
+  /**
+   * Sends `value` if the channel has room now.
+   *
+   * On a bounded channel "room" is a free slot; on a rendezvous channel (`syncChannel(0)`) it is
+   * a receiver waiting in a receive call. An unbounded channel always has room.
+   *
+   * @param value The message.
+   * @returns `true` if the message was enqueued, `false` if the channel was full (nothing sent;
+   * also while earlier `send()` calls of this sender still wait, to keep their order).
+   * @throws {SendError} The receiver is gone; the error carries `value`.
+   * @throws {DOMException} `DataCloneError` when the codec cannot encode `value`.
+   * @throws {RangeError} The message does not fit within the channel's `maxBytes`.
+   * @throws {TypeError} This sender was closed or transferred.
+   * @example
+   * ```ts
+   * import { syncChannel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = syncChannel<number>(1);
+   * console.log(tx.trySend(1)); // true
+   * console.log(tx.trySend(2)); // false: the one slot is taken
+   * console.log(rx.recvSync()); // 1
+   * ```
+   */
+  trySend(value: T): boolean {
+    this.#check("send");
+    const bytes = this.#codec.encode(value);
+    if (this.#pending.length > 0) return false;
+    return this.#outcome(this.#chan.push(bytes, this.#owner), value, bytes.length);
+  }
+
+  /**
+   * Sends `value`, blocking the thread while a bounded channel is full (a rendezvous channel:
+   * until a receiver takes it).
+   *
+   * Cancel safety: when the timeout passes, the message was not enqueued.
+   *
+   * @param value The message.
+   * @param options `timeout` in milliseconds.
+   * @throws {SendError} The receiver is gone (also when it goes while this call waits); the
+   * error carries `value`.
+   * @throws {DOMException} `TimeoutError` after `timeout` ms without room; `DataCloneError` when
+   * the codec cannot encode `value`; `AbortError` when this worker was terminated.
+   * @throws {RangeError} The message does not fit within the channel's `maxBytes`, or a bad
+   * `timeout`.
+   * @throws {TypeError} This sender was closed or transferred, or has `send()` calls pending.
+   * @example
+   * ```ts
+   * import { syncChannel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = syncChannel<string>(1);
+   * tx.sendSync("a");
+   * try {
+   *   tx.sendSync("b", { timeout: 10 }); // full, and nobody receives
+   * } catch (e) {
+   *   console.log((e as DOMException).name); // "TimeoutError"
+   * }
+   * console.log(rx.recvSync()); // "a"
+   * ```
+   */
+  sendSync(value: T, options?: SendSyncOptions): void {
+    this.#check("send");
+    const deadline = deadlineOf(options?.timeout);
+    if (this.#pending.length > 0) {
+      throw new TypeError("Cannot sendSync while send() calls of this sender are pending");
+    }
+    const bytes = this.#codec.encode(value);
+    const chan = this.#chan;
+    for (let spins = 0;; spins++) {
+      if (this.#outcome(chan.push(bytes, this.#owner), value, bytes.length)) return;
+      if (spins < SPIN && deadline !== -Infinity) continue;
+      assertAlive();
+      const seq = chan.begin(SPACE);
+      try {
+        // Re-check after registering (see "Waiting" in assembly/ring.ts).
+        if (this.#outcome(chan.push(bytes, this.#owner), value, bytes.length)) return;
+        if (performance.now() >= deadline) throw timeoutError("Sending");
+        chan.sleep(SPACE, seq, deadline);
+      } finally {
+        chan.end(SPACE);
+      }
+    }
+  }
+
+  /**
+   * Sends `value`, waiting without blocking the thread while a bounded channel is full (a
+   * rendezvous channel: until a receiver takes it).
+   *
+   * Calls of one sender complete in call order. Cancel safety: if `signal` aborts before the
+   * message was enqueued, the promise rejects with `signal.reason` and the message is never
+   * enqueued; if it aborts later, the send has already succeeded.
+   *
+   * @param value The message.
+   * @param options `signal` to cancel the wait.
+   * @returns A promise that resolves once the message is enqueued.
+   * @throws {SendError} (rejects) The receiver is gone; the error carries `value`.
+   * @throws {DOMException} (rejects) `DataCloneError` when the codec cannot encode `value`
+   * (nothing is enqueued); `signal.reason` when aborted.
+   * @throws {RangeError} (rejects) The message does not fit within `maxBytes`.
+   * @throws {TypeError} (rejects) This sender was closed or transferred.
+   * @example
+   * ```ts
+   * import { syncChannel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = syncChannel<number>(1);
+   * await tx.send(1);
+   * const second = tx.send(2); // waits: the slot is taken
+   * console.log(await rx.recv()); // 1, which makes room for 2
+   * await second;
+   * console.log(await rx.recv()); // 2
+   * ```
+   */
+  send(value: T, options?: SendOptions): Promise<void> {
+    const signal = options?.signal;
+    let bytes: Uint8Array;
+    try {
+      this.#check("send");
+      signal?.throwIfAborted();
+      bytes = this.#codec.encode(value);
+      if (this.#pending.length === 0) {
+        if (this.#outcome(this.#chan.push(bytes, this.#owner), value, bytes.length)) {
+          return Promise.resolve();
+        }
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<void>((resolve, reject) => {
+      // The codec's output may be scratch space reused by the next encode: keep a copy.
+      const entry: PendingSend<T> = { bytes: bytes.slice(), value, resolve, reject, signal };
+      if (signal) {
+        entry.onAbort = () => {
+          const at = this.#pending.indexOf(entry);
+          if (at < 0) return;
+          this.#pending.splice(at, 1);
+          reject(signal.reason);
+          this.#chan.wakeAll(SPACE);
+        };
+        signal.addEventListener("abort", entry.onAbort, { once: true });
+      }
+      this.#pending.push(entry);
+      if (!this.#pumping) this.#pump();
+    });
+  }
+
+  /** Sends the pending messages in order, waiting for room as needed. */
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    keepalive.hold();
+    const chan = this.#chan;
+    try {
+      while (this.#pending.length > 0) {
+        const entry = this.#pending[0];
+        let status = chan.push(entry.bytes, this.#owner);
+        if (status === FULL) {
+          const seq = chan.begin(SPACE);
+          try {
+            status = chan.push(entry.bytes, this.#owner);
+            if (status === FULL) await chan.sleepAsync(SPACE, seq, SLICE_ASYNC_MS);
+          } finally {
+            chan.end(SPACE);
+          }
+          if (status === FULL) continue;
+        }
+        if (this.#pending[0] !== entry) continue; // aborted while we slept
+        this.#pending.shift();
+        if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
+        try {
+          this.#outcome(status, entry.value, entry.bytes.length);
+          entry.resolve();
+        } catch (error) {
+          entry.reject(error);
+        }
+      }
+    } finally {
+      this.#pumping = false;
+      keepalive.release();
+    }
+  }
+
+  /**
+   * Makes another sender for the same channel. The receiver sees disconnection only when every
+   * sender is closed.
+   *
+   * @returns A new, open sender.
+   * @throws {TypeError} This sender was closed or transferred.
+   * @example
+   * ```ts
+   * import { channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<string>();
+   * const tx2 = tx.clone();
+   * tx.sendSync("one");
+   * tx.close();
+   * tx2.sendSync("two"); // still connected through tx2
+   * tx2.close();
+   * console.log([...rx]); // ["one", "two"]
+   * ```
+   */
+  clone(): Sender<T> {
+    this.#check("clone");
+    this.#chan.core.addSender(0);
+    return create(this.#chan, this.#codec);
+  }
+
+  /**
+   * Closes this sender. When it was the last one, the receiver reports disconnection after
+   * taking the buffered messages. Idempotent; `using` calls it at the end of the scope.
+   * `send()` calls still waiting for room reject with a `TypeError` and send nothing.
+   *
+   * @example
+   * ```ts
+   * import { channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<number>();
+   * {
+   *   using scoped = tx;
+   *   scoped.sendSync(7);
+   * } // closed here
+   * console.log(rx.recvSync()); // 7
+   * console.log(rx.tryRecv().state); // "disconnected"
+   * ```
+   */
+  close(): void {
+    if (this.#state !== OPEN) return;
+    this.#state = CLOSED;
+    dropped.unregister(this);
+    for (const entry of this.#pending.splice(0)) {
+      if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
+      entry.reject(new TypeError("Cannot send: the sender was closed while the send waited"));
+    }
+    this.#chan.core.dropSender(0);
+  }
+
+  /** Closes this sender: `using tx = …`. See {@linkcode Sender.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * Moves this sender into a handle for `postMessage`. This object becomes unusable; the
+   * channel's sender count does not change. Adopt the handle with {@linkcode Sender.from} in the
+   * receiving thread (once).
+   *
+   * @returns A handle to post to a worker.
+   * @throws {TypeError} This sender was closed or transferred, or has `send()` calls pending.
+   * @example
+   * ```ts ignore
+   * import { channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<string>();
+   * const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+   * worker.postMessage(tx.transfer());
+   * console.log(await rx.recv()); // whatever the worker sends
+   * ```
+   */
+  transfer(): SenderHandle<T> {
+    this.#check("transfer");
+    if (this.#pending.length > 0) {
+      throw new TypeError("Cannot transfer a sender while its send() calls are pending");
+    }
+    this.#state = MOVED;
+    dropped.unregister(this);
+    return makeHandle("sender", this.#chan, this.#codec as Codec<unknown>) as SenderHandle<T>;
+  }
+
+  /**
+   * Adopts a sender moved here with {@linkcode Sender.transfer}.
+   *
+   * @param handle The handle, as received from `postMessage`.
+   * @param options The channel's codec, required if it is a custom one.
+   * @returns The sender.
+   * @throws {TypeError} Not a sender handle, already adopted, damaged, or a codec mismatch.
+   * @example
+   * ```ts ignore
+   * // worker.ts
+   * import { Sender, type SenderHandle } from "@wasmring/mpsc";
+   *
+   * self.onmessage = (e: MessageEvent<SenderHandle<string>>) => {
+   *   using tx = Sender.from(e.data);
+   *   tx.sendSync("Hello from the worker!");
+   * };
+   * ```
+   */
+  static from<T>(handle: SenderHandle<T>, options?: AdoptOptions<T>): Sender<T> {
+    const { chan, codec } = adopt<T>(handle, "sender", options);
+    return create(chan, codec);
+  }
+
+  /** Messages buffered in the channel (racy: informational only). */
+  get len(): number {
+    return this.#chan.core.length(0);
+  }
+
+  /** The channel's bound in messages (0: rendezvous), or `Infinity` when unbounded. */
+  get capacity(): number {
+    const bound = this.#chan.bound;
+    return bound < 0 ? Infinity : bound;
+  }
+
+  /** Whether the receiver is gone (racy: a `false` may be stale by the time it is read). */
+  get isDisconnected(): boolean {
+    return this.#chan.core.receiverOpen(0) === 0;
+  }
+}
+
+/** Converts a `timeout` option to a `performance.now()` deadline. */
+export function deadlineOf(timeout: number | undefined): number {
+  if (timeout === undefined) return Infinity;
+  if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0) {
+    throw new RangeError(`Cannot wait: timeout must be a non-negative number, not ${timeout}`);
+  }
+  // timeout: 0 means "only what is ready now": no spinning.
+  return timeout === 0 ? -Infinity : performance.now() + timeout;
+}
+
+/** Creates a sender over `chan` (for `channel()`). */
+export function newSender<T>(chan: Chan, codec: Codec<T>): Sender<T> {
+  return create(chan, codec);
+}
