@@ -35,10 +35,10 @@ export const ASC_FLAGS = [
 
 /** Compiles the core. @returns the module's bytes. */
 export async function compile(): Promise<Uint8Array<ArrayBuffer>> {
+  Deno.chdir(ROOT);
   const files = new Map<string, Uint8Array>();
   let errors = "";
   const { error } = await asc.main(ASC_FLAGS, {
-    baseDir: new URL(".", ROOT).pathname,
     writeFile(name: string, contents: Uint8Array | string) {
       files.set(name, typeof contents === "string" ? new TextEncoder().encode(contents) : contents);
     },

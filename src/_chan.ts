@@ -7,7 +7,7 @@
  */
 import { CORE, type Core, createMemory, instantiate } from "./_core.ts";
 import type { Codec } from "./codec/types.ts";
-import { assertAlive } from "./_lifeline.ts";
+import { assertAlive, watchWorkers } from "./_lifeline.ts";
 
 /** Control block address: one channel per memory, at its start. */
 const CH = 0;
@@ -39,6 +39,7 @@ export class Chan {
   constructor(memory: WebAssembly.Memory) {
     this.memory = memory;
     this.core = instantiate(memory);
+    watchWorkers();
     this.#u8 = new Uint8Array(memory.buffer);
     this.#i32 = new Int32Array(memory.buffer);
   }

@@ -11,9 +11,10 @@
  * Deno stops it.
  *
  * To see which worker a handle goes to and when it is terminated, this module wraps
- * `Worker.prototype.postMessage` and `Worker.prototype.terminate` of the thread that first
- * calls `transfer()`. The wrappers do nothing else: a message without handles costs one
- * WeakSet lookup (plus one per element for small arrays and plain objects).
+ * `Worker.prototype.postMessage` and `Worker.prototype.terminate` in a thread as soon as it
+ * holds a channel end (before any `transfer()`: `worker.postMessage(tx.transfer())` looks up
+ * `postMessage` before it calls `transfer()`). The wrappers do nothing else: a message without
+ * handles costs one WeakSet lookup (plus one per element for small arrays and plain objects).
  *
  * @module
  */
@@ -61,6 +62,10 @@ let installed = false;
 /** Registers a handle created in this thread, so that posting it to a worker is noticed. */
 export function track(handle: Lifelined): void {
   handles.add(handle);
+}
+
+/** Installs the wrappers in this thread (once); called whenever a channel end is made here. */
+export function watchWorkers(): void {
   if (!installed && typeof Worker === "function") install();
 }
 

@@ -9,12 +9,12 @@ import { ADOPTED, createLifeline, hold, track } from "./_lifeline.ts";
 import { builtinCodecs, type Codec, validateCodec } from "./codec/mod.ts";
 
 /** Marks an object as a handle of this library, version 1. */
-export const PROTOCOL = "@wasmring/mpsc@1";
+const PROTOCOL = "@wasmring/mpsc@1";
 
 /** What a sender or receiver handle holds; plain data that `postMessage` can copy. */
 export interface EndHandle {
   /** Always `"@wasmring/mpsc@1"`. */
-  readonly protocol: typeof PROTOCOL;
+  readonly protocol: "@wasmring/mpsc@1";
   /** The channel's shared memory. */
   readonly memory: WebAssembly.Memory;
   /** The channel's id, checked against the memory on adoption. */

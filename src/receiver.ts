@@ -4,7 +4,7 @@
  * @module
  */
 import { assertAlive } from "./_lifeline.ts";
-import { Chan, CLAIMED, DATA, DISCONNECTED, OK, SLICE_ASYNC_MS, SPIN } from "./_chan.ts";
+import { type Chan, CLAIMED, DATA, DISCONNECTED, OK, SLICE_ASYNC_MS, SPIN } from "./_chan.ts";
 import * as keepalive from "./_keepalive.ts";
 import type { Codec } from "./codec/types.ts";
 import { RecvError, timeoutError } from "./errors.ts";

@@ -5,7 +5,7 @@
  */
 import { assertAlive } from "./_lifeline.ts";
 import {
-  Chan,
+  type Chan,
   DISCONNECTED,
   FULL,
   NO_MEMORY,

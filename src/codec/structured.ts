@@ -409,7 +409,36 @@ function shapeSlot(keys: string[], n: number): number {
     (SHAPE_SLOTS - 1);
 }
 
+/** The shape written last: consecutive objects usually share it, and it needs no hashing. */
+let lastShape: EncShape | undefined;
+
 function writeShape(keys: string[], n: number): void {
+  let e = lastShape;
+  if (e !== undefined) {
+    const ek = e.keys;
+    if (ek.length === n) {
+      let i = 0;
+      while (i < n && ek[i] === keys[i]) i++;
+      if (i === n) {
+        if (e.epoch === epoch) {
+          const id = e.id;
+          if (id < 128) {
+            if (pos + 2 > buf.length) grow(pos + 2);
+            buf[pos] = W.SHAPE_REF;
+            buf[pos + 1] = id;
+            pos += 2;
+            return;
+          }
+        }
+        return writeShapeEntry(e);
+      }
+    }
+  }
+  lastShape = e = findShape(keys, n);
+  writeShapeEntry(e);
+}
+
+function findShape(keys: string[], n: number): EncShape {
   const slot = shapeSlot(keys, n);
   let e = encShapes[slot];
   if (e !== undefined) {
@@ -444,6 +473,10 @@ function writeShape(keys: string[], n: number): void {
     e = { keys: keys.slice(), bytes, epoch: -1, id: 0 };
     encShapes[slot] = e;
   }
+  return e;
+}
+
+function writeShapeEntry(e: EncShape): void {
   if (e.epoch === epoch) {
     writeTag(W.SHAPE_REF);
     writeVarint(e.id);
@@ -472,6 +505,19 @@ function writePlainObject(o: any, checkOwn: boolean): void {
     for (let i = 0; i < n; i++) {
       const k = keys[i];
       const v = o[k];
+      // Primitives first: a property read yielding a number or string is present (a getter
+      // deleting a later key makes it read as undefined, unless a prototype has the key: hence
+      // checkOwn for objects not inheriting from Object.prototype).
+      if (!checkOwn) {
+        if (typeof v === "number") {
+          writeNumber(v);
+          continue;
+        }
+        if (typeof v === "string") {
+          writeString(v);
+          continue;
+        }
+      }
       // A getter may have deleted a later key: V8 skips keys no longer present.
       if ((checkOwn || v === undefined || typeof v === "function") && !hasOwn(o, k)) {
         writeTag(W.ABSENT);
@@ -805,7 +851,6 @@ function writeValue(v: unknown): void {
 }
 
 function encode(value: unknown): Uint8Array {
-  pos = 0;
   // Fast paths: values without objects need no identity or shape bookkeeping.
   if (typeof value === "number") {
     const b = buf; // at least 4096 bytes: no need to grow
@@ -821,6 +866,11 @@ function encode(value: unknown): Uint8Array {
     dv.setFloat64(1, value, true);
     return out9 ??= b.subarray(0, 9);
   }
+  return encodeValue(value);
+}
+
+function encodeValue(value: unknown): Uint8Array {
+  pos = 0;
   if (typeof value === "string" && value.length < SHORT_STRING) {
     writeString(value);
     return output();
@@ -897,6 +947,7 @@ function readDataView(n: number): DataView {
 
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
+const f64Words = new Int32Array(f64.buffer);
 function readF64(): number {
   const b = rb;
   const p = rp;
@@ -1042,13 +1093,25 @@ function readShaped(shape: DecShape, cyclic: boolean): Record<string, unknown> {
   const base = vsp;
   let absent = false;
   for (let i = 0; i < n; i++) {
-    if (rb[rp] === W.ABSENT) {
-      rp++;
+    const b = rb;
+    const p = rp;
+    const tag = b[p];
+    let v: unknown;
+    if (tag === W.INT32) {
+      // Inlined: the most common values in objects.
+      if (p + 5 > b.length) corrupt();
+      rp = p + 5;
+      v = b[p + 1] | (b[p + 2] << 8) | (b[p + 3] << 16) | (b[p + 4] << 24);
+    } else if (tag === W.STR_ASCII && b[p + 1] < 0x80) {
+      rp = p + 2;
+      v = readAscii(b[p + 1]);
+    } else if (tag === W.ABSENT) {
+      rp = p + 1;
       absent = true;
-      vstack[vsp++] = ABSENT_VALUE;
-      continue;
+      v = ABSENT_VALUE;
+    } else {
+      v = readValue();
     }
-    const v = readValue();
     vstack[vsp++] = v;
   }
   if (vsp > vhigh) vhigh = vsp;
@@ -1315,17 +1378,16 @@ function decode(bytes: Uint8Array): unknown {
     return bytes[1] | (bytes[2] << 8) | (bytes[3] << 16) | (bytes[4] << 24);
   }
   if (tag === W.FLOAT64 && bytes.length === 9) {
-    const d = f64Bytes;
-    d[0] = bytes[1];
-    d[1] = bytes[2];
-    d[2] = bytes[3];
-    d[3] = bytes[4];
-    d[4] = bytes[5];
-    d[5] = bytes[6];
-    d[6] = bytes[7];
-    d[7] = bytes[8];
+    // Two 32-bit words rather than eight byte stores (little-endian, as everywhere here).
+    const w = f64Words;
+    w[0] = bytes[1] | (bytes[2] << 8) | (bytes[3] << 16) | (bytes[4] << 24);
+    w[1] = bytes[5] | (bytes[6] << 8) | (bytes[7] << 16) | (bytes[8] << 24);
     return f64[0];
   }
+  return decodeValue(bytes);
+}
+
+function decodeValue(bytes: Uint8Array): unknown {
   rb = bytes;
   rp = 0;
   rbase = bytes.byteOffset;

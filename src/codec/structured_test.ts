@@ -427,3 +427,24 @@ Deno.test("structured codec object shape", () => {
   assert.equal(structured.name, "structured");
   assert.ok(Object.isFrozen(structured));
 });
+
+Deno.test("structured keeps shared references in every phase of identity tracking", () => {
+  // Identity is tracked by a short list, then a Set until an object recurs, then a Map: repeat
+  // objects first met in each phase, after each switch.
+  for (const count of [3, 23, 24, 25, 30, 200]) {
+    const objs = Array.from({ length: count }, (_, i) => ({ i }));
+    const value: Any = { objs, again: [...objs].reverse(), first: objs[0], last: objs[count - 1] };
+    value.self = value;
+    assert.equal(diffWithStructuredClone(structured, value), null, `count ${count}`);
+    const out = roundTrip(structured, value);
+    assert.equal(out.first, out.objs[0]);
+    assert.equal(out.again[0], out.objs[count - 1]);
+    assert.equal(out.self, out);
+  }
+});
+
+Deno.test("structured round-trips lone numbers exactly", () => {
+  for (const n of [0, -0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 0.5, -1e-300, NaN, Infinity]) {
+    assert.ok(Object.is(roundTrip(structured, n), n), String(n));
+  }
+});

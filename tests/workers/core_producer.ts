@@ -1,3 +1,4 @@
+/// <reference lib="deno.worker" />
 // A producer over the raw core, for tests/core_workers_test.ts: sends `count` records of
 // pseudo-random length (see recordLength in tests/_core_pattern.ts) and drops its sender.
 // It retries while the channel is full, like a blocking sender without the waiting.
