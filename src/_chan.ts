@@ -110,7 +110,9 @@ export class Chan {
     const length = this.core.peekLength();
     const u8 = this.#view(at + length);
     try {
-      this.value = codec.decode(u8.subarray(at, at + length));
+      this.value = codec.decodeFrom !== undefined
+        ? codec.decodeFrom(u8, at, at + length)
+        : codec.decode(u8.subarray(at, at + length));
     } finally {
       this.core.release(CH);
     }

@@ -1372,19 +1372,27 @@ function readValue(): unknown {
 }
 
 function decode(bytes: Uint8Array): unknown {
-  const tag = bytes[0];
+  return decodeFrom(bytes, 0, bytes.length);
+}
+
+function decodeFrom(bytes: Uint8Array, start: number, end: number): unknown {
+  const tag = bytes[start];
+  const length = end - start;
   // Fast paths: a lone number.
-  if (tag === W.INT32 && bytes.length === 5) {
-    return bytes[1] | (bytes[2] << 8) | (bytes[3] << 16) | (bytes[4] << 24);
+  if (tag === W.INT32 && length === 5) {
+    return bytes[start + 1] | (bytes[start + 2] << 8) | (bytes[start + 3] << 16) |
+      (bytes[start + 4] << 24);
   }
-  if (tag === W.FLOAT64 && bytes.length === 9) {
+  if (tag === W.FLOAT64 && length === 9) {
     // Two 32-bit words rather than eight byte stores (little-endian, as everywhere here).
     const w = f64Words;
-    w[0] = bytes[1] | (bytes[2] << 8) | (bytes[3] << 16) | (bytes[4] << 24);
-    w[1] = bytes[5] | (bytes[6] << 8) | (bytes[7] << 16) | (bytes[8] << 24);
+    w[0] = bytes[start + 1] | (bytes[start + 2] << 8) | (bytes[start + 3] << 16) |
+      (bytes[start + 4] << 24);
+    w[1] = bytes[start + 5] | (bytes[start + 6] << 8) | (bytes[start + 7] << 16) |
+      (bytes[start + 8] << 24);
     return f64[0];
   }
-  return decodeValue(bytes);
+  return decodeValue(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
 }
 
 function decodeValue(bytes: Uint8Array): unknown {
@@ -1454,4 +1462,9 @@ const EMPTY = new Uint8Array(0);
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export const structured: Codec<any> = Object.freeze({ name: "structured", encode, decode });
+export const structured: Codec<any> = Object.freeze({
+  name: "structured",
+  encode,
+  decode,
+  decodeFrom,
+});

@@ -32,4 +32,16 @@ export interface Codec<T> {
    * @returns The decoded value.
    */
   decode(bytes: Uint8Array): T;
+  /**
+   * Optional fast path of {@linkcode Codec.decode}: decodes `memory[start, end)` without the
+   * cost of a view (a `subarray` costs about as much as decoding a number). Channels call it
+   * instead of `decode` when present; it must return what `decode(memory.subarray(start, end))`
+   * would. The same rules hold: `memory` is shared and reused after the call.
+   *
+   * @param memory A view of the whole shared memory.
+   * @param start Offset of the message's first byte.
+   * @param end Offset after its last byte.
+   * @returns The decoded value.
+   */
+  decodeFrom?(memory: Uint8Array, start: number, end: number): T;
 }
