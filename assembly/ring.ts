@@ -24,7 +24,9 @@
 //   ch + 320  ├──────────────────────────────────────────────────────────────────┤
 //             │ SPACE_SEQ │ SPACE_WAITERS │                                      │ wait: space
 //   ch + 384  ├──────────────────────────────────────────────────────────────────┤
-//             │ reserved for the TypeScript layer (handle table, liveness words) │
+//             │ NEXT_OWNER │ DEAD_NEXT │                                         │ owners
+//   ch + 448  ├──────────────────────────────────────────────────────────────────┤
+//             │ DEAD_OWNERS[16]: the last owners reported dead (see `unblock`)   │
 //   ch + 512  ├──────────────────────────────────────────────────────────────────┤
 //             │ first ring (descriptor + data), see below                        │
 //             └──────────────────────────────────────────────────────────────────┘
@@ -66,6 +68,10 @@
 //   Positions stay monotonic across reuse (a reused ring resumes at its final TAIL): a producer
 //   that read a ring long ago can only win its CAS on TAIL with a HEAD no newer than the real
 //   one, so even a claim computed before the ring was retired is a valid claim.
+// - Dead producers: a claim whose producer died before committing would stop the consumer for
+//   ever (BUSY). Whoever learns that a producer died (the thread that terminated its worker)
+//   reports its owner id with `markDead`; the consumer, after waiting a while on a BUSY claim,
+//   calls `unblock`, which turns a claim of a dead owner into padding (cf. Agrona's unblock).
 // - Counting: ADMITTED (producers) and RECEIVED (consumer) are wrapping message counters;
 //   ADMITTED - RECEIVED is the number of messages claimed and not yet consumed, which a bounded
 //   channel keeps ≤ BOUND. A rendezvous channel (BOUND = 0) admits a message only by taking a
@@ -110,7 +116,12 @@ export const DATA_SEQ: i32 = 256;
 export const DATA_WAITERS: i32 = 260;
 export const SPACE_SEQ: i32 = 320;
 export const SPACE_WAITERS: i32 = 324;
-export const USER_AREA: i32 = 384;
+export const NEXT_OWNER: i32 = 384;
+export const DEAD_NEXT: i32 = 388;
+export const DEAD_OWNERS: i32 = 448;
+export const DEAD_SLOTS: i32 = 16;
+/** Owner ids fit the 24 bits META leaves them. */
+export const OWNER_MASK: i32 = 0xffffff;
 export const CONTROL_SIZE: i32 = 512;
 
 // ── Ring descriptor.
@@ -563,6 +574,47 @@ export function closeReceiver(ch: usize): void {
   // Publishes the disconnection: later reserves fail with DISCONNECTED.
   atomic.store<i32>(ch + RECEIVER, 0);
   wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+}
+
+/** @returns a fresh owner id (1 … OWNER_MASK) for a sender's claims. */
+export function newOwner(ch: usize): i32 {
+  while (true) {
+    const owner = (atomic.add<i32>(ch + NEXT_OWNER, 1) + 1) & OWNER_MASK;
+    if (owner != 0) return owner;
+  }
+}
+
+/** Reports that the producer `owner` is dead: `unblock` may skip its unfinished claims. */
+export function markDead(ch: usize, owner: i32): void {
+  const slot = <u32>atomic.add<i32>(ch + DEAD_NEXT, 1) % <u32>DEAD_SLOTS;
+  // Publishes the death to the consumer's `unblock`.
+  atomic.store<i32>(ch + DEAD_OWNERS + (slot << 2), owner & OWNER_MASK);
+}
+
+/**
+ * Consumer: if the next record is an unfinished claim of an owner reported dead, turns it into
+ * padding (it is never delivered) and gives back its admission.
+ * @returns OK if a claim was skipped, else BUSY.
+ */
+export function unblock(ch: usize): i32 {
+  const ring = ringAt(<usize>load<i32>(ch + CONS_RING));
+  const head = load<i64>(ring + RING_HEAD);
+  const capacity = load<i32>(ring + RING_CAPACITY);
+  const record = ring + RING_DATA + <i32>(head & (capacity - 1));
+  const size = atomic.load<i32>(record + RECORD_SIZE);
+  if (size >= 0) return BUSY;
+  const meta = load<i32>(record + RECORD_META);
+  const owner = (meta >>> 8) & OWNER_MASK;
+  for (let i = 0; i < DEAD_SLOTS; i++) {
+    if (atomic.load<i32>(ch + DEAD_OWNERS + (i << 2)) != owner) continue;
+    // The owner is dead: nobody else writes this record any more.
+    store<i32>(record + RECORD_META, (meta & ~0xff) | RECORD_PADDING);
+    atomic.store<i32>(record + RECORD_SIZE, align8(-size));
+    atomic.sub<i32>(ch + ADMITTED, 1);
+    wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+    return OK;
+  }
+  return BUSY;
 }
 
 /** @returns the bound given to `init` (UNBOUNDED, 0 for rendezvous, or a message count). */

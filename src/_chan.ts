@@ -17,6 +17,8 @@ const SPACE = CORE.SPACE_SEQ >> 2;
 const SLICE_MS = 50;
 /** Longest single async sleep; a notify normally ends it much sooner. */
 export const SLICE_ASYNC_MS = 1000;
+/** Spins on an unfinished claim at the head before `pull` reports BUSY. */
+const BUSY_SPINS = 1000;
 /** Busy-polls before parking: waking a parked thread costs ~30 µs on an idle CPU. */
 export const SPIN = 2000;
 
@@ -96,15 +98,20 @@ export class Chan {
   }
 
   /**
-   * Takes and decodes the next message into `this.value`. A message still being written by its
-   * producer is waited for (writes take nanoseconds), so BUSY never escapes.
+   * Takes and decodes the next message into `this.value`. A claim at the head that is still
+   * being written is spun on briefly (writes take nanoseconds); if it stays unfinished, its
+   * producer was preempted between reserve and commit, or died there — then whoever saw it die
+   * reported it (see _lifeline.ts) and `unblock` skips it.
    * The message is consumed even when `decode` throws; the error is rethrown.
-   * @returns OK, EMPTY or DISCONNECTED.
+   * @returns OK, EMPTY, DISCONNECTED, or BUSY (the head claim stayed unfinished; callers wait).
    */
   pull(codec: Codec<unknown>): number {
     let at: number;
     for (let spins = 0; (at = this.core.peek(CH)) === BUSY; spins++) {
-      if (spins > 1000) Atomics.wait(this.#i32, DATA, Atomics.load(this.#i32, DATA), 0.05);
+      if (spins === BUSY_SPINS) {
+        if (this.core.unblock(CH) === OK) continue;
+        return BUSY;
+      }
     }
     if (at < CORE.FIRST_OFFSET) return at;
     const length = this.core.peekLength();
@@ -121,7 +128,23 @@ export class Chan {
 
   /** @returns whether `pull` has something to report: a message, or disconnection. */
   ready(): boolean {
-    return this.core.peek(CH) !== EMPTY;
+    const at = this.core.peek(CH);
+    return at >= CORE.FIRST_OFFSET || at === DISCONNECTED;
+  }
+
+  /**
+   * Pulls, waiting out a head claim that stays unfinished for up to `ms` (see `pull`).
+   * @returns OK, EMPTY or DISCONNECTED; EMPTY also when the claim outlasts `ms`.
+   */
+  pullWithin(codec: Codec<unknown>, ms: number): number {
+    let status = this.pull(codec);
+    if (status !== BUSY) return status;
+    const deadline = performance.now() + ms;
+    do {
+      Atomics.wait(this.#i32, DATA, Atomics.load(this.#i32, DATA), 0.1);
+      status = this.pull(codec);
+    } while (status === BUSY && performance.now() < deadline);
+    return status === BUSY ? EMPTY : status;
   }
 
   /** Registers as a waiter on `word`. @returns the value to wait on. */

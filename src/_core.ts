@@ -13,6 +13,9 @@ export interface Core {
   init(ch: number, bound: number, maxBytes: number, initialCapacity: number, id: number): number;
   channelId(ch: number): number;
   channelBound(ch: number): number;
+  newOwner(ch: number): number;
+  markDead(ch: number, owner: number): void;
+  unblock(ch: number): number;
   validate(ch: number): number;
   reserve(ch: number, length: number, owner: number): number;
   commit(ch: number, payload: number): void;

@@ -10,6 +10,13 @@
  * one is cut, every blocking call there throws, so the worker unwinds to its event loop, where
  * Deno stops it.
  *
+ * The same hook settles the dead worker's accounts, so that its peers do not wait for it for
+ * ever: the senders it held are dropped (the receiver sees disconnection once the others are
+ * gone), a receiver it held is closed (senders get `SendError`), and its owner id is reported
+ * dead, so that a claim it left unfinished in the ring is skipped. A lifeline counts what its
+ * thread holds (HELD); the terminating thread takes that count with one exchange, so each end is
+ * settled exactly once, by its thread or by the terminator.
+ *
  * To see which worker a handle goes to and when it is terminated, this module wraps
  * `Worker.prototype.postMessage` and `Worker.prototype.terminate` in a thread as soon as it
  * holds a channel end (before any `transfer()`: `worker.postMessage(tx.transfer())` looks up
@@ -18,7 +25,7 @@
  *
  * @module
  */
-import { CORE } from "./_core.ts";
+import { CORE, instantiate } from "./_core.ts";
 
 const WORDS = [CORE.DATA_SEQ >> 2, CORE.SPACE_SEQ >> 2];
 
@@ -26,9 +33,16 @@ const WORDS = [CORE.DATA_SEQ >> 2, CORE.SPACE_SEQ >> 2];
 export const ADOPTED = 0;
 /** Index of the "worker terminated" flag in a lifeline. */
 export const CUT = 1;
+/** Index of the owner id that senders of the adopting thread write in their claims. */
+export const OWNER = 2;
+/** Index of the count of ends the adopting thread holds (-1: settled by the terminator). */
+export const HELD = 3;
+/** HELD once the terminator has settled the ends. */
+export const SETTLED = -1;
 
 /** A handle as far as this module is concerned. */
 export interface Lifelined {
+  readonly kind: "sender" | "receiver";
   readonly lifeline: Int32Array;
   readonly memory: WebAssembly.Memory;
 }
@@ -36,9 +50,25 @@ export interface Lifelined {
 /** Lifelines of the handles adopted in this thread. */
 const held: Int32Array[] = [];
 
-/** Creates a lifeline for a new handle. */
-export function createLifeline(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(8));
+/** Creates a lifeline for a new handle: one end held, by `owner`. */
+export function createLifeline(owner: number): Int32Array {
+  const lifeline = new Int32Array(new SharedArrayBuffer(16));
+  lifeline[OWNER] = owner;
+  lifeline[HELD] = 1;
+  return lifeline;
+}
+
+/**
+ * Counts one more (`delta` = 1) or one fewer (-1) end held under `lifeline`.
+ * @returns false if the terminator has settled the ends already (nothing to do then).
+ */
+export function adjustHeld(lifeline: Int32Array, delta: number): boolean {
+  for (let held = Atomics.load(lifeline, HELD);;) {
+    if (held === SETTLED) return false;
+    const seen = Atomics.compareExchange(lifeline, HELD, held, held + delta);
+    if (seen === held) return true;
+    held = seen;
+  }
 }
 
 /** Records that this thread adopted a handle with `lifeline`. */
@@ -108,6 +138,7 @@ function install(): void {
   proto.terminate = function (this: Worker) {
     for (const handle of postedTo.get(this) ?? []) {
       Atomics.store(handle.lifeline, CUT, 1);
+      settle(handle);
       // Wake the worker if it sleeps on this channel; sleepers elsewhere wake within a slice.
       const words = new Int32Array(handle.memory.buffer, 0, 128);
       for (const word of WORDS) {
@@ -118,4 +149,18 @@ function install(): void {
     postedTo.delete(this);
     return terminate.call(this);
   };
+}
+
+/** Closes the ends a terminated worker held under `handle`'s lifeline. */
+function settle(handle: Lifelined): void {
+  const held = Atomics.exchange(handle.lifeline, HELD, SETTLED);
+  if (held <= 0) return;
+  const core = instantiate(handle.memory);
+  if (core.validate(0) !== CORE.OK) return;
+  if (handle.kind === "receiver") {
+    core.closeReceiver(0);
+  } else {
+    core.markDead(0, handle.lifeline[OWNER]);
+    for (let i = 0; i < held; i++) core.dropSender(0);
+  }
 }

@@ -5,7 +5,7 @@
  */
 import { CORE } from "./_core.ts";
 import { Chan } from "./_chan.ts";
-import { ADOPTED, createLifeline, hold, track } from "./_lifeline.ts";
+import { ADOPTED, createLifeline, HELD, hold, track } from "./_lifeline.ts";
 import { builtinCodecs, type Codec, validateCodec } from "./codec/mod.ts";
 
 /** Marks an object as a handle of this library, version 1. */
@@ -21,7 +21,10 @@ export interface EndHandle {
   readonly id: number;
   /** The name of the channel's codec. */
   readonly codec: string;
-  /** Shared flags: adopted once, and "the worker it was posted to was terminated". */
+  /**
+   * Shared words: adopted once; "the worker it was posted to was terminated"; the owner id of
+   * its claims; how many ends the adopting thread holds.
+   */
   readonly lifeline: Int32Array;
 }
 
@@ -60,7 +63,7 @@ export interface AdoptOptions<T> {
   codec?: Codec<T>;
 }
 
-/** Makes a handle for an end of `chan`. */
+/** Makes a handle for an end of `chan`; senders adopting it will claim as a new owner. */
 export function makeHandle<K extends "sender" | "receiver">(
   kind: K,
   chan: Chan,
@@ -72,7 +75,7 @@ export function makeHandle<K extends "sender" | "receiver">(
     memory: chan.memory,
     id: chan.id,
     codec: codec.name,
-    lifeline: createLifeline(),
+    lifeline: createLifeline(kind === "sender" ? chan.core.newOwner(0) : 0),
   } as const;
   track(handle);
   return handle;
@@ -88,7 +91,7 @@ export function adopt<T>(
   handle: unknown,
   kind: "sender" | "receiver",
   options: AdoptOptions<T> | undefined,
-): { chan: Chan; codec: Codec<T> } {
+): { chan: Chan; codec: Codec<T>; lifeline: Int32Array } {
   const what = kind === "sender" ? "Sender" : "Receiver";
   const h = handle as Partial<EndHandle & { kind: string }> | null;
   if (typeof h !== "object" || h === null || h.protocol !== PROTOCOL) {
@@ -99,7 +102,7 @@ export function adopt<T>(
   }
   if (
     !(h.memory instanceof WebAssembly.Memory) || !(h.lifeline instanceof Int32Array) ||
-    !(h.lifeline.buffer instanceof SharedArrayBuffer) || h.lifeline.length < 2 ||
+    !(h.lifeline.buffer instanceof SharedArrayBuffer) || h.lifeline.length < 4 ||
     typeof h.id !== "number" || typeof h.codec !== "string"
   ) {
     throw new TypeError(`Cannot adopt a ${kind}: the handle is damaged`);
@@ -132,6 +135,9 @@ export function adopt<T>(
   if (Atomics.compareExchange(h.lifeline, ADOPTED, 0, 1) !== 0) {
     throw new TypeError(`Cannot adopt a ${kind}: this handle was already adopted`);
   }
+  if (Atomics.load(h.lifeline, HELD) < 0) {
+    throw new TypeError(`Cannot adopt a ${kind}: the worker it was posted to was terminated`);
+  }
   hold(h.lifeline);
-  return { chan, codec };
+  return { chan, codec, lifeline: h.lifeline };
 }

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { assertAlive } from "./_lifeline.ts";
-import { type Chan, CLAIMED, DATA, DISCONNECTED, OK, SLICE_ASYNC_MS, SPIN } from "./_chan.ts";
+import { adjustHeld, assertAlive } from "./_lifeline.ts";
+import { BUSY, type Chan, CLAIMED, DATA, DISCONNECTED, OK, SLICE_ASYNC_MS, SPIN } from "./_chan.ts";
 import * as keepalive from "./_keepalive.ts";
 import type { Codec } from "./codec/types.ts";
 import { RecvError, timeoutError } from "./errors.ts";
@@ -36,6 +36,12 @@ export type TryRecvResult<T> =
   | { readonly state: "empty" }
   | { readonly state: "disconnected" };
 
+/**
+ * How long `tryRecv` waits for a message whose producer was interrupted between claiming space
+ * and publishing (normally nanoseconds) before it reports "empty" rather than block.
+ */
+const BUSY_PATIENCE_MS = 20;
+
 const EMPTY_RESULT: TryRecvResult<never> = Object.freeze({ state: "empty" });
 const DISCONNECTED_RESULT: TryRecvResult<never> = Object.freeze({ state: "disconnected" });
 
@@ -50,10 +56,20 @@ interface PendingRecv<T> {
   onAbort?: () => void;
 }
 
-/** Closes receivers that are garbage-collected without `close()`. */
-const dropped = new FinalizationRegistry<Chan>((chan) => chan.core.closeReceiver(0));
+interface Held {
+  chan: Chan;
+  lifeline: Int32Array | null;
+}
 
-let create: <T>(chan: Chan, codec: Codec<T>) => Receiver<T>;
+/** Closes the receiver of `held`'s channel, unless a terminator settled it already. */
+function drop(held: Held): void {
+  if (held.lifeline === null || adjustHeld(held.lifeline, -1)) held.chan.core.closeReceiver(0);
+}
+
+/** Closes receivers that are garbage-collected without `close()`. */
+const dropped = new FinalizationRegistry<Held>(drop);
+
+let create: <T>(held: Held, codec: Codec<T>) => Receiver<T>;
 
 /**
  * The receiving end of a channel, made by {@linkcode channel} or {@linkcode syncChannel}. There
@@ -78,19 +94,22 @@ let create: <T>(chan: Chan, codec: Codec<T>) => Receiver<T>;
  */
 export class Receiver<T> {
   #chan: Chan;
+  /** The channel and, for a receiver adopted from a handle, its lifeline (see _lifeline.ts). */
+  #held: Held;
   #codec: Codec<T>;
   #state = OPEN;
   #pending: PendingRecv<T>[] = [];
   #pumping = false;
 
-  private constructor(chan: Chan, codec: Codec<T>) {
-    this.#chan = chan;
+  private constructor(held: Held, codec: Codec<T>) {
+    this.#chan = held.chan;
+    this.#held = held;
     this.#codec = codec;
-    dropped.register(this, chan, this);
+    dropped.register(this, held, this);
   }
 
   static {
-    create = <T>(chan: Chan, codec: Codec<T>) => new Receiver<T>(chan, codec);
+    create = <T>(held: Held, codec: Codec<T>) => new Receiver<T>(held, codec);
   }
 
   #check(action: string): void {
@@ -126,7 +145,7 @@ export class Receiver<T> {
    */
   tryRecv(): TryRecvResult<T> {
     this.#check("receive");
-    const status = this.#pull();
+    const status = this.#chan.pullWithin(this.#codec as Codec<unknown>, BUSY_PATIENCE_MS);
     if (status === OK) return { state: "ok", value: this.#chan.value as T };
     return status === DISCONNECTED ? DISCONNECTED_RESULT : EMPTY_RESULT;
   }
@@ -190,10 +209,11 @@ export class Receiver<T> {
       // Withdraw the token. If a sender took it, its message is on the way: take it rather
       // than fail, even though the deadline passed (it was sent within the wait).
       if (token && chan.core.recvWaitEnd(0) === CLAIMED && isTimeout(error)) {
-        while ((status = this.#pull()) !== OK) {
-          if (status === DISCONNECTED) throw error;
-        }
-        return chan.value as T;
+        const patience = performance.now() + BUSY_PATIENCE_MS;
+        do {
+          status = this.#pull();
+          if (status === OK) return chan.value as T;
+        } while (status !== DISCONNECTED && performance.now() < patience);
       }
       throw error;
     }
@@ -274,6 +294,16 @@ export class Receiver<T> {
     try {
       while (this.#pending.length > 0 && this.#state === OPEN) {
         const status = this.#pull();
+        if (status === BUSY) {
+          // An unfinished claim at the head: let the event loop run, then look again.
+          const seq = chan.begin(DATA);
+          try {
+            await chan.sleepAsync(DATA, seq, 1);
+          } finally {
+            chan.end(DATA);
+          }
+          continue;
+        }
         if (status === OK) {
           const value = this.#took(holding);
           holding = false;
@@ -425,7 +455,7 @@ export class Receiver<T> {
     if (this.#state !== OPEN) return;
     this.#state = CLOSED;
     dropped.unregister(this);
-    this.#chan.core.closeReceiver(0);
+    drop(this.#held);
     for (const entry of this.#pending.splice(0)) {
       this.#settle(entry, undefined, new RecvError("The receiver was closed"));
     }
@@ -460,6 +490,7 @@ export class Receiver<T> {
     }
     this.#state = MOVED;
     dropped.unregister(this);
+    if (this.#held.lifeline !== null) adjustHeld(this.#held.lifeline, -1);
     return makeHandle("receiver", this.#chan, this.#codec as Codec<unknown>) as ReceiverHandle<
       T
     >;
@@ -484,8 +515,8 @@ export class Receiver<T> {
    * ```
    */
   static from<T>(handle: ReceiverHandle<T>, options?: AdoptOptions<T>): Receiver<T> {
-    const { chan, codec } = adopt<T>(handle, "receiver", options);
-    return create(chan, codec);
+    const { chan, codec, lifeline } = adopt<T>(handle, "receiver", options);
+    return create({ chan, lifeline }, codec);
   }
 
   /** Messages buffered in the channel (racy: informational only). */
@@ -516,5 +547,5 @@ function isTimeout(error: unknown): boolean {
 
 /** Creates a receiver over `chan` (for `channel()`). */
 export function newReceiver<T>(chan: Chan, codec: Codec<T>): Receiver<T> {
-  return create(chan, codec);
+  return create({ chan, lifeline: null }, codec);
 }

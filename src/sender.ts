@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { assertAlive } from "./_lifeline.ts";
+import { adjustHeld, assertAlive, OWNER } from "./_lifeline.ts";
 import {
   type Chan,
   DISCONNECTED,
@@ -51,13 +51,20 @@ interface PendingSend<T> {
   onAbort?: () => void;
 }
 
-/** Drops the sender count of senders that are garbage-collected without `close()`. */
-const dropped = new FinalizationRegistry<Chan>((chan) => chan.core.dropSender(0));
+interface Held {
+  chan: Chan;
+  lifeline: Int32Array | null;
+}
 
-/** Next owner id for the record headers written by senders of this thread. */
-let nextOwner = 1;
+/** Drops one sender of `held`'s channel, unless a terminator settled it already. */
+function drop(held: Held): void {
+  if (held.lifeline === null || adjustHeld(held.lifeline, -1)) held.chan.core.dropSender(0);
+}
 
-let create: <T>(chan: Chan, codec: Codec<T>) => Sender<T>;
+/** Drops the senders that are garbage-collected without `close()`. */
+const dropped = new FinalizationRegistry<Held>(drop);
+
+let create: <T>(held: Held, codec: Codec<T>, owner: number) => Sender<T>;
 
 /**
  * The sending end of a channel, made by {@linkcode channel} or {@linkcode syncChannel}.
@@ -83,20 +90,25 @@ let create: <T>(chan: Chan, codec: Codec<T>) => Sender<T>;
  */
 export class Sender<T> {
   #chan: Chan;
+  /** The channel and, for senders adopted from a handle, its lifeline (see _lifeline.ts). */
+  #held: Held;
   #codec: Codec<T>;
   #state = OPEN;
-  #owner = nextOwner++ & 0xffffff;
+  /** Owner id written in this sender's claims (shared by its clones in this thread). */
+  #owner: number;
   #pending: PendingSend<T>[] = [];
   #pumping = false;
 
-  private constructor(chan: Chan, codec: Codec<T>) {
-    this.#chan = chan;
+  private constructor(held: Held, codec: Codec<T>, owner: number) {
+    this.#chan = held.chan;
+    this.#held = held;
     this.#codec = codec;
-    dropped.register(this, chan, this);
+    this.#owner = owner;
+    dropped.register(this, held, this);
   }
 
   static {
-    create = <T>(chan: Chan, codec: Codec<T>) => new Sender<T>(chan, codec);
+    create = <T>(held: Held, codec: Codec<T>, owner: number) => new Sender<T>(held, codec, owner);
   }
 
   #check(action: string): void {
@@ -326,7 +338,8 @@ export class Sender<T> {
   clone(): Sender<T> {
     this.#check("clone");
     this.#chan.core.addSender(0);
-    return create(this.#chan, this.#codec);
+    if (this.#held.lifeline !== null) adjustHeld(this.#held.lifeline, 1);
+    return create(this.#held, this.#codec, this.#owner);
   }
 
   /**
@@ -355,7 +368,7 @@ export class Sender<T> {
       if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
       entry.reject(new TypeError("Cannot send: the sender was closed while the send waited"));
     }
-    this.#chan.core.dropSender(0);
+    drop(this.#held);
   }
 
   /** Closes this sender: `using tx = …`. See {@linkcode Sender.close}. */
@@ -387,6 +400,8 @@ export class Sender<T> {
     }
     this.#state = MOVED;
     dropped.unregister(this);
+    // The sender leaves this thread: no longer held here; the channel's count is unchanged.
+    if (this.#held.lifeline !== null) adjustHeld(this.#held.lifeline, -1);
     return makeHandle("sender", this.#chan, this.#codec as Codec<unknown>) as SenderHandle<T>;
   }
 
@@ -409,8 +424,8 @@ export class Sender<T> {
    * ```
    */
   static from<T>(handle: SenderHandle<T>, options?: AdoptOptions<T>): Sender<T> {
-    const { chan, codec } = adopt<T>(handle, "sender", options);
-    return create(chan, codec);
+    const { chan, codec, lifeline } = adopt<T>(handle, "sender", options);
+    return create({ chan, lifeline }, codec, lifeline[OWNER]);
   }
 
   /** Messages buffered in the channel (racy: informational only). */
@@ -442,5 +457,5 @@ export function deadlineOf(timeout: number | undefined): number {
 
 /** Creates a sender over `chan` (for `channel()`). */
 export function newSender<T>(chan: Chan, codec: Codec<T>): Sender<T> {
-  return create(chan, codec);
+  return create({ chan, lifeline: null }, codec, chan.core.newOwner(0));
 }

@@ -6,7 +6,7 @@ import {
   peek, peekLength, receiverOpen, recvWaitBegin, recvWaitEnd, release, reserve, ringCapacity,
   RING_DATA, senderCount, storageBytes, TOO_LARGE, UNBOUNDED, validate, CONTROL_SIZE,
   DATA_SEQ, DATA_WAITERS, SPACE_SEQ, SPACE_WAITERS, waitDataBegin, waitDataEnd, waitSpaceBegin,
-  waitSpaceEnd,
+  waitSpaceEnd, newOwner, markDead, unblock, NEXT_OWNER, OWNER_MASK,
 } from "../ring";
 
 const MB: u32 = 1 << 20;
@@ -350,5 +350,36 @@ describe("wait words", () => {
     closeReceiver(ch);
     expect<i32>(load<i32>(ch + SPACE_SEQ)).toBe(s + 1);
     waitSpaceEnd(ch);
+  });
+});
+
+describe("dead producers", () => {
+  test("an unfinished claim of an owner reported dead is skipped", () => {
+    const ch = channel(2);
+    const a = newOwner(ch);
+    const b = newOwner(ch);
+    expect<bool>(a != b && a > 0 && b > 0).toBe(true);
+    const stuck = reserve(ch, 12, a); // a dies before committing
+    const p = reserve(ch, 4, b);
+    for (let i = 0; i < 4; i++) store<u8>(<usize>p + i, byteOf(3, i));
+    commit(ch, p);
+    expect<i32>(peek(ch)).toBe(BUSY);
+    expect<i32>(unblock(ch)).toBe(BUSY, "a is not known dead yet");
+    expect<i32>(reserve(ch, 0, b)).toBe(FULL, "bound 2: both slots taken");
+    markDead(ch, b);
+    expect<i32>(unblock(ch)).toBe(BUSY, "only b is dead");
+    markDead(ch, a);
+    expect<i32>(unblock(ch)).toBe(OK);
+    expect<i32>(length(ch)).toBe(1, "the dead claim's slot is free again");
+    take(ch, 4, 3);
+    expect<i32>(peek(ch)).toBe(EMPTY);
+    expect<i32>(unblock(ch)).toBe(BUSY, "nothing to unblock");
+    expect<bool>(stuck >= FIRST_OFFSET).toBe(true);
+  });
+  test("owner ids stay within 24 bits and skip 0", () => {
+    const ch = channel();
+    store<i32>(ch + NEXT_OWNER, OWNER_MASK - 1);
+    expect<i32>(newOwner(ch)).toBe(OWNER_MASK);
+    expect<i32>(newOwner(ch)).toBe(1);
   });
 });

@@ -1,0 +1,56 @@
+// Dead peers never hang the living: a terminated worker's senders are dropped, its receiver
+// closed, and a claim it left unfinished is skipped (see src/_lifeline.ts).
+import assert from "node:assert/strict";
+import { channel, RecvError, SendError, syncChannel } from "../mod.ts";
+
+async function spawn(mode: string, handle: unknown): Promise<Worker> {
+  const worker = new Worker(new URL("./workers/dead_peer.ts", import.meta.url), {
+    type: "module",
+  });
+  await new Promise<void>((resolve, reject) => {
+    worker.onmessage = () => resolve();
+    worker.onerror = (e) => {
+      e.preventDefault();
+      reject(new Error(e.message));
+    };
+    worker.postMessage({ mode, handle });
+  });
+  return worker;
+}
+
+Deno.test("the receiver sees disconnection when the worker holding senders is terminated", async () => {
+  const [tx, rx] = channel<number>();
+  const worker = await spawn("send3", tx.transfer());
+  assert.equal(rx.isDisconnected, false);
+  worker.terminate();
+  assert.deepEqual([rx.recvSync(), rx.recvSync(), rx.recvSync()], [0, 1, 2]);
+  assert.throws(() => rx.recvSync({ timeout: 5_000 }), RecvError);
+});
+
+Deno.test("an unfinished claim of a terminated producer is skipped", async () => {
+  const [tx, rx] = syncChannel<number>(4);
+  const worker = await spawn("claim", tx.clone().transfer());
+  tx.sendSync(7); // queued behind the dead producer's claim
+  // tryRecv waits a little for the claim to be finished, then reports empty rather than block.
+  assert.equal(rx.tryRecv().state, "empty", "the claim holds the head");
+  worker.terminate();
+  assert.equal(rx.recvSync({ timeout: 5_000 }), 7);
+  assert.equal(rx.len, 0, "the dead claim gave its slot back");
+  for (let i = 0; i < 4; i++) tx.sendSync(i); // the whole bound is usable again
+  assert.deepEqual([...rx.tryIter()], [0, 1, 2, 3]);
+  tx.close();
+  assert.equal(rx.tryRecv().state, "disconnected");
+});
+
+Deno.test("senders get SendError when the worker holding the receiver is terminated", async () => {
+  const [tx, rx] = syncChannel<string>(1);
+  const worker = await spawn("receive", rx.transfer());
+  tx.sendSync("fills the slot");
+  const blocked = tx.send("waits for room");
+  worker.terminate();
+  const error = await blocked.then(() => undefined, (e) => e);
+  assert.ok(error instanceof SendError, String(error));
+  assert.equal(error.value, "waits for room");
+  assert.throws(() => tx.sendSync("later"), SendError);
+  tx.close();
+});

@@ -1,0 +1,22 @@
+/// <reference lib="deno.worker" />
+// A peer that dies (is terminated) while holding channel ends; see tests/dead_peer_test.ts.
+import { instantiate } from "../../src/_core.ts";
+import { Receiver, Sender } from "../../mod.ts";
+
+self.onmessage = (e: MessageEvent) => {
+  const { mode, handle } = e.data;
+  if (mode === "send3") {
+    const tx = Sender.from<number>(handle);
+    for (let i = 0; i < 3; i++) tx.sendSync(i);
+    tx.clone(); // one more sender held here, never closed
+  } else if (mode === "claim") {
+    // Adopt, then claim space as this sender's owner and never commit it: the state a producer
+    // killed between reserve and commit leaves behind.
+    Sender.from<number>(handle);
+    const at = instantiate(handle.memory).reserve(0, 16, handle.lifeline[2]);
+    if (at < 16) throw new Error(`reserve failed: ${at}`);
+  } else if (mode === "receive") {
+    Receiver.from<number>(handle); // held, never used
+  }
+  self.postMessage("ready"); // then idle in the event loop until terminated
+};
