@@ -47,8 +47,8 @@ export interface Lifelined {
   readonly memory: WebAssembly.Memory;
 }
 
-/** Lifelines of the handles adopted in this thread. */
-const held: Int32Array[] = [];
+/** The handles adopted in this thread. */
+const adopted: Lifelined[] = [];
 
 /** Creates a lifeline for a new handle: one end held, by `owner`. */
 export function createLifeline(owner: number): Int32Array {
@@ -72,14 +72,15 @@ export function adjustHeld(lifeline: Int32Array, delta: number): boolean {
 }
 
 /** Records that this thread adopted a handle with `lifeline`. */
-export function hold(lifeline: Int32Array): void {
-  if (!held.includes(lifeline)) held.push(lifeline);
+export function hold(handle: Lifelined): void {
+  adopted.push(handle);
+  wrapClose();
 }
 
 /** Throws if this thread's worker was terminated. */
 export function assertAlive(): void {
-  for (let i = 0; i < held.length; i++) {
-    if (Atomics.load(held[i], CUT) !== 0) {
+  for (let i = 0; i < adopted.length; i++) {
+    if (Atomics.load(adopted[i].lifeline, CUT) !== 0) {
       throw new DOMException("Cannot block: this worker was terminated", "AbortError");
     }
   }
@@ -151,7 +152,27 @@ function install(): void {
   };
 }
 
-/** Closes the ends a terminated worker held under `handle`'s lifeline. */
+let closeWrapped = false;
+
+/**
+ * A worker that ends itself with `self.close()` stops at once: `using` blocks and `finally`
+ * clauses do not run, and the ends it holds would stay open for ever. In a worker that adopted
+ * handles, `self.close` is wrapped to settle them first, as a terminator would.
+ */
+function wrapClose(): void {
+  if (closeWrapped) return;
+  closeWrapped = true;
+  // deno-lint-ignore no-explicit-any
+  const scope = globalThis as any;
+  if (typeof scope.WorkerGlobalScope !== "function" || typeof scope.close !== "function") return;
+  const close = scope.close;
+  scope.close = function (this: unknown) {
+    for (const handle of adopted) settle(handle);
+    return close.call(this);
+  };
+}
+
+/** Closes the ends a dead worker held under `handle`'s lifeline. */
 function settle(handle: Lifelined): void {
   const held = Atomics.exchange(handle.lifeline, HELD, SETTLED);
   if (held <= 0) return;

@@ -138,6 +138,6 @@ export function adopt<T>(
   if (Atomics.load(h.lifeline, HELD) < 0) {
     throw new TypeError(`Cannot adopt a ${kind}: the worker it was posted to was terminated`);
   }
-  hold(h.lifeline);
+  hold({ kind, lifeline: h.lifeline, memory: h.memory });
   return { chan, codec, lifeline: h.lifeline };
 }

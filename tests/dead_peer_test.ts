@@ -54,3 +54,10 @@ Deno.test("senders get SendError when the worker holding the receiver is termina
   assert.throws(() => tx.sendSync("later"), SendError);
   tx.close();
 });
+
+Deno.test("a worker that ends itself with self.close() releases the ends it held", async () => {
+  const [tx, rx] = channel<number>();
+  await spawn("selfclose", tx.transfer());
+  assert.equal(rx.recvSync({ timeout: 5_000 }), 1);
+  assert.throws(() => rx.recvSync({ timeout: 5_000 }), RecvError);
+});

@@ -15,6 +15,14 @@ self.onmessage = (e: MessageEvent) => {
     Sender.from<number>(handle);
     const at = instantiate(handle.memory).reserve(0, 16, handle.lifeline[2]);
     if (at < 16) throw new Error(`reserve failed: ${at}`);
+  } else if (mode === "selfclose") {
+    // Ends itself without closing its sender (`using` would not run either).
+    const tx = Sender.from<number>(handle);
+    tx.sendSync(1);
+    tx.clone();
+    self.postMessage("ready");
+    self.close();
+    return;
   } else if (mode === "receive") {
     Receiver.from<number>(handle); // held, never used
   }

@@ -1,0 +1,172 @@
+// The programs in examples/: each one is run as a subprocess, with the command its first line
+// documents (`// deno run <flags> examples/<name>.ts`), from the repository root so that the
+// import map resolves "@wasmring/mpsc". A watchdog kills an example that does not finish, so a
+// hang fails its test instead of the whole run.
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../", import.meta.url);
+
+/** Longest an example may run before it is killed. */
+const WATCHDOG_MS = 30_000;
+
+interface Output {
+  code: number;
+  stdout: string;
+  stderr: string;
+  lines: string[];
+}
+
+/** The permission flags in an example's first line, checked to name the example itself. */
+async function documentedFlags(path: string): Promise<string[]> {
+  const first = (await Deno.readTextFile(new URL(path, ROOT))).split("\n", 1)[0];
+  const match = /^\/\/ deno run ((?:-\S+ )*)(\S+\.ts)\b/.exec(first);
+  assert.ok(match, `${path}: the first line should be "// deno run <flags> ${path}": ${first}`);
+  assert.equal(match[2], path, `${path}: the first line names another file`);
+  return match[1].trim().split(" ").filter((flag) => flag !== "");
+}
+
+/** Runs `examples/<name>.ts` with its documented flags and `args`; kills it after the watchdog. */
+async function run(name: string, ...args: string[]): Promise<Output> {
+  const path = `examples/${name}.ts`;
+  const flags = await documentedFlags(path);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags, path, ...args],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.kill("SIGKILL");
+  }, WATCHDOG_MS);
+  const output = await child.output().finally(() => clearTimeout(timer));
+  const stdout = new TextDecoder().decode(output.stdout);
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.ok(!killed, `${path} did not finish within ${WATCHDOG_MS} ms (killed)\n${stdout}`);
+  assert.equal(output.code, 0, `${path} exited with ${output.code}\n${stdout}\n${stderr}`);
+  return { code: output.code, stdout, stderr, lines: stdout.trimEnd().split("\n") };
+}
+
+/** Asserts that `lines` contains each of `expected`, in that order (other lines may come between). */
+function assertInOrder(lines: string[], expected: (string | RegExp)[]): void {
+  let at = 0;
+  for (const want of expected) {
+    const found = lines.findIndex((line, i) =>
+      i >= at && (typeof want === "string" ? line === want : want.test(line))
+    );
+    assert.ok(found >= 0, `missing ${want} (in order) in:\n${lines.join("\n")}`);
+    at = found + 1;
+  }
+}
+
+Deno.test("hello.ts prints the worker's greeting", async () => {
+  const { stdout } = await run("hello");
+  assert.equal(stdout, "Hello from the worker!\n");
+});
+
+Deno.test("stream.ts receives 1 to 4 with for … of, then ends", async () => {
+  const { lines } = await run("stream");
+  assert.deepEqual(lines, [
+    "received 1",
+    "received 2",
+    "received 3",
+    "received 4",
+    "the worker closed its sender: done",
+  ]);
+});
+
+Deno.test("async.ts receives 1 to 4 while a timer keeps ticking", async () => {
+  const { lines } = await run("async");
+  const received = lines.filter((line) => / received \d$/.test(line)).map((line) => line.at(-1));
+  assert.deepEqual(received, ["1", "2", "3", "4"]);
+  const firstTick = lines.findIndex((line) => / tick \d+$/.test(line));
+  const lastReceived = lines.findIndex((line) => line.endsWith("received 4"));
+  assert.ok(firstTick >= 0 && firstTick < lastReceived, "the timer should tick while receiving");
+  assert.match(lines.at(-1)!, /^done: the timer ticked [1-9]\d* times while we waited/);
+});
+
+Deno.test("producers.ts keeps each producer's order", async () => {
+  const { lines } = await run("producers");
+  assert.match(lines[0], /^arrival order \(varies from run to run\): ([ABC][1-5] ){14}[ABC][1-5]$/);
+  assert.deepEqual(lines.slice(1), [
+    "producer A: 1, 2, 3, 4, 5  (in order)",
+    "producer B: 1, 2, 3, 4, 5  (in order)",
+    "producer C: 1, 2, 3, 4, 5  (in order)",
+    "15 messages from 3 producers",
+  ]);
+});
+
+Deno.test("backpressure.ts holds the producer to the consumer's pace", async () => {
+  const { lines } = await run("backpressure");
+  assert.equal(lines.length, 9);
+  lines.slice(0, 8).forEach((line, i) => {
+    assert.match(line, new RegExp(`^took ${i + 1} at \\+\\d+ ms \\(made at \\+\\d+ ms\\); `));
+    const [, buffered] = /buffered after the take: (\d) of 2$/.exec(line) ?? [];
+    assert.ok(Number(buffered) <= 2, line);
+  });
+  assert.match(
+    lines[8],
+    /^the producer made message 8 at \+\d+ ms: held to the consumer's pace ✓$/,
+  );
+});
+
+Deno.test("tasks.ts spreads tasks over the pool and collects every result", async () => {
+  const { lines } = await run("tasks");
+  assert.deepEqual(lines, [
+    "task 0: 4 primes below 10 (worker 0)",
+    "task 1: 25 primes below 100 (worker 1)",
+    "task 2: 168 primes below 1000 (worker 2)",
+    "task 3: 1229 primes below 10000 (worker 0)",
+    "task 4: 9592 primes below 100000 (worker 1)",
+    "task 5: 17984 primes below 200000 (worker 2)",
+    "task 6: 25997 primes below 300000 (worker 0)",
+    "task 7: 33860 primes below 400000 (worker 1)",
+    "task 8: 41538 primes below 500000 (worker 2)",
+    "9 of 9 tasks done by 3 workers",
+  ]);
+});
+
+Deno.test("events.ts handles every event and ends on quit", async () => {
+  const { lines } = await run("events");
+  // The main thread's timer event falls anywhere among the worker's events.
+  const timer = 'timer "autosave" fired';
+  assert.equal(lines.filter((line) => line === timer).length, 1);
+  assert.deepEqual(lines.filter((line) => line !== timer), [
+    'key "h": text is now "h"',
+    'key "i": text is now "hi"',
+    "click at (10, 20)",
+    "resize to 80x24",
+    'key "!": text is now "hi!"',
+    "quit",
+    'typed "hi!", 1 click(s), window 80x24; ended by quit event',
+  ]);
+});
+
+Deno.test("pipeline.ts runs three stages and prints the totals", async () => {
+  const { lines } = await run("pipeline");
+  assert.deepEqual(lines, [
+    "alice: 19.75 EUR",
+    "bob: 4.69 EUR",
+    "carol: 115.01 EUR",
+    "6 orders from 7 lines (the parser dropped the others)",
+  ]);
+});
+
+Deno.test("demo.ts agrees across channels and postMessage on a small workload", async () => {
+  const { lines } = await run("demo", "--records", "20000");
+  assertInOrder(lines, [
+    "@wasmring/mpsc demo: 20,000 records { id, user, amount, tags }",
+    "[1/3] channels (syncChannel(4096))",
+    /^ {2}100% {2}20,000 records {2}\d+\.\d\d s$/, // not a terminal: plain progress lines
+    /^ {2}20,000 records in \d+\.\d\d s$/,
+    "[2/3] postMessage, 1 record per message",
+    /^ {2}20,000 records in \d+\.\d\d s$/,
+    "[3/3] postMessage, 1,000 records per message",
+    /^ {2}20,000 records in \d+\.\d\d s$/,
+    /^ {2}postMessage, 1 record per message +[\d,]+ records\/s {2}→ channels are \d+\.\d× faster$/,
+    /^ {2}20,000 records, total [\d,.]+, [\d,]+ refunds, id sum 199,990,000, 1,000 users /,
+    "  ✓ every record arrived exactly once, and all 3 runs agree",
+  ]);
+});
