@@ -3,19 +3,25 @@
  * (denoland/deno#35657, seen on Deno 2.9.6): a worker blocked in `recvSync`/`sendSync` would keep
  * running, and the process would never exit.
  *
- * Every handle carries a *lifeline*, a tiny SharedArrayBuffer. The thread that posts a handle
- * to a worker remembers it; when that thread calls `worker.terminate()`, the lifelines it
- * posted to that worker are cut and the channels' waiters are woken. A thread that adopted a
- * handle checks its lifelines whenever a blocking call wakes (at least every 50 ms) and, once
- * one is cut, every blocking call there throws, so the worker unwinds to its event loop, where
- * Deno stops it.
+ * Every handle carries a *claim* (shared by all copies of the handle: adopted once, and the
+ * owner id its senders write in their claims) and a *lifeline* (one per posting). The thread
+ * that posts a handle to a worker remembers it; when that thread calls `worker.terminate()`, the
+ * lifelines it posted to that worker are cut and the channels' waiters are woken. A thread that
+ * adopted a handle checks its lifelines whenever a blocking call wakes (at least every 50 ms)
+ * and, once one is cut, every blocking call there throws, so the worker unwinds to its event
+ * loop, where Deno stops it.
  *
  * The same hook settles the dead worker's accounts, so that its peers do not wait for it for
  * ever: the senders it held are dropped (the receiver sees disconnection once the others are
  * gone), a receiver it held is closed (senders get `SendError`), and its owner id is reported
- * dead, so that a claim it left unfinished in the ring is skipped. A lifeline counts what its
- * thread holds (HELD); the terminating thread takes that count with one exchange, so each end is
- * settled exactly once, by its thread or by the terminator.
+ * dead, so that a claim it left unfinished in the ring is skipped. A lifeline counts the ends
+ * its thread holds (HELD); the terminator takes that count with one exchange, so each end is
+ * settled exactly once, by its thread or by the terminator. A handle the dead worker never
+ * adopted is settled too, unless some other thread adopted it.
+ *
+ * Posting one handle to two workers is allowed (the second adoption throws); the second posting
+ * gets a copy of the handle with its own lifeline, so that terminating the worker that did not
+ * adopt it leaves the one that did alone.
  *
  * To see which worker a handle goes to and when it is terminated, this module wraps
  * `Worker.prototype.postMessage` and `Worker.prototype.terminate` in a thread as soon as it
@@ -29,20 +35,21 @@ import { CORE, instantiate } from "./_core.ts";
 
 const WORDS = [CORE.DATA_SEQ >> 2, CORE.SPACE_SEQ >> 2];
 
-/** Index of the "adopted" flag in a lifeline. */
+/** Index of the "adopted" flag in a claim. */
 export const ADOPTED = 0;
+/** Index of the owner id that the adopting thread's senders write in their claims. */
+export const OWNER = 1;
 /** Index of the "worker terminated" flag in a lifeline. */
-export const CUT = 1;
-/** Index of the owner id that senders of the adopting thread write in their claims. */
-export const OWNER = 2;
-/** Index of the count of ends the adopting thread holds (-1: settled by the terminator). */
-export const HELD = 3;
+export const CUT = 0;
+/** Index of the count of ends the adopting thread holds (SETTLED: settled by the terminator). */
+export const HELD = 1;
 /** HELD once the terminator has settled the ends. */
 export const SETTLED = -1;
 
 /** A handle as far as this module is concerned. */
 export interface Lifelined {
   readonly kind: "sender" | "receiver";
+  readonly claim: Int32Array;
   readonly lifeline: Int32Array;
   readonly memory: WebAssembly.Memory;
 }
@@ -50,12 +57,16 @@ export interface Lifelined {
 /** The handles adopted in this thread. */
 const adopted: Lifelined[] = [];
 
-/** Creates a lifeline for a new handle: one end held, by `owner`. */
-export function createLifeline(owner: number): Int32Array {
-  const lifeline = new Int32Array(new SharedArrayBuffer(16));
-  lifeline[OWNER] = owner;
-  lifeline[HELD] = 1;
-  return lifeline;
+/** Creates the claim of a new handle, whose senders will claim as `owner`. */
+export function createClaim(owner: number): Int32Array {
+  const claim = new Int32Array(new SharedArrayBuffer(8));
+  claim[OWNER] = owner;
+  return claim;
+}
+
+/** Creates a lifeline: nothing held yet, not cut. */
+export function createLifeline(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(8));
 }
 
 /**
@@ -71,10 +82,19 @@ export function adjustHeld(lifeline: Int32Array, delta: number): boolean {
   }
 }
 
-/** Records that this thread adopted a handle with `lifeline`. */
-export function hold(handle: Lifelined): void {
+/**
+ * Adopts `handle` in this thread: claims it (once, across all its copies) and counts the end
+ * as held under its lifeline.
+ * @returns an error message, or undefined when adopted.
+ */
+export function claim(handle: Lifelined): string | undefined {
+  if (Atomics.compareExchange(handle.claim, ADOPTED, 0, 1) !== 0) {
+    return "this handle was already adopted";
+  }
+  if (!adjustHeld(handle.lifeline, 1)) return "the worker it was posted to was terminated";
   adopted.push(handle);
   wrapClose();
+  return undefined;
 }
 
 /** Throws if this thread's worker was terminated. */
@@ -87,6 +107,7 @@ export function assertAlive(): void {
 }
 
 const handles = new WeakSet<object>();
+const posted = new WeakSet<object>();
 const postedTo = new WeakMap<Worker, Lifelined[]>();
 let installed = false;
 
@@ -100,24 +121,46 @@ export function watchWorkers(): void {
   if (!installed && typeof Worker === "function") install();
 }
 
-function handlesIn(message: unknown, found: Lifelined[]): void {
-  if (typeof message !== "object" || message === null) return;
-  if (handles.has(message)) {
-    found.push(message as Lifelined);
-  } else if (Array.isArray(message)) {
+/**
+ * Finds the handles in `message` (top level, or among the first 16 entries of a top-level array
+ * or plain object) and notes them in `found`.
+ * @returns the message to post: `message` itself, or a shallow copy in which handles posted
+ * before are replaced by copies with lifelines of their own.
+ */
+function handlesIn(message: unknown, found: Lifelined[]): unknown {
+  if (typeof message !== "object" || message === null) return message;
+  if (handles.has(message)) return note(message as Lifelined, found);
+  if (Array.isArray(message)) {
+    let copy: unknown[] | undefined;
     for (let i = 0; i < message.length && i < 16; i++) {
-      if (handles.has(message[i])) found.push(message[i]);
+      if (!handles.has(message[i])) continue;
+      const handle = note(message[i], found);
+      if (handle !== message[i]) (copy ??= [...message])[i] = handle;
     }
-  } else if (Object.getPrototypeOf(message) === Object.prototype) {
+    return copy ?? message;
+  }
+  if (Object.getPrototypeOf(message) === Object.prototype) {
+    let copy: Record<string, unknown> | undefined;
     let n = 0;
     for (const key in message) {
       const value = (message as Record<string, unknown>)[key];
       if (typeof value === "object" && value !== null && handles.has(value)) {
-        found.push(value as Lifelined);
+        const handle = note(value as Lifelined, found);
+        if (handle !== value) (copy ??= { ...message })[key] = handle;
       }
       if (++n === 16) break;
     }
+    return copy ?? message;
   }
+  return message;
+}
+
+/** Notes a handle being posted. @returns the handle to post (a copy if it was posted before). */
+function note(handle: Lifelined, found: Lifelined[]): Lifelined {
+  if (posted.has(handle)) handle = { ...handle, lifeline: createLifeline() };
+  posted.add(handle);
+  found.push(handle);
+  return handle;
 }
 
 function install(): void {
@@ -127,7 +170,7 @@ function install(): void {
   const terminate = proto.terminate;
   proto.postMessage = function (this: Worker, message: unknown, ...rest: unknown[]) {
     const found: Lifelined[] = [];
-    handlesIn(message, found);
+    message = handlesIn(message, found);
     if (found.length > 0) {
       const list = postedTo.get(this);
       if (list) list.push(...found);
@@ -172,16 +215,24 @@ function wrapClose(): void {
   };
 }
 
-/** Closes the ends a dead worker held under `handle`'s lifeline. */
+/**
+ * Closes the ends a dead worker held under `handle`'s lifeline; or the end itself if nobody
+ * adopted the handle (it is lost with the worker).
+ */
 function settle(handle: Lifelined): void {
-  const held = Atomics.exchange(handle.lifeline, HELD, SETTLED);
-  if (held <= 0) return;
+  let held = Atomics.exchange(handle.lifeline, HELD, SETTLED);
+  if (held === SETTLED) return;
+  if (held === 0) {
+    // Not adopted under this lifeline: if not adopted at all, it is lost with the worker.
+    if (Atomics.compareExchange(handle.claim, ADOPTED, 0, 1) !== 0) return;
+    held = 1;
+  }
   const core = instantiate(handle.memory);
   if (core.validate(0) !== CORE.OK) return;
   if (handle.kind === "receiver") {
     core.closeReceiver(0);
   } else {
-    core.markDead(0, handle.lifeline[OWNER]);
+    core.markDead(0, handle.claim[OWNER]);
     for (let i = 0; i < held; i++) core.dropSender(0);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { CORE } from "./_core.ts";
 import { Chan } from "./_chan.ts";
-import { ADOPTED, createLifeline, HELD, hold, track } from "./_lifeline.ts";
+import { claim, createClaim, createLifeline, OWNER, track } from "./_lifeline.ts";
 import { builtinCodecs, type Codec, validateCodec } from "./codec/mod.ts";
 
 /** Marks an object as a handle of this library, version 1. */
@@ -21,10 +21,9 @@ export interface EndHandle {
   readonly id: number;
   /** The name of the channel's codec. */
   readonly codec: string;
-  /**
-   * Shared words: adopted once; "the worker it was posted to was terminated"; the owner id of
-   * its claims; how many ends the adopting thread holds.
-   */
+  /** Shared by every copy of the handle: adopted once; the owner id of its senders' claims. */
+  readonly claim: Int32Array;
+  /** One per posting: "the worker it was posted to was terminated"; the ends held there. */
   readonly lifeline: Int32Array;
 }
 
@@ -75,7 +74,8 @@ export function makeHandle<K extends "sender" | "receiver">(
     memory: chan.memory,
     id: chan.id,
     codec: codec.name,
-    lifeline: createLifeline(kind === "sender" ? chan.core.newOwner(0) : 0),
+    claim: createClaim(kind === "sender" ? chan.core.newOwner(0) : 0),
+    lifeline: createLifeline(),
   } as const;
   track(handle);
   return handle;
@@ -91,7 +91,7 @@ export function adopt<T>(
   handle: unknown,
   kind: "sender" | "receiver",
   options: AdoptOptions<T> | undefined,
-): { chan: Chan; codec: Codec<T>; lifeline: Int32Array } {
+): { chan: Chan; codec: Codec<T>; lifeline: Int32Array; owner: number } {
   const what = kind === "sender" ? "Sender" : "Receiver";
   const h = handle as Partial<EndHandle & { kind: string }> | null;
   if (typeof h !== "object" || h === null || h.protocol !== PROTOCOL) {
@@ -101,8 +101,7 @@ export function adopt<T>(
     throw new TypeError(`Cannot adopt a ${kind}: this is a ${String(h.kind)} handle`);
   }
   if (
-    !(h.memory instanceof WebAssembly.Memory) || !(h.lifeline instanceof Int32Array) ||
-    !(h.lifeline.buffer instanceof SharedArrayBuffer) || h.lifeline.length < 4 ||
+    !(h.memory instanceof WebAssembly.Memory) || !isShared(h.claim) || !isShared(h.lifeline) ||
     typeof h.id !== "number" || typeof h.codec !== "string"
   ) {
     throw new TypeError(`Cannot adopt a ${kind}: the handle is damaged`);
@@ -132,12 +131,12 @@ export function adopt<T>(
   if (chan.core.validate(0) !== CORE.OK || chan.id !== h.id) {
     throw new TypeError(`Cannot adopt a ${kind}: the handle's memory holds no such channel`);
   }
-  if (Atomics.compareExchange(h.lifeline, ADOPTED, 0, 1) !== 0) {
-    throw new TypeError(`Cannot adopt a ${kind}: this handle was already adopted`);
-  }
-  if (Atomics.load(h.lifeline, HELD) < 0) {
-    throw new TypeError(`Cannot adopt a ${kind}: the worker it was posted to was terminated`);
-  }
-  hold({ kind, lifeline: h.lifeline, memory: h.memory });
-  return { chan, codec, lifeline: h.lifeline };
+  const refused = claim({ kind, claim: h.claim!, lifeline: h.lifeline!, memory: h.memory });
+  if (refused !== undefined) throw new TypeError(`Cannot adopt a ${kind}: ${refused}`);
+  return { chan, codec, lifeline: h.lifeline!, owner: h.claim![OWNER] };
+}
+
+function isShared(words: unknown): words is Int32Array {
+  return words instanceof Int32Array && words.buffer instanceof SharedArrayBuffer &&
+    words.length === 2;
 }

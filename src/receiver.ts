@@ -100,6 +100,8 @@ export class Receiver<T> {
   #state = OPEN;
   #pending: PendingRecv<T>[] = [];
   #pumping = false;
+  /** Rendezvous: whether the pump holds a "receiver waiting" token (see recvWaitBegin). */
+  #token = false;
 
   private constructor(held: Held, codec: Codec<T>) {
     this.#chan = held.chan;
@@ -274,6 +276,8 @@ export class Receiver<T> {
           const at = this.#pending.indexOf(entry);
           if (at < 0) return;
           this.#pending.splice(at, 1);
+          // Nobody waits any more: withdraw the token now, not when the pump next wakes.
+          if (this.#pending.length === 0) this.#dropToken();
           reject(signal.reason);
           this.#chan.wakeAll(DATA);
         };
@@ -290,7 +294,6 @@ export class Receiver<T> {
     keepalive.hold();
     const chan = this.#chan;
     const token = chan.bound === 0;
-    let holding = false;
     try {
       while (this.#pending.length > 0 && this.#state === OPEN) {
         const status = this.#pull();
@@ -305,8 +308,8 @@ export class Receiver<T> {
           continue;
         }
         if (status === OK) {
-          const value = this.#took(holding);
-          holding = false;
+          const value = this.#took(this.#token);
+          this.#token = false;
           this.#settle(this.#pending.shift()!, value, undefined);
           continue;
         }
@@ -316,9 +319,9 @@ export class Receiver<T> {
           }
           break;
         }
-        if (token && !holding) {
+        if (token && !this.#token) {
           chan.core.recvWaitBegin(0);
-          holding = true;
+          this.#token = true;
         }
         // A short spin: an async receiver should not hold its thread for long.
         let ready = false;
@@ -333,12 +336,20 @@ export class Receiver<T> {
         }
       }
     } finally {
-      // Nobody waits any more: withdraw the token. If a sender already took it, its message
-      // stays in the channel for the next receive.
-      if (holding) chan.core.recvWaitEnd(0);
+      this.#dropToken();
       this.#pumping = false;
       keepalive.release();
     }
+  }
+
+  /**
+   * Withdraws the pump's rendezvous token. If a sender already took it, its message stays in the
+   * channel for the next receive.
+   */
+  #dropToken(): void {
+    if (!this.#token) return;
+    this.#token = false;
+    this.#chan.core.recvWaitEnd(0);
   }
 
   #settle(entry: PendingRecv<T>, value: T | undefined, error: unknown): void {

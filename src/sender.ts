@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { adjustHeld, assertAlive, OWNER } from "./_lifeline.ts";
+import { adjustHeld, assertAlive } from "./_lifeline.ts";
 import {
   type Chan,
   DISCONNECTED,
@@ -424,8 +424,8 @@ export class Sender<T> {
    * ```
    */
   static from<T>(handle: SenderHandle<T>, options?: AdoptOptions<T>): Sender<T> {
-    const { chan, codec, lifeline } = adopt<T>(handle, "sender", options);
-    return create({ chan, lifeline }, codec, lifeline[OWNER]);
+    const { chan, codec, lifeline, owner } = adopt<T>(handle, "sender", options);
+    return create({ chan, lifeline }, codec, owner);
   }
 
   /** Messages buffered in the channel (racy: informational only). */

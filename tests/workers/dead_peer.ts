@@ -13,7 +13,7 @@ self.onmessage = (e: MessageEvent) => {
     // Adopt, then claim space as this sender's owner and never commit it: the state a producer
     // killed between reserve and commit leaves behind.
     Sender.from<number>(handle);
-    const at = instantiate(handle.memory).reserve(0, 16, handle.lifeline[2]);
+    const at = instantiate(handle.memory).reserve(0, 16, handle.claim[1]);
     if (at < 16) throw new Error(`reserve failed: ${at}`);
   } else if (mode === "selfclose") {
     // Ends itself without closing its sender (`using` would not run either).
