@@ -1,0 +1,158 @@
+/**
+ * The raw Wasm core in one thread: one 16-byte record through reserve → write → commit → peek →
+ * release, the path every message of a channel takes (target: ≤ 50 ns). Driven as
+ * tests/core_workers_test.ts drives it, over a memory from `createMemory`.
+ *
+ * Each bench is one record per iteration; the "×1000" benches run 1000 records per iteration
+ * (divide by 1000) to show the figure without `Deno.bench`'s per-iteration overhead, which the
+ * "empty function" bench shows.
+ *
+ * Run: `deno bench -A --no-check bench/core_bench.ts`
+ *
+ * @module
+ */
+import { CORE, createMemory, instantiate } from "../src/_core.ts";
+
+const MAX_BYTES = 256 * 1024 * 1024;
+
+function open(bound: number) {
+  const memory = createMemory(MAX_BYTES);
+  const core = instantiate(memory);
+  if (core.init(0, bound, MAX_BYTES, CORE.MAX_INITIAL_CAPACITY, 1) !== CORE.OK) {
+    throw new Error("core init failed");
+  }
+  return { core, u8: new Uint8Array(memory.buffer) };
+}
+
+const unbounded = open(CORE.UNBOUNDED);
+const bounded = open(1024);
+let sink = 0;
+let kept: unknown;
+let seq = 0;
+
+/** One record through the core, its 16 bytes written and read like a channel's push/pull. */
+function oneRecord(ch: { core: ReturnType<typeof instantiate>; u8: Uint8Array }): void {
+  const { core, u8 } = ch;
+  const at = core.reserve(0, 16, 1);
+  if (at < CORE.FIRST_OFFSET) throw new Error(`reserve: status ${at}`);
+  const n = seq++;
+  for (let i = 0; i < 16; i++) u8[at + i] = n + i;
+  core.commit(0, at);
+  const got = core.peek(0);
+  if (got < CORE.FIRST_OFFSET) throw new Error(`peek: status ${got}`);
+  sink += u8[got] + core.peekLength();
+  core.release(0);
+}
+
+/** The core's four calls alone, no payload bytes touched. */
+function callsOnly(ch: { core: ReturnType<typeof instantiate> }): void {
+  const core = ch.core;
+  const at = core.reserve(0, 16, 1);
+  core.commit(0, at);
+  sink += core.peek(0);
+  core.release(0);
+}
+
+Deno.bench("empty function (Deno.bench overhead)", { group: "core, 1 record" }, () => {
+  sink++;
+});
+Deno.bench("unbounded: reserve+write+commit+peek+release", {
+  group: "core, 1 record",
+  baseline: true,
+}, () => oneRecord(unbounded));
+Deno.bench(
+  "bound 1024: reserve+write+commit+peek+release",
+  { group: "core, 1 record" },
+  () => oneRecord(bounded),
+);
+Deno.bench(
+  "unbounded: the four calls only",
+  { group: "core, 1 record" },
+  () => callsOnly(unbounded),
+);
+
+Deno.bench("unbounded: 1000 records", { group: "core, ×1000", baseline: true }, () => {
+  for (let i = 0; i < 1000; i++) oneRecord(unbounded);
+});
+Deno.bench("bound 1024: 1000 records", { group: "core, ×1000" }, () => {
+  for (let i = 0; i < 1000; i++) oneRecord(bounded);
+});
+Deno.bench("unbounded: 1000 × the four calls only", { group: "core, ×1000" }, () => {
+  for (let i = 0; i < 1000; i++) callsOnly(unbounded);
+});
+Deno.bench("unbounded: 1000 × a batch (reserve+commit ×8, then peek+release ×8)", {
+  group: "core, ×1000",
+}, () => {
+  const { core, u8 } = unbounded;
+  for (let i = 0; i < 1000; i += 8) {
+    for (let j = 0; j < 8; j++) {
+      const at = core.reserve(0, 16, 1);
+      for (let k = 0; k < 16; k++) u8[at + k] = k;
+      core.commit(0, at);
+    }
+    for (let j = 0; j < 8; j++) {
+      sink += u8[core.peek(0)];
+      core.release(0);
+    }
+  }
+});
+
+// --- each side alone: where a record's time goes -------------------------------------------------
+// 1000 records reserved+written+committed into an empty ring (consumer's work untimed), and
+// 1000 committed records peeked+read+released (producer's work untimed).
+Deno.bench("producer side: 1000 × reserve+write+commit", { group: "core, one side" }, (b) => {
+  const { core, u8 } = unbounded;
+  b.start();
+  for (let i = 0; i < 1000; i++) {
+    const at = core.reserve(0, 16, 1);
+    for (let k = 0; k < 16; k++) u8[at + k] = k;
+    core.commit(0, at);
+  }
+  b.end();
+  for (let i = 0; i < 1000; i++) {
+    core.peek(0);
+    core.release(0);
+  }
+});
+Deno.bench("consumer side: 1000 × peek+read+release", { group: "core, one side" }, (b) => {
+  const { core, u8 } = unbounded;
+  for (let i = 0; i < 1000; i++) {
+    const at = core.reserve(0, 16, 1);
+    for (let k = 0; k < 16; k++) u8[at + k] = k;
+    core.commit(0, at);
+  }
+  b.start();
+  for (let i = 0; i < 1000; i++) {
+    sink += u8[core.peek(0)];
+    core.release(0);
+  }
+  b.end();
+});
+
+// --- a 64 KiB record: the core's own cost for W5's messages, no payload copies ------------------
+const big = open(CORE.UNBOUNDED);
+Deno.bench("64 KiB record: reserve+commit+peek+release, payload untouched", {
+  group: "core, 64 KiB record",
+  baseline: true,
+}, () => {
+  const at = big.core.reserve(0, 65536, 1);
+  big.core.commit(0, at);
+  sink += big.core.peek(0);
+  big.core.release(0);
+});
+// The copies a channel adds around it, on shared memory like the ring's.
+const src = new Uint8Array(65536);
+const shared = new Uint8Array(new SharedArrayBuffer(4 * 65536));
+Deno.bench("64 KiB: one copy into shared memory (u8.set)", { group: "core, 64 KiB record" }, () => {
+  shared.set(src, 4096);
+});
+Deno.bench("64 KiB: one copy out (new Uint8Array(view))", { group: "core, 64 KiB record" }, () => {
+  kept = new Uint8Array(shared.subarray(4096, 4096 + 65536));
+});
+Deno.bench("64 KiB: structuredClone(Uint8Array)", { group: "core, 64 KiB record" }, () => {
+  kept = structuredClone(src);
+});
+
+globalThis.addEventListener("unload", () => {
+  if (sink === 0.5) console.log(sink, kept);
+});
