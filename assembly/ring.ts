@@ -14,7 +14,7 @@
 //   ch + 0    ┌──────────────────────────────────────────────────────────────────┐
 //             │ MAGIC │ VERSION │ BOUND │ MAX_BYTES │ STORAGE │ FREE_RINGS │ ID │ config
 //   ch + 64   ├──────────────────────────────────────────────────────────────────┤
-//             │ PROD_RING │ ADMITTED │                                           │ producers
+//             │ PROD_RING │ ADMITTED │ RECEIVED_CACHE │                          │ producers
 //   ch + 128  ├──────────────────────────────────────────────────────────────────┤
 //             │ CONS_RING │ RECEIVED │                                           │ consumer
 //   ch + 192  ├──────────────────────────────────────────────────────────────────┤
@@ -107,6 +107,8 @@ export const FREE_RINGS: i32 = 20;
 export const ID: i32 = 24;
 export const PROD_RING: i32 = 64;
 export const ADMITTED: i32 = 68;
+/** Producers' last view of RECEIVED, so that a bounded send reads the consumer's line rarely. */
+export const RECEIVED_CACHE: i32 = 72;
 export const CONS_RING: i32 = 128;
 export const RECEIVED: i32 = 132;
 export const SENDERS: i32 = 192;
@@ -290,8 +292,13 @@ function admit(ch: usize): i32 {
   }
   let admitted = atomic.load<i32>(ch + ADMITTED);
   while (true) {
-    // RECEIVED is read after ADMITTED, so the difference can only overstate the backlog.
-    if (<u32>(admitted - atomic.load<i32>(ch + RECEIVED)) >= bound) return FULL;
+    // RECEIVED (or its cache, older still) is read after ADMITTED, so the difference can only
+    // overstate the backlog; the consumer's line is read only when the cache says full.
+    if (<u32>(admitted - atomic.load<i32>(ch + RECEIVED_CACHE)) >= bound) {
+      const received = atomic.load<i32>(ch + RECEIVED);
+      atomic.store<i32>(ch + RECEIVED_CACHE, received);
+      if (<u32>(admitted - received) >= bound) return FULL;
+    }
     const seen = atomic.cmpxchg<i32>(ch + ADMITTED, admitted, admitted + 1);
     if (seen == admitted) return OK;
     admitted = seen;
@@ -460,7 +467,9 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
     }
     store<i32>(record + RECORD_META, (owner << 8) | RECORD_MESSAGE);
     // Marks the claim in progress; META names its owner (for recovery from a dead producer).
-    atomic.store<i32>(record + RECORD_SIZE, -(HEADER + length));
+    // A plain store: it publishes nothing (the consumer reads 0 or -size alike as unfinished),
+    // and `commit`'s atomic store orders it with the payload.
+    store<i32>(record + RECORD_SIZE, -(HEADER + length));
     return <i32>(record + HEADER);
   }
 }
@@ -529,6 +538,20 @@ export function peek(ch: usize): i32 {
   }
 }
 
+/**
+ * Consumer: whether the record at the head is committed (a message or padding), reading only the
+ * header — not TAIL, which producers write on every claim. For spinning: `peek` tells the rest.
+ * @returns 1 or 0.
+ */
+export function poll(ch: usize): i32 {
+  const ring = ringAt(<usize>load<i32>(ch + CONS_RING));
+  const head = load<i64>(ring + RING_HEAD);
+  const capacity = load<i32>(ring + RING_CAPACITY);
+  return atomic.load<i32>(ring + RING_DATA + <i32>(head & (capacity - 1)) + RECORD_SIZE) > 0
+    ? 1
+    : 0;
+}
+
 /** Payload length of the message returned by this instance's last successful `peek`. */
 export function peekLength(): i32 {
   return lastLength;
@@ -537,8 +560,13 @@ export function peekLength(): i32 {
 /** Zeroes the record at `record` (at position `head`) and advances HEAD past it. */
 function skip(ring: usize, record: usize, head: i64, size: i32): void {
   const bytes = align8(size);
-  // Zero before advancing: once HEAD moves, producers may claim these bytes again.
-  memory.fill(record, 0, bytes);
+  // Zero before advancing: once HEAD moves, producers may claim these bytes again. Small
+  // records by hand: `memory.fill` is a call into the runtime.
+  if (bytes <= 64) {
+    for (let i = 0; i < bytes; i += 8) store<i64>(record + i, 0);
+  } else {
+    memory.fill(record, 0, bytes);
+  }
   // Publishes the freed space to producers.
   atomic.store<i64>(ring + RING_HEAD, head + bytes);
 }

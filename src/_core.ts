@@ -22,6 +22,7 @@ export interface Core {
   cancel(ch: number, payload: number): void;
   peek(ch: number): number;
   peekLength(): number;
+  poll(ch: number): number;
   release(ch: number): void;
   addSender(ch: number): number;
   dropSender(ch: number): number;

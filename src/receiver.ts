@@ -190,11 +190,20 @@ export class Receiver<T> {
     const token = chan.bound === 0;
     if (token) chan.core.recvWaitBegin(0);
     try {
-      for (let spins = 0;; spins++) {
+      for (;;) {
         status = this.#pull();
         if (status === OK) return this.#took(token);
         if (status === DISCONNECTED) throw new RecvError();
-        if (spins < SPIN && deadline !== -Infinity) continue;
+        if (deadline !== -Infinity) {
+          // Spin on the head record's header only: reading the tail, which producers write on
+          // every claim, would take its cache line away from them at each turn.
+          let spins = 0;
+          while (spins < SPIN && chan.core.poll(0) === 0) spins++;
+          if (spins < SPIN) continue;
+          status = this.#pull();
+          if (status === OK) return this.#took(token);
+          if (status === DISCONNECTED) throw new RecvError();
+        }
         assertAlive();
         const seq = chan.begin(DATA);
         try {
@@ -325,7 +334,7 @@ export class Receiver<T> {
         }
         // A short spin: an async receiver should not hold its thread for long.
         let ready = false;
-        for (let spins = 0; spins < SPIN / 10 && !ready; spins++) ready = chan.ready();
+        for (let spins = 0; spins < SPIN / 10 && !ready; spins++) ready = chan.core.poll(0) === 1;
         if (ready) continue;
         const seq = chan.begin(DATA);
         try {

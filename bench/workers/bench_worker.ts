@@ -281,6 +281,8 @@ function coreConsumer(count: number): unknown {
     let at: number;
     while (!isOffset(at = core.peek(0))) {
       if (at !== CORE.EMPTY && at !== CORE.BUSY) throw new Error(`peek: status ${at}`);
+      // Spin as the channel does: on the head record's header only (see Receiver.recvSync).
+      while (core.poll(0) === 0) { /* spin */ }
     }
     if (at + 16 > u8.length) u8 = new Uint8Array(memory.buffer);
     if (u8[at] !== (i & 0xff) || u8[at + 15] !== 15) bad++;
