@@ -305,7 +305,17 @@ export class Receiver<T> {
     const token = chan.bound === 0;
     try {
       while (this.#pending.length > 0 && this.#state === OPEN) {
-        const status = this.#pull();
+        let status: number;
+        try {
+          status = this.#pull();
+        } catch (error) {
+          // The codec failed on this message (it is consumed): report it to the call that took
+          // it and go on with the next.
+          this.#took(this.#token);
+          this.#token = false;
+          this.#settle(this.#pending.shift()!, undefined, error ?? new Error(String(error)));
+          continue;
+        }
         if (status === BUSY) {
           // An unfinished claim at the head: let the event loop run, then look again.
           const seq = chan.begin(DATA);
