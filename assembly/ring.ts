@@ -294,10 +294,16 @@ function admit(ch: usize): i32 {
   while (true) {
     // RECEIVED (or its cache, older still) is read after ADMITTED, so the difference can only
     // overstate the backlog; the consumer's line is read only when the cache says full.
-    if (<u32>(admitted - atomic.load<i32>(ch + RECEIVED_CACHE)) >= bound) {
+    // Signed: a stale `admitted` can be older than RECEIVED; then the CAS fails and retries.
+    if (admitted - atomic.load<i32>(ch + RECEIVED_CACHE) >= <i32>bound) {
       const received = atomic.load<i32>(ch + RECEIVED);
       atomic.store<i32>(ch + RECEIVED_CACHE, received);
-      if (<u32>(admitted - received) >= bound) return FULL;
+      if (admitted - received >= <i32>bound) {
+        const now = atomic.load<i32>(ch + ADMITTED);
+        if (now == admitted) return FULL;
+        admitted = now;
+        continue;
+      }
     }
     const seen = atomic.cmpxchg<i32>(ch + ADMITTED, admitted, admitted + 1);
     if (seen == admitted) return OK;
@@ -334,6 +340,8 @@ function allocRing(ch: usize, size: i32, current: i32): i32 {
   let capacity = desired;
   while (pagesFor(capacity) > available && capacity > minimum) capacity >>= 1;
   const bytes = pagesFor(capacity);
+  // Whole pages are taken anyway: use them.
+  while (<i64>(RING_DATA + (capacity << 1)) <= bytes) capacity <<= 1;
   if (bytes <= available) {
     const first = memory.grow(<i32>(bytes / PAGE));
     if (first >= 0) {
@@ -358,6 +366,7 @@ function takeFree(ch: usize, least: i32, below: i32): usize {
   let prev: usize = 0;
   let ring = <usize>atomic.load<i32>(ch + FREE_RINGS);
   while (ring != 0) {
+    ringAt(ring);
     const capacity = load<i32>(ring + RING_CAPACITY);
     if (capacity >= least && capacity < below) {
       if (best == 0 || capacity > load<i32>(best + RING_CAPACITY)) {
@@ -383,10 +392,15 @@ function takeFree(ch: usize, least: i32, below: i32): usize {
   }
   store<i32>(best + RING_FREE_NEXT, 0);
   store<i32>(best + RING_NEXT, 0);
-  // Its data is all zero (the consumer zeroed every record) and HEAD equals its final TAIL.
-  // Unsealing comes last: it lets producers that still hold this ring's address claim in it,
-  // and they find it empty at a position later than any they saw.
-  atomic.store<i64>(best + RING_TAIL, atomic.load<i64>(best + RING_TAIL) & POSITION);
+  // Its data is all zero (the consumer zeroed every record). It resumes at the next multiple
+  // of its capacity, so that any record it can hold fits without padding; still a position
+  // later than any a producer saw. Unsealing comes last: it lets producers that still hold
+  // this ring's address claim in it.
+  const capacity = <i64>load<i32>(best + RING_CAPACITY);
+  const resume = ((atomic.load<i64>(best + RING_TAIL) & POSITION) + capacity - 1) & ~(capacity - 1);
+  atomic.store<i64>(best + RING_HEAD, resume);
+  atomic.store<i64>(best + RING_HEAD_CACHE, resume);
+  atomic.store<i64>(best + RING_TAIL, resume);
   return best;
 }
 
@@ -477,8 +491,11 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
 /** Publishes the record whose payload at `payload` was claimed by `reserve` and written. */
 export function commit(ch: usize, payload: usize): void {
   const record = payload - HEADER;
+  const size = -load<i32>(record + RECORD_SIZE);
   // Publishes the payload: the consumer that reads SIZE > 0 sees every byte written before.
-  atomic.store<i32>(record + RECORD_SIZE, -load<i32>(record + RECORD_SIZE));
+  // A CAS, not a store: if this producer was reported dead and its claim skipped (`unblock`),
+  // the bytes may belong to another record by now, and this commit must not touch them.
+  if (atomic.cmpxchg<i32>(record + RECORD_SIZE, -size, size) != -size) return;
   wake(ch + DATA_SEQ, ch + DATA_WAITERS);
 }
 
@@ -635,11 +652,12 @@ export function unblock(ch: usize): i32 {
   const owner = (meta >>> 8) & OWNER_MASK;
   for (let i = 0; i < DEAD_SLOTS; i++) {
     if (atomic.load<i32>(ch + DEAD_OWNERS + (i << 2)) != owner) continue;
-    // The owner is dead: nobody else writes this record any more.
+    // The owner is reported dead. The CAS decides between this and a late `commit` of a
+    // producer that is not quite dead: whichever changes SIZE first wins. Only this consumer
+    // reads META, after SIZE: it can be set after the CAS.
+    if (atomic.cmpxchg<i32>(record + RECORD_SIZE, size, align8(-size)) != size) return BUSY;
     store<i32>(record + RECORD_META, (meta & ~0xff) | RECORD_PADDING);
-    atomic.store<i32>(record + RECORD_SIZE, align8(-size));
-    atomic.sub<i32>(ch + ADMITTED, 1);
-    wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+    unadmit(ch);
     return OK;
   }
   return BUSY;

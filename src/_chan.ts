@@ -17,6 +17,8 @@ const SPACE = CORE.SPACE_SEQ >> 2;
 const SLICE_MS = 50;
 /** Longest single async sleep; a notify normally ends it much sooner. */
 export const SLICE_ASYNC_MS = 1000;
+/** How long a claim of a producer reported dead stays untouched before it is skipped. */
+const UNBLOCK_AFTER_MS = 100;
 /** Spins on an unfinished claim at the head before `pull` reports BUSY. */
 const BUSY_SPINS = 1000;
 /** Busy-polls before parking: waking a parked thread costs ~30 µs on an idle CPU. */
@@ -37,6 +39,8 @@ export class Chan {
   value: unknown = undefined;
   #u8: Uint8Array;
   #i32: Int32Array;
+  /** When `pull` first found the head claim unfinished (0: it did not). */
+  #busySince = 0;
 
   constructor(memory: WebAssembly.Memory) {
     this.memory = memory;
@@ -84,6 +88,9 @@ export class Chan {
    * @returns OK, or the core's FULL, DISCONNECTED, TOO_LARGE or NO_MEMORY.
    */
   push(bytes: Uint8Array, owner: number): number {
+    // A terminated worker keeps running synchronous code on Deno 2.9.6: it must not send, or
+    // it would write into a claim its terminator has reported dead (see _lifeline.ts).
+    assertAlive();
     const length = bytes.length;
     const at = this.core.reserve(CH, length, owner);
     if (at < CORE.FIRST_OFFSET) return at;
@@ -109,10 +116,19 @@ export class Chan {
     let at: number;
     for (let spins = 0; (at = this.core.peek(CH)) === BUSY; spins++) {
       if (spins === BUSY_SPINS) {
-        if (this.core.unblock(CH) === OK) continue;
+        // Skip a claim of a producer reported dead only once it has been unfinished for a
+        // while: a terminated worker may still be finishing a copy into it.
+        const now = performance.now();
+        if (this.#busySince === 0) this.#busySince = now;
+        else if (now - this.#busySince > UNBLOCK_AFTER_MS && this.core.unblock(CH) === OK) {
+          this.#busySince = 0;
+          spins = 0;
+          continue;
+        }
         return BUSY;
       }
     }
+    this.#busySince = 0;
     if (at < CORE.FIRST_OFFSET) return at;
     const length = this.core.peekLength();
     const u8 = this.#view(at + length);

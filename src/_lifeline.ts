@@ -34,6 +34,8 @@
 import { CORE, instantiate } from "./_core.ts";
 
 const WORDS = [CORE.DATA_SEQ >> 2, CORE.SPACE_SEQ >> 2];
+/** The `protocol` of handles (see handle.ts). */
+const PROTOCOL = "@wasmring/mpsc@1";
 
 /** Index of the "adopted" flag in a claim. */
 export const ADOPTED = 0;
@@ -43,6 +45,8 @@ export const OWNER = 1;
 export const CUT = 0;
 /** Index of the count of ends the adopting thread holds (SETTLED: settled by the terminator). */
 export const HELD = 1;
+/** Index of a lifeline's random id, to recognise one this thread posted when it comes back. */
+export const ID = 2;
 /** HELD once the terminator has settled the ends. */
 export const SETTLED = -1;
 
@@ -66,7 +70,9 @@ export function createClaim(owner: number): Int32Array {
 
 /** Creates a lifeline: nothing held yet, not cut. */
 export function createLifeline(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(8));
+  const lifeline = new Int32Array(new SharedArrayBuffer(12));
+  lifeline[ID] = crypto.getRandomValues(new Int32Array(1))[0];
+  return lifeline;
 }
 
 /**
@@ -84,17 +90,24 @@ export function adjustHeld(lifeline: Int32Array, delta: number): boolean {
 
 /**
  * Adopts `handle` in this thread: claims it (once, across all its copies) and counts the end
- * as held under its lifeline.
- * @returns an error message, or undefined when adopted.
+ * as held under its lifeline — or under a fresh one if its lifeline is one this thread posted
+ * to a worker (the handle came back unadopted): terminating that worker must not touch it.
+ * @returns the lifeline the end is held under, or an error message.
  */
-export function claim(handle: Lifelined): string | undefined {
+export function claim(handle: Lifelined): Int32Array | string {
   if (Atomics.compareExchange(handle.claim, ADOPTED, 0, 1) !== 0) {
     return "this handle was already adopted";
   }
-  if (!adjustHeld(handle.lifeline, 1)) return "the worker it was posted to was terminated";
+  if (postedIds.has(handle.lifeline[ID])) handle = { ...handle, lifeline: createLifeline() };
+  if (!adjustHeld(handle.lifeline, 1)) {
+    // The terminator settled this lifeline between our claim and now, and saw the handle as
+    // adopted: the end is ours to close.
+    closeEnds(handle, 1);
+    return "the worker it was posted to was terminated";
+  }
   adopted.push(handle);
   wrapClose();
-  return undefined;
+  return handle.lifeline;
 }
 
 /** Throws if this thread's worker was terminated. */
@@ -108,6 +121,8 @@ export function assertAlive(): void {
 
 const handles = new WeakSet<object>();
 const posted = new WeakSet<object>();
+/** Ids of the lifelines this thread posted to workers. */
+const postedIds = new Set<number>();
 const postedTo = new WeakMap<Worker, Lifelined[]>();
 let installed = false;
 
@@ -129,11 +144,11 @@ export function watchWorkers(): void {
  */
 function handlesIn(message: unknown, found: Lifelined[]): unknown {
   if (typeof message !== "object" || message === null) return message;
-  if (handles.has(message)) return note(message as Lifelined, found);
+  if (isHandle(message)) return note(message as Lifelined, found);
   if (Array.isArray(message)) {
     let copy: unknown[] | undefined;
     for (let i = 0; i < message.length && i < 16; i++) {
-      if (!handles.has(message[i])) continue;
+      if (!isHandle(message[i])) continue;
       const handle = note(message[i], found);
       if (handle !== message[i]) (copy ??= [...message])[i] = handle;
     }
@@ -144,7 +159,7 @@ function handlesIn(message: unknown, found: Lifelined[]): unknown {
     let n = 0;
     for (const key in message) {
       const value = (message as Record<string, unknown>)[key];
-      if (typeof value === "object" && value !== null && handles.has(value)) {
+      if (isHandle(value)) {
         const handle = note(value as Lifelined, found);
         if (handle !== value) (copy ??= { ...message })[key] = handle;
       }
@@ -155,10 +170,25 @@ function handlesIn(message: unknown, found: Lifelined[]): unknown {
   return message;
 }
 
+/**
+ * Whether `value` is a handle: one made here, or one received from another thread and being
+ * forwarded (it gets a lifeline of its own: the one it came with belongs to this thread).
+ */
+function isHandle(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (handles.has(value)) return true;
+  const h = value as Partial<Lifelined> & { protocol?: unknown };
+  if (h.protocol !== PROTOCOL || !(h.claim instanceof Int32Array)) return false;
+  handles.add(value);
+  posted.add(value); // forwarded: never under the lifeline it arrived with
+  return true;
+}
+
 /** Notes a handle being posted. @returns the handle to post (a copy if it was posted before). */
 function note(handle: Lifelined, found: Lifelined[]): Lifelined {
   if (posted.has(handle)) handle = { ...handle, lifeline: createLifeline() };
   posted.add(handle);
+  postedIds.add(handle.lifeline[ID]);
   found.push(handle);
   return handle;
 }
@@ -227,12 +257,17 @@ function settle(handle: Lifelined): void {
     if (Atomics.compareExchange(handle.claim, ADOPTED, 0, 1) !== 0) return;
     held = 1;
   }
+  closeEnds(handle, held);
+}
+
+/** Closes `count` ends of `handle`'s kind on its channel, for a thread that cannot. */
+function closeEnds(handle: Lifelined, count: number): void {
   const core = instantiate(handle.memory);
   if (core.validate(0) !== CORE.OK) return;
   if (handle.kind === "receiver") {
     core.closeReceiver(0);
   } else {
     core.markDead(0, handle.claim[OWNER]);
-    for (let i = 0; i < held; i++) core.dropSender(0);
+    for (let i = 0; i < count; i++) core.dropSender(0);
   }
 }

@@ -76,7 +76,7 @@ export function channel<T>(options?: ChannelOptions<T>): [Sender<T>, Receiver<T>
  * receiver that is waiting for it. Like Rust's `std::sync::mpsc::sync_channel`.
  *
  * @typeParam T The type of the messages.
- * @param bound Most messages buffered: an integer from 0 to 4294967294.
+ * @param bound Most messages buffered: an integer from 0 to 2147483647.
  * @param options The codec and the storage limit.
  * @returns The sender and the receiver.
  * @throws {RangeError} A negative, fractional, NaN or too large `bound`; a `maxBytes` out of
@@ -100,9 +100,9 @@ export function syncChannel<T>(
   if (typeof bound !== "number") {
     throw new TypeError(`Cannot create a channel: bound must be a number, not ${typeof bound}`);
   }
-  if (!Number.isInteger(bound) || bound < 0 || bound >= 0xffffffff) {
+  if (!Number.isInteger(bound) || bound < 0 || bound > 0x7fffffff) {
     throw new RangeError(
-      `Cannot create a channel: bound must be an integer from 0 to 4294967294, not ${bound}`,
+      `Cannot create a channel: bound must be an integer from 0 to 2147483647, not ${bound}`,
     );
   }
   return create(bound, options);

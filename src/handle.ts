@@ -131,12 +131,12 @@ export function adopt<T>(
   if (chan.core.validate(0) !== CORE.OK || chan.id !== h.id) {
     throw new TypeError(`Cannot adopt a ${kind}: the handle's memory holds no such channel`);
   }
-  const refused = claim({ kind, claim: h.claim!, lifeline: h.lifeline!, memory: h.memory });
-  if (refused !== undefined) throw new TypeError(`Cannot adopt a ${kind}: ${refused}`);
-  return { chan, codec, lifeline: h.lifeline!, owner: h.claim![OWNER] };
+  const lifeline = claim({ kind, claim: h.claim!, lifeline: h.lifeline!, memory: h.memory });
+  if (typeof lifeline === "string") throw new TypeError(`Cannot adopt a ${kind}: ${lifeline}`);
+  return { chan, codec, lifeline, owner: h.claim![OWNER] };
 }
 
 function isShared(words: unknown): words is Int32Array {
   return words instanceof Int32Array && words.buffer instanceof SharedArrayBuffer &&
-    words.length === 2;
+    words.length >= 2;
 }

@@ -1,7 +1,7 @@
 // Dead peers never hang the living: a terminated worker's senders are dropped, its receiver
 // closed, and a claim it left unfinished is skipped (see src/_lifeline.ts).
 import assert from "node:assert/strict";
-import { channel, RecvError, SendError, syncChannel } from "../mod.ts";
+import { bytes, channel, RecvError, Sender, SendError, syncChannel } from "../mod.ts";
 
 async function spawn(mode: string, handle: unknown): Promise<Worker> {
   const worker = new Worker(new URL("./workers/dead_peer.ts", import.meta.url), {
@@ -60,4 +60,46 @@ Deno.test("a worker that ends itself with self.close() releases the ends it held
   await spawn("selfclose", tx.transfer());
   assert.equal(rx.recvSync({ timeout: 5_000 }), 1);
   assert.throws(() => rx.recvSync({ timeout: 5_000 }), RecvError);
+});
+
+Deno.test("a terminated worker busy sending stops, and nothing it sent is corrupted", async () => {
+  const [tx, rx] = channel<Uint8Array>({ codec: bytes });
+  const worker = await spawn("flood", tx.clone().transfer());
+  await new Promise((r) => setTimeout(r, 50));
+  worker.terminate();
+  tx.sendSync(new Uint8Array([7]));
+  tx.close();
+  let count = 0;
+  let mine = 0;
+  for (const message of rx) {
+    if (message.length === 1) {
+      assert.equal(message[0], 7);
+      mine++;
+      continue;
+    }
+    // Every flood message is whole: 4096 bytes of one value, in order.
+    assert.equal(message.length, 4096);
+    assert.ok(message.every((b) => b === (count & 0xff)), `message ${count} is damaged`);
+    count++;
+  }
+  assert.equal(mine, 1);
+  assert.ok(count > 0);
+});
+
+Deno.test("terminating a worker that forwarded a handle without adopting it changes nothing", async () => {
+  const [tx, rx] = channel<number>();
+  const worker = new Worker(new URL("./workers/dead_peer.ts", import.meta.url), {
+    type: "module",
+  });
+  const back = new Promise<MessageEvent>((resolve) => worker.onmessage = resolve);
+  worker.postMessage({ mode: "forward", handle: tx.transfer() });
+  // The worker posts it back with self.postMessage; adopt it here, then terminate the worker.
+  const tx2 = Sender.from<number>((await back).data);
+  worker.terminate();
+  await new Promise((r) => setTimeout(r, 20));
+  tx2.sendSync(1, { timeout: 1_000 });
+  assert.equal(rx.recvSync({ timeout: 1_000 }), 1);
+  assert.equal(rx.isDisconnected, false);
+  tx2.close();
+  assert.throws(() => rx.recvSync({ timeout: 1_000 }), RecvError);
 });

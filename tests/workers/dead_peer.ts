@@ -23,6 +23,15 @@ self.onmessage = (e: MessageEvent) => {
     self.postMessage("ready");
     self.close();
     return;
+  } else if (mode === "flood") {
+    // Sends without pause, never returning to the event loop: terminate() alone would not
+    // stop it on Deno 2.9.6. Its next send after the terminate must throw instead.
+    const tx = Sender.from<Uint8Array>(handle);
+    self.postMessage("ready");
+    for (let i = 0;; i++) tx.sendSync(new Uint8Array(4096).fill(i & 0xff));
+  } else if (mode === "forward") {
+    self.postMessage(handle); // passes the handle on without adopting it
+    return;
   } else if (mode === "receive") {
     Receiver.from<number>(handle); // held, never used
   }
