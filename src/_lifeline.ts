@@ -11,6 +11,10 @@
  * and, once one is cut, every blocking call there throws, so the worker unwinds to its event
  * loop, where Deno stops it.
  *
+ * A worker that dies of an unhandled error is treated the same way: the error reaches the
+ * parent's `Worker` object (Deno ends the worker either way), and a listener there does what
+ * `terminate()` would.
+ *
  * The same hook settles the dead worker's accounts, so that its peers do not wait for it for
  * ever: the senders it held are dropped (the receiver sees disconnection once the others are
  * gone), a receiver it held is closed (senders get `SendError`), and its owner id is reported
@@ -203,26 +207,37 @@ function install(): void {
     message = handlesIn(message, found);
     if (found.length > 0) {
       const list = postedTo.get(this);
-      if (list) list.push(...found);
-      else postedTo.set(this, found);
+      if (list) {
+        list.push(...found);
+      } else {
+        postedTo.set(this, found);
+        // An error that reaches the parent was not handled in the worker, and Deno ends a
+        // worker on an unhandled error: its ends are settled as if it were terminated.
+        this.addEventListener("error", () => cutAll(this));
+      }
     }
     // deno-lint-ignore no-explicit-any
     return (postMessage as any).call(this, message, ...rest);
   };
   proto.terminate = function (this: Worker) {
-    for (const handle of postedTo.get(this) ?? []) {
-      Atomics.store(handle.lifeline, CUT, 1);
-      settle(handle);
-      // Wake the worker if it sleeps on this channel; sleepers elsewhere wake within a slice.
-      const words = new Int32Array(handle.memory.buffer, 0, 128);
-      for (const word of WORDS) {
-        Atomics.add(words, word, 1);
-        Atomics.notify(words, word);
-      }
-    }
-    postedTo.delete(this);
+    cutAll(this);
     return terminate.call(this);
   };
+}
+
+/** Cuts the lifelines of every handle posted to `worker` and settles the ends it held. */
+function cutAll(worker: Worker): void {
+  for (const handle of postedTo.get(worker) ?? []) {
+    Atomics.store(handle.lifeline, CUT, 1);
+    settle(handle);
+    // Wake the worker if it sleeps on this channel; sleepers elsewhere wake within a slice.
+    const words = new Int32Array(handle.memory.buffer, 0, 128);
+    for (const word of WORDS) {
+      Atomics.add(words, word, 1);
+      Atomics.notify(words, word);
+    }
+  }
+  postedTo.delete(worker);
 }
 
 let closeWrapped = false;

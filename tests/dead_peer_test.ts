@@ -103,3 +103,18 @@ Deno.test("terminating a worker that forwarded a handle without adopting it chan
   tx2.close();
   assert.throws(() => rx.recvSync({ timeout: 1_000 }), RecvError);
 });
+
+Deno.test("a worker that dies of an uncaught error releases the ends it held", async () => {
+  const [tx, rx] = channel<number>();
+  const worker = await spawn("throw", tx.transfer());
+  const failed = new Promise<void>((resolve) => {
+    worker.onerror = (e) => {
+      e.preventDefault(); // the parent handles it; the worker is gone all the same
+      resolve();
+    };
+  });
+  assert.equal(rx.recvSync({ timeout: 5_000 }), 1);
+  await failed;
+  assert.throws(() => rx.recvSync({ timeout: 5_000 }), RecvError);
+  worker.terminate();
+});
