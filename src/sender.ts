@@ -289,18 +289,26 @@ export class Sender<T> {
     try {
       while (this.#pending.length > 0) {
         const entry = this.#pending[0];
-        let status = chan.push(entry.bytes, this.#owner);
-        if (status === FULL) {
-          const seq = chan.begin(SPACE);
-          try {
-            status = chan.push(entry.bytes, this.#owner);
-            if (status === FULL) await chan.sleepAsync(SPACE, seq, SLICE_ASYNC_MS);
-          } finally {
-            chan.end(SPACE);
+        let status: number;
+        try {
+          status = chan.push(entry.bytes, this.#owner);
+          if (status === FULL) {
+            const seq = chan.begin(SPACE);
+            try {
+              status = chan.push(entry.bytes, this.#owner);
+              if (status === FULL) await chan.sleepAsync(SPACE, seq, SLICE_ASYNC_MS);
+            } finally {
+              chan.end(SPACE);
+            }
+            if (status === FULL) continue;
           }
-          if (status === FULL) continue;
+        } catch (error) {
+          // push threw (this worker was terminated): the message was not sent.
+          if (this.#pending[0] === entry) this.#pending.shift();
+          if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
+          entry.reject(error);
+          continue;
         }
-        if (this.#pending[0] !== entry) continue; // aborted while we slept
         this.#pending.shift();
         if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
         try {

@@ -57,8 +57,14 @@ Deno.test(`faults: ${TRIALS} trials of a producer terminated at a random moment`
       // The survivor's stream continues, unbroken.
       const target = next[1] + 50;
       while (next[1] < target) take(rx, next);
-      // Stop the survivor by closing the receiver after draining what is there.
-      for (const _ of rx.tryIter()) { /* drain */ }
+      // Drain what is there (still in order, no duplicates), then stop the survivor.
+      for (let left = rx.len; left > 0; left--) {
+        const result = rx.tryRecv();
+        if (result.state !== "ok") break;
+        const [p, seq] = result.value;
+        assert.equal(seq, next[p], `producer ${p}: seq ${seq} after ${next[p] - 1}`);
+        next[p]++;
+      }
       rx.close();
       received += next[0] + next[1];
     } finally {
@@ -68,11 +74,12 @@ Deno.test(`faults: ${TRIALS} trials of a producer terminated at a random moment`
     }
   }
   assert.ok(received > TRIALS * 50);
+  console.log(`faults: ${TRIALS} producers terminated, ${received} messages verified, 0 hangs`);
 });
 
-Deno.test("faults: the receiver's worker terminated at a random moment never hangs senders", async () => {
+Deno.test(`faults: ${TRIALS} receivers' workers terminated at random moments; no sender hangs`, async () => {
   const r = prng(0xdead);
-  for (let trial = 0; trial < Math.min(TRIALS, 50); trial++) {
+  for (let trial = 0; trial < TRIALS; trial++) {
     const [tx, rx] = syncChannel<number>(1 + (trial % 3));
     const worker = new Worker(new URL("../workers/dead_peer.ts", import.meta.url), {
       type: "module",
@@ -96,4 +103,5 @@ Deno.test("faults: the receiver's worker terminated at a random moment never han
     assert.ok(failed, `trial ${trial}: sends kept succeeding`);
     tx.close();
   }
+  console.log(`faults: ${TRIALS} receivers terminated, no sender hung`);
 });

@@ -94,7 +94,8 @@ async function run(bound: number | undefined, seed: number) {
 for (const bound of [undefined, 1024, 7, 1, 0]) {
   const name = bound === undefined ? "unbounded" : bound === 0 ? "rendezvous" : `bound ${bound}`;
   Deno.test(`stress: ${PRODUCERS} producers into one receiver, ${name}`, async () => {
-    await run(bound, 0x5eed + (bound ?? 99));
+    const total = await run(bound, 0x5eed + (bound ?? 99));
+    console.log(`stress ${name}: ${total} messages verified`);
   });
 }
 
