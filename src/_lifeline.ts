@@ -208,6 +208,11 @@ function install(): void {
     if (found.length > 0) {
       const list = postedTo.get(this);
       if (list) {
+        // Forget handles whose ends were adopted and have all been closed or moved on: there
+        // is nothing left to settle, and keeping them would keep their channels' memory.
+        let kept = 0;
+        for (const handle of list) if (!finished(handle)) list[kept++] = handle;
+        list.length = kept;
         list.push(...found);
       } else {
         postedTo.set(this, found);
@@ -223,6 +228,11 @@ function install(): void {
     cutAll(this);
     return terminate.call(this);
   };
+}
+
+/** Whether `handle` was adopted and every end held under its lifeline is gone. */
+function finished(handle: Lifelined): boolean {
+  return Atomics.load(handle.claim, ADOPTED) !== 0 && Atomics.load(handle.lifeline, HELD) === 0;
 }
 
 /** Cuts the lifelines of every handle posted to `worker` and settles the ends it held. */

@@ -118,3 +118,23 @@ Deno.test("a worker that dies of an uncaught error releases the ends it held", a
   assert.throws(() => rx.recvSync({ timeout: 5_000 }), RecvError);
   worker.terminate();
 });
+
+Deno.test("a worker's finished handles are forgotten, its live ones still settled", async () => {
+  const [txA, rxA] = channel<number>();
+  const [txB, rxB] = channel<number>();
+  const worker = new Worker(new URL("./workers/dead_peer.ts", import.meta.url), {
+    type: "module",
+  });
+  const ready = () => new Promise<void>((resolve) => worker.onmessage = () => resolve());
+  let next = ready();
+  worker.postMessage({ mode: "sendclose", handle: txA.transfer() }); // adopted, then closed
+  await next;
+  next = ready();
+  worker.postMessage({ mode: "send3", handle: txB.transfer() }); // adopted, still held
+  await next;
+  assert.equal(rxA.recvSync(), 5);
+  assert.throws(() => rxA.recvSync({ timeout: 1_000 }), RecvError);
+  worker.terminate();
+  assert.deepEqual([rxB.recvSync(), rxB.recvSync(), rxB.recvSync()], [0, 1, 2]);
+  assert.throws(() => rxB.recvSync({ timeout: 5_000 }), RecvError);
+});

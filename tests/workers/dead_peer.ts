@@ -29,6 +29,10 @@ self.onmessage = (e: MessageEvent) => {
     const tx = Sender.from<Uint8Array>(handle);
     self.postMessage("ready");
     for (let i = 0;; i++) tx.sendSync(new Uint8Array(4096).fill(i & 0xff));
+  } else if (mode === "sendclose") {
+    const tx = Sender.from<number>(handle);
+    tx.sendSync(5);
+    tx.close();
   } else if (mode === "throw") {
     // Dies of an uncaught error while holding a sender (and a clone).
     const tx = Sender.from<number>(handle);
