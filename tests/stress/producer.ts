@@ -18,13 +18,21 @@ self.onmessage = async (e: MessageEvent<Job>) => {
   let failed = 0;
   for (let seq = 0; seq < count; seq++) {
     const value = message(p, seq);
-    try {
-      if (async) await tx.send(value);
-      else tx.sendSync(value);
-      sent++;
-    } catch (error) {
-      if (!(error instanceof SendError) || error.value !== value) throw error;
-      failed++;
+    for (;;) {
+      try {
+        if (async) await tx.send(value);
+        else tx.sendSync(value);
+        sent++;
+      } catch (error) {
+        if (error instanceof RangeError) {
+          // An unbounded channel at maxBytes: the receiver is behind; let it catch up.
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          continue;
+        }
+        if (!(error instanceof SendError) || error.value !== value) throw error;
+        failed++;
+      }
+      break;
     }
   }
   tx.close();
