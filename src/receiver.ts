@@ -130,7 +130,8 @@ export class Receiver<T> {
    * Takes a message if one is ready, without waiting.
    *
    * @returns `{ state: "ok", value }`, or `{ state: "empty" }` when no send has completed that
-   * was not received yet, or `{ state: "disconnected" }` when, moreover, every sender is closed.
+   * was not received yet (or the next message's producer has been stuck mid-write for 20 ms), or
+   * `{ state: "disconnected" }` when, moreover, every sender is closed.
    * @throws {TypeError} This receiver was closed or transferred.
    * @throws {unknown} Whatever the codec's `decode` throws; that message is consumed.
    * @example
