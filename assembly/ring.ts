@@ -3,8 +3,9 @@
 //
 // Every thread that holds a channel end runs its own instance of this module over the same
 // memory. Instances share nothing but that memory, so this file keeps no state in globals
-// (except `lastLength`, an out-parameter of `peek`, and `reached`, a cache of this thread's view
-// of the memory's size; both per instance by design) and never
+// (except `lastLength`, an out-parameter of `peek`, `headRing`/`headPos`, out-parameters of
+// `headRecord`, and `reached`, a cache of this thread's view of the memory's size; all per
+// instance by design) and never
 // allocates: only loads, stores and atomics at offsets derived from the control block address
 // `ch` that the caller passes. All atomics are sequentially consistent (Wasm threads).
 //
@@ -159,6 +160,9 @@ const POSITION: i64 = i64.MAX_VALUE;
 
 /** Payload length of the record returned by the last `peek` of this instance. */
 let lastLength: i32 = 0;
+/** The consumer's ring and HEAD, as read by the last `headRecord` of this instance. */
+let headRing: usize = 0;
+let headPos: i64 = 0;
 
 // @ts-ignore: decorator
 @inline function align8(n: i32): i32 {
@@ -210,6 +214,16 @@ function ringAt(ring: usize): usize {
   reach(ring + RING_DATA);
   reach(ring + RING_DATA + load<i32>(ring + RING_CAPACITY));
   return ring;
+}
+
+/** Consumer: the address of the record at HEAD (also leaves its ring and HEAD in globals). */
+// @ts-ignore: decorator
+@inline function headRecord(ch: usize): usize {
+  const ring = ringAt(<usize>load<i32>(ch + CONS_RING));
+  const head = load<i64>(ring + RING_HEAD);
+  headRing = ring;
+  headPos = head;
+  return ring + RING_DATA + <i32>(head & (load<i32>(ring + RING_CAPACITY) - 1));
 }
 
 /** Writes an empty ring descriptor at `r`. The data area must be zero (fresh pages). */
@@ -522,10 +536,9 @@ export function cancel(ch: usize, payload: usize): void {
 export function peek(ch: usize): i32 {
   let noSenders = false;
   while (true) {
-    const ring = ringAt(<usize>load<i32>(ch + CONS_RING));
-    const head = load<i64>(ring + RING_HEAD);
-    const capacity = load<i32>(ring + RING_CAPACITY);
-    const record = ring + RING_DATA + <i32>(head & (capacity - 1));
+    const record = headRecord(ch);
+    const ring = headRing;
+    const head = headPos;
     // Waits for the producer's publishing store of +size.
     const size = atomic.load<i32>(record + RECORD_SIZE);
     if (size > 0) {
@@ -561,12 +574,7 @@ export function peek(ch: usize): i32 {
  * @returns 1 or 0.
  */
 export function poll(ch: usize): i32 {
-  const ring = ringAt(<usize>load<i32>(ch + CONS_RING));
-  const head = load<i64>(ring + RING_HEAD);
-  const capacity = load<i32>(ring + RING_CAPACITY);
-  return atomic.load<i32>(ring + RING_DATA + <i32>(head & (capacity - 1)) + RECORD_SIZE) > 0
-    ? 1
-    : 0;
+  return atomic.load<i32>(headRecord(ch) + RECORD_SIZE) > 0 ? 1 : 0;
 }
 
 /** Payload length of the message returned by this instance's last successful `peek`. */
@@ -590,11 +598,8 @@ function skip(ring: usize, record: usize, head: i64, size: i32): void {
 
 /** Consumes the message returned by the last `peek`. */
 export function release(ch: usize): void {
-  const ring = ringAt(<usize>load<i32>(ch + CONS_RING));
-  const head = load<i64>(ring + RING_HEAD);
-  const capacity = load<i32>(ring + RING_CAPACITY);
-  const record = ring + RING_DATA + <i32>(head & (capacity - 1));
-  skip(ring, record, head, load<i32>(record + RECORD_SIZE));
+  const record = headRecord(ch);
+  skip(headRing, record, headPos, load<i32>(record + RECORD_SIZE));
   // Publishes the free slot to bounded producers.
   atomic.add<i32>(ch + RECEIVED, 1);
   wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
@@ -642,10 +647,7 @@ export function markDead(ch: usize, owner: i32): void {
  * @returns OK if a claim was skipped, else BUSY.
  */
 export function unblock(ch: usize): i32 {
-  const ring = ringAt(<usize>load<i32>(ch + CONS_RING));
-  const head = load<i64>(ring + RING_HEAD);
-  const capacity = load<i32>(ring + RING_CAPACITY);
-  const record = ring + RING_DATA + <i32>(head & (capacity - 1));
+  const record = headRecord(ch);
   const size = atomic.load<i32>(record + RECORD_SIZE);
   if (size >= 0) return BUSY;
   const meta = load<i32>(record + RECORD_META);
