@@ -109,6 +109,11 @@ export function claim(handle: Lifelined): Int32Array | string {
     closeEnds(handle, 1);
     return "the worker it was posted to was terminated";
   }
+  // Forget handles whose ends are all closed or moved on (as a parent forgets them at its next
+  // posting): `assertAlive` runs on every send and must not grow with the handles ever adopted.
+  let kept = 0;
+  for (const h of adopted) if (Atomics.load(h.lifeline, HELD) !== 0) adopted[kept++] = h;
+  adopted.length = kept;
   adopted.push(handle);
   wrapClose();
   return handle.lifeline;
