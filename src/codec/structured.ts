@@ -335,7 +335,7 @@ function writeBytes(src: Uint8Array): void {
 // Object identity: the first objects go in a small array searched linearly, then in a Set while
 // no object has been met twice (one hash operation per object), then in a Map from object to id.
 const SMALL_SEEN = 24;
-const seen: object[] = [];
+let seen: object[] = [];
 let seenCount = 0;
 let seenSet: Set<object> | null = null;
 let seenMap: Map<object, number> | null = null;
@@ -850,7 +850,39 @@ function writeValue(v: unknown): void {
   }
 }
 
+/**
+ * 1 while `writeValue` runs. Getters it calls may encode another value (a getter that sends on
+ * a channel): such a nested call must not touch the state of the encoding in progress.
+ */
+let depth = 0;
+
+/** Encodes `value` from inside a getter of an encoding in progress, with state of its own. */
+function encodeNested(value: unknown): Uint8Array {
+  const outer = { buf, dv, pos, outViews, out5, out9, seen, seenCount, seenSet, seenMap, open };
+  const outerShapes = shapeCount;
+  buf = new Uint8Array(256);
+  dv = new DataView(buf.buffer);
+  outViews = [];
+  out5 = out9 = undefined;
+  seen = [];
+  seenCount = 0;
+  seenSet = seenMap = null;
+  open = new Uint8Array(256);
+  depth = 0;
+  try {
+    return encode(value); // a view of a buffer nobody else uses
+  } finally {
+    ({ buf, dv, pos, outViews, out5, out9, seen, seenCount, seenSet, seenMap, open } = outer);
+    // The nested call renumbered cached shapes: the outer one writes them anew, numbered on
+    // from its own count, which is what the decoder expects.
+    epoch++;
+    shapeCount = outerShapes;
+    depth = 1;
+  }
+}
+
 function encode(value: unknown): Uint8Array {
+  if (depth !== 0) return encodeNested(value);
   // Fast paths: values without objects need no identity or shape bookkeeping.
   if (typeof value === "number") {
     const b = buf; // at least 4096 bytes: no need to grow
@@ -877,6 +909,7 @@ function encodeValue(value: unknown): Uint8Array {
   }
   epoch++;
   shapeCount = 0;
+  depth = 1;
   try {
     writeValue(value);
   } catch (e) {
@@ -889,6 +922,7 @@ function encodeValue(value: unknown): Uint8Array {
     seenCount = 0;
     seenSet = null;
     seenMap = null;
+    depth = 0;
   }
   return output();
 }

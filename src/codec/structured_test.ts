@@ -271,6 +271,42 @@ Deno.test("structured invokes getters like structuredClone", () => {
   assert.deepEqual(Object.keys(actual), ["a", "c"]);
 });
 
+Deno.test("structured encodes from inside a getter without disturbing the outer encoding", () => {
+  // A getter that encodes (e.g. sends on a channel) re-enters the codec mid-message.
+  const inner: unknown[] = [];
+  function make(nestedValues: unknown[]) {
+    const shared = { k: 1, v: "x" };
+    const o: Any = {
+      first: { k: 0, v: "a" }, // the shape { k, v } is numbered before the getter runs
+      shared,
+      get nest() {
+        for (const value of nestedValues) inner.push(roundTrip(structured, value));
+        try {
+          structured.encode({ k: 2, f() {} }); // a nested DataCloneError leaves no trace
+        } catch { /* expected */ }
+        return [shared, { k: 3, v: "after" }];
+      },
+      last: { k: 4, v: "z" },
+    };
+    o.self = o;
+    return o;
+  }
+  const nested = [
+    { k: 9, v: "inner shape" },
+    7.5,
+    "short",
+    "long ".repeat(100),
+    [1, { k: 1, v: "y" }, new Map([[1, 2]])],
+  ];
+  const expected = structuredClone(make([]));
+  const actual = roundTrip(structured, make(nested));
+  assert.equal(graphDiff(expected, actual), null);
+  assert.equal(inner.length, nested.length);
+  inner.forEach((value, i) => assert.equal(graphDiff(structuredClone(nested[i]), value), null));
+  // And the encoder is clean afterwards.
+  assert.equal(diffWithStructuredClone(structured, make([])), null);
+});
+
 Deno.test("structured rethrows a throwing getter's own error", () => {
   const boom = new RangeError("boom");
   const value = {
