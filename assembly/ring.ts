@@ -514,6 +514,33 @@ export function commit(ch: usize, payload: usize): void {
 }
 
 /**
+ * Like `commit`, for a payload that turned out shorter than reserved: publishes the record with
+ * `length` bytes (≤ the length passed to `reserve`); the rest of the claim becomes padding. For
+ * producers that reserve an upper bound and write the message in place.
+ *
+ * @returns OK, or INVALID for a `length` out of range (nothing is published: `cancel` the claim).
+ */
+export function commitLength(ch: usize, payload: usize, length: i32): i32 {
+  const record = payload - HEADER;
+  const claimed = -atomic.load<i32>(record + RECORD_SIZE);
+  // claimed ≤ 0: this claim was skipped by `unblock` (see `commit`); do not touch it again.
+  if (claimed <= 0) return OK;
+  const size = HEADER + length;
+  if (length < 0 || size > claimed) return INVALID;
+  const rest = align8(claimed) - align8(size);
+  if (rest != 0) {
+    const padding = record + align8(size);
+    store<i32>(padding + RECORD_META, RECORD_PADDING);
+    // Publishes the padding before the message, so the consumer never finds it unwritten.
+    atomic.store<i32>(padding + RECORD_SIZE, rest);
+  }
+  // Publishes the payload, as in `commit`.
+  if (atomic.cmpxchg<i32>(record + RECORD_SIZE, -claimed, size) != -claimed) return OK;
+  wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+  return OK;
+}
+
+/**
  * Gives up a claim made by `reserve` without sending: the record becomes padding that the
  * consumer skips, and the admission is returned.
  */

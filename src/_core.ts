@@ -19,6 +19,7 @@ export interface Core {
   validate(ch: number): number;
   reserve(ch: number, length: number, owner: number): number;
   commit(ch: number, payload: number): void;
+  commitLength(ch: number, payload: number, length: number): number;
   cancel(ch: number, payload: number): void;
   peek(ch: number): number;
   peekLength(): number;

@@ -1,7 +1,7 @@
 // Unit tests of the ring core, one instance, driven step by step. Real threads are exercised by
 // tests/core_workers_test.ts.
 import {
-  addSender, BUSY, cancel, CLAIMED, closeReceiver, commit, DISCONNECTED, dropSender, EMPTY,
+  addSender, BUSY, cancel, CLAIMED, closeReceiver, commit, commitLength, DISCONNECTED, dropSender, EMPTY,
   FIRST_OFFSET, FULL, HEADER, init, INVALID, length, MAX_INITIAL_CAPACITY, NO_MEMORY, OK, PAGE,
   peek, peekLength, receiverOpen, recvWaitBegin, recvWaitEnd, release, reserve, ringCapacity,
   RING_DATA, senderCount, storageBytes, TOO_LARGE, UNBOUNDED, validate, CONTROL_SIZE,
@@ -178,6 +178,74 @@ describe("wrap-around", () => {
     expect<i32>(peek(ch)).toBe(BUSY);
     commit(ch, p);
     take(ch, 20, 2);
+  });
+});
+
+describe("commitLength", () => {
+  test("every shorter length from every offset: the message, then the rest skipped", () => {
+    const capacity = 64;
+    // Plain checks in the loop (expect is slow); one expect reports the first failure.
+    let failure = 0;
+    for (let offset = 0; offset < capacity && failure == 0; offset += 8) {
+      for (let reserved = 0; reserved <= 40 && failure == 0; reserved++) {
+        const ch = channel(UNBOUNDED, capacity);
+        if (offset > 0) {
+          expect<i32>(send(ch, offset - HEADER, 5)).toBe(OK);
+          take(ch, offset - HEADER, 5);
+        }
+        // Each length from the same offset first, then from wherever the previous ones left off.
+        for (let len = 0; len <= reserved && failure == 0; len++) {
+          for (let round = 0; round < 2; round++) {
+            // Two claims in flight: the second waits behind the first's padding.
+            const p = claim(ch, reserved, 0);
+            for (let i = 0; i < len; i++) store<u8>(<usize>p + i, byteOf(len + round, i));
+            const q = claim(ch, 3, 9);
+            if (p < FIRST_OFFSET || q < FIRST_OFFSET) failure = 1;
+            else if (peek(ch) != BUSY) failure = 2;
+            else if (commitLength(ch, p, len) != OK) failure = 3;
+            else if (length(ch) != 2) failure = 4;
+            else if (peek(ch) != p || peekLength() != len) failure = 5;
+            else {
+              for (let i = 0; i < len; i++) {
+                if (load<u8>(<usize>p + i) != byteOf(len + round, i)) failure = 6;
+              }
+              release(ch);
+              if (peek(ch) != BUSY) failure = 7; // the padding is skipped; q is unfinished
+              commit(ch, q);
+              if (peek(ch) != q || peekLength() != 3) failure = 8;
+              release(ch);
+            }
+            if (failure != 0) {
+              trace("offset, reserved, length", 3, offset, reserved, len);
+              break;
+            }
+          }
+        }
+        if (peek(ch) != EMPTY || length(ch) != 0) failure = 9;
+      }
+    }
+    expect<i32>(failure).toBe(0, "first failed check");
+  });
+  test("rejects a length longer than reserved or negative, leaving the claim to cancel", () => {
+    const ch = channel();
+    const p = claim(ch, 12, 1);
+    expect<i32>(commitLength(ch, p, 13)).toBe(INVALID);
+    expect<i32>(commitLength(ch, p, -1)).toBe(INVALID);
+    expect<i32>(peek(ch)).toBe(BUSY);
+    cancel(ch, p);
+    expect<i32>(peek(ch)).toBe(EMPTY);
+    expect<i32>(length(ch)).toBe(0);
+  });
+  test("a claim skipped by unblock is left alone", () => {
+    const ch = channel();
+    const owner = newOwner(ch);
+    const p = claim(ch, 30, 1, owner);
+    markDead(ch, owner);
+    expect<i32>(unblock(ch)).toBe(OK);
+    expect<i32>(send(ch, 4, 2)).toBe(OK);
+    expect<i32>(commitLength(ch, p, 10)).toBe(OK); // late: changes nothing
+    take(ch, 4, 2);
+    expect<i32>(peek(ch)).toBe(EMPTY);
   });
 });
 
