@@ -1,5 +1,7 @@
 // The stress suite's messages: each derives from (producer, seq), so the receiver can rebuild
-// the expected value and compare it whole. Sizes run from empty to 256 KiB, types vary.
+// the expected value and compare it whole. Sizes run from empty to 256 KiB, types vary. Most are
+// objects carrying `p` and `seq`; top-level strings and typed arrays (which the codec writes in
+// place in the ring when large) carry them inside: see `idOf`.
 
 /** A small, fast PRNG (mulberry32). */
 export function prng(seed: number): () => number {
@@ -16,8 +18,21 @@ export function prng(seed: number): () => number {
 /** Message `seq` of producer `p`. */
 export function message(p: number, seq: number): unknown {
   const r = prng(p * 1_000_003 + seq * 7919 + 1);
-  const kind = Math.floor(r() * 6);
+  const kind = Math.floor(r() * 8);
   switch (kind) {
+    case 6: {
+      // A top-level string, ASCII or not, short or up to 32 K code units.
+      const unit = r() < 0.5 ? "x" : "é€";
+      return `${p},${seq},` + unit.repeat(Math.floor(r() * (r() < 0.2 ? 16384 : 600)));
+    }
+    case 7: {
+      // A top-level typed array, sometimes on a larger buffer (it travels whole).
+      const words = new Float64Array(2 + Math.floor(r() * (r() < 0.05 ? 32768 : 200)));
+      words[0] = p;
+      words[1] = seq;
+      for (let i = 2; i < words.length; i += 13) words[i] = seq / i;
+      return r() < 0.5 ? words : new Float64Array(words.buffer, 8 * Math.floor(r() * 2));
+    }
     case 0:
       return { p, seq, n: r() * 1e9 };
     case 1:
@@ -37,6 +52,20 @@ export function message(p: number, seq: number): unknown {
     default:
       return { p, seq };
   }
+}
+
+/** The producer and sequence number of a message made by `message`. */
+export function idOf(value: unknown): { p: number; seq: number } {
+  if (typeof value === "string") {
+    const [p, seq] = value.split(",", 2).map(Number);
+    return { p, seq };
+  }
+  if (value instanceof Float64Array) {
+    // A view at offset 8 starts at seq: the buffer holds p before it.
+    const all = new Float64Array(value.buffer);
+    return { p: all[0], seq: all[1] };
+  }
+  return value as { p: number; seq: number };
 }
 
 /** Number of messages producer `p` sends before closing, for a run of `base` per producer. */

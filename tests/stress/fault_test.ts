@@ -8,6 +8,9 @@ import { type Receiver, RecvError, syncChannel } from "../../mod.ts";
 import { channel } from "../../mod.ts";
 import { prng } from "./_messages.ts";
 
+/** As fault_worker.ts sends them: [p, seq], or [p, seq, …] as a 1 KiB Uint32Array. */
+type Message = number[] | Uint32Array;
+
 const TRIALS = Number(Deno.env.get("FAULT_TRIALS") ?? 200);
 
 function spawn(handle: unknown, p: number): Promise<Worker> {
@@ -22,8 +25,8 @@ function spawn(handle: unknown, p: number): Promise<Worker> {
   });
 }
 
-function take(rx: Receiver<number[]>, next: number[]): boolean {
-  let value: number[];
+function take(rx: Receiver<Message>, next: number[]): boolean {
+  let value: Message;
   try {
     value = rx.recvSync({ timeout: 10_000 });
   } catch (error) {
@@ -31,6 +34,7 @@ function take(rx: Receiver<number[]>, next: number[]): boolean {
     throw error;
   }
   const [p, seq] = value;
+  if (value instanceof Uint32Array) assert.equal(value[255], 255 * 0x01010101 >>> 0);
   assert.equal(seq, next[p], `producer ${p}: seq ${seq} after ${next[p] - 1}`);
   next[p]++;
   return true;
@@ -41,10 +45,10 @@ Deno.test(`faults: ${TRIALS} trials of a producer terminated at a random moment`
   let received = 0;
   for (let trial = 0; trial < TRIALS; trial++) {
     const bounded = trial % 2 === 0;
-    const [tx, rx] = bounded ? syncChannel<number[]>(1 + (trial % 7)) : channel<number[]>();
+    const [tx, rx] = bounded ? syncChannel<Message>(1 + (trial % 7)) : channel<Message>();
     const victim = await spawn(tx.clone().transfer(), 0);
     const survivor = await spawn(tx.transfer(), 1);
-    const next = [0, 0];
+    const next: number[] = [0, 0];
     const watchdog = setTimeout(() => {
       console.error(`trial ${trial} hangs`);
       Deno.exit(1);

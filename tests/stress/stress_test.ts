@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { channel, type Receiver, RecvError, syncChannel } from "../../mod.ts";
 import { graphDiff } from "../../src/codec/_equal.ts";
-import { countOf, message, prng } from "./_messages.ts";
+import { countOf, idOf, message, prng } from "./_messages.ts";
 
 const FACTOR = Number(Deno.env.get("STRESS_FACTOR") ?? 1);
 const PRODUCERS = 8;
@@ -70,9 +70,9 @@ async function run(bound: number | undefined, seed: number) {
   let total = 0;
   try {
     for (;;) {
-      const value = await receiveOne(rx, r) as { p: number; seq: number } | undefined;
+      const value = await receiveOne(rx, r);
       if (value === undefined) break;
-      const { p, seq } = value;
+      const { p, seq } = idOf(value);
       assert.equal(seq, next[p], `producer ${p}: got seq ${seq}, expected ${next[p]}`);
       const diff = graphDiff(message(p, seq), value);
       if (diff !== null) assert.fail(`message (${p}, ${seq}) differs: ${diff}`);
@@ -109,8 +109,8 @@ Deno.test("stress: the receiver closes at a random moment; no sender hangs", asy
     const got = new Array<number>(PRODUCERS).fill(0);
     try {
       for (let i = 0; i < stopAfter; i++) {
-        const value = rx.recvSync({ timeout: 30_000 }) as { p: number; seq: number };
-        assert.equal(value.seq, got[value.p]++, "per-producer order");
+        const { p, seq } = idOf(rx.recvSync({ timeout: 30_000 }));
+        assert.equal(seq, got[p]++, "per-producer order");
       }
       rx.close();
       const done = await reports; // every producer finishes: failed sends threw SendError
