@@ -47,7 +47,8 @@
 //
 //   +0  SIZE  i32  0 = not written yet; -(8 + length) = claimed, being written;
 //                  +(8 + length) = committed message; for padding, its whole extent
-//   +4  META  i32  kind (bits 0–7: RECORD_MESSAGE or RECORD_PADDING) | owner id << 8
+//   +4  META  i32  kind (bits 0–7: RECORD_MESSAGE, RECORD_PADDING or RECORD_GAP, a padding
+//                  whose bytes after the header are still 0) | owner id << 8
 //   +8  payload[length], then zeros up to the next multiple of 8
 //
 // ## Protocol
@@ -56,8 +57,11 @@
 //   with the atomic store of +size. A claim that would straddle the end of the data area first
 //   lays down a padding record up to the end (committed at once) and starts at offset 0.
 // - The consumer reads SIZE at HEAD: > 0 is a committed record; ≤ 0 with HEAD < TAIL is a claim
-//   still being written (BUSY); HEAD = TAIL is EMPTY. After use it zeroes the whole record (so
-//   that every byte a future header may land on reads 0), then advances HEAD.
+//   still being written (BUSY); HEAD = TAIL is EMPTY. After use it zeroes the record (so that
+//   every byte a future header may land on reads 0), then advances HEAD. Invariant: every byte
+//   of the data area between HEAD and the next claim reads 0. A padding record that only had its
+//   header written (RECORD_GAP: the padding at the end of the data area, and the unwritten rest
+//   of a claim published by `commitLength`) therefore needs only its header zeroed.
 // - Growth: a producer that finds the ring too full seals it (CAS TAIL → TAIL | SEALED; one
 //   producer wins), allocates a larger ring from fresh pages (`memory.grow`; STORAGE counts
 //   whole pages against MAX_BYTES), links it in NEXT
@@ -142,6 +146,8 @@ export const RECORD_SIZE: i32 = 0;
 export const RECORD_META: i32 = 4;
 export const RECORD_MESSAGE: i32 = 1;
 export const RECORD_PADDING: i32 = 2;
+/** Padding whose bytes after the header were never written (they still read 0). */
+export const RECORD_GAP: i32 = 3;
 export const ALIGN: i32 = 8;
 
 // ── Limits.
@@ -488,7 +494,8 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
     const data = ring + RING_DATA;
     let record = data + index;
     if (padding != 0) {
-      store<i32>(record + RECORD_META, RECORD_PADDING);
+      // Only the header is written: the rest of the data area still reads 0.
+      store<i32>(record + RECORD_META, RECORD_GAP);
       // Publishes the padding record: committed at once.
       atomic.store<i32>(record + RECORD_SIZE, padding);
       record = data;
@@ -516,7 +523,8 @@ export function commit(ch: usize, payload: usize): void {
 /**
  * Like `commit`, for a payload that turned out shorter than reserved: publishes the record with
  * `length` bytes (≤ the length passed to `reserve`); the rest of the claim becomes padding. For
- * producers that reserve an upper bound and write the message in place.
+ * producers that reserve an upper bound and write the message in place. The caller must not
+ * have written past `length`: the padding is a RECORD_GAP, whose bytes must still read 0.
  *
  * @returns OK, or INVALID for a `length` out of range (nothing is published: `cancel` the claim).
  */
@@ -530,7 +538,8 @@ export function commitLength(ch: usize, payload: usize, length: i32): i32 {
   const rest = align8(claimed) - align8(size);
   if (rest != 0) {
     const padding = record + align8(size);
-    store<i32>(padding + RECORD_META, RECORD_PADDING);
+    // Beyond `length` the claim was not written: it still reads 0.
+    store<i32>(padding + RECORD_META, RECORD_GAP);
     // Publishes the padding before the message, so the consumer never finds it unwritten.
     atomic.store<i32>(padding + RECORD_SIZE, rest);
   }
@@ -569,8 +578,9 @@ export function peek(ch: usize): i32 {
     // Waits for the producer's publishing store of +size.
     const size = atomic.load<i32>(record + RECORD_SIZE);
     if (size > 0) {
-      if ((load<i32>(record + RECORD_META) & 0xff) == RECORD_PADDING) {
-        skip(ring, record, head, size);
+      const kind = load<i32>(record + RECORD_META) & 0xff;
+      if (kind != RECORD_MESSAGE) {
+        skip(ring, record, head, size, kind == RECORD_GAP ? HEADER : size);
         continue;
       }
       lastLength = size - HEADER;
@@ -609,15 +619,19 @@ export function peekLength(): i32 {
   return lastLength;
 }
 
-/** Zeroes the record at `record` (at position `head`) and advances HEAD past it. */
-function skip(ring: usize, record: usize, head: i64, size: i32): void {
+/**
+ * Zeroes the first `dirty` bytes of the record at `record` (at position `head`, `size` bytes
+ * long; the rest already reads 0) and advances HEAD past it.
+ */
+function skip(ring: usize, record: usize, head: i64, size: i32, dirty: i32): void {
   const bytes = align8(size);
+  const zero = align8(dirty);
   // Zero before advancing: once HEAD moves, producers may claim these bytes again. Small
   // records by hand: `memory.fill` is a call into the runtime.
-  if (bytes <= 64) {
-    for (let i = 0; i < bytes; i += 8) store<i64>(record + i, 0);
+  if (zero <= 64) {
+    for (let i = 0; i < zero; i += 8) store<i64>(record + i, 0);
   } else {
-    memory.fill(record, 0, bytes);
+    memory.fill(record, 0, zero);
   }
   // Publishes the freed space to producers.
   atomic.store<i64>(ring + RING_HEAD, head + bytes);
@@ -626,7 +640,8 @@ function skip(ring: usize, record: usize, head: i64, size: i32): void {
 /** Consumes the message returned by the last `peek`. */
 export function release(ch: usize): void {
   const record = headRecord(ch);
-  skip(headRing, record, headPos, load<i32>(record + RECORD_SIZE));
+  const size = load<i32>(record + RECORD_SIZE);
+  skip(headRing, record, headPos, size, size);
   // Publishes the free slot to bounded producers.
   atomic.add<i32>(ch + RECEIVED, 1);
   wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);

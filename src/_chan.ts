@@ -7,6 +7,7 @@
  */
 import { CORE, type Core, createMemory, instantiate } from "./_core.ts";
 import type { Codec } from "./codec/types.ts";
+import type { DirectEncoder } from "./codec/_direct.ts";
 import { assertAlive, watchWorkers } from "./_lifeline.ts";
 
 /** Control block address: one channel per memory, at its start. */
@@ -101,6 +102,31 @@ export class Chan {
       u8.set(bytes, at);
     }
     this.core.commit(CH, at);
+    return OK;
+  }
+
+  /**
+   * Enqueues `value` on behalf of sender `owner`, encoded in place by `encoder` into a claim of
+   * `bound` bytes (`encoder.measure(value)`); only what it writes is published. If it throws, the
+   * claim is given up and nothing is sent.
+   * @returns OK, or the core's FULL, DISCONNECTED, TOO_LARGE or NO_MEMORY (for the bound).
+   */
+  pushInto<T>(encoder: DirectEncoder<T>, value: T, bound: number, owner: number): number {
+    assertAlive(); // see `push`
+    const at = this.core.reserve(CH, bound, owner);
+    if (at < CORE.FIRST_OFFSET) return at;
+    const u8 = this.#view(at + bound);
+    let end: number;
+    try {
+      end = encoder.encodeInto(value, u8, at, bound);
+    } catch (error) {
+      this.core.cancel(CH, at);
+      throw error;
+    }
+    if (this.core.commitLength(CH, at, end - at) !== OK) {
+      this.core.cancel(CH, at);
+      throw new Error(`Internal error: ${end - at} bytes written in place of at most ${bound}`);
+    }
     return OK;
   }
 

@@ -17,6 +17,7 @@ import {
 } from "./_chan.ts";
 import * as keepalive from "./_keepalive.ts";
 import type { Codec } from "./codec/types.ts";
+import { type DirectEncoder, directOf, encodeAside } from "./codec/_direct.ts";
 import { SendError, timeoutError } from "./errors.ts";
 import { adopt, type AdoptOptions, makeHandle, type SenderHandle } from "./handle.ts";
 
@@ -38,6 +39,7 @@ export interface SendSyncOptions {
   timeout?: number;
 }
 
+const EMPTY = new Uint8Array(0);
 const OPEN = 0;
 const CLOSED = 1;
 const MOVED = 2;
@@ -98,11 +100,17 @@ export class Sender<T> {
   #owner: number;
   #pending: PendingSend<T>[] = [];
   #pumping = false;
+  /** The codec's in-place encoder (built-in codecs only; see codec/_direct.ts). */
+  #direct: DirectEncoder<T> | null;
+  /** Set by `#first` when it did not send: the encoded message, and whether it is our own. */
+  #bytes: Uint8Array = EMPTY;
+  #own = false;
 
   private constructor(held: Held, codec: Codec<T>, owner: number) {
     this.#chan = held.chan;
     this.#held = held;
     this.#codec = codec;
+    this.#direct = directOf(codec);
     this.#owner = owner;
     dropped.register(this, held, this);
   }
@@ -138,6 +146,43 @@ export class Sender<T> {
   }
 
   /**
+   * Encodes `value` and, if `attempt`, tries once to enqueue it: in place when the codec can
+   * (large strings and binary data; see codec/_direct.ts), else by copying `encode`'s bytes.
+   * @returns true if sent; else false, with the message's bytes in `#bytes` for the waits
+   * (`#own`: a buffer of its own rather than the codec's scratch, reused by its next encode).
+   * @throws what the codec throws, and what `#outcome` throws.
+   */
+  #first(value: T, attempt: boolean): boolean {
+    const direct = this.#direct;
+    const bound = direct === null ? -1 : direct.measure(value);
+    if (bound < 0) {
+      const bytes = this.#codec.encode(value);
+      if (attempt && this.#outcome(this.#chan.push(bytes, this.#owner), value, bytes.length)) {
+        return true;
+      }
+      this.#bytes = bytes;
+      this.#own = false;
+      return false;
+    }
+    let status: number = FULL;
+    if (attempt) {
+      status = this.#chan.pushInto(direct!, value, bound, this.#owner);
+      if (status === OK || status === DISCONNECTED) return this.#outcome(status, value, bound);
+    }
+    // No room for the bound: encode aside, exactly, for the waits (measure must not run again:
+    // it may run user code), or to retry when the bound exceeded a limit the message may not.
+    const bytes = encodeAside(direct!, value, bound);
+    if (
+      status !== FULL && this.#outcome(this.#chan.push(bytes, this.#owner), value, bytes.length)
+    ) {
+      return true;
+    }
+    this.#bytes = bytes;
+    this.#own = true;
+    return false;
+  }
+
+  /**
    * Sends `value` if the channel has room now.
    *
    * On a bounded channel "room" is a free slot; on a rendezvous channel (`syncChannel(0)`) it is
@@ -162,9 +207,10 @@ export class Sender<T> {
    */
   trySend(value: T): boolean {
     this.#check("send");
-    const bytes = this.#codec.encode(value);
-    if (this.#pending.length > 0) return false;
-    return this.#outcome(this.#chan.push(bytes, this.#owner), value, bytes.length);
+    // With send() calls pending, only encode (for its errors): a send now would overtake them.
+    if (this.#first(value, this.#pending.length === 0)) return true;
+    this.#bytes = EMPTY;
+    return false;
   }
 
   /**
@@ -202,7 +248,9 @@ export class Sender<T> {
     if (this.#pending.length > 0) {
       throw new TypeError("Cannot sendSync while send() calls of this sender are pending");
     }
-    const bytes = this.#codec.encode(value);
+    if (this.#first(value, true)) return;
+    const bytes = this.#bytes;
+    this.#bytes = EMPTY;
     const chan = this.#chan;
     for (let spins = 0;; spins++) {
       if (this.#outcome(chan.push(bytes, this.#owner), value, bytes.length)) return;
@@ -254,18 +302,15 @@ export class Sender<T> {
     try {
       this.#check("send");
       signal?.throwIfAborted();
-      bytes = this.#codec.encode(value);
-      if (this.#pending.length === 0) {
-        if (this.#outcome(this.#chan.push(bytes, this.#owner), value, bytes.length)) {
-          return Promise.resolve();
-        }
-      }
+      if (this.#first(value, this.#pending.length === 0)) return Promise.resolve();
+      // The codec's scratch space is reused by its next encode: keep a copy.
+      bytes = this.#own ? this.#bytes : this.#bytes.slice();
+      this.#bytes = EMPTY;
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise<void>((resolve, reject) => {
-      // The codec's output may be scratch space reused by the next encode: keep a copy.
-      const entry: PendingSend<T> = { bytes: bytes.slice(), value, resolve, reject, signal };
+      const entry: PendingSend<T> = { bytes, value, resolve, reject, signal };
       if (signal) {
         entry.onAbort = () => {
           const at = this.#pending.indexOf(entry);

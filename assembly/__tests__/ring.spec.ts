@@ -197,7 +197,8 @@ describe("commitLength", () => {
         for (let len = 0; len <= reserved && failure == 0; len++) {
           for (let round = 0; round < 2; round++) {
             // Two claims in flight: the second waits behind the first's padding.
-            const p = claim(ch, reserved, 0);
+            // Only the first `len` bytes are written, as commitLength requires.
+            const p = reserve(ch, reserved, 1);
             for (let i = 0; i < len; i++) store<u8>(<usize>p + i, byteOf(len + round, i));
             const q = claim(ch, 3, 9);
             if (p < FIRST_OFFSET || q < FIRST_OFFSET) failure = 1;
@@ -214,6 +215,11 @@ describe("commitLength", () => {
               commit(ch, q);
               if (peek(ch) != q || peekLength() != 3) failure = 8;
               release(ch);
+              // Drained: every byte of the data area reads 0 again (unless it grew).
+              if (ringCapacity(ch) == capacity) {
+                const data = ch + CONTROL_SIZE + RING_DATA;
+                for (let i = 0; i < capacity; i++) if (load<u8>(data + i) != 0) failure = 10;
+              }
             }
             if (failure != 0) {
               trace("offset, reserved, length", 3, offset, reserved, len);

@@ -6,9 +6,56 @@
 
 import type { Codec } from "./types.ts";
 import { utf8 } from "./_text.ts";
+import { registerDirect } from "./_direct.ts";
 
 let buf = new Uint8Array(1024);
 const encoder = new TextEncoder();
+
+function stringify(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) {
+    throw new TypeError(
+      `Cannot encode with the json codec: JSON cannot represent ${
+        value === undefined ? "undefined" : typeof value
+      }`,
+    );
+  }
+  return text;
+}
+
+function encode(value: unknown): Uint8Array {
+  const text = stringify(value);
+  if (buf.length < 3 * text.length) {
+    buf = new Uint8Array(Math.max(3 * text.length, buf.length * 2));
+  }
+  const { written } = encoder.encodeInto(text, buf);
+  return buf.subarray(0, written);
+}
+
+// In place (see _direct.ts): every value. `measure` runs JSON.stringify (and with it any toJSON
+// and getters) once; `encodeInto` writes the text it made.
+
+/** The text of the value last measured, until `encodeInto` writes it. */
+let measured = "";
+/** Texts shorter than this are scanned for an exact length, so that they leave no gap. */
+const SCAN_MAX = 128;
+
+function measure(value: unknown): number {
+  const text = measured = stringify(value);
+  const n = text.length;
+  if (n < SCAN_MAX) {
+    let i = 0;
+    while (i < n && text.charCodeAt(i) < 0x80) i++;
+    if (i === n) return n;
+  }
+  return 3 * n;
+}
+
+function encodeInto(_value: unknown, target: Uint8Array, start: number, bound: number): number {
+  const text = measured;
+  measured = "";
+  return start + encoder.encodeInto(text, target.subarray(start, start + bound)).written;
+}
 
 /**
  * A codec that sends `JSON.stringify(value)` as UTF-8 and decodes with `JSON.parse`: JSON's
@@ -33,22 +80,9 @@ const encoder = new TextEncoder();
  */
 export const json: Codec<unknown> = Object.freeze({
   name: "json",
-  encode(value: unknown): Uint8Array {
-    const text = JSON.stringify(value);
-    if (text === undefined) {
-      throw new TypeError(
-        `Cannot encode with the json codec: JSON cannot represent ${
-          value === undefined ? "undefined" : typeof value
-        }`,
-      );
-    }
-    if (buf.length < 3 * text.length) {
-      buf = new Uint8Array(Math.max(3 * text.length, buf.length * 2));
-    }
-    const { written } = encoder.encodeInto(text, buf);
-    return buf.subarray(0, written);
-  },
+  encode,
   decode(bytes: Uint8Array): unknown {
     return JSON.parse(utf8(bytes, 0, bytes.length));
   },
 });
+registerDirect(json, { measure, encodeInto });

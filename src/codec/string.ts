@@ -6,6 +6,7 @@
 
 import type { Codec } from "./types.ts";
 import { latin1, utf16, utf8 } from "./_text.ts";
+import { DIRECT_MIN, registerDirect } from "./_direct.ts";
 
 // Wire format: one flag byte, then the text. UTF8: well-formed text as UTF-8. UTF16: code units,
 // little-endian (strings with lone surrogates, and short non-ASCII strings).
@@ -30,38 +31,62 @@ function output(n: number): Uint8Array {
   return buf.subarray(0, n);
 }
 
-function writeUnits(s: string): Uint8Array {
+/** Writes `s` as UTF-16 code units at `b[p..]`. @returns the offset after them. */
+function writeUnits(s: string, b: Uint8Array, p: number): number {
   const n = s.length;
-  const b = reserve(1 + 2 * n);
-  b[0] = UTF16;
-  for (let i = 0, p = 1; i < n; i++, p += 2) {
+  b[p++] = UTF16;
+  for (let i = 0; i < n; i++, p += 2) {
     const u = s.charCodeAt(i);
     b[p] = u;
     b[p + 1] = u >> 8;
   }
-  return output(1 + 2 * n);
+  return p;
 }
 
-function encode(value: string): Uint8Array {
+function checkString(value: unknown): asserts value is string {
   if (typeof value !== "string") {
     throw new TypeError("Cannot encode with the string codec: the value is not a string");
   }
+}
+
+function encode(value: string): Uint8Array {
+  checkString(value);
   const n = value.length;
   if (n < SHORT) {
     const b = reserve(1 + n);
     b[0] = UTF8;
     for (let i = 0; i < n; i++) {
       const c = value.charCodeAt(i);
-      if (c > 0x7f) return writeUnits(value);
+      if (c > 0x7f) return output(writeUnits(value, reserve(1 + 2 * n), 0));
       b[i + 1] = c;
     }
     return output(1 + n);
   }
-  if (!value.isWellFormed()) return writeUnits(value);
   const b = reserve(1 + 3 * n);
-  b[0] = UTF8;
-  const { written } = encoder.encodeInto(value, b.subarray(1));
-  return output(1 + written);
+  return output(write(value, b, 0, b.length));
+}
+
+/**
+ * Writes a string of SHORT code units or more at `b[p..end)`, which holds 1 + 3 × its length.
+ * @returns the offset after it.
+ */
+function write(value: string, b: Uint8Array, p: number, end: number): number {
+  if (!value.isWellFormed()) return writeUnits(value, b, p);
+  b[p] = UTF8;
+  const { written } = encoder.encodeInto(value, b.subarray(p + 1, end));
+  return p + 1 + written;
+}
+
+// In place (see _direct.ts): long strings.
+
+function measure(value: string): number {
+  checkString(value);
+  const n = value.length;
+  return n < DIRECT_MIN ? -1 : 1 + 3 * n;
+}
+
+function encodeInto(value: string, target: Uint8Array, start: number, bound: number): number {
+  return write(value, target, start, start + bound);
 }
 
 function decode(bytes: Uint8Array): string {
@@ -100,3 +125,4 @@ function decode(bytes: Uint8Array): string {
  * ```
  */
 export const string: Codec<string> = Object.freeze({ name: "string", encode, decode });
+registerDirect(string, { measure, encodeInto });

@@ -8,6 +8,7 @@ import * as types from "node:util/types";
 import type { Codec } from "./types.ts";
 import * as W from "./_wire.ts";
 import { latin1, utf16, utf8 } from "./_text.ts";
+import { DIRECT_MIN, registerDirect } from "./_direct.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Intrinsics, captured once so that user code patching prototypes cannot fool the brand checks.
@@ -181,8 +182,8 @@ function uncloneable(value: unknown): DOMException {
 // ---------------------------------------------------------------------------------------------
 // Encoder state: one growable scratch buffer, reused by every call to `encode`.
 
-let buf = new Uint8Array(4096);
-let dv = new DataView(buf.buffer);
+let buf: Uint8Array = new Uint8Array(4096);
+let dv: DataView = new DataView(buf.buffer);
 let pos = 0;
 /** Cached `buf.subarray(0, n)` views for small n, so that small messages allocate nothing. */
 let outViews: (Uint8Array | undefined)[] = [];
@@ -192,7 +193,11 @@ const OUT_VIEWS = 256;
 let out5: Uint8Array | undefined;
 let out9: Uint8Array | undefined;
 
+/** Set while `encodeInto` writes into a channel's ring: there is no growing that. */
+let direct = false;
+
 function grow(need: number): void {
+  if (direct) throw new Error("Internal error: a value outgrew the bound measured for it");
   let cap = buf.length * 2;
   while (cap < need) cap *= 2;
   const next = new Uint8Array(cap);
@@ -903,10 +908,13 @@ function encode(value: unknown): Uint8Array {
 
 function encodeValue(value: unknown): Uint8Array {
   pos = 0;
-  if (typeof value === "string" && value.length < SHORT_STRING) {
-    writeString(value);
-    return output();
-  }
+  writeTop(value);
+  return output();
+}
+
+/** Writes a whole message at `pos`. */
+function writeTop(value: unknown): void {
+  if (typeof value === "string" && value.length < SHORT_STRING) return writeString(value);
   epoch++;
   shapeCount = 0;
   depth = 1;
@@ -924,7 +932,59 @@ function encodeValue(value: unknown): Uint8Array {
     seenMap = null;
     depth = 0;
   }
-  return output();
+}
+
+// In place (see _direct.ts): long strings, and binary data whose encoding reads only intrinsic
+// getters — an ArrayBuffer, typed array or DataView whose prototype is not Object.prototype or
+// Array.prototype (those are encoded as plain objects, whose getters may run).
+
+/** Bytes a binary value's encoding adds to its buffer's: tags, varints, alignment padding. */
+const BINARY_OVERHEAD = 48;
+
+function measure(value: unknown): number {
+  if (depth !== 0) return -1; // called from a getter: `encode` keeps the outer state apart
+  if (typeof value === "string") {
+    const n = value.length;
+    // UTF-8 takes at most 3 bytes per code unit; lone surrogates are written as 2.
+    return n < DIRECT_MIN ? -1 : 5 + 3 * n;
+  }
+  if (typeof value !== "object" || value === null) return -1;
+  const proto = getProto(value);
+  if (proto === ObjectProto || proto === ArrayProto) return -1;
+  let buffer: ArrayBuffer;
+  if (ArrayBuffer.isView(value)) {
+    try {
+      buffer = taTag.call(value) === undefined ? dvBuffer.call(value) : taBuffer.call(value);
+    } catch {
+      return -1;
+    }
+    if (!types.isArrayBuffer(buffer)) return -1; // shared: `encode` throws the error
+  } else if (types.isArrayBuffer(value)) {
+    buffer = value;
+  } else {
+    return -1;
+  }
+  // Detached and resizable buffers go the ordinary way (errors; length-tracking checks).
+  if (abDetached.call(buffer) || abResizable.call(buffer)) return -1;
+  const n: number = abByteLength.call(buffer);
+  return n < DIRECT_MIN ? -1 : n + BINARY_OVERHEAD;
+}
+
+function encodeInto(value: unknown, target: Uint8Array, start: number, bound: number): number {
+  const scratch = buf;
+  const scratchDv = dv;
+  buf = target.subarray(0, start + bound);
+  dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  pos = start;
+  direct = true;
+  try {
+    writeTop(value);
+    return pos;
+  } finally {
+    buf = scratch;
+    dv = scratchDv;
+    direct = false;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1502,3 +1562,4 @@ export const structured: Codec<any> = Object.freeze({
   decode,
   decodeFrom,
 });
+registerDirect(structured, { measure, encodeInto });
