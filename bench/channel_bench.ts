@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { bytes, channel, syncChannel } from "@wasmring/mpsc";
+import { bytes, channel, string, syncChannel } from "@wasmring/mpsc";
 import { BOUND, BYTES_64K, makeItem } from "./workloads.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -21,6 +21,8 @@ const [objTx, objRx] = channel<unknown>();
 const [objBTx, objBRx] = syncChannel<unknown>(BOUND);
 const [bigTx, bigRx] = channel<Uint8Array>();
 const [rawTx, rawRx] = channel<Uint8Array>({ codec: bytes });
+const [textTx, textRx] = channel<string>();
+const [strTx, strRx] = channel<string>({ codec: string });
 
 /** A MessageChannel whose `roundTrip(value)` resolves when `value` arrives on the other port. */
 function messageChannel() {
@@ -98,6 +100,29 @@ Deno.bench("new Uint8Array(view) (one copy)", { group: "64 KiB Uint8Array" }, ()
 });
 Deno.bench("MessageChannel round trip", { group: "64 KiB Uint8Array" }, async () => {
   sink = await mc.roundTrip(big);
+});
+
+// --- 64 K characters of text --------------------------------------------------------------------
+const text = "The quick brown fox jumps over the lazy dog. ".repeat(1490).slice(0, 65536);
+// structuredClone shares a string within one thread (≈ 10 ns); the floor of a byte transport is
+// the text's UTF-8 out and back in.
+const utf8Out = new TextEncoder();
+const utf8In = new TextDecoder();
+Deno.bench("TextEncoder + TextDecoder", { group: "64 K-character string", baseline: true }, () => {
+  sink = utf8In.decode(utf8Out.encode(text));
+});
+Deno.bench("channel() sendSync + recvSync (structured)", { group: "64 K-character string" }, () => {
+  textTx.sendSync(text);
+  sink = textRx.recvSync();
+});
+Deno.bench("channel({ codec: string }) sendSync + recvSync", {
+  group: "64 K-character string",
+}, () => {
+  strTx.sendSync(text);
+  sink = strRx.recvSync();
+});
+Deno.bench("MessageChannel round trip", { group: "64 K-character string" }, async () => {
+  sink = await mc.roundTrip(text);
 });
 
 if (BYTES_64K !== big.length) throw new Error("unexpected");

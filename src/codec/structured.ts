@@ -993,8 +993,10 @@ function encodeInto(value: unknown, target: Uint8Array, start: number, bound: nu
 let rb: Uint8Array = new Uint8Array(0);
 let rp = 0;
 let rdv: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(8));
-let rdvBuffer: ArrayBufferLike | null = null;
-let rbase = 0;
+/** The view `rdv` was made for: channels decode from one view of their memory, so it is reused. */
+let rdvOf: Uint8Array | null = null;
+/** End of the message in `rb`: the decoder reads `rb[rp..rend)`. */
+let rend = 0;
 /** Decoded objects by id, for REF. */
 const refs: unknown[] = [];
 let refCount = 0;
@@ -1029,53 +1031,44 @@ function readVarint(): number {
   }
 }
 
-function readDataView(n: number): DataView {
-  if (rp + n > rb.length) corrupt();
-  const buffer = rb.buffer;
-  if (buffer !== rdvBuffer || rdv.byteLength !== buffer.byteLength) {
-    rdvBuffer = buffer;
-    rdv = new DataView(buffer);
+/** A DataView of the same bytes as `bytes` (offsets alike). */
+function viewOf(bytes: Uint8Array): DataView {
+  if (bytes !== rdvOf) {
+    rdvOf = bytes;
+    rdv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   return rdv;
 }
 
-const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
-const f64Words = new Int32Array(f64.buffer);
+function readDataView(n: number): DataView {
+  if (rp + n > rend) corrupt();
+  return viewOf(rb);
+}
+
 function readF64(): number {
-  const b = rb;
   const p = rp;
-  if (p + 8 > b.length) corrupt();
-  const d = f64Bytes;
-  d[0] = b[p];
-  d[1] = b[p + 1];
-  d[2] = b[p + 2];
-  d[3] = b[p + 3];
-  d[4] = b[p + 4];
-  d[5] = b[p + 5];
-  d[6] = b[p + 6];
-  d[7] = b[p + 7];
+  if (p + 8 > rend) corrupt();
   rp = p + 8;
-  return f64[0];
+  return viewOf(rb).getFloat64(p, true);
 }
 
 function readAscii(n: number): string {
   const p = rp;
-  if (p + n > rb.length) corrupt();
+  if (p + n > rend) corrupt();
   rp = p + n;
   return latin1(rb, p, n);
 }
 
 function readUtf16(n: number): string {
   const p = rp;
-  if (p + 2 * n > rb.length) corrupt();
+  if (p + 2 * n > rend) corrupt();
   rp = p + 2 * n;
   return utf16(rb, p, n);
 }
 
 function readUtf8(n: number): string {
   const p = rp;
-  if (p + n > rb.length) corrupt();
+  if (p + n > rend) corrupt();
   rp = p + n;
   return utf8(rb, p, n);
 }
@@ -1085,7 +1078,7 @@ function readString(): string {
   if (tag === W.STR_ASCII) return readAscii(readVarint());
   if (tag === W.STR_UTF16) return readUtf16(readVarint());
   if (tag === W.STR_UTF8) {
-    const n = readDataView(4).getUint32(rbase + rp, true);
+    const n = readDataView(4).getUint32(rp, true);
     rp += 4;
     return readUtf8(n);
   }
@@ -1098,7 +1091,7 @@ function readBigInt(): bigint {
   let n = 0n;
   const d = readDataView(8 * words);
   for (let i = words - 1; i >= 0; i--) {
-    n = (n << 64n) | d.getBigUint64(rbase + rp + 8 * i, true);
+    n = (n << 64n) | d.getBigUint64(rp + 8 * i, true);
   }
   rp += 8 * words;
   return negative ? -n : n;
@@ -1108,7 +1101,7 @@ function readShape(): DecShape {
   const n = readVarint();
   const blockLen = readVarint();
   const start = rp;
-  if (start + blockLen > rb.length) corrupt();
+  if (start + blockLen > rend) corrupt();
   const b = rb;
   const h = blockLen === 0
     ? n
@@ -1257,7 +1250,7 @@ function readBuffer(): ArrayBuffer {
   const max = flags & W.BUFFER_RESIZABLE ? readVarint() : -1;
   const n = readVarint();
   rp += 1 + rb[rp]; // alignment padding
-  if (rp + n > rb.length) corrupt();
+  if (rp + n > rend) corrupt();
   let b: ArrayBuffer;
   if (max >= 0) {
     b = new ArrayBuffer(n, { maxByteLength: max });
@@ -1478,27 +1471,21 @@ function decodeFrom(bytes: Uint8Array, start: number, end: number): unknown {
       (bytes[start + 4] << 24);
   }
   if (tag === W.FLOAT64 && length === 9) {
-    // Two 32-bit words rather than eight byte stores (little-endian, as everywhere here).
-    const w = f64Words;
-    w[0] = bytes[start + 1] | (bytes[start + 2] << 8) | (bytes[start + 3] << 16) |
-      (bytes[start + 4] << 24);
-    w[1] = bytes[start + 5] | (bytes[start + 6] << 8) | (bytes[start + 7] << 16) |
-      (bytes[start + 8] << 24);
-    return f64[0];
+    return viewOf(bytes).getFloat64(start + 1, true);
   }
-  return decodeValue(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
+  return decodeValue(bytes, start, end);
 }
 
-function decodeValue(bytes: Uint8Array): unknown {
+function decodeValue(bytes: Uint8Array, start: number, end: number): unknown {
   rb = bytes;
-  rp = 0;
-  rbase = bytes.byteOffset;
+  rp = start;
+  rend = end;
   refCount = 0;
   decShapeCount = 0;
   let value: unknown;
   try {
     value = readValue();
-    if (rp !== bytes.length) corrupt();
+    if (rp !== end) corrupt();
   } finally {
     for (let i = 0; i < refCount; i++) refs[i] = undefined;
     refCount = 0;
