@@ -2,7 +2,8 @@
  * A codec turns values into bytes and back.
  *
  * Channels call {@linkcode Codec.encode} on the sending thread and copy the returned bytes into
- * shared memory; they call {@linkcode Codec.decode} on the receiving thread with a view of the
+ * shared memory (the built-in codecs also write large values in place, by a path of their own);
+ * they call {@linkcode Codec.decode} on the receiving thread with a view of the
  * bytes *in shared memory*, valid only for the duration of the call.
  *
  * @typeParam T The type of value the codec carries.
