@@ -147,7 +147,7 @@ export class Sender<T> {
 
   /**
    * Encodes `value` and, if `attempt`, tries once to enqueue it: in place when the codec can
-   * (large strings and binary data; see codec/_direct.ts), else by copying `encode`'s bytes.
+   * (large strings, typed arrays; see codec/_direct.ts), else by copying `encode`'s bytes.
    * @returns true if sent; else false, with the message's bytes in `#bytes` for the waits
    * (`#own`: a buffer of its own rather than the codec's scratch, reused by its next encode).
    * @throws what the codec throws, and what `#outcome` throws.

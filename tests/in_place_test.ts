@@ -1,8 +1,8 @@
-// Large strings and binary data are encoded straight into the ring by the built-in codecs (see
-// src/codec/_direct.ts): a bound is reserved and what was written is published. These tests
-// follow such messages through every way of sending, full and rendezvous channels, limits
-// measured on the bound but met by the message, and a getter that sends while another message
-// is being encoded.
+// Large strings, typed arrays and DataViews are encoded straight into the ring by the built-in
+// codecs (see src/codec/_direct.ts): a bound is reserved and what was written is published.
+// These tests follow such messages through every way of sending, full and rendezvous channels,
+// limits measured on the bound but met by the message, and a getter that sends while another
+// message is being encoded.
 import assert from "node:assert/strict";
 import { channel, type Codec, json, string, structured, syncChannel } from "../mod.ts";
 import { graphDiff } from "../src/codec/_equal.ts";
