@@ -1182,7 +1182,7 @@ function readShaped(shape: DecShape, cyclic: boolean): Record<string, unknown> {
     let v: unknown;
     if (tag === W.INT32) {
       // Inlined: the most common values in objects.
-      if (p + 5 > b.length) corrupt();
+      if (p + 5 > rend) corrupt();
       rp = p + 5;
       v = b[p + 1] | (b[p + 2] << 8) | (b[p + 3] << 16) | (b[p + 4] << 24);
     } else if (tag === W.STR_ASCII && b[p + 1] < 0x80) {
