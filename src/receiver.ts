@@ -100,7 +100,10 @@ export class Receiver<T> {
   #state = OPEN;
   #pending: PendingRecv<T>[] = [];
   #pumping = false;
-  /** Rendezvous: whether the pump holds a "receiver waiting" token (see recvWaitBegin). */
+  /**
+   * Rendezvous: whether this receiver has published its "receiver waiting" token (see
+   * recvWaitBegin). One receiver has at most one: every way of receiving shares it.
+   */
   #token = false;
 
   private constructor(held: Held, codec: Codec<T>) {
@@ -149,7 +152,7 @@ export class Receiver<T> {
   tryRecv(): TryRecvResult<T> {
     this.#check("receive");
     const status = this.#chan.pullWithin(this.#codec as Codec<unknown>, BUSY_PATIENCE_MS);
-    if (status === OK) return { state: "ok", value: this.#chan.value as T };
+    if (status === OK) return { state: "ok", value: this.#took(true) };
     return status === DISCONNECTED ? DISCONNECTED_RESULT : EMPTY_RESULT;
   }
 
@@ -185,15 +188,19 @@ export class Receiver<T> {
     const deadline = deadlineOf(options?.timeout);
     const chan = this.#chan;
     let status = this.#pull();
-    if (status === OK) return chan.value as T;
+    if (status === OK) return this.#took(true);
     if (status === DISCONNECTED) throw new RecvError();
-    // A rendezvous sender may only send to a receiver that is waiting: say so with a token.
-    const token = chan.bound === 0;
-    if (token) chan.core.recvWaitBegin(0);
+    // A rendezvous sender may only send to a receiver that is waiting: say so with a token
+    // (unless pending recv() calls have published it already).
+    const rendezvous = chan.bound === 0;
+    if (rendezvous && !this.#token) {
+      chan.core.recvWaitBegin(0);
+      this.#token = true;
+    }
     try {
       for (;;) {
         status = this.#pull();
-        if (status === OK) return this.#took(token);
+        if (status === OK) return this.#took(true);
         if (status === DISCONNECTED) throw new RecvError();
         if (deadline !== -Infinity) {
           // Spin on the head record's header only: reading the tail, which producers write on
@@ -202,14 +209,14 @@ export class Receiver<T> {
           while (spins < SPIN && chan.core.poll(0) === 0) spins++;
           if (spins < SPIN) continue;
           status = this.#pull();
-          if (status === OK) return this.#took(token);
+          if (status === OK) return this.#took(true);
           if (status === DISCONNECTED) throw new RecvError();
         }
         assertAlive();
         const seq = chan.begin(DATA);
         try {
           status = this.#pull();
-          if (status === OK) return this.#took(token);
+          if (status === OK) return this.#took(true);
           if (status === DISCONNECTED) throw new RecvError();
           if (performance.now() >= deadline) throw timeoutError("Receiving");
           chan.sleep(DATA, seq, deadline);
@@ -218,26 +225,40 @@ export class Receiver<T> {
         }
       }
     } catch (error) {
-      // Withdraw the token. If a sender took it, its message is on the way: take it rather
-      // than fail, even though the deadline passed (it was sent within the wait).
-      if (token && chan.core.recvWaitEnd(0) === CLAIMED && isTimeout(error)) {
-        const patience = performance.now() + BUSY_PATIENCE_MS;
-        do {
-          status = this.#pull();
-          if (status === OK) return chan.value as T;
-        } while (status !== DISCONNECTED && performance.now() < patience);
+      // Withdraw the token, unless recv() calls still wait with it. If a sender took it, its
+      // message is on the way: take it rather than fail, even though the deadline passed (it was
+      // sent within the wait).
+      if (this.#token && this.#pending.length === 0) {
+        this.#token = false;
+        if (chan.core.recvWaitEnd(0) === CLAIMED && isTimeout(error)) {
+          const patience = performance.now() + BUSY_PATIENCE_MS;
+          do {
+            status = this.#pull();
+            if (status === OK) return this.#took(true);
+          } while (status !== DISCONNECTED && performance.now() < patience);
+        }
       }
       throw error;
     }
   }
 
   /**
-   * Returns the message just pulled. On a rendezvous channel it also withdraws this receiver's
-   * token if the message came from an earlier one (CLAIMED: the message consumed it).
+   * Returns the message just pulled. On a rendezvous channel, taking a message ends this
+   * receiver's wait: its token was spent by a sender (CLAIMED), or, if the message was admitted
+   * earlier, it is withdrawn. With `republish`, a fresh token is published at once for recv()
+   * calls still pending (their pump may be asleep; it republishes by itself when it takes).
    */
-  #took(token: boolean): T {
-    if (token) this.#chan.core.recvWaitEnd(0);
-    return this.#chan.value as T;
+  #took(republish: boolean): T {
+    const value = this.#chan.value as T;
+    if (this.#token) {
+      this.#token = false;
+      this.#chan.core.recvWaitEnd(0);
+    }
+    if (republish && this.#pending.length > 0 && this.#chan.bound === 0) {
+      this.#chan.core.recvWaitBegin(0);
+      this.#token = true;
+    }
+    return value;
   }
 
   /**
@@ -273,7 +294,7 @@ export class Receiver<T> {
       signal?.throwIfAborted();
       if (this.#pending.length === 0) {
         const status = this.#pull();
-        if (status === OK) return Promise.resolve(this.#chan.value as T);
+        if (status === OK) return Promise.resolve(this.#took(true));
         if (status === DISCONNECTED) throw new RecvError();
       }
     } catch (error) {
@@ -312,8 +333,7 @@ export class Receiver<T> {
         } catch (error) {
           // The codec failed on this message (it is consumed): report it to the call that took
           // it and go on with the next.
-          this.#took(this.#token);
-          this.#token = false;
+          this.#took(false);
           this.#settle(this.#pending.shift()!, undefined, error ?? new Error(String(error)));
           continue;
         }
@@ -328,8 +348,7 @@ export class Receiver<T> {
           continue;
         }
         if (status === OK) {
-          const value = this.#took(this.#token);
-          this.#token = false;
+          const value = this.#took(false);
           this.#settle(this.#pending.shift()!, value, undefined);
           continue;
         }

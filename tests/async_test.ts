@@ -280,6 +280,41 @@ Deno.test("rendezvous: trySend succeeds while a worker blocks in recvSync", asyn
   await threads.join();
 });
 
+// One receiver has one "receiver waiting" token, whichever way it receives. A message taken by
+// recvSync or tryRecv while a recv() is pending spends or withdraws it; the receiver must then
+// publish it again for the recv(), or no sender could ever reach it (this hung).
+Deno.test("rendezvous: a message recvSync takes while recv() is pending leaves recv() reachable", async () => {
+  const [tx, rx] = syncChannel<number>(0);
+  const pending = rx.recv();
+  assert.equal(tx.trySend(1), true); // the pending recv()'s token
+  assert.equal(rx.recvSync(WAIT), 1);
+  assert.equal(tx.trySend(2), true); // the token is back for the pending recv()
+  assert.equal(tx.trySend(3), false); // and there is one
+  assert.equal(await within(pending, "recv"), 2);
+});
+
+Deno.test("rendezvous: a message tryRecv takes while recv() is pending leaves recv() reachable", async () => {
+  const [tx, rx] = syncChannel<number>(0);
+  const pending = rx.recv();
+  assert.equal(tx.trySend(1), true);
+  assert.deepEqual(rx.tryRecv(), { state: "ok", value: 1 });
+  assert.equal(tx.trySend(2), true);
+  assert.equal(await within(pending, "recv"), 2);
+  await tick();
+  assert.equal(tx.trySend(3), false);
+});
+
+Deno.test("rendezvous: recvSync and a pending recv() share one token with a worker sending", async () => {
+  await using threads = new Threads();
+  const [tx, rx] = syncChannel<number>(0);
+  const pending = rx.recv();
+  threads.spawn({ tx: tx.transfer() }, [["send", "tx", 1], ["send", "tx", 2]]);
+  const first = rx.recvSync(WAIT);
+  const second = await within(pending, "recv");
+  assert.deepEqual([first, second], [1, 2]);
+  await threads.join();
+});
+
 Deno.test("rendezvous: an aborted recv() soon no longer counts as a waiting receiver", async () => {
   const [tx, rx] = syncChannel<number>(0);
   const controller = new AbortController();
