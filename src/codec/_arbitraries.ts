@@ -136,3 +136,25 @@ function rewire(root: unknown, picks: number[]): unknown {
  * and cycles. */
 export const values: fc.Arbitrary<unknown> = fc.tuple(tree, fc.array(fc.nat(), { maxLength: 8 }))
   .map(([v, picks]) => rewire(v, picks));
+
+/**
+ * Large top-level strings and views (512 bytes and more): what the built-in codecs write in place
+ * in a channel's ring (see _direct.ts), views at any offset of a buffer with room around them.
+ */
+export const largeValues: fc.Arbitrary<unknown> = fc.oneof(
+  fc.string({ minLength: 512, maxLength: 3000 }),
+  fc.string({ unit: "binary", minLength: 512, maxLength: 1500 }),
+  fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 512, maxLength: 2000 })
+    .map((u) => String.fromCharCode(...u)),
+  fc.tuple(fc.uint8Array({ minLength: 512, maxLength: 5000 }), fc.constantFrom(...viewKinds))
+    .chain(([bytes, Kind]) => {
+      const size = Kind.BYTES_PER_ELEMENT ?? 1;
+      const most = Math.floor(bytes.length / size);
+      return fc.tuple(fc.nat(most), fc.nat(most)).map(([a, b]) => {
+        const buffer = new ArrayBuffer(bytes.length);
+        new Uint8Array(buffer).set(bytes);
+        const [from, to] = a <= b ? [a, b] : [b, a];
+        return new Kind(buffer, from * size, to - from);
+      });
+    }),
+);
