@@ -47,21 +47,30 @@
 //
 //   +0  SIZE  i32  0 = not written yet; -(8 + length) = claimed, being written;
 //                  +(8 + length) = committed message; for padding, its whole extent
-//   +4  META  i32  kind (bits 0–7: RECORD_MESSAGE, RECORD_PADDING or RECORD_GAP, a padding
-//                  whose bytes after the header are still 0) | owner id << 8
+//   +4  META  i32  kind (bits 0–7) | owner id << 8 (bits 8–31), where the kind is
+//                  RECORD_MESSAGE, RECORD_PADDING, RECORD_GAP (a padding whose bytes after the
+//                  header are still 0) or RECORD_TRIMMED (a committed message whose last `trim`
+//                  reserved bytes were not written; bits 8–31 hold `trim` instead of the owner)
 //   +8  payload[length], then zeros up to the next multiple of 8
 //
+// SIZE and META form one i64 (SIZE in the low half): a producer publishes a claim by one 64-bit
+// CAS from the header it wrote (its owner, -size) to the committed one, so that a producer that
+// was reported dead and whose claim was skipped and reused by another producer can never
+// publish or touch that other producer's record: the owner in the expected value differs.
+//
 // ## Protocol
-// - Producers claim space by a CAS on TAIL (claims are ordered by TAIL), then store -size in
-//   SIZE (the claim is in progress and META names its owner), copy the payload, and publish it
-//   with the atomic store of +size. A claim that would straddle the end of the data area first
-//   lays down a padding record up to the end (committed at once) and starts at offset 0.
-// - The consumer reads SIZE at HEAD: > 0 is a committed record; ≤ 0 with HEAD < TAIL is a claim
-//   still being written (BUSY); HEAD = TAIL is EMPTY. After use it zeroes the record (so that
-//   every byte a future header may land on reads 0), then advances HEAD. Invariant: every byte
-//   of the data area between HEAD and the next claim reads 0. A padding record that only had its
-//   header written (RECORD_GAP: the padding at the end of the data area, and the unwritten rest
-//   of a claim published by `commitLength`) therefore needs only its header zeroed.
+// - Producers claim space by a CAS on TAIL (claims are ordered by TAIL), then write the header
+//   (-size in SIZE: the claim is in progress; META names its owner), copy the payload, and
+//   publish it with a CAS of the header to +size. A producer that reserved an upper bound and
+//   wrote less publishes a RECORD_TRIMMED record (`commitLength`). A claim that would straddle
+//   the end of the data area first lays down a padding record up to the end (committed at once)
+//   and starts at offset 0.
+// - The consumer reads the header at HEAD: SIZE > 0 is a committed record; ≤ 0 with HEAD < TAIL
+//   is a claim still being written (BUSY); HEAD = TAIL is EMPTY. After use it zeroes the record
+//   (so that every byte a future header may land on reads 0), then advances HEAD. Invariant:
+//   every byte of the data area between HEAD and the next claim reads 0. Bytes a record never
+//   had written (after the header of RECORD_GAP padding, after the payload of a RECORD_TRIMMED
+//   message) therefore need no zeroing.
 // - Growth: a producer that finds the ring too full seals it (CAS TAIL → TAIL | SEALED; one
 //   producer wins), allocates a larger ring from fresh pages (`memory.grow`; STORAGE counts
 //   whole pages against MAX_BYTES), links it in NEXT
@@ -148,6 +157,13 @@ export const RECORD_MESSAGE: i32 = 1;
 export const RECORD_PADDING: i32 = 2;
 /** Padding whose bytes after the header were never written (they still read 0). */
 export const RECORD_GAP: i32 = 3;
+/**
+ * A message shorter than its record: META holds, instead of the owner, how many bytes of the
+ * reserved length were not written (`commitLength`); they still read 0.
+ */
+export const RECORD_TRIMMED: i32 = 4;
+/** Most bytes `commitLength` can leave unwritten (the 24 bits META has for them). */
+export const MAX_TRIM: i32 = 0xffffff;
 export const ALIGN: i32 = 8;
 
 // ── Limits.
@@ -494,70 +510,83 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
     const data = ring + RING_DATA;
     let record = data + index;
     if (padding != 0) {
-      // Only the header is written: the rest of the data area still reads 0.
-      store<i32>(record + RECORD_META, RECORD_GAP);
-      // Publishes the padding record: committed at once.
-      atomic.store<i32>(record + RECORD_SIZE, padding);
+      // Publishes the padding record, committed at once. Only its header is written: the rest
+      // of the data area still reads 0.
+      atomic.store<i64>(record, header(RECORD_GAP, padding));
       record = data;
     }
-    store<i32>(record + RECORD_META, (owner << 8) | RECORD_MESSAGE);
-    // Marks the claim in progress; META names its owner (for recovery from a dead producer).
-    // A plain store: it publishes nothing (the consumer reads 0 or -size alike as unfinished),
-    // and `commit`'s atomic store orders it with the payload.
-    store<i32>(record + RECORD_SIZE, -(HEADER + length));
+    // Marks the claim in progress; META names its owner (for recovery from a dead producer,
+    // and for `commit`'s CAS). A plain store: it publishes nothing (the consumer reads 0 or
+    // -size alike as unfinished), and `commit`'s atomic CAS orders it with the payload.
+    store<i64>(record, header(claimMeta(owner), -(HEADER + length)));
     return <i32>(record + HEADER);
   }
 }
 
-/** Publishes the record whose payload at `payload` was claimed by `reserve` and written. */
-export function commit(ch: usize, payload: usize): void {
+/** A record header as one i64: META in the high half, SIZE in the low half. */
+@inline function header(meta: i32, size: i32): i64 {
+  return (<i64>meta << 32) | <i64><u32>size;
+}
+
+/** META of a claim of `owner` in progress (as `reserve` writes it). */
+@inline function claimMeta(owner: i32): i32 {
+  return (owner << 8) | RECORD_MESSAGE;
+}
+
+/**
+ * Publishes the record whose payload at `payload` was claimed by `reserve(ch, length, owner)`
+ * and written. Does nothing if the claim was skipped by `unblock` meanwhile (its producer was
+ * reported dead, yet went on): the CAS expects this claim's own header.
+ */
+export function commit(ch: usize, payload: usize, owner: i32, length: i32): void {
   const record = payload - HEADER;
-  const size = -load<i32>(record + RECORD_SIZE);
+  const size = HEADER + length;
+  const meta = claimMeta(owner);
+  const claimed = header(meta, -size);
   // Publishes the payload: the consumer that reads SIZE > 0 sees every byte written before.
-  // A CAS, not a store: if this producer was reported dead and its claim skipped (`unblock`),
-  // the bytes may belong to another record by now, and this commit must not touch them.
-  if (atomic.cmpxchg<i32>(record + RECORD_SIZE, -size, size) != -size) return;
+  if (atomic.cmpxchg<i64>(record, claimed, header(meta, size)) != claimed) return;
   wake(ch + DATA_SEQ, ch + DATA_WAITERS);
 }
 
 /**
- * Like `commit`, for a payload that turned out shorter than reserved: publishes the record with
- * `length` bytes (≤ the length passed to `reserve`); the rest of the claim becomes padding. For
- * producers that reserve an upper bound and write the message in place. The caller must not
- * have written past `length`: the padding is a RECORD_GAP, whose bytes must still read 0.
+ * Like `commit`, for a payload that turned out shorter than reserved: publishes the claim of
+ * `reserved` bytes as a message of `length` bytes (a RECORD_TRIMMED record). For producers that
+ * reserve an upper bound and write the message in place. The caller must not have written past
+ * `length`: the consumer zeroes only what was written.
  *
- * @returns OK, or INVALID for a `length` out of range (nothing is published: `cancel` the claim).
+ * @returns OK, or INVALID for a `length` out of range or more than MAX_TRIM bytes short (nothing
+ * is published: `cancel` the claim).
  */
-export function commitLength(ch: usize, payload: usize, length: i32): i32 {
+export function commitLength(
+  ch: usize,
+  payload: usize,
+  owner: i32,
+  reserved: i32,
+  length: i32,
+): i32 {
+  if (length < 0 || length > reserved || reserved - length > MAX_TRIM) return INVALID;
   const record = payload - HEADER;
-  const claimed = -atomic.load<i32>(record + RECORD_SIZE);
-  // claimed ≤ 0: this claim was skipped by `unblock` (see `commit`); do not touch it again.
-  if (claimed <= 0) return OK;
-  const size = HEADER + length;
-  if (length < 0 || size > claimed) return INVALID;
-  const rest = align8(claimed) - align8(size);
-  if (rest != 0) {
-    const padding = record + align8(size);
-    // Beyond `length` the claim was not written: it still reads 0.
-    store<i32>(padding + RECORD_META, RECORD_GAP);
-    // Publishes the padding before the message, so the consumer never finds it unwritten.
-    atomic.store<i32>(padding + RECORD_SIZE, rest);
-  }
+  const size = HEADER + reserved;
+  const claimed = header(claimMeta(owner), -size);
+  const trimmed = header(((reserved - length) << 8) | RECORD_TRIMMED, size);
   // Publishes the payload, as in `commit`.
-  if (atomic.cmpxchg<i32>(record + RECORD_SIZE, -claimed, size) != -claimed) return OK;
+  if (atomic.cmpxchg<i64>(record, claimed, trimmed) != claimed) return OK;
   wake(ch + DATA_SEQ, ch + DATA_WAITERS);
   return OK;
 }
 
 /**
- * Gives up a claim made by `reserve` without sending: the record becomes padding that the
- * consumer skips, and the admission is returned.
+ * Gives up a claim made by `reserve(ch, length, owner)` without sending: the record becomes
+ * padding that the consumer skips, and the admission is returned (unless `unblock` skipped the
+ * claim already, which returned it).
  */
-export function cancel(ch: usize, payload: usize): void {
+export function cancel(ch: usize, payload: usize, owner: i32, length: i32): void {
   const record = payload - HEADER;
-  store<i32>(record + RECORD_META, (load<i32>(record + RECORD_META) & ~0xff) | RECORD_PADDING);
+  const meta = claimMeta(owner);
+  const claimed = header(meta, -(HEADER + length));
+  const padding = header((meta & ~0xff) | RECORD_PADDING, align8(HEADER + length));
   // Publishes the padding record.
-  atomic.store<i32>(record + RECORD_SIZE, align8(-load<i32>(record + RECORD_SIZE)));
+  if (atomic.cmpxchg<i64>(record, claimed, padding) != claimed) return;
   unadmit(ch);
   wake(ch + DATA_SEQ, ch + DATA_WAITERS);
 }
@@ -575,19 +604,29 @@ export function peek(ch: usize): i32 {
     const record = headRecord(ch);
     const ring = headRing;
     const head = headPos;
-    // Waits for the producer's publishing store of +size.
-    const size = atomic.load<i32>(record + RECORD_SIZE);
+    // Waits for the producer's publishing CAS of the header (SIZE > 0). One i64 load, the same
+    // range as that CAS, reads SIZE and META together.
+    const h = atomic.load<i64>(record);
+    const size = <i32>h;
     if (size > 0) {
-      const kind = load<i32>(record + RECORD_META) & 0xff;
-      if (kind != RECORD_MESSAGE) {
-        skip(ring, record, head, size, kind == RECORD_GAP ? HEADER : size);
-        continue;
+      const meta = <i32>(h >>> 32);
+      const kind = meta & 0xff;
+      if (kind == RECORD_MESSAGE) {
+        lastLength = size - HEADER;
+        return <i32>(record + HEADER);
       }
-      lastLength = size - HEADER;
-      return <i32>(record + HEADER);
+      if (kind == RECORD_TRIMMED) {
+        lastLength = size - HEADER - (meta >>> 8);
+        return <i32>(record + HEADER);
+      }
+      skip(ring, record, head, size, kind == RECORD_GAP ? HEADER : size);
+      continue;
     }
     const tail = atomic.load<i64>(ring + RING_TAIL);
-    if (head != (tail & POSITION)) return BUSY;
+    if (head != (tail & POSITION)) {
+      lastLength = -size; // the claim's length, once its header is written (see `pull` in JS)
+      return BUSY;
+    }
     if (tail < 0) {
       const next = atomic.load<i32>(ring + RING_NEXT);
       if (next != 0) {
@@ -611,10 +650,13 @@ export function peek(ch: usize): i32 {
  * @returns 1 or 0.
  */
 export function poll(ch: usize): i32 {
-  return atomic.load<i32>(headRecord(ch) + RECORD_SIZE) > 0 ? 1 : 0;
+  return <i32>atomic.load<i64>(headRecord(ch)) > 0 ? 1 : 0;
 }
 
-/** Payload length of the message returned by this instance's last successful `peek`. */
+/**
+ * Payload length of the message returned by this instance's last successful `peek`; after a
+ * BUSY, the total length of the unfinished claim (header included; 0 if not yet known).
+ */
 export function peekLength(): i32 {
   return lastLength;
 }
@@ -641,7 +683,9 @@ function skip(ring: usize, record: usize, head: i64, size: i32, dirty: i32): voi
 export function release(ch: usize): void {
   const record = headRecord(ch);
   const size = load<i32>(record + RECORD_SIZE);
-  skip(headRing, record, headPos, size, size);
+  const meta = load<i32>(record + RECORD_META);
+  // A trimmed message was written up to its length only: the rest still reads 0.
+  skip(headRing, record, headPos, size, (meta & 0xff) == RECORD_TRIMMED ? size - (meta >>> 8) : size);
   // Publishes the free slot to bounded producers.
   atomic.add<i32>(ch + RECEIVED, 1);
   wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
@@ -690,17 +734,17 @@ export function markDead(ch: usize, owner: i32): void {
  */
 export function unblock(ch: usize): i32 {
   const record = headRecord(ch);
-  const size = atomic.load<i32>(record + RECORD_SIZE);
+  const h = atomic.load<i64>(record);
+  const size = <i32>h;
   if (size >= 0) return BUSY;
-  const meta = load<i32>(record + RECORD_META);
+  const meta = <i32>(h >>> 32);
   const owner = (meta >>> 8) & OWNER_MASK;
   for (let i = 0; i < DEAD_SLOTS; i++) {
     if (atomic.load<i32>(ch + DEAD_OWNERS + (i << 2)) != owner) continue;
-    // The owner is reported dead. The CAS decides between this and a late `commit` of a
-    // producer that is not quite dead: whichever changes SIZE first wins. Only this consumer
-    // reads META, after SIZE: it can be set after the CAS.
-    if (atomic.cmpxchg<i32>(record + RECORD_SIZE, size, align8(-size)) != size) return BUSY;
-    store<i32>(record + RECORD_META, (meta & ~0xff) | RECORD_PADDING);
+    // The owner is reported dead. The CAS decides between this and a late `commit` or `cancel`
+    // of a producer that is not quite dead: whichever changes the header first wins.
+    const padding = header((meta & ~0xff) | RECORD_PADDING, align8(-size));
+    if (atomic.cmpxchg<i64>(record, h, padding) != h) return BUSY;
     unadmit(ch);
     return OK;
   }

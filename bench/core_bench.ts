@@ -37,7 +37,7 @@ function oneRecord(ch: { core: ReturnType<typeof instantiate>; u8: Uint8Array })
   if (at < CORE.FIRST_OFFSET) throw new Error(`reserve: status ${at}`);
   const n = seq++;
   for (let i = 0; i < 16; i++) u8[at + i] = n + i;
-  core.commit(0, at);
+  core.commit(0, at, 1, 16);
   const got = core.peek(0);
   if (got < CORE.FIRST_OFFSET) throw new Error(`peek: status ${got}`);
   sink += u8[got] + core.peekLength();
@@ -48,7 +48,7 @@ function oneRecord(ch: { core: ReturnType<typeof instantiate>; u8: Uint8Array })
 function callsOnly(ch: { core: ReturnType<typeof instantiate> }): void {
   const core = ch.core;
   const at = core.reserve(0, 16, 1);
-  core.commit(0, at);
+  core.commit(0, at, 1, 16);
   sink += core.peek(0);
   core.release(0);
 }
@@ -88,7 +88,7 @@ Deno.bench("unbounded: 1000 × a batch (reserve+commit ×8, then peek+release ×
     for (let j = 0; j < 8; j++) {
       const at = core.reserve(0, 16, 1);
       for (let k = 0; k < 16; k++) u8[at + k] = k;
-      core.commit(0, at);
+      core.commit(0, at, 1, 16);
     }
     for (let j = 0; j < 8; j++) {
       sink += u8[core.peek(0)];
@@ -106,7 +106,7 @@ Deno.bench("producer side: 1000 × reserve+write+commit", { group: "core, one si
   for (let i = 0; i < 1000; i++) {
     const at = core.reserve(0, 16, 1);
     for (let k = 0; k < 16; k++) u8[at + k] = k;
-    core.commit(0, at);
+    core.commit(0, at, 1, 16);
   }
   b.end();
   for (let i = 0; i < 1000; i++) {
@@ -119,7 +119,7 @@ Deno.bench("consumer side: 1000 × peek+read+release", { group: "core, one side"
   for (let i = 0; i < 1000; i++) {
     const at = core.reserve(0, 16, 1);
     for (let k = 0; k < 16; k++) u8[at + k] = k;
-    core.commit(0, at);
+    core.commit(0, at, 1, 16);
   }
   b.start();
   for (let i = 0; i < 1000; i++) {
@@ -136,7 +136,7 @@ Deno.bench("64 KiB record: reserve+commit+peek+release, payload untouched", {
   baseline: true,
 }, () => {
   const at = big.core.reserve(0, 65536, 1);
-  big.core.commit(0, at);
+  big.core.commit(0, at, 1, 65536);
   sink += big.core.peek(0);
   big.core.release(0);
 });

@@ -410,7 +410,7 @@ function coreOneThread(count: number): number {
     for (let i = 0; i < n; i++) {
       const at = core.reserve(0, 16, 1);
       for (let j = 0; j < 16; j++) u8[at + j] = i + j;
-      core.commit(0, at);
+      core.commit(0, at, 1, 16);
       const got = core.peek(0);
       sum += u8[got];
       core.release(0);

@@ -18,8 +18,13 @@ const SPACE = CORE.SPACE_SEQ >> 2;
 const SLICE_MS = 50;
 /** Longest single async sleep; a notify normally ends it much sooner. */
 export const SLICE_ASYNC_MS = 1000;
-/** How long a claim of a producer reported dead stays untouched before it is skipped. */
+/**
+ * How long a claim of a producer reported dead stays untouched before it is skipped: 100 ms,
+ * plus 10 ms per MB claimed — a terminated worker may still be writing into it (copying, or
+ * encoding in place), and must be done before the space can go to another message.
+ */
 const UNBLOCK_AFTER_MS = 100;
+const UNBLOCK_BYTES_PER_MS = 100_000;
 /** Spins on an unfinished claim at the head before `pull` reports BUSY. */
 const BUSY_SPINS = 1000;
 /** Busy-polls before parking: waking a parked thread costs ~30 µs on an idle CPU. */
@@ -101,7 +106,7 @@ export class Chan {
     } else {
       u8.set(bytes, at);
     }
-    this.core.commit(CH, at);
+    this.core.commit(CH, at, owner, length);
     return OK;
   }
 
@@ -120,11 +125,11 @@ export class Chan {
     try {
       end = encoder.encodeInto(value, u8, at, bound);
     } catch (error) {
-      this.core.cancel(CH, at);
+      this.core.cancel(CH, at, owner, bound);
       throw error;
     }
-    if (this.core.commitLength(CH, at, end - at) !== OK) {
-      this.core.cancel(CH, at);
+    if (this.core.commitLength(CH, at, owner, bound, end - at) !== OK) {
+      this.core.cancel(CH, at, owner, bound);
       throw new Error(`Internal error: ${end - at} bytes written in place of at most ${bound}`);
     }
     return OK;
@@ -132,7 +137,7 @@ export class Chan {
 
   /**
    * Takes and decodes the next message into `this.value`. A claim at the head that is still
-   * being written is spun on briefly (writes take nanoseconds); if it stays unfinished, its
+   * being written is spun on briefly (most writes take nanoseconds); if it stays unfinished, its
    * producer was preempted between reserve and commit, or died there — then whoever saw it die
    * reported it (see _lifeline.ts) and `unblock` skips it.
    * The message is consumed even when `decode` throws; the error is rethrown.
@@ -143,10 +148,11 @@ export class Chan {
     for (let spins = 0; (at = this.core.peek(CH)) === BUSY; spins++) {
       if (spins === BUSY_SPINS) {
         // Skip a claim of a producer reported dead only once it has been unfinished for a
-        // while: a terminated worker may still be finishing a copy into it.
+        // while: a terminated worker may still be finishing a write into it.
         const now = performance.now();
+        const grace = UNBLOCK_AFTER_MS + this.core.peekLength() / UNBLOCK_BYTES_PER_MS;
         if (this.#busySince === 0) this.#busySince = now;
-        else if (now - this.#busySince > UNBLOCK_AFTER_MS && this.core.unblock(CH) === OK) {
+        else if (now - this.#busySince > grace && this.core.unblock(CH) === OK) {
           this.#busySince = 0;
           spins = 0;
           continue;

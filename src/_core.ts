@@ -18,9 +18,15 @@ export interface Core {
   unblock(ch: number): number;
   validate(ch: number): number;
   reserve(ch: number, length: number, owner: number): number;
-  commit(ch: number, payload: number): void;
-  commitLength(ch: number, payload: number, length: number): number;
-  cancel(ch: number, payload: number): void;
+  commit(ch: number, payload: number, owner: number, length: number): void;
+  commitLength(
+    ch: number,
+    payload: number,
+    owner: number,
+    reserved: number,
+    length: number,
+  ): number;
+  cancel(ch: number, payload: number, owner: number, length: number): void;
   peek(ch: number): number;
   peekLength(): number;
   poll(ch: number): number;

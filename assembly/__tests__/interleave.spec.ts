@@ -2,9 +2,15 @@
 // draining after every step, checked against a model queue (claims in reserve order; the head
 // is delivered only once committed).
 import {
-  BUSY, commit, EMPTY, FIRST_OFFSET, init, OK, PAGE, peek, peekLength, release, reserve,
+  BUSY, commit, EMPTY, FIRST_OFFSET, HEADER, init, OK, PAGE, peek, peekLength, release, reserve,
   UNBOUNDED,
 } from "../ring";
+
+/** Commits claim `p` as the producer that made it would: with the owner and length it claimed. */
+function commitClaim(ch: usize, p: i32): void {
+  commit(ch, p, load<i32>(<usize>p - 4) >>> 8, -load<i32>(<usize>p - 8) - HEADER);
+}
+
 
 const STEPS = 8; // per interleaving: each producer reserves and commits twice
 const LENGTHS: i32[] = [16, 8]; // payload lengths of producer 0 and 1 (24 and 16-byte records)
@@ -41,7 +47,7 @@ function producerStep(ch: usize, who: i32): void {
     modelSeq.push(seq);
     modelDone.push(false);
   } else {
-    commit(ch, pending[who]);
+    commitClaim(ch, pending[who]);
     pending[who] = 0;
     for (let k = modelOwner.length - 1; k >= front; k--) {
       if (modelOwner[k] == who) {
@@ -86,7 +92,7 @@ describe("two producers, every interleaving", () => {
         expect<i32>(init(ch, UNBOUNDED, 1 << 20, 64, 0)).toBe(OK);
         if (offset > 0) {
           const p = reserve(ch, offset - 8, 9);
-          commit(ch, p);
+          commitClaim(ch, p);
           expect<i32>(peek(ch)).toBe(p);
           release(ch);
         }

@@ -1,13 +1,24 @@
 // Unit tests of the ring core, one instance, driven step by step. Real threads are exercised by
 // tests/core_workers_test.ts.
 import {
-  addSender, BUSY, cancel, CLAIMED, closeReceiver, commit, commitLength, DISCONNECTED, dropSender, EMPTY,
+  addSender, BUSY, cancel, CLAIMED, MAX_TRIM, closeReceiver, commit, commitLength, DISCONNECTED, dropSender, EMPTY,
   FIRST_OFFSET, FULL, HEADER, init, INVALID, length, MAX_INITIAL_CAPACITY, NO_MEMORY, OK, PAGE,
   peek, peekLength, receiverOpen, recvWaitBegin, recvWaitEnd, release, reserve, ringCapacity,
   RING_DATA, senderCount, storageBytes, TOO_LARGE, UNBOUNDED, validate, CONTROL_SIZE,
   DATA_SEQ, DATA_WAITERS, SPACE_SEQ, SPACE_WAITERS, waitDataBegin, waitDataEnd, waitSpaceBegin,
   waitSpaceEnd, newOwner, markDead, unblock, NEXT_OWNER, OWNER_MASK,
 } from "../ring";
+
+/** Commits claim `p` as the producer that made it would: with the owner and length it claimed. */
+function commitClaim(ch: usize, p: i32): void {
+  commit(ch, p, load<i32>(<usize>p - 4) >>> 8, -load<i32>(<usize>p - 8) - HEADER);
+}
+
+/** Cancels claim `p` as the producer that made it would. */
+function cancelClaim(ch: usize, p: i32): void {
+  cancel(ch, p, load<i32>(<usize>p - 4) >>> 8, -load<i32>(<usize>p - 8) - HEADER);
+}
+
 
 const MB: u32 = 1 << 20;
 
@@ -33,7 +44,7 @@ function claim(ch: usize, len: i32, seed: i32, owner: i32 = 1): i32 {
 function send(ch: usize, len: i32, seed: i32): i32 {
   const p = claim(ch, len, seed);
   if (p >= FIRST_OFFSET) {
-    commit(ch, p);
+    commitClaim(ch, p);
     return OK;
   }
   return p;
@@ -78,7 +89,7 @@ describe("reserve, commit, peek, release", () => {
     expect<bool>(p >= <i32>(ch + CONTROL_SIZE + RING_DATA + HEADER)).toBe(true);
     expect<i32>(peek(ch)).toBe(BUSY);
     expect<i32>(length(ch)).toBe(1);
-    commit(ch, p);
+    commitClaim(ch, p);
     expect<i32>(peek(ch)).toBe(p);
     expect<i32>(peek(ch)).toBe(p, "peek does not consume");
     take(ch, 5, 1);
@@ -104,7 +115,7 @@ describe("reserve, commit, peek, release", () => {
   test("consumed records are zeroed", () => {
     const ch = channel();
     const p = claim(ch, 20, 9);
-    commit(ch, p);
+    commitClaim(ch, p);
     take(ch, 20, 9);
     for (let i = -HEADER; i < 24; i++) expect<u8>(load<u8>(<usize>(p + i))).toBe(0);
   });
@@ -113,9 +124,9 @@ describe("reserve, commit, peek, release", () => {
     const a = claim(ch, 10, 1);
     const b = claim(ch, 10, 2);
     expect<i32>(reserve(ch, 1, 1)).toBe(FULL);
-    cancel(ch, a);
+    cancelClaim(ch, a);
     expect<i32>(peek(ch)).toBe(BUSY, "b is still being written");
-    commit(ch, b);
+    commitClaim(ch, b);
     take(ch, 10, 2);
     expect<i32>(peek(ch)).toBe(EMPTY);
     expect<i32>(length(ch)).toBe(0);
@@ -176,14 +187,14 @@ describe("wrap-around", () => {
     const p = claim(ch, 20, 2); // 32 bytes: pads 48..64, lands at 0
     expect<i32>(p).toBe(<i32>(ch + CONTROL_SIZE + RING_DATA + HEADER));
     expect<i32>(peek(ch)).toBe(BUSY);
-    commit(ch, p);
+    commitClaim(ch, p);
     take(ch, 20, 2);
   });
 });
 
 describe("commitLength", () => {
-  test("every shorter length from every offset: the message, then the rest skipped", () => {
-    const capacity = 64;
+  test("every shorter length from every offset: a trimmed message, its unwritten rest left 0", () => {
+    const capacity = 128; // room for both claims and any padding: no growth, always checked
     // Plain checks in the loop (expect is slow); one expect reports the first failure.
     let failure = 0;
     for (let offset = 0; offset < capacity && failure == 0; offset += 8) {
@@ -196,14 +207,14 @@ describe("commitLength", () => {
         // Each length from the same offset first, then from wherever the previous ones left off.
         for (let len = 0; len <= reserved && failure == 0; len++) {
           for (let round = 0; round < 2; round++) {
-            // Two claims in flight: the second waits behind the first's padding.
-            // Only the first `len` bytes are written, as commitLength requires.
+            // Only the first `len` bytes are written, as commitLength requires. A second claim
+            // in flight behind the first one.
             const p = reserve(ch, reserved, 1);
             for (let i = 0; i < len; i++) store<u8>(<usize>p + i, byteOf(len + round, i));
-            const q = claim(ch, 3, 9);
+            const q = claim(ch, 3, 9, 2);
             if (p < FIRST_OFFSET || q < FIRST_OFFSET) failure = 1;
             else if (peek(ch) != BUSY) failure = 2;
-            else if (commitLength(ch, p, len) != OK) failure = 3;
+            else if (commitLength(ch, p, 1, reserved, len) != OK) failure = 3;
             else if (length(ch) != 2) failure = 4;
             else if (peek(ch) != p || peekLength() != len) failure = 5;
             else {
@@ -211,15 +222,14 @@ describe("commitLength", () => {
                 if (load<u8>(<usize>p + i) != byteOf(len + round, i)) failure = 6;
               }
               release(ch);
-              if (peek(ch) != BUSY) failure = 7; // the padding is skipped; q is unfinished
-              commit(ch, q);
+              if (peek(ch) != BUSY) failure = 7; // q is unfinished
+              commit(ch, q, 2, 3);
               if (peek(ch) != q || peekLength() != 3) failure = 8;
               release(ch);
-              // Drained: every byte of the data area reads 0 again (unless it grew).
-              if (ringCapacity(ch) == capacity) {
-                const data = ch + CONTROL_SIZE + RING_DATA;
-                for (let i = 0; i < capacity; i++) if (load<u8>(data + i) != 0) failure = 10;
-              }
+              if (ringCapacity(ch) != capacity) failure = 11;
+              // Drained: every byte of the data area reads 0 again.
+              const data = ch + CONTROL_SIZE + RING_DATA;
+              for (let i = 0; i < capacity; i++) if (load<u8>(data + i) != 0) failure = 10;
             }
             if (failure != 0) {
               trace("offset, reserved, length", 3, offset, reserved, len);
@@ -232,26 +242,49 @@ describe("commitLength", () => {
     }
     expect<i32>(failure).toBe(0, "first failed check");
   });
-  test("rejects a length longer than reserved or negative, leaving the claim to cancel", () => {
-    const ch = channel();
+  test("rejects a length longer than reserved, negative, or too far short", () => {
+    const ch = channel(UNBOUNDED, 64, 64 * MB);
     const p = claim(ch, 12, 1);
-    expect<i32>(commitLength(ch, p, 13)).toBe(INVALID);
-    expect<i32>(commitLength(ch, p, -1)).toBe(INVALID);
+    expect<i32>(commitLength(ch, p, 1, 12, 13)).toBe(INVALID);
+    expect<i32>(commitLength(ch, p, 1, 12, -1)).toBe(INVALID);
     expect<i32>(peek(ch)).toBe(BUSY);
-    cancel(ch, p);
+    cancelClaim(ch, p);
+    const big = reserve(ch, MAX_TRIM + 1, 1);
+    expect<bool>(big >= FIRST_OFFSET).toBe(true);
+    expect<i32>(commitLength(ch, big, 1, MAX_TRIM + 1, 0)).toBe(INVALID);
+    expect<i32>(commitLength(ch, big, 1, MAX_TRIM + 1, 1)).toBe(OK);
+    expect<i32>(peek(ch)).toBe(big);
+    expect<i32>(peekLength()).toBe(1);
+    release(ch);
     expect<i32>(peek(ch)).toBe(EMPTY);
     expect<i32>(length(ch)).toBe(0);
   });
-  test("a claim skipped by unblock is left alone", () => {
+});
+
+describe("a producer reported dead that goes on", () => {
+  test("cannot publish, trim or cancel a claim of another producer at its old place", () => {
     const ch = channel();
-    const owner = newOwner(ch);
-    const p = claim(ch, 30, 1, owner);
-    markDead(ch, owner);
+    const dead = newOwner(ch);
+    const live = newOwner(ch);
+    const p = reserve(ch, 40, dead);
+    markDead(ch, dead);
     expect<i32>(unblock(ch)).toBe(OK);
-    expect<i32>(send(ch, 4, 2)).toBe(OK);
-    expect<i32>(commitLength(ch, p, 10)).toBe(OK); // late: changes nothing
-    take(ch, 4, 2);
+    expect<i32>(peek(ch)).toBe(EMPTY); // the skipped claim is gone, its bytes zeroed
+    // The consumer moved on; a live producer claims the same place, same length.
+    const q = claim(ch, 40, 7, live);
+    expect<i32>(q).toBe(p);
+    // The dead producer finishes late, every way it could.
+    commit(ch, p, dead, 40);
+    expect<i32>(peek(ch)).toBe(BUSY, "not published by the late commit");
+    expect<i32>(commitLength(ch, p, dead, 40, 5)).toBe(OK);
+    expect<i32>(peek(ch)).toBe(BUSY, "not published by the late commitLength");
+    cancel(ch, p, dead, 40);
+    expect<i32>(peek(ch)).toBe(BUSY, "not cancelled");
+    expect<i32>(length(ch)).toBe(1, "the admission was not returned twice");
+    commit(ch, q, live, 40);
+    take(ch, 40, 7);
     expect<i32>(peek(ch)).toBe(EMPTY);
+    expect<i32>(length(ch)).toBe(0);
   });
 });
 
@@ -363,7 +396,7 @@ describe("bounds", () => {
     // A cancelled claim hands the token back.
     recvWaitBegin(ch);
     const p = claim(ch, 3, 1);
-    cancel(ch, p);
+    cancelClaim(ch, p);
     expect<i32>(recvWaitEnd(ch)).toBe(OK);
     expect<i32>(peek(ch)).toBe(EMPTY);
   });
@@ -388,7 +421,7 @@ describe("ends and disconnection", () => {
     const p = claim(ch, 4, 1);
     dropSender(ch);
     expect<i32>(peek(ch)).toBe(BUSY);
-    commit(ch, p);
+    commitClaim(ch, p);
     take(ch, 4, 1);
     expect<i32>(peek(ch)).toBe(DISCONNECTED);
   });
@@ -440,7 +473,7 @@ describe("dead producers", () => {
     const stuck = reserve(ch, 12, a); // a dies before committing
     const p = reserve(ch, 4, b);
     for (let i = 0; i < 4; i++) store<u8>(<usize>p + i, byteOf(3, i));
-    commit(ch, p);
+    commitClaim(ch, p);
     expect<i32>(peek(ch)).toBe(BUSY);
     expect<i32>(unblock(ch)).toBe(BUSY, "a is not known dead yet");
     expect<i32>(reserve(ch, 0, b)).toBe(FULL, "bound 2: both slots taken");
@@ -488,7 +521,7 @@ describe("review regressions", () => {
     expect<i32>(peek(ch)).toBe(EMPTY);
     // The next record reuses the bytes; the late commit must not touch its header.
     expect<i32>(send(ch, 8, 5)).toBe(OK);
-    commit(ch, stuck);
+    commitClaim(ch, stuck);
     take(ch, 8, 5);
     expect<i32>(peek(ch)).toBe(EMPTY);
   });

@@ -266,7 +266,7 @@ function coreProducer(count: number): void {
     u8[at + 2] = i >>> 16;
     u8[at + 3] = i >>> 24;
     for (let j = 4; j < 16; j++) u8[at + j] = j;
-    core.commit(0, at);
+    core.commit(0, at, 1, 16);
   }
 }
 

@@ -26,7 +26,7 @@ self.onmessage = (event: MessageEvent) => {
     }
     if (at + length > u8.length) u8 = new Uint8Array(memory.buffer);
     fillPayload(u8, at, length, id, seq);
-    core.commit(0, at);
+    core.commit(0, at, id + 1, length);
   }
   core.dropSender(0);
   self.postMessage({ id, spins });
