@@ -124,9 +124,18 @@ export class Receiver<T> {
     );
   }
 
-  /** Takes the next message into the channel's `value`. @returns OK, EMPTY or DISCONNECTED. */
-  #pull(): number {
-    return this.#chan.pull(this.#codec as Codec<unknown>);
+  /**
+   * Takes the next message into the channel's `value`. A message the codec fails to decode is
+   * consumed all the same, and ends this receiver's wait like any other (see `#took`).
+   * @returns OK, EMPTY, DISCONNECTED or BUSY.
+   */
+  #pull(republish = true): number {
+    try {
+      return this.#chan.pull(this.#codec as Codec<unknown>);
+    } catch (error) {
+      this.#took(republish);
+      throw error;
+    }
   }
 
   /**
@@ -151,7 +160,13 @@ export class Receiver<T> {
    */
   tryRecv(): TryRecvResult<T> {
     this.#check("receive");
-    const status = this.#chan.pullWithin(this.#codec as Codec<unknown>, BUSY_PATIENCE_MS);
+    let status: number;
+    try {
+      status = this.#chan.pullWithin(this.#codec as Codec<unknown>, BUSY_PATIENCE_MS);
+    } catch (error) {
+      this.#took(true); // the message that failed to decode was taken (see `#pull`)
+      throw error;
+    }
     if (status === OK) return { state: "ok", value: this.#took(true) };
     return status === DISCONNECTED ? DISCONNECTED_RESULT : EMPTY_RESULT;
   }
@@ -329,11 +344,10 @@ export class Receiver<T> {
       while (this.#pending.length > 0 && this.#state === OPEN) {
         let status: number;
         try {
-          status = this.#pull();
+          status = this.#pull(false);
         } catch (error) {
           // The codec failed on this message (it is consumed): report it to the call that took
           // it and go on with the next.
-          this.#took(false);
           this.#settle(this.#pending.shift()!, undefined, error ?? new Error(String(error)));
           continue;
         }

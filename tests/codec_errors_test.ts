@@ -2,7 +2,7 @@
 // failing message is reported to the receive that took it (and consumed), and the channel goes
 // on with the next message — for tryRecv, recvSync and recv alike.
 import assert from "node:assert/strict";
-import { channel, type Codec } from "../mod.ts";
+import { channel, type Codec, syncChannel } from "../mod.ts";
 
 /** Numbers as one byte; refuses to encode 13 and to decode 66. */
 const picky: Codec<number> = {
@@ -47,4 +47,21 @@ Deno.test("a codec throwing in decode: that message is reported, the next one ar
   assert.deepEqual(results.slice(1).map((r) => r.status === "fulfilled" && r.value), [5, 6]);
   tx.close();
   assert.equal(rx.tryRecv().state, "disconnected");
+});
+
+// On a rendezvous channel a message that fails to decode still spent the receiver's waiting
+// token; the receiver must publish it again for a recv() still pending (this hung).
+Deno.test("rendezvous: a message failing to decode while recv() is pending leaves recv() reachable", async () => {
+  for (const take of ["tryRecv", "recvSync"] as const) {
+    const [tx, rx] = syncChannel(0, { codec: picky });
+    const pending = rx.recv();
+    assert.equal(tx.trySend(66), true); // the pending recv()'s token
+    assert.throws(
+      () => take === "tryRecv" ? rx.tryRecv() : rx.recvSync({ timeout: 1000 }),
+      TypeError,
+    );
+    assert.equal(tx.trySend(7), true, `${take}: the token is back for the pending recv()`);
+    assert.equal(await pending, 7);
+    rx.close();
+  }
 });
