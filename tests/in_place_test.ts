@@ -70,7 +70,7 @@ Deno.test("a getter that sends while its object is encoded: both arrive, the inn
   const outer = {
     id: 1,
     get text() {
-      tx.sendSync(wide); // in place, from inside the outer encoding
+      tx.sendSync(wide); // from inside the outer encoding: through scratch, not in place
       tx.sendSync({ id: 2, text: ascii });
       return ascii;
     },

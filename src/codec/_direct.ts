@@ -12,17 +12,24 @@
  * @module
  */
 import type { Codec } from "./types.ts";
+import { CORE } from "../_core_generated.ts";
 
 /** Values at least this large are worth the reservation of a bound; smaller ones are copied. */
 export const DIRECT_MIN = 512;
+/**
+ * Largest bound written in place: the core records at most MAX_TRIM unwritten bytes of a
+ * reservation, and a claim held for long delays the receiver (larger values are copied).
+ */
+export const DIRECT_MAX = CORE.MAX_TRIM;
 
 /** A codec's in-place encoder. */
 export interface DirectEncoder<T> {
   /**
    * Prepares `value` for `encodeInto`, running any user code its encoding needs (getters,
    * `toJSON`) and throwing what `encode` would throw.
-   * @returns An upper bound of the encoded length, or -1 when `value` is to be sent with
-   * `encode` (small values, and values whose encoding may run user code).
+   * @returns An upper bound of the encoded length (at most DIRECT_MAX), or -1 when `value` is to
+   * be sent with `encode` instead (for the structured and string codecs: values under
+   * DIRECT_MIN, over DIRECT_MAX, and values whose encoding may run user code).
    */
   measure(value: T): number;
   /**

@@ -2,7 +2,7 @@
 // returns, within the measured bound and nothing past the end, and decline what they cannot
 // write without running user code.
 import assert from "node:assert/strict";
-import { DIRECT_MIN, directOf, encodeAside } from "./_direct.ts";
+import { DIRECT_MAX, DIRECT_MIN, directOf, encodeAside } from "./_direct.ts";
 import { bytes, json, string, structured } from "./mod.ts";
 import type { Codec } from "./types.ts";
 
@@ -60,7 +60,11 @@ Deno.test("structured declines what it encodes through its scratch buffer", () =
   structuredClone(detached, { transfer: [detached] });
   const retyped = new Uint8Array(4096);
   Object.setPrototypeOf(retyped, Object.prototype); // a plain object now: getters may run
+  const posing = new Uint8Array(4096);
+  Object.setPrototypeOf(posing.buffer, Object.prototype); // its buffer is a plain object now
   const declined: unknown[] = [
+    posing,
+    "a".repeat(DIRECT_MAX / 3), // a bound over DIRECT_MAX: copied, not held in the ring for long
     "short",
     1.5,
     new Uint8Array(DIRECT_MIN - 1),
@@ -97,12 +101,20 @@ Deno.test("string writes long strings in place, byte for byte", () => {
     inPlace(string, value);
   }
   assert.equal(directOf(string)!.measure("short"), -1);
+  assert.equal(directOf(string)!.measure("a".repeat(DIRECT_MAX / 3)), -1);
   assert.throws(() => directOf(string)!.measure(1 as unknown as string), TypeError);
 });
 
-Deno.test("json writes every value in place, exactly when short and ASCII", () => {
+Deno.test("json writes every value in place, exactly when short and ASCII or huge", () => {
   const values: unknown[] = [1, "é", { id: 1, body: "hello" }, [long("a")], { s: long("é\ud800") }];
   for (const value of values) inPlace(json, value);
+  // Three bytes a unit would exceed DIRECT_MAX: the bound is the exact UTF-8 length.
+  const huge = { s: "é😀a\ud800".repeat(DIRECT_MAX / 12) };
+  assert.equal(
+    directOf(json)!.measure(huge),
+    new TextEncoder().encode(JSON.stringify(huge)).length,
+  );
+  inPlace(json, huge);
   assert.equal(directOf(json)!.measure({ id: 1 }), '{"id":1}'.length);
   assert.throws(() => directOf(json)!.measure(undefined), TypeError);
 });

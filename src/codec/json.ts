@@ -6,7 +6,7 @@
 
 import type { Codec } from "./types.ts";
 import { utf8 } from "./_text.ts";
-import { registerDirect } from "./_direct.ts";
+import { DIRECT_MAX, registerDirect } from "./_direct.ts";
 
 let buf = new Uint8Array(1024);
 const encoder = new TextEncoder();
@@ -33,7 +33,8 @@ function encode(value: unknown): Uint8Array {
 }
 
 // In place (see _direct.ts): every value. `measure` runs JSON.stringify (and with it any toJSON
-// and getters) once; `encodeInto` writes the text it made.
+// and getters) once; `encodeInto` writes the text it made. (It cannot hand a value back to
+// `encode`: that would run the user's code twice.)
 
 /** The text of the value last measured, until `encodeInto` writes it. */
 let measured = "";
@@ -48,7 +49,22 @@ function measure(value: unknown): number {
     while (i < n && text.charCodeAt(i) < 0x80) i++;
     if (i === n) return n;
   }
-  return 3 * n;
+  return 3 * n <= DIRECT_MAX ? 3 * n : utf8Length(text);
+}
+
+/** The UTF-8 length of well-formed text (JSON.stringify escapes lone surrogates). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c < 0xdc00) {
+      bytes += 4; // a surrogate pair: one code point
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 function encodeInto(_value: unknown, target: Uint8Array, start: number, bound: number): number {

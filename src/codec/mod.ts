@@ -11,11 +11,12 @@
  * - {@linkcode bytes}: `Uint8Array` messages, one copy each way.
  * - {@linkcode string}: strings, every code unit kept.
  *
- * The built-in codecs write large strings, typed arrays and DataViews (512 bytes or more)
- * straight into the channel's ring: the sender reserves an upper bound of the encoded size, the
- * codec writes in place, and only what it wrote is published. Other values, and every value of a
- * custom codec, are encoded into a scratch buffer and copied into the ring once: an object's
- * getters may run while it is encoded, and user code must not run while space in the ring is held
+ * Three built-in codecs write messages straight into the channel's ring: the sender reserves an
+ * upper bound of the encoded size, the codec writes in place, and only what it wrote is
+ * published: `structured` for strings, typed arrays and DataViews from 512 bytes to 16 MiB,
+ * `string` for strings of that size, `json` for every text. Other values, and every value of
+ * `bytes` and of a custom codec, are encoded first and copied into the ring once: an object's
+ * getters may run while it is encoded, and no user code may run while space in the ring is held
  * (the receiver waits on it).
  *
  * ## Writing a codec

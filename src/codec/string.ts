@@ -6,7 +6,7 @@
 
 import type { Codec } from "./types.ts";
 import { latin1, utf16, utf8 } from "./_text.ts";
-import { DIRECT_MIN, registerDirect } from "./_direct.ts";
+import { DIRECT_MAX, DIRECT_MIN, registerDirect } from "./_direct.ts";
 
 // Wire format: one flag byte, then the text. UTF8: well-formed text as UTF-8. UTF16: code units,
 // little-endian (strings with lone surrogates, and short non-ASCII strings).
@@ -82,7 +82,7 @@ function write(value: string, b: Uint8Array, p: number, end: number): number {
 function measure(value: string): number {
   checkString(value);
   const n = value.length;
-  return n < DIRECT_MIN ? -1 : 1 + 3 * n;
+  return n < DIRECT_MIN || 1 + 3 * n > DIRECT_MAX ? -1 : 1 + 3 * n;
 }
 
 function encodeInto(value: string, target: Uint8Array, start: number, bound: number): number {

@@ -8,7 +8,7 @@ import * as types from "node:util/types";
 import type { Codec } from "./types.ts";
 import * as W from "./_wire.ts";
 import { latin1, utf16, utf8 } from "./_text.ts";
-import { DIRECT_MIN, registerDirect } from "./_direct.ts";
+import { DIRECT_MAX, DIRECT_MIN, registerDirect } from "./_direct.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Intrinsics, captured once so that user code patching prototypes cannot fool the brand checks.
@@ -863,7 +863,20 @@ let depth = 0;
 
 /** Encodes `value` from inside a getter of an encoding in progress, with state of its own. */
 function encodeNested(value: unknown): Uint8Array {
-  const outer = { buf, dv, pos, outViews, out5, out9, seen, seenCount, seenSet, seenMap, open };
+  const outer = {
+    buf,
+    dv,
+    pos,
+    outViews,
+    out5,
+    out9,
+    seen,
+    seenCount,
+    seenSet,
+    seenMap,
+    open,
+    direct,
+  };
   const outerShapes = shapeCount;
   buf = new Uint8Array(256);
   dv = new DataView(buf.buffer);
@@ -874,10 +887,12 @@ function encodeNested(value: unknown): Uint8Array {
   seenSet = seenMap = null;
   open = new Uint8Array(256);
   depth = 0;
+  direct = false;
   try {
     return encode(value); // a view of a buffer nobody else uses
   } finally {
-    ({ buf, dv, pos, outViews, out5, out9, seen, seenCount, seenSet, seenMap, open } = outer);
+    ({ buf, dv, pos, outViews, out5, out9, seen, seenCount, seenSet, seenMap, open, direct } =
+      outer);
     // The nested call renumbered cached shapes: the outer one writes them anew, numbered on
     // from its own count, which is what the decoder expects.
     epoch++;
@@ -948,7 +963,8 @@ function measure(value: unknown): number {
   if (typeof value === "string") {
     const n = value.length;
     // UTF-8 takes at most 3 bytes per code unit; lone surrogates are written as 2.
-    return n < DIRECT_MIN ? -1 : 5 + 3 * n;
+    const bound = 5 + 3 * n;
+    return n < DIRECT_MIN || bound > DIRECT_MAX ? -1 : bound;
   }
   if (!ArrayBuffer.isView(value)) return -1;
   const proto = getProto(value);
@@ -960,10 +976,13 @@ function measure(value: unknown): number {
     return -1;
   }
   if (!types.isArrayBuffer(buffer)) return -1; // shared: `encode` throws the error
+  // A buffer posing as a plain object or array is encoded as one (its getters may run).
+  const bufferProto = getProto(buffer);
+  if (bufferProto === ObjectProto || bufferProto === ArrayProto) return -1;
   // Detached and resizable buffers go the ordinary way (errors; length-tracking checks).
   if (abDetached.call(buffer) || abResizable.call(buffer)) return -1;
   const n: number = abByteLength.call(buffer);
-  return n < DIRECT_MIN ? -1 : n + BINARY_OVERHEAD;
+  return n < DIRECT_MIN || n + BINARY_OVERHEAD > DIRECT_MAX ? -1 : n + BINARY_OVERHEAD;
 }
 
 function encodeInto(value: unknown, target: Uint8Array, start: number, bound: number): number {
@@ -1029,7 +1048,7 @@ function readVarint(): number {
 
 /** A DataView of the same bytes as `bytes` (offsets alike). */
 function viewOf(bytes: Uint8Array): DataView {
-  if (bytes !== rdvOf) {
+  if (bytes !== rdvOf || rdv.byteLength !== bytes.byteLength) {
     rdvOf = bytes;
     rdv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
@@ -1305,7 +1324,7 @@ function readValue(): unknown {
     case W.INT32: {
       const b = rb;
       const p = rp;
-      if (p + 4 > b.length) corrupt();
+      if (p + 4 > rend) corrupt();
       rp = p + 4;
       return b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24);
     }

@@ -484,3 +484,14 @@ Deno.test("structured round-trips lone numbers exactly", () => {
     assert.ok(Object.is(roundTrip(structured, n), n), String(n));
   }
 });
+
+Deno.test("structured decodes from a view that grows with its resizable buffer", () => {
+  const resizable = new ArrayBuffer(16, { maxByteLength: 64 });
+  const view = new Uint8Array(resizable); // length-tracking: the same object as it grows
+  view.set(structured.encode(1.5));
+  assert.equal(structured.decodeFrom!(view, 0, 9), 1.5);
+  resizable.resize(64);
+  const bytes = structured.encode({ x: 2.5, y: "z" }).slice();
+  view.set(bytes, 20);
+  assert.deepEqual(structured.decodeFrom!(view, 20, 20 + bytes.length), { x: 2.5, y: "z" });
+});
