@@ -738,17 +738,32 @@ export function unblock(ch: usize): i32 {
   const size = <i32>h;
   if (size >= 0) return BUSY;
   const meta = <i32>(h >>> 32);
-  const owner = (meta >>> 8) & OWNER_MASK;
+  if (!isDead(ch, (meta >>> 8) & OWNER_MASK)) return BUSY;
+  // The owner is reported dead. The CAS decides between this and a late `commit` or `cancel`
+  // of a producer that is not quite dead: whichever changes the header first wins.
+  const padding = header((meta & ~0xff) | RECORD_PADDING, align8(-size));
+  if (atomic.cmpxchg<i64>(record, h, padding) != h) return BUSY;
+  unadmit(ch);
+  return OK;
+}
+
+/**
+ * Consumer: whether the next record is an unfinished claim of an owner reported dead (which
+ * `unblock` would skip). Callers time their grace period from the first time this says so.
+ * @returns 1 or 0.
+ */
+export function headDead(ch: usize): i32 {
+  const h = atomic.load<i64>(headRecord(ch));
+  if (<i32>h >= 0) return 0;
+  return isDead(ch, (<i32>(h >>> 32) >>> 8) & OWNER_MASK) ? 1 : 0;
+}
+
+/** Whether `owner` is among the owners reported dead. */
+function isDead(ch: usize, owner: i32): bool {
   for (let i = 0; i < DEAD_SLOTS; i++) {
-    if (atomic.load<i32>(ch + DEAD_OWNERS + (i << 2)) != owner) continue;
-    // The owner is reported dead. The CAS decides between this and a late `commit` or `cancel`
-    // of a producer that is not quite dead: whichever changes the header first wins.
-    const padding = header((meta & ~0xff) | RECORD_PADDING, align8(-size));
-    if (atomic.cmpxchg<i64>(record, h, padding) != h) return BUSY;
-    unadmit(ch);
-    return OK;
+    if (atomic.load<i32>(ch + DEAD_OWNERS + (i << 2)) == owner) return true;
   }
-  return BUSY;
+  return false;
 }
 
 /** @returns the bound given to `init` (UNBOUNDED, 0 for rendezvous, or a message count). */

@@ -19,9 +19,9 @@ const SLICE_MS = 50;
 /** Longest single async sleep; a notify normally ends it much sooner. */
 export const SLICE_ASYNC_MS = 1000;
 /**
- * How long a claim of a producer reported dead stays untouched before it is skipped: 100 ms,
- * plus 10 ms per MB claimed — a terminated worker may still be writing into it (copying, or
- * encoding in place), and must be done before the space can go to another message.
+ * How long a claim stays untouched, once its producer is seen reported dead, before it is
+ * skipped: 100 ms, plus 10 ms per MB claimed — a terminated worker may still be writing into it
+ * (copying, or encoding in place), and must be done before the space can go to another message.
  */
 const UNBLOCK_AFTER_MS = 100;
 const UNBLOCK_BYTES_PER_MS = 100_000;
@@ -45,8 +45,8 @@ export class Chan {
   value: unknown = undefined;
   #u8: Uint8Array;
   #i32: Int32Array;
-  /** When `pull` first found the head claim unfinished (0: it did not). */
-  #busySince = 0;
+  /** When `pull` first found the head claim unfinished and its producer dead (0: it did not). */
+  #deadSince = 0;
 
   constructor(memory: WebAssembly.Memory) {
     this.memory = memory;
@@ -147,20 +147,24 @@ export class Chan {
     let at: number;
     for (let spins = 0; (at = this.core.peek(CH)) === BUSY; spins++) {
       if (spins === BUSY_SPINS) {
-        // Skip a claim of a producer reported dead only once it has been unfinished for a
-        // while: a terminated worker may still be finishing a write into it.
+        // Skip a claim of a producer reported dead only a while after its death was seen: a
+        // terminated worker may still be finishing a write into it.
+        if (this.core.headDead(CH) === 0) {
+          this.#deadSince = 0;
+          return BUSY;
+        }
         const now = performance.now();
         const grace = UNBLOCK_AFTER_MS + this.core.peekLength() / UNBLOCK_BYTES_PER_MS;
-        if (this.#busySince === 0) this.#busySince = now;
-        else if (now - this.#busySince > grace && this.core.unblock(CH) === OK) {
-          this.#busySince = 0;
+        if (this.#deadSince === 0) this.#deadSince = now;
+        else if (now - this.#deadSince > grace && this.core.unblock(CH) === OK) {
+          this.#deadSince = 0;
           spins = 0;
           continue;
         }
         return BUSY;
       }
     }
-    this.#busySince = 0;
+    this.#deadSince = 0;
     if (at < CORE.FIRST_OFFSET) return at;
     const length = this.core.peekLength();
     const u8 = this.#view(at + length);

@@ -16,6 +16,7 @@ export interface Core {
   newOwner(ch: number): number;
   markDead(ch: number, owner: number): void;
   unblock(ch: number): number;
+  headDead(ch: number): number;
   validate(ch: number): number;
   reserve(ch: number, length: number, owner: number): number;
   commit(ch: number, payload: number, owner: number, length: number): void;

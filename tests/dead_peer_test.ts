@@ -1,7 +1,9 @@
 // Dead peers never hang the living: a terminated worker's senders are dropped, its receiver
 // closed, and a claim it left unfinished is skipped (see src/_lifeline.ts).
 import assert from "node:assert/strict";
-import { bytes, channel, RecvError, Sender, SendError, syncChannel } from "../mod.ts";
+import { bytes, channel, RecvError, Sender, SendError, structured, syncChannel } from "../mod.ts";
+import { Chan } from "../src/_chan.ts";
+import { CORE } from "../src/_core.ts";
 
 async function spawn(mode: string, handle: unknown): Promise<Worker> {
   const worker = new Worker(new URL("./workers/dead_peer.ts", import.meta.url), {
@@ -137,4 +139,27 @@ Deno.test("a worker's finished handles are forgotten, its live ones still settle
   worker.terminate();
   assert.deepEqual([rxB.recvSync(), rxB.recvSync(), rxB.recvSync()], [0, 1, 2]);
   assert.throws(() => rxB.recvSync({ timeout: 5_000 }), RecvError);
+});
+
+// The grace before a dead producer's claim is skipped runs from when its death is seen, not
+// from when the claim was first seen unfinished: a producer can sit in a large claim for long
+// (a big copy, an in-place encode, a descheduled thread) before it is terminated, and would
+// then still be writing into space already given to another message.
+Deno.test("a dead producer's claim is skipped only after a grace counted from its death", () => {
+  const chan = Chan.create(-1, 64 << 20, 1024);
+  chan.core.addSender(0);
+  const owner = chan.core.newOwner(0);
+  const claimed = 4 << 20; // 4 MiB: a grace of 100 ms + 10 ms per MB
+  assert.ok(chan.core.reserve(0, claimed, owner) >= CORE.FIRST_OFFSET);
+  const busyUntil = performance.now() + 300;
+  while (performance.now() < busyUntil) assert.equal(chan.pull(structured), CORE.BUSY);
+  chan.core.markDead(0, owner);
+  const dead = performance.now();
+  let status: number;
+  while ((status = chan.pull(structured)) === CORE.BUSY) {
+    assert.ok(performance.now() - dead < 10_000, "watchdog: never skipped");
+  }
+  const waited = performance.now() - dead;
+  assert.equal(status, CORE.EMPTY);
+  assert.ok(waited >= 100 + claimed / 100_000, `skipped ${waited.toFixed(1)} ms after the death`);
 });

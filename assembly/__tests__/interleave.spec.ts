@@ -6,7 +6,10 @@ import {
   UNBOUNDED,
 } from "../ring";
 
-/** Commits claim `p` as the producer that made it would: with the owner and length it claimed. */
+/**
+ * Commits claim `p`, still in progress, as the producer that made it would: with the owner and
+ * length it claimed (read from its header, which only a test may do).
+ */
 function commitClaim(ch: usize, p: i32): void {
   commit(ch, p, load<i32>(<usize>p - 4) >>> 8, -load<i32>(<usize>p - 8) - HEADER);
 }

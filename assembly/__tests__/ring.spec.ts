@@ -9,12 +9,15 @@ import {
   waitSpaceEnd, newOwner, markDead, unblock, NEXT_OWNER, OWNER_MASK,
 } from "../ring";
 
-/** Commits claim `p` as the producer that made it would: with the owner and length it claimed. */
+/**
+ * Commits claim `p`, still in progress, as the producer that made it would: with the owner and
+ * length it claimed (read from its header, which only a test may do).
+ */
 function commitClaim(ch: usize, p: i32): void {
   commit(ch, p, load<i32>(<usize>p - 4) >>> 8, -load<i32>(<usize>p - 8) - HEADER);
 }
 
-/** Cancels claim `p` as the producer that made it would. */
+/** Cancels claim `p`, still in progress, as the producer that made it would (see commitClaim). */
 function cancelClaim(ch: usize, p: i32): void {
   cancel(ch, p, load<i32>(<usize>p - 4) >>> 8, -load<i32>(<usize>p - 8) - HEADER);
 }
@@ -519,9 +522,15 @@ describe("review regressions", () => {
     markDead(ch, owner);
     expect<i32>(unblock(ch)).toBe(OK);
     expect<i32>(peek(ch)).toBe(EMPTY);
-    // The next record reuses the bytes; the late commit must not touch its header.
-    expect<i32>(send(ch, 8, 5)).toBe(OK);
-    commitClaim(ch, stuck);
+    // Go round the ring once, so that the next claim reuses the skipped bytes.
+    expect<i32>(send(ch, 40, 4)).toBe(OK);
+    take(ch, 40, 4);
+    const next = claim(ch, 8, 5, newOwner(ch)); // another producer: owner ids are per thread
+    expect<i32>(next).toBe(stuck, "the same bytes");
+    // The late commit, with what the dead producer claimed, must not publish the new claim.
+    commit(ch, stuck, owner, 8);
+    expect<i32>(peek(ch)).toBe(BUSY);
+    commitClaim(ch, next);
     take(ch, 8, 5);
     expect<i32>(peek(ch)).toBe(EMPTY);
   });
