@@ -115,6 +115,15 @@ Deno.test("json writes every value in place, exactly when short and ASCII or hug
     new TextEncoder().encode(JSON.stringify(huge)).length,
   );
   inPlace(json, huge);
+  // JSON.rawJSON lets lone surrogates through unescaped: TextEncoder writes U+FFFD for them.
+  const rawJSON = (JSON as unknown as { rawJSON?(text: string): unknown }).rawJSON;
+  if (rawJSON) {
+    const unit = "\ud800é\udc00x\ud83d\ude00";
+    const raw = { s: rawJSON('"' + unit.repeat(DIRECT_MAX / 15) + '\ud800"') };
+    const text = JSON.stringify(raw);
+    assert.equal(directOf(json)!.measure(raw), new TextEncoder().encode(text).length);
+    inPlace(json, raw);
+  }
   assert.equal(directOf(json)!.measure({ id: 1 }), '{"id":1}'.length);
   assert.throws(() => directOf(json)!.measure(undefined), TypeError);
 });

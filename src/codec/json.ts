@@ -52,17 +52,28 @@ function measure(value: unknown): number {
   return 3 * n <= DIRECT_MAX ? 3 * n : utf8Length(text);
 }
 
-/** The UTF-8 length of well-formed text (JSON.stringify escapes lone surrogates). */
+/**
+ * The length of `TextEncoder`'s UTF-8 for `text`. JSON.stringify escapes lone surrogates, but
+ * not inside `JSON.rawJSON` values: those become U+FFFD, 3 bytes, as TextEncoder writes them.
+ */
 function utf8Length(text: string): number {
   let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c < 0x80) bytes += 1;
     else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c < 0xdc00) {
-      bytes += 4; // a surrogate pair: one code point
-      i++;
-    } else bytes += 3;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < n) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next < 0xe000) {
+        bytes += 4; // a surrogate pair: one code point
+        i++;
+      } else {
+        bytes += 3;
+      }
+    } else {
+      bytes += 3; // the rest of the BMP, and lone surrogates (U+FFFD)
+    }
   }
   return bytes;
 }
