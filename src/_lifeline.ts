@@ -19,8 +19,9 @@
  * ever: the senders it held are dropped (the receiver sees disconnection once the others are
  * gone), a receiver it held is closed (senders get `SendError`), and its owner id is reported
  * dead, so that a claim it left unfinished in the ring is skipped. A lifeline counts the ends
- * its thread holds (HELD); the terminator takes that count with one exchange, so each end is
- * settled exactly once, by its thread or by the terminator. A handle the dead worker never
+ * its thread holds (HELD); whoever settles them takes that count with one CAS (to SETTLING), so
+ * each end is settled exactly once, by its thread or by the terminator, and a terminator that
+ * finds the worker settling its own ends waits until it is done. A handle the dead worker never
  * adopted is settled too, unless some other thread adopted it.
  *
  * Posting one handle to two workers is allowed (the second adoption throws); the second posting
@@ -47,12 +48,19 @@ export const ADOPTED = 0;
 export const OWNER = 1;
 /** Index of the "worker terminated" flag in a lifeline. */
 export const CUT = 0;
-/** Index of the count of ends the adopting thread holds (SETTLED: settled by the terminator). */
+/**
+ * Index of the count of ends the adopting thread holds (SETTLING, SETTLED: settled for it by a
+ * terminator, or by its own `self.close()`).
+ */
 export const HELD = 1;
 /** Index of a lifeline's random id, to recognise one this thread posted when it comes back. */
 export const ID = 2;
-/** HELD once the terminator has settled the ends. */
+/** HELD once the ends have been settled. */
 export const SETTLED = -1;
+/** HELD while a thread settles the ends; SETTLED follows once their channels say so. */
+export const SETTLING = -2;
+/** Longest wait for another thread to finish settling (it runs synchronous code: microseconds). */
+const SETTLING_PATIENCE_MS = 1000;
 
 /** A handle as far as this module is concerned. */
 export interface Lifelined {
@@ -85,7 +93,7 @@ export function createLifeline(): Int32Array {
  */
 export function adjustHeld(lifeline: Int32Array, delta: number): boolean {
   for (let held = Atomics.load(lifeline, HELD);;) {
-    if (held === SETTLED) return false;
+    if (held < 0) return false; // SETTLING or SETTLED
     const seen = Atomics.compareExchange(lifeline, HELD, held, held + delta);
     if (seen === held) return true;
     held = seen;
@@ -277,17 +285,37 @@ function wrapClose(): void {
 
 /**
  * Closes the ends a dead worker held under `handle`'s lifeline; or the end itself if nobody
- * adopted the handle (it is lost with the worker).
+ * adopted the handle (it is lost with the worker). Exactly one caller does it: the first to
+ * change HELD to SETTLING. A caller that finds another one settling waits until it is done, so
+ * that when `terminate()` returns, the worker's ends are settled whoever did it (a worker that
+ * posts its last message and calls `self.close()` races its terminator).
  */
-function settle(handle: Lifelined): void {
-  let held = Atomics.exchange(handle.lifeline, HELD, SETTLED);
-  if (held === SETTLED) return;
-  if (held === 0) {
-    // Not adopted under this lifeline: if not adopted at all, it is lost with the worker.
-    if (Atomics.compareExchange(handle.claim, ADOPTED, 0, 1) !== 0) return;
-    held = 1;
+export function settle(handle: Lifelined): void {
+  const lifeline = handle.lifeline;
+  for (let held = Atomics.load(lifeline, HELD);;) {
+    if (held === SETTLED) return;
+    if (held === SETTLING) {
+      const deadline = performance.now() + SETTLING_PATIENCE_MS;
+      while (Atomics.load(lifeline, HELD) === SETTLING && performance.now() < deadline) {
+        Atomics.wait(lifeline, HELD, SETTLING, 10);
+      }
+      return;
+    }
+    const seen = Atomics.compareExchange(lifeline, HELD, held, SETTLING);
+    if (seen !== held) {
+      held = seen;
+      continue;
+    }
+    try {
+      // Not adopted under this lifeline: if not adopted at all, it is lost with the worker.
+      if (held > 0) closeEnds(handle, held);
+      else if (Atomics.compareExchange(handle.claim, ADOPTED, 0, 1) === 0) closeEnds(handle, 1);
+    } finally {
+      Atomics.store(lifeline, HELD, SETTLED);
+      Atomics.notify(lifeline, HELD);
+    }
+    return;
   }
-  closeEnds(handle, held);
 }
 
 /** Closes `count` ends of `handle`'s kind on its channel, for a thread that cannot. */

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { bytes, channel, RecvError, Sender, SendError, structured, syncChannel } from "../mod.ts";
 import { Chan } from "../src/_chan.ts";
 import { CORE } from "../src/_core.ts";
+import { ADOPTED, HELD, type Lifelined, settle, SETTLED, SETTLING } from "../src/_lifeline.ts";
 
 async function spawn(mode: string, handle: unknown): Promise<Worker> {
   const worker = new Worker(new URL("./workers/dead_peer.ts", import.meta.url), {
@@ -162,4 +163,31 @@ Deno.test("a dead producer's claim is skipped only after a grace counted from it
   const waited = performance.now() - dead;
   assert.equal(status, CORE.EMPTY);
   assert.ok(waited >= 100 + claimed / 100_000, `skipped ${waited.toFixed(1)} ms after the death`);
+});
+
+// A worker that posts its last message and calls `self.close()` settles its own ends while its
+// parent, on that message, terminates it: the parent's `terminate()` must return only once they
+// are settled, whoever does it (it returned at once, and `isDisconnected` was sometimes false).
+Deno.test("a terminator that finds the worker settling its own ends waits until they are", async () => {
+  const [tx, rx] = syncChannel<number>(1);
+  const handle = rx.transfer() as unknown as Lifelined;
+  Atomics.store(handle.claim, ADOPTED, 1);
+  Atomics.store(handle.lifeline, HELD, SETTLING); // the worker has begun
+  const worker = new Worker(new URL("./workers/slow_settler.ts", import.meta.url), {
+    type: "module",
+  });
+  try {
+    await new Promise((resolve) => {
+      worker.onmessage = resolve;
+      worker.postMessage({ memory: handle.memory, lifeline: handle.lifeline, ms: 100 });
+    });
+    const start = performance.now();
+    settle(handle); // as terminate() does
+    assert.equal(tx.isDisconnected, true, "settled when settle returns");
+    assert.ok(performance.now() - start >= 50, "it waited for the worker");
+    assert.equal(Atomics.load(handle.lifeline, HELD), SETTLED);
+  } finally {
+    worker.terminate();
+    tx.close();
+  }
 });
