@@ -3,23 +3,30 @@
 import { instantiate } from "../../src/_core.ts";
 import { Receiver, Sender } from "../../mod.ts";
 
+/**
+ * Every end adopted here, so that none is garbage-collected (and closed by the library's
+ * fallback) before the worker dies: the tests are about ends a dead worker still holds.
+ */
+const ends: unknown[] = [];
+const keep = <T>(end: T): T => (ends.push(end), end);
+
 self.onmessage = (e: MessageEvent) => {
   const { mode, handle } = e.data;
   if (mode === "send3") {
-    const tx = Sender.from<number>(handle);
+    const tx = keep(Sender.from<number>(handle));
     for (let i = 0; i < 3; i++) tx.sendSync(i);
-    tx.clone(); // one more sender held here, never closed
+    keep(tx.clone()); // one more sender held here, never closed
   } else if (mode === "claim") {
     // Adopt, then claim space as this sender's owner and never commit it: the state a producer
     // killed between reserve and commit leaves behind.
-    Sender.from<number>(handle);
+    keep(Sender.from<number>(handle));
     const at = instantiate(handle.memory).reserve(0, 16, handle.claim[1]);
     if (at < 16) throw new Error(`reserve failed: ${at}`);
   } else if (mode === "selfclose") {
     // Ends itself without closing its sender (`using` would not run either).
-    const tx = Sender.from<number>(handle);
+    const tx = keep(Sender.from<number>(handle));
     tx.sendSync(1);
-    tx.clone();
+    keep(tx.clone());
     self.postMessage("ready");
     self.close();
     return;
@@ -35,9 +42,9 @@ self.onmessage = (e: MessageEvent) => {
     tx.close();
   } else if (mode === "throw") {
     // Dies of an uncaught error while holding a sender (and a clone).
-    const tx = Sender.from<number>(handle);
+    const tx = keep(Sender.from<number>(handle));
     tx.sendSync(1);
-    tx.clone();
+    keep(tx.clone());
     self.postMessage("ready");
     setTimeout(() => {
       throw new Error("the worker fails");
@@ -47,7 +54,7 @@ self.onmessage = (e: MessageEvent) => {
     self.postMessage(handle); // passes the handle on without adopting it
     return;
   } else if (mode === "receive") {
-    Receiver.from<number>(handle); // held, never used
+    keep(Receiver.from<number>(handle)); // held, never used
   }
   self.postMessage("ready"); // then idle in the event loop until terminated
 };
