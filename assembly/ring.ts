@@ -646,7 +646,9 @@ export function peek(ch: usize): i32 {
 
 /**
  * Consumer: whether the record at the head is committed (a message or padding), reading only the
- * header — not TAIL, which producers write on every claim. For spinning: `peek` tells the rest.
+ * header — not TAIL, which producers write on every claim. For spinning, a bounded number of
+ * times between calls to `peek`, which tells the rest: at the end of a sealed ring this stays 0
+ * for ever, and only `peek` moves on to the successor.
  * @returns 1 or 0.
  */
 export function poll(ch: usize): i32 {

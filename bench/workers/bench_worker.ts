@@ -281,8 +281,10 @@ function coreConsumer(count: number): unknown {
     let at: number;
     while (!isOffset(at = core.peek(0))) {
       if (at !== CORE.EMPTY && at !== CORE.BUSY) throw new Error(`peek: status ${at}`);
-      // Spin as the channel does: on the head record's header only (see Receiver.recvSync).
-      while (core.poll(0) === 0) { /* spin */ }
+      // Spin as the channel does: on the head record's header only, a bounded number of times
+      // (see Receiver.recvSync). Only `peek` follows a sealed ring to its successor: spinning on
+      // `poll` alone hung for ever when the consumer caught up with a ring being sealed.
+      for (let spins = 0; spins < 1000 && core.poll(0) === 0; spins++) { /* spin */ }
     }
     if (at + 16 > u8.length) u8 = new Uint8Array(memory.buffer);
     if (u8[at] !== (i & 0xff) || u8[at + 15] !== 15) bad++;
