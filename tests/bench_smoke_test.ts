@@ -9,13 +9,23 @@ import { WORKLOADS } from "../bench/workloads.ts";
 
 const root = new URL("..", import.meta.url);
 
+/** Longest a subprocess may run: a hang fails the test instead of the whole CI run. */
+const LIMIT_MS = 180_000;
+
 async function deno(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: root,
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, LIMIT_MS);
+  const out = await child.output().finally(() => clearTimeout(timer));
+  assert.ok(!timedOut, `deno ${args.join(" ")} ran for over ${LIMIT_MS / 1000} s: killed`);
   return {
     code: out.code,
     stdout: new TextDecoder().decode(out.stdout),
