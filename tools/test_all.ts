@@ -54,6 +54,9 @@ const steps: Step[] = [
   }]),
 ];
 
+/** Longest a step may run: a hung test fails its step (with its output so far), not CI. */
+const STEP_LIMIT_MS = 12 * 60_000;
+
 let passed = 0;
 let failed = 0;
 const failures: string[] = [];
@@ -66,8 +69,14 @@ for (const step of steps) {
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).spawn();
-  const output = await child.output();
-  const out = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, STEP_LIMIT_MS);
+  const output = await child.output().finally(() => clearTimeout(timer));
+  const out = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr) +
+    (timedOut ? `\n(killed after ${STEP_LIMIT_MS / 60_000} minutes: a test hangs)` : "");
   const counts = step.count?.(out);
   const ok = output.success && (counts === undefined || counts.failed === 0);
   if (!ok || Deno.env.get("VERBOSE")) console.log(out.trimEnd());
