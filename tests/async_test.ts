@@ -354,7 +354,14 @@ Deno.test("receiver closed while a worker blocks in sendSync: SendError with the
     ["sendErr", "tx", { n: 2 }], // blocks: full
   ]);
   threads.spawn({ tx: tx0.transfer() }, [["sendErr", "tx", 3]]); // blocks: nobody receives
-  await delay(100); // let them block (they pass either way)
+  // The first send must have happened (it has to succeed); then let the others block (they
+  // pass either way: blocked or not yet started, they get SendError).
+  const deadline = performance.now() + 30_000;
+  while (rx.len === 0) {
+    assert.ok(performance.now() < deadline, "watchdog: the first send never happened");
+    await delay(1);
+  }
+  await delay(100);
   rx.close();
   rx0.close();
   await threads.join();
