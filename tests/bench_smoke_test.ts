@@ -6,6 +6,7 @@
 // the test needs no registry. Results go to a temporary file, not bench/results/.
 import assert from "node:assert/strict";
 import { WORKLOADS } from "../bench/workloads.ts";
+import { runWithin } from "../tools/_watchdog.ts";
 
 const root = new URL("..", import.meta.url);
 
@@ -13,19 +14,8 @@ const root = new URL("..", import.meta.url);
 const LIMIT_MS = 180_000;
 
 async function deno(args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill("SIGKILL");
-  }, LIMIT_MS);
-  const out = await child.output().finally(() => clearTimeout(timer));
-  assert.ok(!timedOut, `deno ${args.join(" ")} ran for over ${LIMIT_MS / 1000} s: killed`);
+  const { output: out, killed } = await runWithin(LIMIT_MS, Deno.execPath(), { args, cwd: root });
+  assert.ok(!killed, `deno ${args.join(" ")} ran for over ${LIMIT_MS / 1000} s: killed`);
   return {
     code: out.code,
     stdout: new TextDecoder().decode(out.stdout),

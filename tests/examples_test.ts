@@ -3,6 +3,7 @@
 // import map resolves "@wasmring/mpsc". A watchdog kills an example that does not finish, so a
 // hang fails its test instead of the whole run.
 import assert from "node:assert/strict";
+import { runWithin } from "../tools/_watchdog.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -29,19 +30,11 @@ async function documentedFlags(path: string): Promise<string[]> {
 async function run(name: string, ...args: string[]): Promise<Output> {
   const path = `examples/${name}.ts`;
   const flags = await documentedFlags(path);
-  const child = new Deno.Command(Deno.execPath(), {
+  const { output, killed } = await runWithin(WATCHDOG_MS, Deno.execPath(), {
     args: ["run", ...flags, path, ...args],
     cwd: ROOT,
     stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let killed = false;
-  const timer = setTimeout(() => {
-    killed = true;
-    child.kill("SIGKILL");
-  }, WATCHDOG_MS);
-  const output = await child.output().finally(() => clearTimeout(timer));
+  });
   const stdout = new TextDecoder().decode(output.stdout);
   const stderr = new TextDecoder().decode(output.stderr);
   assert.ok(!killed, `${path} did not finish within ${WATCHDOG_MS} ms (killed)\n${stdout}`);

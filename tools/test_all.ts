@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { runWithin } from "./_watchdog.ts";
 
 interface Step {
   name: string;
@@ -63,18 +64,10 @@ const failures: string[] = [];
 for (const step of steps) {
   const started = performance.now();
   console.log(`\n=== ${step.name}: ${step.cmd.slice(1).join(" ")}`);
-  const child = new Deno.Command(step.cmd[0], {
+  const { output, killed: timedOut } = await runWithin(STEP_LIMIT_MS, step.cmd[0], {
     args: step.cmd.slice(1),
-    stdout: "piped",
-    stderr: "piped",
     env: { NO_COLOR: "1" },
-  }).spawn();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill("SIGKILL");
-  }, STEP_LIMIT_MS);
-  const output = await child.output().finally(() => clearTimeout(timer));
+  });
   const out = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr) +
     (timedOut ? `\n(killed after ${STEP_LIMIT_MS / 60_000} minutes: a test hangs)` : "");
   const counts = step.count?.(out);
