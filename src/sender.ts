@@ -39,7 +39,6 @@ export interface SendSyncOptions {
   timeout?: number;
 }
 
-const EMPTY = new Uint8Array(0);
 const OPEN = 0;
 const CLOSED = 1;
 const MOVED = 2;
@@ -102,9 +101,6 @@ export class Sender<T> {
   #pumping = false;
   /** The codec's in-place encoder (built-in codecs only; see codec/_direct.ts). */
   #direct: DirectEncoder<T> | null;
-  /** Set by `#first` when it did not send: the encoded message, and whether it is our own. */
-  #bytes: Uint8Array = EMPTY;
-  #own = false;
 
   private constructor(held: Held, codec: Codec<T>, owner: number) {
     this.#chan = held.chan;
@@ -148,26 +144,27 @@ export class Sender<T> {
   /**
    * Encodes `value` and, if `attempt`, tries once to enqueue it: in place when the codec can
    * (large strings, typed arrays; see codec/_direct.ts), else by copying `encode`'s bytes.
-   * @returns true if sent; else false, with the message's bytes in `#bytes` for the waits
-   * (`#own`: a buffer of its own rather than the codec's scratch, reused by its next encode).
+   * @returns null if sent; else the message's bytes for the waits — with `keep`, a buffer of
+   * their own; without, possibly the codec's scratch space, reused by its next encode.
    * @throws what the codec throws, and what `#outcome` throws.
    */
-  #first(value: T, attempt: boolean): boolean {
+  #first(value: T, attempt: boolean, keep: boolean): Uint8Array | null {
     const direct = this.#direct;
     const bound = direct === null ? -1 : direct.measure(value);
     if (bound < 0) {
       const bytes = this.#codec.encode(value);
       if (attempt && this.#outcome(this.#chan.push(bytes, this.#owner), value, bytes.length)) {
-        return true;
+        return null;
       }
-      this.#bytes = bytes;
-      this.#own = false;
-      return false;
+      return keep ? bytes.slice() : bytes;
     }
     let status: number = FULL;
     if (attempt) {
       status = this.#chan.pushInto(direct!, value, bound, this.#owner);
-      if (status === OK || status === DISCONNECTED) return this.#outcome(status, value, bound);
+      if (status === OK || status === DISCONNECTED) {
+        this.#outcome(status, value, bound); // throws SendError when DISCONNECTED
+        return null;
+      }
     }
     // No room for the bound: encode aside, exactly, for the waits (measure must not run again:
     // it may run user code), or to retry when the bound exceeded a limit the message may not.
@@ -175,11 +172,9 @@ export class Sender<T> {
     if (
       status !== FULL && this.#outcome(this.#chan.push(bytes, this.#owner), value, bytes.length)
     ) {
-      return true;
+      return null;
     }
-    this.#bytes = bytes;
-    this.#own = true;
-    return false;
+    return bytes;
   }
 
   /**
@@ -208,9 +203,7 @@ export class Sender<T> {
   trySend(value: T): boolean {
     this.#check("send");
     // With send() calls pending, only encode (for its errors): a send now would overtake them.
-    if (this.#first(value, this.#pending.length === 0)) return true;
-    this.#bytes = EMPTY;
-    return false;
+    return this.#first(value, this.#pending.length === 0, false) === null;
   }
 
   /**
@@ -248,9 +241,8 @@ export class Sender<T> {
     if (this.#pending.length > 0) {
       throw new TypeError("Cannot sendSync while send() calls of this sender are pending");
     }
-    if (this.#first(value, true)) return;
-    const bytes = this.#bytes;
-    this.#bytes = EMPTY;
+    const bytes = this.#first(value, true, false);
+    if (bytes === null) return;
     const chan = this.#chan;
     for (let spins = 0;; spins++) {
       if (this.#outcome(chan.push(bytes, this.#owner), value, bytes.length)) return;
@@ -298,14 +290,13 @@ export class Sender<T> {
    */
   send(value: T, options?: SendOptions): Promise<void> {
     const signal = options?.signal;
-    let bytes: Uint8Array;
+    let bytes: Uint8Array | null;
     try {
       this.#check("send");
       signal?.throwIfAborted();
-      if (this.#first(value, this.#pending.length === 0)) return Promise.resolve();
-      // The codec's scratch space is reused by its next encode: keep a copy.
-      bytes = this.#own ? this.#bytes : this.#bytes.slice();
-      this.#bytes = EMPTY;
+      // Kept: the codec's scratch space is reused by its next encode.
+      bytes = this.#first(value, this.#pending.length === 0, true);
+      if (bytes === null) return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
     }
