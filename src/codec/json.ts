@@ -38,18 +38,14 @@ function encode(value: unknown): Uint8Array {
 
 /** The text of the value last measured, until `encodeInto` writes it. */
 let measured = "";
-/** Texts shorter than this are scanned for an exact length, so that they leave no gap. */
+/** Texts shorter than this are measured exactly, so that they leave no unwritten bytes. */
 const SCAN_MAX = 128;
 
 function measure(value: unknown): number {
   const text = measured = stringify(value);
   const n = text.length;
-  if (n < SCAN_MAX) {
-    let i = 0;
-    while (i < n && text.charCodeAt(i) < 0x80) i++;
-    if (i === n) return n;
-  }
-  return 3 * n <= DIRECT_MAX ? 3 * n : utf8Length(text);
+  // Exact for short texts (cheap) and for huge ones (three bytes a unit would exceed DIRECT_MAX).
+  return n < SCAN_MAX || 3 * n > DIRECT_MAX ? utf8Length(text) : 3 * n;
 }
 
 /**
