@@ -126,12 +126,14 @@ export class Receiver<T> {
 
   /**
    * Takes the next message into the channel's `value`. A message the codec fails to decode is
-   * consumed all the same, and ends this receiver's wait like any other (see `#took`).
-   * @returns OK, EMPTY, DISCONNECTED or BUSY.
+   * consumed all the same, and ends this receiver's wait like any other (see `#took`). With
+   * `patienceMs`, an unfinished claim at the head is waited out that long (see `pullWithin`).
+   * @returns OK, EMPTY, DISCONNECTED or BUSY (never BUSY with `patienceMs`).
    */
-  #pull(republish = true): number {
+  #pull(republish = true, patienceMs = 0): number {
+    const codec = this.#codec as Codec<unknown>;
     try {
-      return this.#chan.pull(this.#codec as Codec<unknown>);
+      return patienceMs > 0 ? this.#chan.pullWithin(codec, patienceMs) : this.#chan.pull(codec);
     } catch (error) {
       this.#took(republish);
       throw error;
@@ -160,13 +162,7 @@ export class Receiver<T> {
    */
   tryRecv(): TryRecvResult<T> {
     this.#check("receive");
-    let status: number;
-    try {
-      status = this.#chan.pullWithin(this.#codec as Codec<unknown>, BUSY_PATIENCE_MS);
-    } catch (error) {
-      this.#took(true); // the message that failed to decode was taken (see `#pull`)
-      throw error;
-    }
+    const status = this.#pull(true, BUSY_PATIENCE_MS);
     if (status === OK) return { state: "ok", value: this.#took(true) };
     return status === DISCONNECTED ? DISCONNECTED_RESULT : EMPTY_RESULT;
   }
