@@ -41,7 +41,7 @@ export {
   type RecvSyncOptions,
   type TryRecvResult,
 } from "./src/receiver.ts";
-export { RecvError, SendError } from "./src/errors.ts";
+export { ChannelCorruptedError, RecvError, SendError } from "./src/errors.ts";
 export type { AdoptOptions, EndHandle, ReceiverHandle, SenderHandle } from "./src/handle.ts";
 export {
   builtinCodecs,

@@ -70,6 +70,44 @@ export class RecvError extends Error {
   }
 }
 
+/**
+ * The channel's shared memory was found in a state the protocol never produces: a thread that
+ * holds one of its ends (any end carries the whole memory) wrote over its control words or
+ * record headers. The channel is unusable from then on, in every thread: every later call on
+ * either end throws (or rejects with) this error, except `close()`, which never throws. Other
+ * channels are unaffected. Messages already received are unaffected; none is delivered from
+ * outside the channel's own rings.
+ *
+ * @example Telling corruption from disconnection
+ * ```ts
+ * import { channel, ChannelCorruptedError } from "@wasmring/mpsc";
+ *
+ * const [tx, rx] = channel<number>();
+ * tx.sendSync(1);
+ * try {
+ *   console.log(rx.recvSync()); // 1
+ * } catch (e) {
+ *   if (e instanceof ChannelCorruptedError) console.error(`channel ${e.channelId} is unusable`);
+ *   else throw e;
+ * }
+ * ```
+ */
+export class ChannelCorruptedError extends Error {
+  /** The id of the corrupted channel (random, fixed at creation; for logs). */
+  readonly channelId: number;
+  /**
+   * Creates the error for channel `channelId`.
+   *
+   * @param channelId The channel's id.
+   * @param detail What was found, for the message.
+   */
+  constructor(channelId: number, detail = "its shared memory was overwritten") {
+    super(`Channel ${channelId} is corrupted: ${detail}`);
+    this.name = "ChannelCorruptedError";
+    this.channelId = channelId;
+  }
+}
+
 /** A `DOMException` named `TimeoutError`, as thrown by timed-out blocking calls. */
 export function timeoutError(action: string): DOMException {
   return new DOMException(`${action} timed out`, "TimeoutError");
