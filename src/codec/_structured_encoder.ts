@@ -1,0 +1,881 @@
+/**
+ * The structured codec's encoder: values to bytes in one growable scratch buffer, or in place in
+ * a channel's ring (see _direct.ts). Internal; the format is described in _wire.ts.
+ *
+ * @module
+ */
+
+import * as types from "node:util/types";
+import * as W from "./_wire.ts";
+import { DIRECT_MAX, DIRECT_MIN } from "./_direct.ts";
+import {
+  abByteLength,
+  abDetached,
+  abMaxByteLength,
+  abResizable,
+  ArrayProto,
+  bigintValueOf,
+  booleanValueOf,
+  dataCloneError,
+  dateGetTime,
+  domExceptionMessage,
+  domExceptionName,
+  dvBuffer,
+  dvByteLength,
+  dvByteOffset,
+  ERROR_KIND,
+  G,
+  getOwnDesc,
+  getProto,
+  getter,
+  hasOwn,
+  HOST_OBJECT,
+  isArray,
+  isError,
+  isProxy,
+  mapForEach,
+  NOT_SERIALIZABLE,
+  numberValueOf,
+  objectKeys,
+  ObjectProto,
+  regexpFlags,
+  regexpSource,
+  REJECTED,
+  setForEach,
+  stringValueOf,
+  taBuffer,
+  taByteOffset,
+  taLength,
+  taTag,
+  uncloneable,
+  VIEW_DATAVIEW,
+  VIEW_KIND,
+} from "./_structured_kinds.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Encoder state: one growable scratch buffer, reused by every call to `encode`.
+
+let buf: Uint8Array = new Uint8Array(4096);
+let dv: DataView = new DataView(buf.buffer);
+let pos = 0;
+/** Cached `buf.subarray(0, n)` views for small n, so that small messages allocate nothing. */
+let outViews: (Uint8Array | undefined)[] = [];
+const OUT_VIEWS = 256;
+
+/** `buf.subarray(0, 5)` and `(0, 9)`: a lone number's encoding. */
+let out5: Uint8Array | undefined;
+let out9: Uint8Array | undefined;
+
+/** Set while `encodeInto` writes into a channel's ring: there is no growing that. */
+let direct = false;
+
+function grow(need: number): void {
+  if (direct) throw new Error("Internal error: a value outgrew the bound measured for it");
+  let cap = buf.length * 2;
+  while (cap < need) cap *= 2;
+  const next = new Uint8Array(cap);
+  next.set(buf.subarray(0, pos));
+  buf = next;
+  dv = new DataView(buf.buffer);
+  outViews = [];
+  out5 = out9 = undefined;
+}
+
+function output(): Uint8Array {
+  const n = pos;
+  if (n < OUT_VIEWS) {
+    let v = outViews[n];
+    if (v === undefined) v = outViews[n] = buf.subarray(0, n);
+    return v;
+  }
+  return buf.subarray(0, n);
+}
+
+function writeVarint(n: number): void {
+  if (pos + 8 > buf.length) grow(pos + 8);
+  while (n > 0x7f) {
+    buf[pos++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[pos++] = n;
+}
+
+function writeTag(tag: number): void {
+  if (pos >= buf.length) grow(pos + 1);
+  buf[pos++] = tag;
+}
+
+function writeF64(tag: number, n: number): void {
+  if (pos + 9 > buf.length) grow(pos + 9);
+  buf[pos] = tag;
+  dv.setFloat64(pos + 1, n, true);
+  pos += 9;
+}
+
+function writeNumber(n: number): void {
+  if ((n | 0) === n && (n !== 0 || 1 / n > 0)) {
+    if (pos + 5 > buf.length) grow(pos + 5);
+    const p = pos;
+    buf[p] = W.INT32;
+    buf[p + 1] = n;
+    buf[p + 2] = n >> 8;
+    buf[p + 3] = n >> 16;
+    buf[p + 4] = n >> 24;
+    pos = p + 5;
+  } else {
+    writeF64(W.FLOAT64, n);
+  }
+}
+
+const textEncoder = new TextEncoder();
+const SHORT_STRING = 64;
+
+function writeString(s: string): void {
+  const n = s.length;
+  if (n < SHORT_STRING) {
+    if (pos + 2 + 2 * n > buf.length) grow(pos + 2 + 2 * n);
+    const start = pos;
+    const b = buf;
+    let p = start + 2;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) {
+        // Not ASCII: code units, two bytes each.
+        b[start] = W.STR_UTF16;
+        b[start + 1] = n;
+        p = start + 2;
+        for (let j = 0; j < n; j++) {
+          const u = s.charCodeAt(j);
+          b[p] = u;
+          b[p + 1] = u >> 8;
+          p += 2;
+        }
+        pos = p;
+        return;
+      }
+      b[p++] = c;
+    }
+    b[start] = W.STR_ASCII;
+    b[start + 1] = n;
+    pos = p;
+  } else if (s.isWellFormed()) {
+    if (pos + 5 + 3 * n > buf.length) grow(pos + 5 + 3 * n);
+    buf[pos] = W.STR_UTF8;
+    const { written } = textEncoder.encodeInto(s, buf.subarray(pos + 5));
+    dv.setUint32(pos + 1, written, true);
+    pos += 5 + written;
+  } else {
+    writeTag(W.STR_UTF16);
+    writeVarint(n);
+    if (pos + 2 * n > buf.length) grow(pos + 2 * n);
+    const b = buf;
+    let p = pos;
+    for (let j = 0; j < n; j++) {
+      const u = s.charCodeAt(j);
+      b[p] = u;
+      b[p + 1] = u >> 8;
+      p += 2;
+    }
+    pos = p;
+  }
+}
+
+function writeBigInt(tag: number, n: bigint): void {
+  writeTag(tag);
+  const negative = n < 0n;
+  let m = negative ? -n : n;
+  const words: bigint[] = [];
+  while (m > 0n) {
+    words.push(BigInt.asUintN(64, m));
+    m >>= 64n;
+  }
+  writeTag(negative ? 1 : 0);
+  writeVarint(words.length);
+  if (pos + 8 * words.length > buf.length) grow(pos + 8 * words.length);
+  for (const w of words) {
+    dv.setBigUint64(pos, w, true);
+    pos += 8;
+  }
+}
+
+function writeBytes(src: Uint8Array): void {
+  const n = src.length;
+  if (pos + n > buf.length) grow(pos + n);
+  if (n <= 32) {
+    const b = buf;
+    for (let i = 0; i < n; i++) b[pos + i] = src[i];
+  } else {
+    buf.set(src, pos);
+  }
+  pos += n;
+}
+
+// Object identity: the first objects go in a small array searched linearly, then in a Set while
+// no object has been met twice (one hash operation per object), then in a Map from object to id.
+const SMALL_SEEN = 24;
+let seen: object[] = [];
+let seenCount = 0;
+let seenSet: Set<object> | null = null;
+let seenMap: Map<object, number> | null = null;
+
+/**
+ * Per object id while its values are being written: 1, or 2 once a REF to it was written from
+ * inside (a cycle through it). Lets shaped objects be built in one step when decoded.
+ */
+let open = new Uint8Array(256);
+
+/** Returns the id of `o` if it was already written, or -1 after giving it the next id. */
+function identify(o: object): number {
+  const set = seenSet;
+  if (set !== null) {
+    const n = set.size;
+    set.add(o);
+    if (set.size !== n) {
+      seenCount = n + 1;
+      return -1;
+    }
+    return repeated(set, o);
+  }
+  if (seenMap === null) {
+    const n = seenCount;
+    for (let i = 0; i < n; i++) if (seen[i] === o) return i;
+    if (n < SMALL_SEEN) {
+      seen[n] = o;
+      seenCount = n + 1;
+      return -1;
+    }
+    const next = seenSet = new Set();
+    for (let i = 0; i < n; i++) next.add(seen[i]);
+    next.add(o);
+    seenCount = n + 1;
+    return -1;
+  }
+  const id = seenMap.get(o);
+  if (id !== undefined) return id;
+  seenMap.set(o, seenCount++);
+  return -1;
+}
+
+/** The first object met twice: from now on, ids come from a Map (a Set keeps insertion order). */
+function repeated(set: Set<object>, o: object): number {
+  const map = new Map<object, number>();
+  let i = 0;
+  for (const x of set) map.set(x, i++);
+  seenSet = null;
+  seenMap = map;
+  return map.get(o)!;
+}
+
+// Shapes: the key list of a plain object, cached across messages with its encoded bytes; within
+// one message a shape is written once (SHAPE_NEW) and referred to by number (SHAPE_REF).
+interface EncShape {
+  keys: string[];
+  bytes: Uint8Array;
+  epoch: number;
+  id: number;
+}
+const SHAPE_SLOTS = 128;
+const MAX_SHAPE_KEYS = 32;
+const encShapes: (EncShape | undefined)[] = new Array(SHAPE_SLOTS);
+let epoch = 0;
+let shapeCount = 0;
+
+function shapeSlot(keys: string[], n: number): number {
+  const k0 = keys[0];
+  const kn = keys[n - 1];
+  return (n * 31 + k0.length * 7 + k0.charCodeAt(0) * 3 + kn.charCodeAt(kn.length - 1)) &
+    (SHAPE_SLOTS - 1);
+}
+
+/** The shape written last: consecutive objects usually share it, and it needs no hashing. */
+let lastShape: EncShape | undefined;
+
+function writeShape(keys: string[], n: number): void {
+  let e = lastShape;
+  if (e !== undefined) {
+    const ek = e.keys;
+    if (ek.length === n) {
+      let i = 0;
+      while (i < n && ek[i] === keys[i]) i++;
+      if (i === n) {
+        if (e.epoch === epoch) {
+          const id = e.id;
+          if (id < 128) {
+            if (pos + 2 > buf.length) grow(pos + 2);
+            buf[pos] = W.SHAPE_REF;
+            buf[pos + 1] = id;
+            pos += 2;
+            return;
+          }
+        }
+        return writeShapeEntry(e);
+      }
+    }
+  }
+  lastShape = e = findShape(keys, n);
+  writeShapeEntry(e);
+}
+
+function findShape(keys: string[], n: number): EncShape {
+  const slot = shapeSlot(keys, n);
+  let e = encShapes[slot];
+  if (e !== undefined) {
+    const ek = e.keys;
+    if (ek.length === n) {
+      let i = 0;
+      while (i < n && ek[i] === keys[i]) i++;
+      if (i !== n) e = undefined;
+    } else {
+      e = undefined;
+    }
+  }
+  if (e === undefined) {
+    // Encode the key block once: count, byte length, keys.
+    const start = pos;
+    for (let i = 0; i < n; i++) writeString(keys[i]);
+    const block = buf.slice(start, pos);
+    pos = start;
+    const head = new Uint8Array(10);
+    let h = 0;
+    for (const v of [n, block.length]) {
+      let x = v;
+      while (x > 0x7f) {
+        head[h++] = (x & 0x7f) | 0x80;
+        x = Math.floor(x / 128);
+      }
+      head[h++] = x;
+    }
+    const bytes = new Uint8Array(h + block.length);
+    bytes.set(head.subarray(0, h));
+    bytes.set(block, h);
+    e = { keys: keys.slice(), bytes, epoch: -1, id: 0 };
+    encShapes[slot] = e;
+  }
+  return e;
+}
+
+function writeShapeEntry(e: EncShape): void {
+  if (e.epoch === epoch) {
+    writeTag(W.SHAPE_REF);
+    writeVarint(e.id);
+  } else {
+    e.epoch = epoch;
+    e.id = shapeCount++;
+    writeTag(W.SHAPE_NEW);
+    writeBytes(e.bytes);
+  }
+}
+
+// deno-lint-ignore no-explicit-any
+function writePlainObject(o: any, checkOwn: boolean): void {
+  const self = seenCount - 1; // the id identify() just gave `o`
+  const keys = objectKeys(o);
+  const n = keys.length;
+  if (n > 0 && n <= MAX_SHAPE_KEYS) {
+    const tagAt = pos;
+    if (self >= open.length) {
+      const next = new Uint8Array(open.length * 2 > self ? open.length * 2 : self + 1);
+      next.set(open);
+      open = next;
+    }
+    open[self] = 1;
+    writeShape(keys, n);
+    for (let i = 0; i < n; i++) {
+      const k = keys[i];
+      const v = o[k];
+      // Primitives first: a property read yielding a number or string is present (a getter
+      // deleting a later key makes it read as undefined, unless a prototype has the key: hence
+      // checkOwn for objects not inheriting from Object.prototype).
+      if (!checkOwn) {
+        if (typeof v === "number") {
+          writeNumber(v);
+          continue;
+        }
+        if (typeof v === "string") {
+          writeString(v);
+          continue;
+        }
+      }
+      // A getter may have deleted a later key: V8 skips keys no longer present.
+      if ((checkOwn || v === undefined || typeof v === "function") && !hasOwn(o, k)) {
+        writeTag(W.ABSENT);
+      } else {
+        writeValue(v);
+      }
+    }
+    if (open[self] === 2) buf[tagAt] += W.SHAPE_CYCLIC;
+    open[self] = 0;
+  } else {
+    writeTag(W.OBJECT);
+    writeVarint(n);
+    writeProperties(o, keys, 0);
+  }
+}
+
+/** Writes `keys[from..]` of `o` as key/value pairs (ABSENT for keys deleted meanwhile). */
+// deno-lint-ignore no-explicit-any
+function writeProperties(o: any, keys: string[], from: number): void {
+  for (let i = from; i < keys.length; i++) {
+    const k = keys[i];
+    writeString(k);
+    const v = o[k];
+    if (!hasOwn(o, k)) writeTag(W.ABSENT);
+    else writeValue(v);
+  }
+}
+
+function isIndexKey(k: string): boolean {
+  const c = k.charCodeAt(0);
+  if (c < 48 || c > 57) return false;
+  const n = +k;
+  return n < 4294967295 && String(n) === k;
+}
+
+// deno-lint-ignore no-explicit-any
+function writeArray(a: any[]): void {
+  const len = a.length;
+  const keys = objectKeys(a);
+  const kn = keys.length;
+  if (kn === len && (len === 0 || keys[len - 1] === String(len - 1))) {
+    // Packed, no extra properties.
+    writeTag(W.ARRAY);
+    writeVarint(len);
+    for (let i = 0; i < len; i++) {
+      const v = a[i];
+      if (v === undefined && !hasOwn(a, i)) writeTag(W.HOLE);
+      else writeValue(v);
+    }
+    writeTag(0); // no extra properties
+    return;
+  }
+  let m = 0; // number of index keys (they come first, ascending)
+  while (m < kn && isIndexKey(keys[m])) m++;
+  if (len > 16 && m * 4 < len) {
+    writeTag(W.SPARSE);
+    writeVarint(len);
+    writeVarint(m);
+    for (let i = 0; i < m; i++) {
+      const k = keys[i];
+      writeVarint(+k);
+      const v = a[k as unknown as number];
+      if (!hasOwn(a, k)) writeTag(W.ABSENT);
+      else writeValue(v);
+    }
+  } else {
+    writeTag(W.ARRAY);
+    writeVarint(len);
+    for (let i = 0; i < len; i++) {
+      const v = a[i];
+      if (v === undefined && !hasOwn(a, i)) writeTag(W.HOLE);
+      else writeValue(v);
+    }
+  }
+  writeVarint(kn - m);
+  writeProperties(a, keys, m);
+}
+
+function writeArrayBuffer(b: ArrayBuffer): void {
+  if (abDetached.call(b)) {
+    throw dataCloneError("An ArrayBuffer is detached and could not be cloned.");
+  }
+  const len: number = abByteLength.call(b);
+  writeTag(W.BUFFER);
+  if (abResizable.call(b)) {
+    writeTag(W.BUFFER_RESIZABLE);
+    writeVarint(abMaxByteLength.call(b));
+  } else {
+    writeTag(0);
+  }
+  writeVarint(len);
+  // Pad so that the bytes start 8-byte aligned (relative to the message): copies out of shared
+  // memory are several times slower when source and destination are not equally aligned.
+  const pad = len >= ALIGN_MIN ? (8 - ((pos + 1) & 7)) & 7 : 0;
+  if (pos + 1 + pad > buf.length) grow(pos + 1 + pad);
+  buf[pos++] = pad;
+  for (let i = 0; i < pad; i++) buf[pos++] = 0;
+  writeBytes(new Uint8Array(b, 0, len));
+}
+const ALIGN_MIN = 256;
+
+function isLengthTracking(view: ArrayBufferView): boolean {
+  // No JavaScript API tells a length-tracking view from a fixed one: ask V8 on a shallow clone
+  // (cloning a view copies its buffer and runs no user code; it also throws the DataCloneError
+  // for a view out of bounds), then grow the clone's buffer and see whether the view follows.
+  const c = structuredClone(view) as ArrayBufferView;
+  const before = c.byteLength;
+  const cb = c.buffer as ArrayBuffer;
+  if (cb.byteLength === cb.maxByteLength) return false; // cannot tell, and it makes no difference
+  cb.resize(cb.maxByteLength);
+  return c.byteLength !== before;
+}
+
+function writeView(v: ArrayBufferView, kind: number): void {
+  const isDv = kind === VIEW_DATAVIEW;
+  let buffer: ArrayBuffer;
+  try {
+    buffer = isDv ? dvBuffer.call(v) : taBuffer.call(v);
+  } catch {
+    throw uncloneable(v);
+  }
+  if (types.isSharedArrayBuffer(buffer)) throw sharedError();
+  if (abDetached.call(buffer)) {
+    throw dataCloneError("An ArrayBuffer is detached and could not be cloned.");
+  }
+  let offset: number, length: number;
+  try {
+    // Both throw (DataView) or report 0 (typed arrays) when the view is out of bounds.
+    offset = isDv ? dvByteOffset.call(v) : taByteOffset.call(v);
+    length = isDv ? dvByteLength.call(v) : taLength.call(v);
+  } catch {
+    throw uncloneable(v);
+  }
+  let flags = 0;
+  if (abResizable.call(buffer) && isLengthTracking(v)) flags = W.VIEW_LENGTH_TRACKING;
+  writeTag(W.VIEW);
+  writeTag(kind);
+  writeTag(flags);
+  writeVarint(offset);
+  writeVarint(length);
+  writeValue(buffer);
+}
+
+function sharedError(): DOMException {
+  return dataCloneError(
+    "A SharedArrayBuffer could not be cloned: a channel copies bytes and cannot share memory",
+  );
+}
+
+// deno-lint-ignore no-explicit-any
+function writeError(e: any): void {
+  // Same reads, in the same order, as V8's ValueSerializer::WriteJSError.
+  const messageDesc = getOwnDesc(e, "message");
+  const causeDesc = getOwnDesc(e, "cause");
+  const name = String(e.name);
+  let flags = 0;
+  let message = "";
+  if (messageDesc !== undefined && "value" in messageDesc) {
+    message = String(messageDesc.value);
+    flags |= W.ERROR_HAS_MESSAGE;
+  }
+  const stack = e.stack;
+  if (typeof stack === "string") flags |= W.ERROR_HAS_STACK;
+  if (causeDesc !== undefined && "value" in causeDesc) flags |= W.ERROR_HAS_CAUSE;
+  writeTag(W.ERROR);
+  writeTag(ERROR_KIND[name] ?? 0);
+  writeTag(flags);
+  if (flags & W.ERROR_HAS_MESSAGE) writeString(message);
+  if (flags & W.ERROR_HAS_STACK) writeString(stack);
+  if (flags & W.ERROR_HAS_CAUSE) writeValue(causeDesc!.value);
+}
+
+function isDOMException(o: object): boolean {
+  try {
+    domExceptionName.call(o);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function writeDOMException(e: DOMException): void {
+  const name: string = domExceptionName.call(e);
+  const message: string = domExceptionMessage.call(e);
+  const stack = (e as { stack?: unknown }).stack;
+  writeTag(W.DOMEXC);
+  writeString(name);
+  writeString(message);
+  if (typeof stack === "string") {
+    writeTag(W.ERROR_HAS_STACK);
+    writeString(stack);
+  } else {
+    writeTag(0);
+  }
+}
+
+function writeMap(m: Map<unknown, unknown>): void {
+  const entries: unknown[] = [];
+  mapForEach.call(m, (v: unknown, k: unknown) => {
+    entries.push(k, v);
+  });
+  writeTag(W.MAP);
+  writeVarint(entries.length / 2);
+  for (let i = 0; i < entries.length; i++) writeValue(entries[i]);
+}
+
+function writeSet(s: Set<unknown>): void {
+  const entries: unknown[] = [];
+  setForEach.call(s, (v: unknown) => {
+    entries.push(v);
+  });
+  writeTag(W.SET);
+  writeVarint(entries.length);
+  for (let i = 0; i < entries.length; i++) writeValue(entries[i]);
+}
+
+/** Objects other than plain objects and arrays: find the kind from internal slots. */
+// deno-lint-ignore no-explicit-any
+function writeExotic(o: any): void {
+  if (isArray(o)) return writeArray(o);
+  if (ArrayBuffer.isView(o)) {
+    const tag: string | undefined = taTag.call(o);
+    return writeView(o, tag === undefined ? VIEW_DATAVIEW : VIEW_KIND[tag]);
+  }
+  if (types.isArrayBuffer(o)) return writeArrayBuffer(o);
+  if (types.isSharedArrayBuffer(o)) throw sharedError();
+  if (types.isDate(o)) return writeF64(W.DATE, dateGetTime.call(o));
+  if (types.isRegExp(o)) {
+    writeTag(W.REGEXP);
+    writeString(regexpSource.call(o));
+    writeString(regexpFlags.call(o));
+    return;
+  }
+  if (types.isMap(o)) return writeMap(o);
+  if (types.isSet(o)) return writeSet(o);
+  if (types.isBoxedPrimitive(o)) {
+    if (types.isNumberObject(o)) return writeF64(W.BOX_NUMBER, numberValueOf.call(o));
+    if (types.isStringObject(o)) {
+      writeTag(W.BOX_STRING);
+      return writeString(stringValueOf.call(o));
+    }
+    if (types.isBooleanObject(o)) {
+      return writeTag(booleanValueOf.call(o) ? W.BOX_TRUE : W.BOX_FALSE);
+    }
+    if (types.isBigIntObject(o)) return writeBigInt(W.BOX_BIGINT, bigintValueOf.call(o));
+    throw uncloneable(o); // Symbol objects
+  }
+  if (HOST_OBJECT in o) {
+    if (isDOMException(o)) return writeDOMException(o);
+    throw dataCloneError("Cannot clone object of unsupported type.");
+  }
+  if (isError(o)) return writeError(o);
+  if (NOT_SERIALIZABLE !== undefined && NOT_SERIALIZABLE in o) {
+    throw dataCloneError("Cannot clone object of unsupported type.");
+  }
+  if (
+    types.isWeakMap(o) || types.isWeakSet(o) || types.isPromise(o) || types.isGeneratorObject(o) ||
+    types.isMapIterator(o) || types.isSetIterator(o) || types.isArgumentsObject(o) ||
+    types.isModuleNamespaceObject(o)
+  ) {
+    throw uncloneable(o);
+  }
+  if (isWasmModuleOrMemory(o)) {
+    // structuredClone shares these within one process; bytes on a channel cannot.
+    throw dataCloneError(
+      "A WebAssembly.Module or Memory could not be cloned: a channel copies bytes and cannot " +
+        "share compiled code or memory",
+    );
+  }
+  for (let p = getProto(o); p !== null; p = getProto(p)) {
+    for (let i = 0; i < REJECTED.length; i++) {
+      const r = REJECTED[i];
+      if (r[0] !== p) continue;
+      let branded = true;
+      try {
+        r[1](o);
+      } catch {
+        branded = false;
+      }
+      if (branded) throw uncloneable(o);
+    }
+  }
+  // An ordinary object (class instance, null prototype…): its own enumerable string keys.
+  writePlainObject(o, true);
+}
+
+const wasmMemoryBuffer = G.WebAssembly ? getter(WebAssembly.Memory.prototype, "buffer") : null;
+function isWasmModuleOrMemory(o: object): boolean {
+  if (wasmMemoryBuffer === null) return false;
+  try {
+    WebAssembly.Module.exports(o as WebAssembly.Module);
+    return true;
+  } catch { /* not a module */ }
+  try {
+    wasmMemoryBuffer.call(o);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function writeValue(v: unknown): void {
+  switch (typeof v) {
+    case "number":
+      return writeNumber(v);
+    case "string":
+      return writeString(v);
+    case "object": {
+      if (v === null) return writeTag(W.NULL);
+      const id = identify(v);
+      if (id >= 0) {
+        if (id < open.length && open[id] === 1) open[id] = 2;
+        writeTag(W.REF);
+        return writeVarint(id);
+      }
+      if (isProxy(v)) throw uncloneable(v);
+      const proto = getProto(v);
+      if (proto === ObjectProto) return writePlainObject(v, false);
+      if (proto === ArrayProto && isArray(v)) return writeArray(v as unknown[]);
+      return writeExotic(v);
+    }
+    case "boolean":
+      return writeTag(v ? W.TRUE : W.FALSE);
+    case "undefined":
+      return writeTag(W.UNDEFINED);
+    case "bigint":
+      return writeBigInt(W.BIGINT, v);
+    default:
+      throw uncloneable(v);
+  }
+}
+
+/**
+ * 1 while `writeValue` runs. Getters it calls may encode another value (a getter that sends on
+ * a channel): such a nested call must not touch the state of the encoding in progress.
+ */
+let depth = 0;
+
+/** Encodes `value` from inside a getter of an encoding in progress, with state of its own. */
+function encodeNested(value: unknown): Uint8Array {
+  const outer = {
+    buf,
+    dv,
+    pos,
+    outViews,
+    out5,
+    out9,
+    seen,
+    seenCount,
+    seenSet,
+    seenMap,
+    open,
+    direct,
+  };
+  const outerShapes = shapeCount;
+  buf = new Uint8Array(256);
+  dv = new DataView(buf.buffer);
+  outViews = [];
+  out5 = out9 = undefined;
+  seen = [];
+  seenCount = 0;
+  seenSet = seenMap = null;
+  open = new Uint8Array(256);
+  depth = 0;
+  direct = false;
+  try {
+    return encode(value); // a view of a buffer nobody else uses
+  } finally {
+    ({ buf, dv, pos, outViews, out5, out9, seen, seenCount, seenSet, seenMap, open, direct } =
+      outer);
+    // The nested call renumbered cached shapes: the outer one writes them anew, numbered on
+    // from its own count, which is what the decoder expects.
+    epoch++;
+    shapeCount = outerShapes;
+    depth = 1;
+  }
+}
+
+export function encode(value: unknown): Uint8Array {
+  if (depth !== 0) return encodeNested(value);
+  // Fast paths: values without objects need no identity or shape bookkeeping.
+  if (typeof value === "number") {
+    const b = buf; // at least 4096 bytes: no need to grow
+    if ((value | 0) === value && (value !== 0 || 1 / value > 0)) {
+      b[0] = W.INT32;
+      b[1] = value;
+      b[2] = value >> 8;
+      b[3] = value >> 16;
+      b[4] = value >> 24;
+      return out5 ??= b.subarray(0, 5);
+    }
+    b[0] = W.FLOAT64;
+    dv.setFloat64(1, value, true);
+    return out9 ??= b.subarray(0, 9);
+  }
+  return encodeValue(value);
+}
+
+function encodeValue(value: unknown): Uint8Array {
+  pos = 0;
+  writeTop(value);
+  return output();
+}
+
+/** Writes a whole message at `pos`. */
+function writeTop(value: unknown): void {
+  if (typeof value === "string" && value.length < SHORT_STRING) return writeString(value);
+  epoch++;
+  shapeCount = 0;
+  depth = 1;
+  try {
+    writeValue(value);
+  } catch (e) {
+    open.fill(0); // objects left open by the throw
+    throw e;
+  } finally {
+    // Leave nothing behind: the next call starts clean even after a DataCloneError.
+    const n = seenCount < SMALL_SEEN ? seenCount : SMALL_SEEN;
+    for (let i = 0; i < n; i++) seen[i] = undefined as unknown as object;
+    seenCount = 0;
+    seenSet = null;
+    seenMap = null;
+    depth = 0;
+  }
+}
+
+// In place (see _direct.ts): long strings, and typed arrays and DataViews, whose encoding reads
+// only intrinsic getters (unless their prototype is Object.prototype or Array.prototype: then they
+// are encoded as plain objects, whose getters may run). `measure` runs on every message, so it
+// uses only checks that cost nothing on an ordinary object: a top-level ArrayBuffer, which would
+// need a brand check (~10 ns) on every object sent, goes through the scratch buffer.
+
+/** Bytes a view's encoding adds to its buffer's: tags, varints, alignment padding. */
+const BINARY_OVERHEAD = 48;
+
+export function measure(value: unknown): number {
+  if (depth !== 0) return -1; // called from a getter: `encode` keeps the outer state apart
+  if (typeof value === "string") {
+    const n = value.length;
+    // UTF-8 takes at most 3 bytes per code unit; lone surrogates are written as 2.
+    const bound = 5 + 3 * n;
+    return n < DIRECT_MIN || bound > DIRECT_MAX ? -1 : bound;
+  }
+  if (!ArrayBuffer.isView(value)) return -1;
+  const proto = getProto(value);
+  if (proto === ObjectProto || proto === ArrayProto) return -1;
+  let buffer: ArrayBuffer;
+  try {
+    buffer = taTag.call(value) === undefined ? dvBuffer.call(value) : taBuffer.call(value);
+  } catch {
+    return -1;
+  }
+  if (!types.isArrayBuffer(buffer)) return -1; // shared: `encode` throws the error
+  // A buffer posing as a plain object or array is encoded as one (its getters may run).
+  const bufferProto = getProto(buffer);
+  if (bufferProto === ObjectProto || bufferProto === ArrayProto) return -1;
+  // Detached and resizable buffers go the ordinary way (errors; length-tracking checks).
+  if (abDetached.call(buffer) || abResizable.call(buffer)) return -1;
+  const n: number = abByteLength.call(buffer);
+  return n < DIRECT_MIN || n + BINARY_OVERHEAD > DIRECT_MAX ? -1 : n + BINARY_OVERHEAD;
+}
+
+export function encodeInto(
+  value: unknown,
+  target: Uint8Array,
+  start: number,
+  bound: number,
+): number {
+  const scratch = buf;
+  const scratchDv = dv;
+  buf = target.subarray(0, start + bound);
+  dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  pos = start;
+  direct = true;
+  try {
+    writeTop(value);
+    return pos;
+  } finally {
+    buf = scratch;
+    dv = scratchDv;
+    direct = false;
+  }
+}
