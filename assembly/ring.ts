@@ -2,22 +2,32 @@
 // shared WebAssembly.Memory, with the channel's counters, flags and wait words beside it.
 //
 // Every thread that holds a channel end runs its own instance of this module over the same
-// memory. Instances share nothing but that memory, so this file keeps no state in globals
-// (except `lastLength`, an out-parameter of `peek`, `headRing`/`headPos`, out-parameters of
-// `headRecord`, and `reached`, a cache of this thread's view of the memory's size; all per
-// instance by design) and never
-// allocates: only loads, stores and atomics at offsets derived from the control block address
-// `ch` that the caller passes. All atomics are sequentially consistent (Wasm threads).
+// memory. Instances share nothing but that memory, so this file never allocates: only loads,
+// stores and atomics at offsets derived from the control block address `ch` that the caller
+// passes. Its globals are per-instance caches and out-parameters (see "This thread's view"
+// below), by design. All atomics are sequentially consistent (Wasm threads).
+//
+// ## Untrusted memory
+// Every thread that holds an end can write anything anywhere in this memory. So every value
+// read from it is validated before it is used — ring addresses and capacities (a check word),
+// positions (HEAD ≤ TAIL ≤ HEAD + capacity, aligned), record headers (a check of their fields,
+// and their extent within the ring and within TAIL) — and every loop over it is bounded by what
+// the layout allows (a ring walk by the number of rings the memory can hold, a record scan by
+// the ring's capacity, a CAS retry by SPIN_LIMIT). A violation sets CORRUPT (sticky) and wakes
+// every waiter; from then on every operation returns CORRUPTED, in every thread. A writer that
+// rewrites fields consistently (check words included) can at worst make the channel deliver
+// bytes from its own rings, never from the control block or outside the memory.
 //
 // ## Layout (byte offsets from `ch`; every line is 64 bytes so that producer-written,
 // ## consumer-written and rarely-written words never share a cache line)
 //
 //   ch + 0    ┌──────────────────────────────────────────────────────────────────┐
 //             │ MAGIC │ VERSION │ BOUND │ MAX_BYTES │ STORAGE │ FREE_RINGS │ ID │ config
+//             │ CORRUPT │ CONFIG_CHECK                                            │
 //   ch + 64   ├──────────────────────────────────────────────────────────────────┤
 //             │ PROD_RING │ ADMITTED │ RECEIVED_CACHE │                          │ producers
 //   ch + 128  ├──────────────────────────────────────────────────────────────────┤
-//             │ CONS_RING │ RECEIVED │                                           │ consumer
+//             │ CONS_RING │ RECEIVED │ REALIGN │                                 │ consumer
 //   ch + 192  ├──────────────────────────────────────────────────────────────────┤
 //             │ SENDERS │ RECEIVER │ RECV_WAITING │                             │ ends
 //   ch + 256  ├──────────────────────────────────────────────────────────────────┤
@@ -25,67 +35,78 @@
 //   ch + 320  ├──────────────────────────────────────────────────────────────────┤
 //             │ SPACE_SEQ │ SPACE_WAITERS │                                      │ wait: space
 //   ch + 384  ├──────────────────────────────────────────────────────────────────┤
-//             │ NEXT_OWNER │ DEAD_NEXT │                                         │ owners
+//             │ NEXT_OWNER │                                                      │ owners
 //   ch + 448  ├──────────────────────────────────────────────────────────────────┤
-//             │ DEAD_OWNERS[16]: the last owners reported dead (see `unblock`)   │
+//             │ (unused)                                                         │
 //   ch + 512  ├──────────────────────────────────────────────────────────────────┤
 //             │ first ring (descriptor + data), see below                        │
 //             └──────────────────────────────────────────────────────────────────┘
 //
+// CONFIG_CHECK is a hash of BOUND, MAX_BYTES and ID: a thread reads the config once, checks it
+// and keeps its own copy, so a later write there changes nothing.
+//
 // A ring is a descriptor followed by `capacity` bytes of data (a power of two ≥ 16):
 //
 //   r + 0     │ CAPACITY │ NEXT (ring that follows once this one is sealed; 0 = none) │
-//             │ FREE_NEXT (next retired ring in the FREE_RINGS list)                 │
+//             │ FREE_NEXT (next retired ring in the FREE_RINGS list) │ RING_CHECK     │
 //   r + 64    │ TAIL: i64 byte position claimed by producers; bit 63 = SEALED        │
-//             │ HEAD_CACHE: i64, producers' last view of HEAD                        │
 //   r + 128   │ HEAD: i64 byte position of the next record to consume                │
 //   r + 192   │ data[capacity] ...                                                   │
 //
-// Positions grow monotonically; the byte of position p is at data + (p & (capacity - 1)).
+// RING_CHECK is a hash of the ring's address and capacity: a ring address read from shared
+// memory (PROD_RING, CONS_RING, NEXT, FREE_RINGS, FREE_NEXT) is used only if the descriptor
+// there carries the right check, lies inside the memory after the control block, and holds a
+// valid capacity. Positions grow monotonically; the byte of position p is at
+// data + (p & (capacity - 1)).
 //
 // A record is an 8-byte header and its payload, padded to a multiple of 8 bytes:
 //
 //   +0  SIZE  i32  0 = not written yet; -(8 + length) = claimed, being written;
 //                  +(8 + length) = committed message; for padding, its whole extent
-//   +4  META  i32  kind (bits 0–7) | owner id << 8 (bits 8–31), where the kind is
-//                  RECORD_MESSAGE, RECORD_PADDING, RECORD_GAP (a padding whose bytes after the
-//                  header are still 0) or RECORD_TRIMMED (a committed message whose last `trim`
-//                  reserved bytes were not written; bits 8–31 hold `trim` instead of the owner)
+//   +4  META  i32  kind (bits 0–3) | check (bits 4–15) | owner id (bits 16–31), where the
+//                  kind is RECORD_MESSAGE (a message, or a claim of one while SIZE < 0),
+//                  RECORD_DEAD (a claim whose producer was reported dead), RECORD_PADDING, or
+//                  RECORD_GAP (a padding whose bytes after the header are still 0)
 //   +8  payload[length], then zeros up to the next multiple of 8
 //
-// SIZE and META form one i64 (SIZE in the low half): a producer publishes a claim by one 64-bit
-// CAS from the header it wrote (its owner, -size) to the committed one, so that a producer that
-// was reported dead and whose claim was skipped and reused by another producer can never
-// publish or touch that other producer's record: the owner in the expected value differs.
+// The check is a hash of SIZE, kind and owner (`header`): a header changed by a stray write
+// fails it (but for 1 in 4,096). SIZE and META form one i64 (SIZE in the low half): a producer
+// publishes a claim by one 64-bit CAS from the header it wrote (its owner, -size) to the
+// committed one, so that a producer that was reported dead, and whose claim was skipped and
+// reused by another producer, can never publish or touch that other producer's record: the
+// owner in the expected value differs.
 //
 // ## Protocol
 // - Producers claim space by a CAS on TAIL (claims are ordered by TAIL), then write the header
 //   (-size in SIZE: the claim is in progress; META names its owner), copy the payload, and
 //   publish it with a CAS of the header to +size. A producer that reserved an upper bound and
-//   wrote less publishes a RECORD_TRIMMED record (`commitLength`). A claim that would straddle
-//   the end of the data area first lays down a padding record up to the end (committed at once)
-//   and starts at offset 0.
+//   wrote less (`commitLength`) first lays a RECORD_GAP header over the unwritten rest, then
+//   publishes the shorter message. A claim that would straddle the end of the data area first
+//   lays down a padding record up to the end (committed at once) and starts at offset 0.
 // - The consumer reads the header at HEAD: SIZE > 0 is a committed record; ≤ 0 with HEAD < TAIL
 //   is a claim still being written (BUSY); HEAD = TAIL is EMPTY. After use it zeroes the record
 //   (so that every byte a future header may land on reads 0), then advances HEAD. Invariant:
 //   every byte of the data area between HEAD and the next claim reads 0. Bytes a record never
-//   had written (after the header of RECORD_GAP padding, after the payload of a RECORD_TRIMMED
-//   message) therefore need no zeroing.
+//   had written (after the header of a RECORD_GAP) therefore need no zeroing.
 // - Growth: a producer that finds the ring too full seals it (CAS TAIL → TAIL | SEALED; one
 //   producer wins), allocates a larger ring from fresh pages (`memory.grow`; STORAGE counts
-//   whole pages against MAX_BYTES), links it in NEXT
-//   and publishes it in PROD_RING. Later claims go to the new ring. The consumer drains the
-//   sealed ring up to its final TAIL, then follows NEXT and pushes the drained ring on the
-//   FREE_RINGS list. The next sealer takes a free ring before growing the memory, so storage
-//   follows the peak backlog, not the traffic. Only the sealer allocates or pops (a single
-//   popper; the consumer is the single pusher), so neither needs a lock and the list has no ABA.
-//   Positions stay monotonic across reuse (a reused ring resumes at its final TAIL): a producer
-//   that read a ring long ago can only win its CAS on TAIL with a HEAD no newer than the real
-//   one, so even a claim computed before the ring was retired is a valid claim.
+//   whole pages against MAX_BYTES), links it in NEXT and publishes it in PROD_RING. Later
+//   claims go to the new ring. The consumer drains the sealed ring up to its final TAIL, then
+//   follows NEXT and pushes the drained ring on the FREE_RINGS list. The next sealer takes a
+//   free ring before growing the memory, so storage follows the peak backlog, not the traffic.
+//   Only the sealer allocates or pops (a single popper; the consumer is the single pusher), so
+//   neither needs a lock and the list has no ABA. When MAX_BYTES is reached and no free ring is
+//   large enough, the sealer merges free rings that lie next to each other in memory.
+//   Positions stay monotonic across reuse (a reused ring resumes past its final TAIL): a
+//   producer that read a ring long ago can only win its CAS on TAIL with a HEAD no newer than
+//   the real one, so even a claim computed before the ring was retired is a valid claim.
 // - Dead producers: a claim whose producer died before committing would stop the consumer for
 //   ever (BUSY). Whoever learns that a producer died (the thread that terminated its worker)
-//   reports its owner id with `markDead`; the consumer, after waiting a while on a BUSY claim,
-//   calls `unblock`, which turns a claim of a dead owner into padding (cf. Agrona's unblock).
+//   marks its unfinished claim RECORD_DEAD with `markDead` (the producer tells where its claim
+//   is; see src/_lifeline.ts); the consumer, after a grace period in which a dying thread may
+//   still be writing, calls `unblock`, which turns the claim into padding (cf. Agrona's
+//   unblock). There is no table of dead owners: any number of dead claims are skipped. Once no
+//   sender is left at all, any unfinished claim at the head is skipped the same way.
 // - Counting: ADMITTED (producers) and RECEIVED (consumer) are wrapping message counters;
 //   ADMITTED - RECEIVED is the number of messages claimed and not yet consumed, which a bounded
 //   channel keeps ≤ BOUND. A rendezvous channel (BOUND = 0) admits a message only by taking a
@@ -107,11 +128,15 @@ export const TOO_LARGE: i32 = 5;
 export const NO_MEMORY: i32 = 6;
 export const INVALID: i32 = 7;
 export const CLAIMED: i32 = 8;
+/** The channel's memory broke an invariant (see "Untrusted memory"); sticky. */
+export const CORRUPTED: i32 = 9;
+/** `commit`/`cancel`: the claim's header is not the one its producer wrote (see `commit`). */
+export const MISMATCH: i32 = 10;
 export const FIRST_OFFSET: i32 = 16;
 
 // ── Control block.
 export const MAGIC_VALUE: i32 = 0x4d505343; // "MPSC"
-export const LAYOUT_VERSION: i32 = 1;
+export const LAYOUT_VERSION: i32 = 2;
 export const MAGIC: i32 = 0;
 export const VERSION: i32 = 4;
 export const BOUND: i32 = 8;
@@ -119,12 +144,16 @@ export const MAX_BYTES: i32 = 12;
 export const STORAGE: i32 = 16;
 export const FREE_RINGS: i32 = 20;
 export const ID: i32 = 24;
+export const CORRUPT: i32 = 28;
+export const CONFIG_CHECK: i32 = 32;
 export const PROD_RING: i32 = 64;
 export const ADMITTED: i32 = 68;
 /** Producers' last view of RECEIVED, so that a bounded send reads the consumer's line rarely. */
 export const RECEIVED_CACHE: i32 = 72;
 export const CONS_RING: i32 = 128;
 export const RECEIVED: i32 = 132;
+/** Set by a producer whose record fits the current ring only from offset 0 (see `realign`). */
+export const REALIGN: i32 = 136;
 export const SENDERS: i32 = 192;
 export const RECEIVER: i32 = 196;
 export const RECV_WAITING: i32 = 200;
@@ -133,19 +162,16 @@ export const DATA_WAITERS: i32 = 260;
 export const SPACE_SEQ: i32 = 320;
 export const SPACE_WAITERS: i32 = 324;
 export const NEXT_OWNER: i32 = 384;
-export const DEAD_NEXT: i32 = 388;
-export const DEAD_OWNERS: i32 = 448;
-export const DEAD_SLOTS: i32 = 16;
-/** Owner ids fit the 24 bits META leaves them. */
-export const OWNER_MASK: i32 = 0xffffff;
+/** Owner ids fit the 16 bits META leaves them. */
+export const OWNER_MASK: i32 = 0xffff;
 export const CONTROL_SIZE: i32 = 512;
 
 // ── Ring descriptor.
 export const RING_CAPACITY: i32 = 0;
 export const RING_NEXT: i32 = 4;
 export const RING_FREE_NEXT: i32 = 8;
+export const RING_CHECK: i32 = 12;
 export const RING_TAIL: i32 = 64;
-export const RING_HEAD_CACHE: i32 = 72;
 export const RING_HEAD: i32 = 128;
 export const RING_DATA: i32 = 192;
 
@@ -157,12 +183,9 @@ export const RECORD_MESSAGE: i32 = 1;
 export const RECORD_PADDING: i32 = 2;
 /** Padding whose bytes after the header were never written (they still read 0). */
 export const RECORD_GAP: i32 = 3;
-/**
- * A message shorter than its record: META holds, instead of the owner, how many bytes of the
- * reserved length were not written (`commitLength`); they still read 0.
- */
-export const RECORD_TRIMMED: i32 = 4;
-/** Most bytes `commitLength` can leave unwritten (the 24 bits META has for them). */
+/** A claim (SIZE < 0) whose producer was reported dead: `unblock` may skip it. */
+export const RECORD_DEAD: i32 = 5;
+/** Largest bound the built-in codecs write in place (see src/codec/_direct.ts). */
 export const MAX_TRIM: i32 = 0xffffff;
 export const ALIGN: i32 = 8;
 
@@ -176,15 +199,51 @@ export const MAX_STORAGE: u32 = 0x40000000;
 /** Largest payload of one record. */
 export const MAX_LENGTH: i32 = 0x20000000;
 export const PAGE: i32 = 65536;
+/**
+ * Most turns of one CAS retry loop, or of one wait for another thread's step inside a call
+ * (a sealer linking its new ring). Far beyond any real contention; a bound against a writer
+ * that keeps changing a word.
+ */
+export const SPIN_LIMIT: i32 = 1 << 20;
 
 const SEALED: i64 = i64.MIN_VALUE;
 const POSITION: i64 = i64.MAX_VALUE;
 
+// ── This thread's view. Per-instance caches, each keyed by what it caches, so that a value
+//    validated once is not read from shared memory again (and a later stray write to it changes
+//    nothing here); and out-parameters of `peek`.
+
 /** Payload length of the record returned by the last `peek` of this instance. */
 let lastLength: i32 = 0;
-/** The consumer's ring and HEAD, as read by the last `headRecord` of this instance. */
-let headRing: usize = 0;
-let headPos: i64 = 0;
+/** The channel whose config is cached below (-1: none). */
+let cfgCh: usize = -1;
+let cfgBound: u32 = 0;
+let cfgMaxBytes: u32 = 0;
+let cfgId: i32 = 0;
+/** Two validated rings and their capacities (producer side and consumer side, typically). */
+let ringA: usize = 0;
+let capA: i32 = 0;
+let checkA: i32 = 0;
+let ringB: usize = 0;
+let capB: i32 = 0;
+let checkB: i32 = 0;
+let ringTurn: i32 = 0;
+/** Capacity of the largest ring channel `cfgCh` can ever have (see `largestPayload`). */
+let cfgLargest: i32 = 0;
+/**
+ * The consumer's ring, its HEAD and a lower bound of its TAIL. Only the consumer writes HEAD,
+ * so the value kept here is the truth; HEAD in memory is checked against it.
+ */
+let consCh: usize = -1;
+let consRing: usize = 0;
+let consCap: i32 = 0;
+let consHead: i64 = 0;
+let consTail: i64 = 0;
+/** Whether a record over half the consumer's ring was seen in it (see `realign`). */
+let consLarge: bool = false;
+/** A producer's last view of HEAD in ring `prodRing` (an older HEAD only understates room). */
+let prodRing: usize = 0;
+let prodHead: i64 = 0;
 
 // @ts-ignore: decorator
 @inline function align8(n: i32): i32 {
@@ -201,6 +260,15 @@ let headPos: i64 = 0;
   return n <= 1 ? 1 : (1 << (32 - clz<i32>(n - 1)));
 }
 
+/** A 32-bit mix of two words (for check words; not cryptographic). */
+// @ts-ignore: decorator
+@inline function mix(a: i32, b: i32): i32 {
+  let x = (a * 0x9e3779b1) ^ (b * 0x85ebca6b);
+  x ^= x >>> 15;
+  x *= 0x2c1b3c6d;
+  return x ^ (x >>> 13);
+}
+
 /** Wakes everybody waiting on the sequence word `seq` if its waiter count says anybody is. */
 // @ts-ignore: decorator
 @inline function wake(seq: usize, waiters: usize): void {
@@ -212,48 +280,143 @@ let headPos: i64 = 0;
   }
 }
 
+/**
+ * Reports that the channel's memory broke an invariant: sets CORRUPT (sticky) and wakes every
+ * waiter, whose next call then sees it. @returns CORRUPTED.
+ */
+function fail(ch: usize): i32 {
+  atomic.store<i32>(ch + CORRUPT, 1);
+  atomic.add<i32>(ch + DATA_SEQ, 1);
+  atomic.notify(ch + DATA_SEQ, -1);
+  atomic.add<i32>(ch + SPACE_SEQ, 1);
+  atomic.notify(ch + SPACE_SEQ, -1);
+  return CORRUPTED;
+}
+
+/** Marks the channel corrupted (for a caller that found its memory broken). @returns CORRUPTED. */
+export function corrupt(ch: usize): i32 {
+  return fail(ch);
+}
+
+/** @returns 1 once the channel was found corrupted (sticky), else 0. */
+export function corrupted(ch: usize): i32 {
+  return atomic.load<i32>(ch + CORRUPT) != 0 ? 1 : 0;
+}
+
 /** End of the memory this instance has seen (per instance, like the bounds V8 keeps). */
 let reached: usize = 0;
 
 /**
- * Makes sure this instance may access `[0, end)`. Another thread's `memory.grow` reaches this
- * thread only when V8 handles a "grow shared memory" interrupt; until then atomics and
- * `memory.fill` here are bounds-checked against the old size (they trap) and JavaScript's
- * `memory.buffer` keeps the old length. `memory.grow(0)` updates this thread's view at once, so
- * it runs whenever a ring address read from shared memory lies beyond what this instance has
- * seen: once per new ring, never on the hot path.
+ * Makes sure this instance may access `[0, end)` if the memory is that large. Another
+ * thread's `memory.grow` reaches this thread only when V8 handles a "grow shared memory"
+ * interrupt; until then atomics and `memory.fill` here are bounds-checked against the old size
+ * (they trap) and JavaScript's `memory.buffer` keeps the old length. `memory.grow(0)` updates
+ * this thread's view at once, so it runs whenever an address read from shared memory lies
+ * beyond what this instance has seen: once per new ring, never on the hot path.
+ * @returns whether `[0, end)` lies inside the memory.
  */
 // @ts-ignore: decorator
-@inline function reach(end: usize): void {
-  if (end > reached) {
+@inline function reach(end: i64): bool {
+  if (end > <i64>reached) {
     memory.grow(0);
     reached = <usize>memory.size() * PAGE;
   }
+  return end <= <i64>reached;
 }
 
-/** @returns `ring` (read from shared memory), once this instance can access all of it. */
-function ringAt(ring: usize): usize {
-  reach(ring + RING_DATA);
-  reach(ring + RING_DATA + load<i32>(ring + RING_CAPACITY));
-  return ring;
-}
-
-/** Consumer: the address of the record at HEAD (also leaves its ring and HEAD in globals). */
+/** Check word of a ring at `ring` with `capacity`. */
 // @ts-ignore: decorator
-@inline function headRecord(ch: usize): usize {
-  const ring = ringAt(<usize>load<i32>(ch + CONS_RING));
-  const head = load<i64>(ring + RING_HEAD);
-  headRing = ring;
-  headPos = head;
-  return ring + RING_DATA + <i32>(head & (load<i32>(ring + RING_CAPACITY) - 1));
+@inline function ringCheck(ring: usize, capacity: i32): i32 {
+  return mix(<i32>ring ^ 0x52494e47, capacity);
+}
+
+/**
+ * Validates the ring at `ring` (an address read from shared memory) for channel `ch`.
+ * @returns its capacity, or 0 if no valid ring descriptor is there.
+ */
+function capacityOf(ch: usize, ring: usize): i32 {
+  // A cached ring is the same ring while its check word is: a merge (see `merge`) rewrites it.
+  if (ring == ringA && ring != 0 && load<i32>(ring + RING_CHECK) == checkA) return capA;
+  if (ring == ringB && ring != 0 && load<i32>(ring + RING_CHECK) == checkB) return capB;
+  if ((ring & 63) != 0 || <i64>ring < <i64>ch + CONTROL_SIZE) return 0;
+  if (!reach(<i64>ring + RING_DATA)) return 0;
+  const capacity = load<i32>(ring + RING_CAPACITY);
+  if (!isPowerOfTwo(capacity) || capacity < MIN_CAPACITY || <u32>capacity > MAX_STORAGE) return 0;
+  if (!reach(<i64>ring + RING_DATA + capacity)) return 0;
+  const check = ringCheck(ring, capacity);
+  if (load<i32>(ring + RING_CHECK) != check) return 0;
+  if (ringTurn == 0) {
+    ringA = ring;
+    capA = capacity;
+    checkA = check;
+  } else {
+    ringB = ring;
+    capB = capacity;
+    checkB = check;
+  }
+  ringTurn ^= 1;
+  return capacity;
+}
+
+/** Most rings the memory can hold now: a bound for every walk over rings. */
+// @ts-ignore: decorator
+@inline function maxRings(): i32 {
+  reach(0);
+  return <i32>(reached / PAGE) + 2;
+}
+
+/** Config check word. */
+// @ts-ignore: decorator
+@inline function configCheck(bound: u32, maxBytes: u32, id: i32): i32 {
+  return mix(mix(<i32>bound, <i32>maxBytes), id ^ MAGIC_VALUE);
+}
+
+/**
+ * Loads and checks channel `ch`'s config into this instance (once per channel).
+ * @returns OK, or INVALID when `ch` holds no valid control block.
+ */
+function attach(ch: usize): i32 {
+  if (ch == cfgCh) return OK;
+  if (!reach(<i64>ch + CONTROL_SIZE)) return INVALID;
+  if (atomic.load<i32>(ch + MAGIC) != MAGIC_VALUE) return INVALID;
+  if (load<i32>(ch + VERSION) != LAYOUT_VERSION) return INVALID;
+  const bound = load<u32>(ch + BOUND);
+  const maxBytes = load<u32>(ch + MAX_BYTES);
+  const id = load<i32>(ch + ID);
+  if (load<i32>(ch + CONFIG_CHECK) != configCheck(bound, maxBytes, id)) return INVALID;
+  if (maxBytes > MAX_STORAGE) return INVALID;
+  const first = capacityOf(ch, ch + CONTROL_SIZE);
+  if (first == 0 || <u32>(RING_DATA + first) > maxBytes) return INVALID;
+  // Grown rings take whole pages of what the first ring leaves of maxBytes.
+  const grown = <i64>maxBytes - RING_DATA - first;
+  let largest = first;
+  while (largest < MAX_LENGTH && pagesFor(largest << 1) <= grown) largest <<= 1;
+  cfgLargest = largest;
+  cfgCh = ch;
+  cfgBound = bound;
+  cfgMaxBytes = maxBytes;
+  cfgId = id;
+  return OK;
+}
+
+/**
+ * The gate of every operation on a channel: OK, or CORRUPTED once the channel is (or is found
+ * now to be) corrupted.
+ */
+// @ts-ignore: decorator
+@inline function enter(ch: usize): i32 {
+  if (atomic.load<i32>(ch + CORRUPT) != 0) return CORRUPTED;
+  if (ch != cfgCh && attach(ch) != OK) return fail(ch);
+  return OK;
 }
 
 /** Writes an empty ring descriptor at `r`. The data area must be zero (fresh pages). */
 function initRing(r: usize, capacity: i32): void {
   store<i32>(r + RING_CAPACITY, capacity);
   store<i32>(r + RING_NEXT, 0);
+  store<i32>(r + RING_FREE_NEXT, 0);
+  store<i32>(r + RING_CHECK, ringCheck(r, capacity));
   store<i64>(r + RING_TAIL, 0);
-  store<i64>(r + RING_HEAD_CACHE, 0);
   store<i64>(r + RING_HEAD, 0);
 }
 
@@ -290,6 +453,8 @@ export function init(
   store<i32>(ch + RECEIVER, 1);
   store<i32>(ch + RECV_WAITING, 0);
   store<i32>(ch + ID, id);
+  store<i32>(ch + CORRUPT, 0);
+  store<i32>(ch + CONFIG_CHECK, configCheck(bound, maxBytes, id));
   store<i32>(ch + VERSION, LAYOUT_VERSION);
   // Publishes the whole block: a thread that sees MAGIC sees everything above.
   atomic.store<i32>(ch + MAGIC, MAGIC_VALUE);
@@ -298,10 +463,7 @@ export function init(
 
 /** @returns OK when `ch` holds a control block of this layout version, else INVALID. */
 export function validate(ch: usize): i32 {
-  if (<i64>ch + CONTROL_SIZE > <i64>memory.size() * PAGE) return INVALID;
-  if (atomic.load<i32>(ch + MAGIC) != MAGIC_VALUE) return INVALID;
-  if (load<i32>(ch + VERSION) != LAYOUT_VERSION) return INVALID;
-  return OK;
+  return attach(ch);
 }
 
 /**
@@ -309,7 +471,7 @@ export function validate(ch: usize): i32 {
  * token on a rendezvous channel, or (unbounded) just the count.
  */
 function admit(ch: usize): i32 {
-  const bound = load<u32>(ch + BOUND);
+  const bound = cfgBound;
   if (bound == UNBOUNDED) {
     atomic.add<i32>(ch + ADMITTED, 1);
     return OK;
@@ -317,17 +479,19 @@ function admit(ch: usize): i32 {
   if (bound == 0) {
     // Rendezvous: take a token a waiting receiver published (see recvWaitBegin).
     let tokens = atomic.load<i32>(ch + RECV_WAITING);
-    while (true) {
+    for (let turn = 0; turn < SPIN_LIMIT; turn++) {
       if (tokens <= 0) return FULL;
       const seen = atomic.cmpxchg<i32>(ch + RECV_WAITING, tokens, tokens - 1);
-      if (seen == tokens) break;
+      if (seen == tokens) {
+        atomic.add<i32>(ch + ADMITTED, 1);
+        return OK;
+      }
       tokens = seen;
     }
-    atomic.add<i32>(ch + ADMITTED, 1);
-    return OK;
+    return FULL;
   }
   let admitted = atomic.load<i32>(ch + ADMITTED);
-  while (true) {
+  for (let turn = 0; turn < SPIN_LIMIT; turn++) {
     // RECEIVED (or its cache, older still) is read after ADMITTED, so the difference can only
     // overstate the backlog; the consumer's line is read only when the cache says full.
     // Signed: a stale `admitted` can be older than RECEIVED; then the CAS fails and retries.
@@ -345,33 +509,52 @@ function admit(ch: usize): i32 {
     if (seen == admitted) return OK;
     admitted = seen;
   }
+  return FULL;
 }
 
 /** Gives back an admission taken by `admit` for a message that will not be sent. */
 function unadmit(ch: usize): void {
   atomic.sub<i32>(ch + ADMITTED, 1);
-  if (load<u32>(ch + BOUND) == 0) {
+  if (cfgBound == 0) {
     // The receiver that published the token is still waiting for a message: give it back.
     atomic.add<i32>(ch + RECV_WAITING, 1);
   }
   wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
 }
 
+/** Bytes of whole pages taken by a ring of `capacity` (its descriptor and data). */
+// @ts-ignore: decorator
+@inline function pagesFor(capacity: i32): i64 {
+  return (<i64>(RING_DATA + capacity) + PAGE - 1) / PAGE * PAGE;
+}
+
+/**
+ * The largest payload channel `ch` accepts: one that fills the largest ring its storage can
+ * hold (the first ring, or one grown from the pages the first ring leaves of MAX_BYTES). An
+ * empty channel always accepts it: free rings merge, and an empty ring is realigned.
+ * @returns that length in bytes, or -CORRUPTED.
+ */
+export function largestPayload(ch: usize): i32 {
+  if (enter(ch) != OK) return -CORRUPTED;
+  return cfgLargest - HEADER;
+}
+
 /**
  * Finds a ring for a record of `size` bytes after the ring of `current` capacity filled up:
  * a free ring of at least twice that capacity, else fresh pages for one, else (MAX_BYTES
- * reached) the largest free ring or fresh ring that holds the record. Called only by the
- * producer that sealed the current ring, so never concurrently with itself.
- * @returns the ring's address, ready to be linked, or TOO_LARGE / NO_MEMORY.
+ * reached) the largest free ring or fresh ring that holds the record, else free rings merged.
+ * Called only by the producer that sealed the current ring, so never concurrently with itself.
+ * @returns the ring's address, ready to be linked, or TOO_LARGE / NO_MEMORY / CORRUPTED.
  */
 function allocRing(ch: usize, size: i32, current: i32): i32 {
-  const maxBytes = <i64>load<u32>(ch + MAX_BYTES);
+  const maxBytes = <i64>cfgMaxBytes;
   const minimum = nextPowerOfTwo(size);
-  if (pagesFor(minimum) > maxBytes) return TOO_LARGE;
+  if (minimum > cfgLargest) return TOO_LARGE;
   const desired = max(current << 1, minimum);
   let ring = takeFree(ch, desired, i32.MAX_VALUE);
   if (ring != 0) return <i32>ring;
   const storage = <i64>load<i32>(ch + STORAGE);
+  if (storage < 0 || storage > maxBytes) return fail(ch);
   const available = maxBytes - storage;
   let capacity = desired;
   while (pagesFor(capacity) > available && capacity > minimum) capacity >>= 1;
@@ -383,79 +566,200 @@ function allocRing(ch: usize, size: i32, current: i32): i32 {
     if (first >= 0) {
       ring = <usize>first * PAGE;
       reached = <usize>memory.size() * PAGE;
-      store<i32>(ring + RING_CAPACITY, capacity);
+      initRing(ring, capacity);
       store<i32>(ch + STORAGE, <i32>(storage + bytes));
       return <i32>ring;
     }
   }
   ring = takeFree(ch, minimum, desired);
-  return ring != 0 ? <i32>ring : NO_MEMORY;
+  if (ring != 0) return <i32>ring;
+  return atomic.load<i32>(ch + CORRUPT) != 0 ? CORRUPTED : merge(ch, minimum);
 }
 
 /**
- * Pops the largest free ring whose capacity is in [least, below), resetting it for reuse at
- * its final position (see "Positions stay monotonic"). @returns its address or 0.
+ * Unlinks `ring` (whose predecessor in the free list is `prev`, 0 for the head) from the free
+ * list. Only the sealer unlinks; the consumer only ever pushes a new head.
+ * @returns false if the list broke its invariants (the caller fails the channel).
+ */
+function unlinkFree(ch: usize, ring: usize, prev: usize): bool {
+  const after = atomic.load<i32>(ring + RING_FREE_NEXT);
+  if (prev != 0) {
+    // Not the list's head: the consumer only ever changes the head, so a store unlinks it.
+    atomic.store<i32>(prev + RING_FREE_NEXT, after);
+    return true;
+  }
+  if (atomic.cmpxchg<i32>(ch + FREE_RINGS, <i32>ring, after) == <i32>ring) return true;
+  // The consumer pushed rings meanwhile: `ring` is further down now; unlink it from there.
+  let node = <usize>atomic.load<i32>(ch + FREE_RINGS);
+  for (let hops = maxRings(); hops > 0; hops--) {
+    if (capacityOf(ch, node) == 0) return false;
+    const next = <usize>atomic.load<i32>(node + RING_FREE_NEXT);
+    if (next == ring) {
+      atomic.store<i32>(node + RING_FREE_NEXT, after);
+      return true;
+    }
+    node = next;
+  }
+  return false;
+}
+
+/**
+ * Resets a ring taken off the free list for reuse at a position past its final TAIL (see
+ * "Positions stay monotonic"). Its data is all zero (the consumer zeroed every record).
+ */
+function reuse(ring: usize, capacity: i32): void {
+  store<i32>(ring + RING_FREE_NEXT, 0);
+  store<i32>(ring + RING_NEXT, 0);
+  // It resumes at the next multiple of its capacity, so that any record it can hold fits
+  // without padding; still a position later than any a producer saw. Unsealing comes last: it
+  // lets producers that still hold this ring's address claim in it.
+  const c = <i64>capacity;
+  const resume = ((atomic.load<i64>(ring + RING_TAIL) & POSITION) + c - 1) & ~(c - 1);
+  atomic.store<i64>(ring + RING_HEAD, resume);
+  atomic.store<i64>(ring + RING_TAIL, resume);
+}
+
+/**
+ * Pops the largest free ring whose capacity is in [least, below) and resets it for reuse.
+ * @returns its address, or 0 (none; or the list is broken, and the channel failed).
  */
 function takeFree(ch: usize, least: i32, below: i32): usize {
   let best: usize = 0;
+  let bestCap: i32 = 0;
   let bestPrev: usize = 0;
   let prev: usize = 0;
   let ring = <usize>atomic.load<i32>(ch + FREE_RINGS);
-  while (ring != 0) {
-    ringAt(ring);
-    const capacity = load<i32>(ring + RING_CAPACITY);
-    if (capacity >= least && capacity < below) {
-      if (best == 0 || capacity > load<i32>(best + RING_CAPACITY)) {
-        best = ring;
-        bestPrev = prev;
-      }
+  for (let hops = maxRings(); ring != 0; hops--) {
+    const capacity = capacityOf(ch, ring);
+    if (hops == 0 || capacity == 0) {
+      fail(ch);
+      return 0;
+    }
+    if (capacity >= least && capacity < below && capacity > bestCap) {
+      best = ring;
+      bestCap = capacity;
+      bestPrev = prev;
     }
     prev = ring;
     ring = <usize>atomic.load<i32>(ring + RING_FREE_NEXT);
   }
   if (best == 0) return 0;
-  const after = atomic.load<i32>(best + RING_FREE_NEXT);
-  if (bestPrev != 0) {
-    // Not the list's head: the consumer only ever changes the head, so a store unlinks it.
-    atomic.store<i32>(bestPrev + RING_FREE_NEXT, after);
-  } else if (atomic.cmpxchg<i32>(ch + FREE_RINGS, <i32>best, after) != <i32>best) {
-    // The consumer pushed a ring meanwhile: `best` is now second; unlink it from there.
-    let node = <usize>atomic.load<i32>(ch + FREE_RINGS);
-    while (atomic.load<i32>(node + RING_FREE_NEXT) != <i32>best) {
-      node = <usize>atomic.load<i32>(node + RING_FREE_NEXT);
-    }
-    atomic.store<i32>(node + RING_FREE_NEXT, after);
+  if (!unlinkFree(ch, best, bestPrev)) {
+    fail(ch);
+    return 0;
   }
-  store<i32>(best + RING_FREE_NEXT, 0);
-  store<i32>(best + RING_NEXT, 0);
-  // Its data is all zero (the consumer zeroed every record). It resumes at the next multiple
-  // of its capacity, so that any record it can hold fits without padding; still a position
-  // later than any a producer saw. Unsealing comes last: it lets producers that still hold
-  // this ring's address claim in it.
-  const capacity = <i64>load<i32>(best + RING_CAPACITY);
-  const resume = ((atomic.load<i64>(best + RING_TAIL) & POSITION) + capacity - 1) & ~(capacity - 1);
-  atomic.store<i64>(best + RING_HEAD, resume);
-  atomic.store<i64>(best + RING_HEAD_CACHE, resume);
-  atomic.store<i64>(best + RING_TAIL, resume);
+  reuse(best, bestCap);
   return best;
 }
 
-/** Consumer: puts a drained, sealed ring on the free list. */
-function retire(ch: usize, ring: usize): void {
+/**
+ * MAX_BYTES is reached and no free ring holds a record of `minimum` bytes: merges free rings
+ * that are adjacent in memory into one ring large enough, if there are such. Their pages were
+ * all zeroed by the consumer except each descriptor, which the merge zeroes. Rings in the
+ * control block's page never merge (the first ring is the only ring there).
+ * @returns the merged ring's address, or NO_MEMORY / CORRUPTED.
+ */
+function merge(ch: usize, minimum: i32): i32 {
+  const need = pagesFor(minimum);
+  const limit = maxRings();
+  // For each free ring on a page boundary, walk the ring after it in memory while it is free
+  // too. O(rings²), on this rare path only; both walks are bounded by `limit`.
+  let start = <usize>atomic.load<i32>(ch + FREE_RINGS);
+  for (let outer = limit; start != 0; outer--) {
+    const startCap = capacityOf(ch, start);
+    if (outer == 0 || startCap == 0) return fail(ch);
+    if ((start & (PAGE - 1)) == 0) {
+      let end = <i64>start + pagesFor(startCap);
+      let count = 1;
+      while (end - <i64>start < need && count < limit) {
+        const next = <usize>end;
+        if (!isFree(ch, next, limit)) break;
+        end += pagesFor(capacityOf(ch, next));
+        count++;
+      }
+      if (end - <i64>start >= need) {
+        // Take every ring of the run off the list, then lay one ring over their pages.
+        let at = <i64>start;
+        while (at < end) {
+          const r = <usize>at;
+          const cap = capacityOf(ch, r);
+          const prev = freePrev(ch, r, limit);
+          if (prev < 0 || !unlinkFree(ch, r, <usize>prev)) return fail(ch);
+          at += pagesFor(cap);
+        }
+        // The merged ring resumes past the first ring's final TAIL, like any reused ring: a
+        // producer holding the old address may still try to claim there.
+        let capacity = nextPowerOfTwo(minimum);
+        while (<i64>(RING_DATA + (capacity << 1)) <= end - <i64>start) capacity <<= 1;
+        const tail = atomic.load<i64>(start + RING_TAIL) & POSITION;
+        memory.fill(start, 0, RING_DATA);
+        // Every ring descriptor inside the new data area is zeroed; the rest was zero already.
+        at = <i64>start + pagesFor(startCap);
+        while (at < end) {
+          const r = <usize>at;
+          const size = pagesFor(load<i32>(r + RING_CAPACITY));
+          memory.fill(r, 0, RING_DATA);
+          at += size;
+        }
+        store<i32>(start + RING_CAPACITY, capacity);
+        store<i32>(start + RING_CHECK, ringCheck(start, capacity));
+        atomic.store<i64>(start + RING_TAIL, tail);
+        reuse(start, capacity);
+        return <i32>start;
+      }
+    }
+    start = <usize>atomic.load<i32>(start + RING_FREE_NEXT);
+  }
+  return NO_MEMORY;
+}
+
+/** Whether `ring` is on the free list (a bounded walk). */
+function isFree(ch: usize, ring: usize, limit: i32): bool {
+  return freePrev(ch, ring, limit) >= 0;
+}
+
+/**
+ * @returns the predecessor of `ring` in the free list (0 when it is the head), or -1 when it is
+ * not on the list (or the list is broken).
+ */
+function freePrev(ch: usize, ring: usize, limit: i32): i64 {
+  let prev: usize = 0;
+  let node = <usize>atomic.load<i32>(ch + FREE_RINGS);
+  for (let hops = limit; node != 0 && hops > 0; hops--) {
+    if (capacityOf(ch, node) == 0) return -1;
+    if (node == ring) return <i64>prev;
+    prev = node;
+    node = <usize>atomic.load<i32>(node + RING_FREE_NEXT);
+  }
+  return -1;
+}
+
+/** Consumer: puts a drained, sealed ring on the free list. @returns OK or CORRUPTED. */
+function retire(ch: usize, ring: usize): i32 {
   let head = atomic.load<i32>(ch + FREE_RINGS);
-  while (true) {
+  for (let turn = 0; turn < SPIN_LIMIT; turn++) {
     store<i32>(ring + RING_FREE_NEXT, head);
     // Publishes the ring (and its FREE_NEXT) to the sealer.
     const seen = atomic.cmpxchg<i32>(ch + FREE_RINGS, head, <i32>ring);
-    if (seen == head) return;
+    if (seen == head) return OK;
     head = seen;
   }
+  return fail(ch);
 }
 
-/** Bytes of whole pages taken by a ring of `capacity` (its descriptor and data). */
+/** A record header as one i64: META (with its check) in the high half, SIZE in the low half. */
 // @ts-ignore: decorator
-@inline function pagesFor(capacity: i32): i64 {
-  return (<i64>(RING_DATA + capacity) + PAGE - 1) / PAGE * PAGE;
+@inline function header(kind: i32, owner: i32, size: i32): i64 {
+  const fields = kind | (owner << 16);
+  const check = (mix(size, fields) >>> 20) << 4;
+  return (<i64>(fields | check) << 32) | <i64><u32>size;
+}
+
+/** Whether the header `h` read from shared memory carries a right check (and a known kind). */
+// @ts-ignore: decorator
+@inline function headerOk(h: i64): bool {
+  const meta = <i32>(h >>> 32);
+  return header(meta & 0xf, meta >>> 16, <i32>h) == h;
 }
 
 /**
@@ -464,34 +768,49 @@ function retire(ch: usize, ring: usize): void {
  * @returns the payload's address (≥ FIRST_OFFSET), to be filled and then passed to `commit`
  * (or `cancel`); or FULL (bound reached / no receiver waiting on a rendezvous channel),
  * DISCONNECTED (receiver closed), TOO_LARGE (can never fit within MAX_BYTES), NO_MEMORY (does
- * not fit until the consumer drains).
+ * not fit until the consumer drains), CORRUPTED.
  */
 export function reserve(ch: usize, length: i32, owner: i32): i32 {
+  if (enter(ch) != OK) return CORRUPTED;
   if (atomic.load<i32>(ch + RECEIVER) == 0) return DISCONNECTED;
   if (length < 0 || length > MAX_LENGTH) return TOO_LARGE;
   const status = admit(ch);
   if (status != OK) return status;
   const size = align8(HEADER + length);
-  while (true) {
-    const ring = ringAt(<usize>atomic.load<i32>(ch + PROD_RING));
+  for (let turn = 0; turn < SPIN_LIMIT; turn++) {
+    const ring = <usize>atomic.load<i32>(ch + PROD_RING);
+    const capacity = capacityOf(ch, ring);
+    if (capacity == 0) return fail(ch);
     const tail = atomic.load<i64>(ring + RING_TAIL);
     if (tail < 0) {
       // Sealed: help publish its successor, or wait for the sealer to link one.
-      const next = atomic.load<i32>(ring + RING_NEXT);
-      if (next != 0) atomic.cmpxchg<i32>(ch + PROD_RING, <i32>ring, next);
+      const next = <usize>atomic.load<i32>(ring + RING_NEXT);
+      if (next != 0) {
+        if (next == ring || capacityOf(ch, next) == 0) return fail(ch);
+        atomic.cmpxchg<i32>(ch + PROD_RING, <i32>ring, <i32>next);
+      }
       continue;
     }
-    const capacity = load<i32>(ring + RING_CAPACITY);
+    if ((tail & (ALIGN - 1)) != 0) return fail(ch);
     const index = <i32>(tail & (capacity - 1));
     const toEnd = capacity - index;
     const padding = size > toEnd ? toEnd : 0;
     const end = tail + padding + size;
-    let head = atomic.load<i64>(ring + RING_HEAD_CACHE);
-    if (end - head > capacity) {
-      head = atomic.load<i64>(ring + RING_HEAD);
-      atomic.store<i64>(ring + RING_HEAD_CACHE, head);
+    if (ring != prodRing || prodHead > tail) {
+      prodRing = ring;
+      prodHead = tail - capacity; // unknown yet: assume full, read HEAD below
     }
-    if (end - head > capacity) {
+    if (end - prodHead > capacity) {
+      const head = atomic.load<i64>(ring + RING_HEAD);
+      if (head > tail || tail - head > capacity) {
+        // HEAD is read after TAIL, so it may be newer than a stale `tail` (claims and receives
+        // happened in between); TAIL unchanged since means they really disagree.
+        if (atomic.load<i64>(ring + RING_TAIL) == tail) return fail(ch);
+        continue;
+      }
+      prodHead = head;
+    }
+    if (end - prodHead > capacity) {
       // No room: seal this ring and continue in another one.
       if (atomic.cmpxchg<i64>(ring + RING_TAIL, tail, tail | SEALED) != tail) continue;
       const grown = allocRing(ch, size, capacity);
@@ -499,6 +818,12 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
         // Unseal: nobody else changes a sealed TAIL, so a store restores it.
         atomic.store<i64>(ring + RING_TAIL, tail);
         unadmit(ch);
+        if (grown == NO_MEMORY && size <= capacity) {
+          // The record fits this ring once it is drained and starts over at offset 0: ask the
+          // consumer to realign it when it next finds it empty (see `realign`).
+          atomic.store<i32>(ch + REALIGN, 1);
+          wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+        }
         return grown;
       }
       // Publishes the successor to the consumer (NEXT), then to producers (PROD_RING).
@@ -512,50 +837,57 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
     if (padding != 0) {
       // Publishes the padding record, committed at once. Only its header is written: the rest
       // of the data area still reads 0.
-      atomic.store<i64>(record, header(RECORD_GAP, padding));
+      atomic.store<i64>(record, header(RECORD_GAP, 0, padding));
       record = data;
     }
     // Marks the claim in progress; META names its owner (for recovery from a dead producer,
     // and for `commit`'s CAS). A plain store: it publishes nothing (the consumer reads 0 or
     // -size alike as unfinished), and `commit`'s atomic CAS orders it with the payload.
-    store<i64>(record, header(claimMeta(owner), -(HEADER + length)));
+    store<i64>(record, header(RECORD_MESSAGE, owner & OWNER_MASK, -(HEADER + length)));
     return <i32>(record + HEADER);
   }
+  // Another thread kept changing TAIL or kept a ring sealed without a successor: try later.
+  unadmit(ch);
+  return FULL;
 }
 
-/** A record header as one i64: META in the high half, SIZE in the low half. */
-@inline function header(meta: i32, size: i32): i64 {
-  return (<i64>meta << 32) | <i64><u32>size;
-}
-
-/** META of a claim of `owner` in progress (as `reserve` writes it). */
-@inline function claimMeta(owner: i32): i32 {
-  return (owner << 8) | RECORD_MESSAGE;
+/** Whether `payload` can be the payload address of a record of channel `ch` (caller input). */
+// @ts-ignore: decorator
+@inline function payloadOk(ch: usize, payload: usize): bool {
+  return (payload & (ALIGN - 1)) == 0 &&
+    <i64>payload >= <i64>ch + CONTROL_SIZE + RING_DATA + HEADER && reach(<i64>payload);
 }
 
 /**
  * Publishes the record whose payload at `payload` was claimed by `reserve(ch, length, owner)`
- * and written. Does nothing if the claim was skipped by `unblock` meanwhile (its producer was
- * reported dead, yet went on): the CAS expects this claim's own header.
+ * and written.
+ * @returns OK; CORRUPTED; or MISMATCH when the claim's header is no longer the one `reserve`
+ * wrote: either its producer was reported dead and the claim was skipped (then the caller's
+ * thread was terminated: it must stop), or the memory was overwritten (the caller reports it
+ * with `corrupt`).
  */
-export function commit(ch: usize, payload: usize, owner: i32, length: i32): void {
+export function commit(ch: usize, payload: usize, owner: i32, length: i32): i32 {
+  if (enter(ch) != OK) return CORRUPTED;
+  if (!payloadOk(ch, payload)) return INVALID;
   const record = payload - HEADER;
-  const size = HEADER + length;
-  const meta = claimMeta(owner);
-  const claimed = header(meta, -size);
+  const o = owner & OWNER_MASK;
+  const claimed = header(RECORD_MESSAGE, o, -(HEADER + length));
   // Publishes the payload: the consumer that reads SIZE > 0 sees every byte written before.
-  if (atomic.cmpxchg<i64>(record, claimed, header(meta, size)) != claimed) return;
+  if (atomic.cmpxchg<i64>(record, claimed, header(RECORD_MESSAGE, o, HEADER + length)) != claimed) {
+    return MISMATCH;
+  }
   wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+  return OK;
 }
 
 /**
  * Like `commit`, for a payload that turned out shorter than reserved: publishes the claim of
- * `reserved` bytes as a message of `length` bytes (a RECORD_TRIMMED record). For producers that
- * reserve an upper bound and write the message in place. The caller must not have written past
- * `length`: the consumer zeroes only what was written.
+ * `reserved` bytes as a message of `length` bytes, the unwritten rest as a RECORD_GAP. For
+ * producers that reserve an upper bound and write the message in place. The caller must not
+ * have written past `length`: the consumer zeroes only what was written.
  *
- * @returns OK, or INVALID for a `length` out of range or more than MAX_TRIM bytes short (nothing
- * is published: `cancel` the claim).
+ * @returns OK, MISMATCH or CORRUPTED as `commit`, or INVALID for a `length` out of range
+ * (nothing is published: `cancel` the claim).
  */
 export function commitLength(
   ch: usize,
@@ -564,31 +896,105 @@ export function commitLength(
   reserved: i32,
   length: i32,
 ): i32 {
-  if (length < 0 || length > reserved || reserved - length > MAX_TRIM) return INVALID;
+  if (enter(ch) != OK) return CORRUPTED;
+  if (length < 0 || length > reserved || !payloadOk(ch, payload)) return INVALID;
   const record = payload - HEADER;
-  const size = HEADER + reserved;
-  const claimed = header(claimMeta(owner), -size);
-  const trimmed = header(((reserved - length) << 8) | RECORD_TRIMMED, size);
-  // Publishes the payload, as in `commit`.
-  if (atomic.cmpxchg<i64>(record, claimed, trimmed) != claimed) return OK;
+  const o = owner & OWNER_MASK;
+  const claimed = header(RECORD_MESSAGE, o, -(HEADER + reserved));
+  const used = align8(HEADER + length);
+  const rest = align8(HEADER + reserved) - used;
+  if (atomic.load<i64>(record) != claimed) return MISMATCH;
+  // The rest becomes a gap the consumer skips after the message; it is published with it.
+  if (rest != 0) atomic.store<i64>(record + used, header(RECORD_GAP, 0, rest));
+  // Publishes the payload (and the gap), as in `commit`.
+  if (atomic.cmpxchg<i64>(record, claimed, header(RECORD_MESSAGE, o, HEADER + length)) != claimed) {
+    return MISMATCH;
+  }
   wake(ch + DATA_SEQ, ch + DATA_WAITERS);
   return OK;
 }
 
 /**
  * Gives up a claim made by `reserve(ch, length, owner)` without sending: the record becomes
- * padding that the consumer skips, and the admission is returned (unless `unblock` skipped the
- * claim already, which returned it).
+ * padding that the consumer skips, and the admission is returned.
+ * @returns OK, or MISMATCH / CORRUPTED as `commit` (then nothing changed).
  */
-export function cancel(ch: usize, payload: usize, owner: i32, length: i32): void {
+export function cancel(ch: usize, payload: usize, owner: i32, length: i32): i32 {
+  if (enter(ch) != OK) return CORRUPTED;
+  if (!payloadOk(ch, payload)) return INVALID;
   const record = payload - HEADER;
-  const meta = claimMeta(owner);
-  const claimed = header(meta, -(HEADER + length));
-  const padding = header((meta & ~0xff) | RECORD_PADDING, align8(HEADER + length));
+  const o = owner & OWNER_MASK;
+  const claimed = header(RECORD_MESSAGE, o, -(HEADER + length));
+  const padding = header(RECORD_PADDING, o, align8(HEADER + length));
   // Publishes the padding record.
-  if (atomic.cmpxchg<i64>(record, claimed, padding) != claimed) return;
+  if (atomic.cmpxchg<i64>(record, claimed, padding) != claimed) return MISMATCH;
   unadmit(ch);
   wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+  return OK;
+}
+
+/**
+ * Consumer: the address of the record at HEAD, from this instance's view (see `consHead`),
+ * checked against the memory. @returns it, or 0 after failing the channel.
+ */
+function headRecord(ch: usize): usize {
+  const ring = <usize>atomic.load<i32>(ch + CONS_RING);
+  if (ring != consRing || ch != consCh) {
+    const capacity = capacityOf(ch, ring);
+    if (capacity == 0) {
+      fail(ch);
+      return 0;
+    }
+    const head = atomic.load<i64>(ring + RING_HEAD);
+    if (head < 0 || (head & (ALIGN - 1)) != 0) {
+      fail(ch);
+      return 0;
+    }
+    consCh = ch;
+    consRing = ring;
+    consCap = capacity;
+    consHead = head;
+    consTail = head;
+    consLarge = false;
+  } else if (atomic.load<i64>(ring + RING_HEAD) != consHead) {
+    fail(ch);
+    return 0;
+  }
+  return ring + RING_DATA + <i32>(consHead & (consCap - 1));
+}
+
+/**
+ * Consumer: whether a record of `extent` bytes at HEAD lies inside the ring and below TAIL.
+ * TAIL is read only when the cached bound says no (it is the producers' line).
+ */
+function withinTail(ch: usize, extent: i32): bool {
+  const end = consHead + extent;
+  if (<i32>(consHead & (consCap - 1)) + extent > consCap) return false;
+  if (end <= consTail) return true;
+  const tail = atomic.load<i64>(consRing + RING_TAIL) & POSITION;
+  if (tail < consHead || tail - consHead > consCap) return false;
+  consTail = tail;
+  return end <= tail;
+}
+
+/**
+ * Consumer: classifies the header `h` at HEAD.
+ * @returns its extent in bytes (> 0) for a committed record (message or padding), 0 for an
+ * unfinished one (claimed, not written yet, or nothing claimed), -1 for a broken one.
+ */
+function extentOf(ch: usize, h: i64): i32 {
+  if (h == 0) return 0;
+  if (!headerOk(h)) return -1;
+  const size = <i32>h;
+  const kind = <i32>(h >>> 32) & 0xf;
+  if (size > 0) {
+    if (size < HEADER || kind == RECORD_DEAD) return -1;
+    if (kind != RECORD_MESSAGE && kind != RECORD_PADDING && kind != RECORD_GAP) return -1;
+    if (kind != RECORD_MESSAGE && (size & (ALIGN - 1)) != 0) return -1;
+    return withinTail(ch, align8(size)) ? align8(size) : -1;
+  }
+  if (-size < HEADER || (kind != RECORD_MESSAGE && kind != RECORD_DEAD)) return -1;
+  return withinTail(ch, align8(-size)) ? 0 : -1;
 }
 
 /**
@@ -596,52 +1002,85 @@ export function cancel(ch: usize, payload: usize, owner: i32, length: i32): void
  * rings to their successors.
  *
  * @returns the payload's address (its length is then `peekLength()`), or EMPTY, BUSY (the next
- * claim is still being written) or DISCONNECTED (empty and no sender left).
+ * claim is still being written), DISCONNECTED (empty and no sender left) or CORRUPTED.
  */
 export function peek(ch: usize): i32 {
+  if (enter(ch) != OK) return CORRUPTED;
   let noSenders = false;
-  while (true) {
+  let hops = maxRings();
+  // Each turn skips a record (at most capacity / 8 per ring) or moves to the next ring.
+  let budget = 0;
+  for (let turn = 0;; turn++) {
     const record = headRecord(ch);
-    const ring = headRing;
-    const head = headPos;
+    if (record == 0) return CORRUPTED;
+    if (turn == 0) budget = consCap / ALIGN + 2;
+    if (budget-- == 0) return fail(ch);
     // Waits for the producer's publishing CAS of the header (SIZE > 0). One i64 load, the same
     // range as that CAS, reads SIZE and META together.
     const h = atomic.load<i64>(record);
-    const size = <i32>h;
-    if (size > 0) {
-      const meta = <i32>(h >>> 32);
-      const kind = meta & 0xff;
+    const extent = extentOf(ch, h);
+    if (extent < 0) return fail(ch);
+    if (extent > 0) {
+      const kind = <i32>(h >>> 32) & 0xf;
       if (kind == RECORD_MESSAGE) {
-        lastLength = size - HEADER;
+        lastLength = <i32>h - HEADER;
         return <i32>(record + HEADER);
       }
-      if (kind == RECORD_TRIMMED) {
-        lastLength = size - HEADER - (meta >>> 8);
-        return <i32>(record + HEADER);
-      }
-      skip(ring, record, head, size, kind == RECORD_GAP ? HEADER : size);
+      skip(record, extent, kind == RECORD_GAP ? HEADER : extent);
       continue;
     }
+    const ring = consRing;
     const tail = atomic.load<i64>(ring + RING_TAIL);
-    if (head != (tail & POSITION)) {
-      lastLength = -size; // the claim's length, once its header is written (see `pull` in JS)
+    const position = tail & POSITION;
+    if (position < consHead || position - consHead > consCap) return fail(ch);
+    if (consHead != position) {
+      lastLength = -<i32>h; // the claim's length, once its header is written (see `pull` in JS)
       return BUSY;
     }
+    if (h != 0) return fail(ch); // nothing claimed, yet a header
     if (tail < 0) {
-      const next = atomic.load<i32>(ring + RING_NEXT);
+      const next = <usize>atomic.load<i32>(ring + RING_NEXT);
       if (next != 0) {
         // The sealed ring is drained up to its final TAIL: move on and retire it.
-        atomic.store<i32>(ch + CONS_RING, next);
-        retire(ch, ring);
+        if (next == ring || capacityOf(ch, next) == 0 || --hops == 0) return fail(ch);
+        atomic.store<i32>(ch + CONS_RING, <i32>next);
+        if (retire(ch, ring) != OK) return CORRUPTED;
+        turn = -1;
         continue;
       }
     }
     // Empty. A sender's commits happen before its SENDERS decrement, so after reading
     // SENDERS = 0 one more look at the ring is final.
+    if (tail >= 0 && (consLarge || atomic.load<i32>(ch + REALIGN) != 0)) realign(ch, tail);
     if (noSenders) return DISCONNECTED;
-    if (atomic.load<i32>(ch + SENDERS) != 0) return EMPTY;
+    if (atomic.load<i32>(ch + SENDERS) > 0) return EMPTY;
     noSenders = true;
   }
+  return CORRUPTED; // not reached: every turn spends the budget or returns
+}
+
+/**
+ * Consumer, with its ring empty at position `tail` and unsealed: moves HEAD and TAIL to the
+ * next multiple of the capacity, so that the next record starts at offset 0 and any record up
+ * to the ring's capacity fits. The consumer claims the rest of the ring like a producer would
+ * (a CAS on TAIL; nothing is written there, its bytes read 0), then skips it.
+ *
+ * An empty ring takes any record of up to half its capacity wherever it stands; a larger one
+ * only if it fits before the end or after the wrap. So the consumer realigns its ring whenever
+ * it drains it, once a record over half its capacity has gone through it (the CAS is then
+ * cheap beside the copies), and when a producer asks (REALIGN) for a record that did not fit.
+ */
+function realign(ch: usize, tail: i64): void {
+  if (atomic.load<i32>(ch + REALIGN) != 0) atomic.store<i32>(ch + REALIGN, 0);
+  const c = <i64>consCap;
+  const resume = (tail + c - 1) & ~(c - 1);
+  if (resume == tail) return;
+  if (atomic.cmpxchg<i64>(consRing + RING_TAIL, tail, resume) != tail) return;
+  consHead = resume;
+  consTail = resume;
+  // Publishes the freed ring to producers.
+  atomic.store<i64>(consRing + RING_HEAD, resume);
+  wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
 }
 
 /**
@@ -649,10 +1088,12 @@ export function peek(ch: usize): i32 {
  * header — not TAIL, which producers write on every claim. For spinning, a bounded number of
  * times between calls to `peek`, which tells the rest: at the end of a sealed ring this stays 0
  * for ever, and only `peek` moves on to the successor.
- * @returns 1 or 0.
+ * @returns 1 or 0 (also 0 when the channel is corrupted: `peek` says so).
  */
 export function poll(ch: usize): i32 {
-  return <i32>atomic.load<i64>(headRecord(ch)) > 0 ? 1 : 0;
+  if (ch != consCh || atomic.load<i32>(ch + CORRUPT) != 0) return 0;
+  const ring = consRing;
+  return <i32>atomic.load<i64>(ring + RING_DATA + <i32>(consHead & (consCap - 1))) > 0 ? 1 : 0;
 }
 
 /**
@@ -664,11 +1105,10 @@ export function peekLength(): i32 {
 }
 
 /**
- * Zeroes the first `dirty` bytes of the record at `record` (at position `head`, `size` bytes
+ * Consumer: zeroes the first `dirty` bytes of the record at `record` (at HEAD, `extent` bytes
  * long; the rest already reads 0) and advances HEAD past it.
  */
-function skip(ring: usize, record: usize, head: i64, size: i32, dirty: i32): void {
-  const bytes = align8(size);
+function skip(record: usize, extent: i32, dirty: i32): void {
   const zero = align8(dirty);
   // Zero before advancing: once HEAD moves, producers may claim these bytes again. Small
   // records by hand: `memory.fill` is a call into the runtime.
@@ -677,33 +1117,45 @@ function skip(ring: usize, record: usize, head: i64, size: i32, dirty: i32): voi
   } else {
     memory.fill(record, 0, zero);
   }
+  consHead += extent;
   // Publishes the freed space to producers.
-  atomic.store<i64>(ring + RING_HEAD, head + bytes);
+  atomic.store<i64>(consRing + RING_HEAD, consHead);
 }
 
-/** Consumes the message returned by the last `peek`. */
-export function release(ch: usize): void {
+/** Consumes the message returned by the last `peek`. @returns OK or CORRUPTED. */
+export function release(ch: usize): i32 {
+  if (enter(ch) != OK) return CORRUPTED;
   const record = headRecord(ch);
-  const size = load<i32>(record + RECORD_SIZE);
-  const meta = load<i32>(record + RECORD_META);
-  // A trimmed message was written up to its length only: the rest still reads 0.
-  skip(headRing, record, headPos, size, (meta & 0xff) == RECORD_TRIMMED ? size - (meta >>> 8) : size);
+  if (record == 0) return CORRUPTED;
+  // Read again: it must still be the message `peek` returned.
+  const h = atomic.load<i64>(record);
+  const extent = extentOf(ch, h);
+  if (extent <= 0 || (<i32>(h >>> 32) & 0xf) != RECORD_MESSAGE) return fail(ch);
+  skip(record, extent, extent);
+  if (extent > consCap >> 1) consLarge = true;
+  if (consLarge) {
+    // Drained? Then start the ring over at offset 0 now, for the next large record.
+    const tail = atomic.load<i64>(consRing + RING_TAIL);
+    if (tail == consHead) realign(ch, tail);
+  }
   // Publishes the free slot to bounded producers.
   atomic.add<i32>(ch + RECEIVED, 1);
   wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+  return OK;
 }
 
 // ── Ends.
 
-/** Counts one more sender (a clone). @returns the senders now counted. */
+/** Counts one more sender (a clone). @returns the senders now counted, or -CORRUPTED. */
 export function addSender(ch: usize): i32 {
+  if (enter(ch) != OK) return -CORRUPTED;
   return atomic.add<i32>(ch + SENDERS, 1) + 1;
 }
 
 /** Counts one sender fewer; the last one gone wakes the receiver. @returns senders left. */
 export function dropSender(ch: usize): i32 {
   const left = atomic.sub<i32>(ch + SENDERS, 1) - 1;
-  if (left == 0) wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+  if (left <= 0) wake(ch + DATA_SEQ, ch + DATA_WAITERS);
   return left;
 }
 
@@ -716,66 +1168,96 @@ export function closeReceiver(ch: usize): void {
 
 /** @returns a fresh owner id (1 … OWNER_MASK) for a sender's claims. */
 export function newOwner(ch: usize): i32 {
-  while (true) {
+  for (let turn = 0; turn < 2; turn++) {
     const owner = (atomic.add<i32>(ch + NEXT_OWNER, 1) + 1) & OWNER_MASK;
     if (owner != 0) return owner;
   }
-}
-
-/** Reports that the producer `owner` is dead: `unblock` may skip its unfinished claims. */
-export function markDead(ch: usize, owner: i32): void {
-  const slot = <u32>atomic.add<i32>(ch + DEAD_NEXT, 1) % <u32>DEAD_SLOTS;
-  // Publishes the death to the consumer's `unblock`.
-  atomic.store<i32>(ch + DEAD_OWNERS + (slot << 2), owner & OWNER_MASK);
+  return 1;
 }
 
 /**
- * Consumer: if the next record is an unfinished claim of an owner reported dead, turns it into
- * padding (it is never delivered) and gives back its admission.
- * @returns OK if a claim was skipped, else BUSY.
+ * Reports that producer `owner`, whose unfinished claim has its payload at `payload`, is dead:
+ * marks the claim RECORD_DEAD, so that `unblock` may skip it. Nothing happens unless a claim of
+ * that owner is in progress there (it was committed or cancelled meanwhile, say). `payload` is
+ * what the producer reported (see src/_lifeline.ts), so it is validated like any input.
+ * @returns OK if a claim was marked, else BUSY (or CORRUPTED).
  */
-export function unblock(ch: usize): i32 {
-  const record = headRecord(ch);
+export function markDead(ch: usize, payload: usize, owner: i32): i32 {
+  if (enter(ch) != OK) return CORRUPTED;
+  if (!payloadOk(ch, payload)) return BUSY;
+  const record = payload - HEADER;
   const h = atomic.load<i64>(record);
   const size = <i32>h;
-  if (size >= 0) return BUSY;
+  const o = owner & OWNER_MASK;
+  if (size >= 0 || h != header(RECORD_MESSAGE, o, size)) return BUSY;
+  // The CAS decides between this and a late `commit` or `cancel` of a producer that is not
+  // quite dead: whichever changes the header first wins.
+  if (atomic.cmpxchg<i64>(record, h, header(RECORD_DEAD, o, size)) != h) return BUSY;
+  // The consumer may be waiting on this claim: let it start its grace period.
+  atomic.add<i32>(ch + DATA_SEQ, 1);
+  atomic.notify(ch + DATA_SEQ, -1);
+  return OK;
+}
+
+/**
+ * Consumer: whether the next record is an unfinished claim that nobody will finish — one marked
+ * RECORD_DEAD, or any once no sender is left — which `unblock` skips. Callers wait a grace
+ * period from the first time this says so (a dying thread may still be writing).
+ * @returns 1 or 0.
+ */
+export function headDead(ch: usize): i32 {
+  if (enter(ch) != OK) return 0;
+  const record = headRecord(ch);
+  if (record == 0) return 0;
+  const h = atomic.load<i64>(record);
+  if (<i32>h > 0) return 0;
+  if (h != 0 && (<i32>(h >>> 32) & 0xf) == RECORD_DEAD) return 1;
+  return atomic.load<i32>(ch + SENDERS) <= 0 ? 1 : 0;
+}
+
+/**
+ * Consumer: if the next record is an unfinished claim that nobody will finish (see
+ * `headDead`), turns it into padding (it is never delivered) and gives back its admission.
+ * @returns OK if a claim was skipped, BUSY if not, CORRUPTED when the claim cannot be skipped
+ * (no sender is left and its header was never written: its extent is unknown).
+ */
+export function unblock(ch: usize): i32 {
+  if (enter(ch) != OK) return CORRUPTED;
+  const record = headRecord(ch);
+  if (record == 0) return CORRUPTED;
+  const h = atomic.load<i64>(record);
+  const extent = extentOf(ch, h);
+  if (extent < 0) return fail(ch);
+  if (extent > 0 || <i32>h > 0) return BUSY;
+  const noSenders = atomic.load<i32>(ch + SENDERS) <= 0;
+  if (h == 0) {
+    const position = atomic.load<i64>(consRing + RING_TAIL) & POSITION;
+    return noSenders && position != consHead ? fail(ch) : BUSY;
+  }
   const meta = <i32>(h >>> 32);
-  if (!isDead(ch, (meta >>> 8) & OWNER_MASK)) return BUSY;
-  // The owner is reported dead. The CAS decides between this and a late `commit` or `cancel`
-  // of a producer that is not quite dead: whichever changes the header first wins.
-  const padding = header((meta & ~0xff) | RECORD_PADDING, align8(-size));
+  if ((meta & 0xf) != RECORD_DEAD && !noSenders) return BUSY;
+  const padding = header(RECORD_PADDING, meta >>> 16, align8(-<i32>h));
   if (atomic.cmpxchg<i64>(record, h, padding) != h) return BUSY;
   unadmit(ch);
   return OK;
 }
 
-/**
- * Consumer: whether the next record is an unfinished claim of an owner reported dead (which
- * `unblock` would skip). Callers time their grace period from the first time this says so.
- * @returns 1 or 0.
- */
-export function headDead(ch: usize): i32 {
-  const h = atomic.load<i64>(headRecord(ch));
-  if (<i32>h >= 0) return 0;
-  return isDead(ch, (<i32>(h >>> 32) >>> 8) & OWNER_MASK) ? 1 : 0;
-}
-
-/** Whether `owner` is among the owners reported dead. */
-function isDead(ch: usize, owner: i32): bool {
-  for (let i = 0; i < DEAD_SLOTS; i++) {
-    if (atomic.load<i32>(ch + DEAD_OWNERS + (i << 2)) == owner) return true;
-  }
-  return false;
-}
-
 /** @returns the bound given to `init` (UNBOUNDED, 0 for rendezvous, or a message count). */
 export function channelBound(ch: usize): u32 {
-  return load<u32>(ch + BOUND);
+  attach(ch);
+  return cfgBound;
 }
 
 /** @returns the id given to `init`. */
 export function channelId(ch: usize): i32 {
-  return load<i32>(ch + ID);
+  attach(ch);
+  return cfgId;
+}
+
+/** @returns the maxBytes given to `init`. */
+export function channelMaxBytes(ch: usize): u32 {
+  attach(ch);
+  return cfgMaxBytes;
 }
 
 /** @returns the number of live senders (racy; informational). */
@@ -785,12 +1267,12 @@ export function senderCount(ch: usize): i32 {
 
 /** @returns 1 while the receiver is open, else 0. */
 export function receiverOpen(ch: usize): i32 {
-  return atomic.load<i32>(ch + RECEIVER);
+  return atomic.load<i32>(ch + RECEIVER) != 0 ? 1 : 0;
 }
 
 /** @returns messages claimed and not yet consumed (racy; informational). */
 export function length(ch: usize): i32 {
-  return atomic.load<i32>(ch + ADMITTED) - atomic.load<i32>(ch + RECEIVED);
+  return max(atomic.load<i32>(ch + ADMITTED) - atomic.load<i32>(ch + RECEIVED), 0);
 }
 
 /** @returns bytes of storage allocated to rings so far. */
@@ -798,9 +1280,9 @@ export function storageBytes(ch: usize): i32 {
   return atomic.load<i32>(ch + STORAGE);
 }
 
-/** @returns the data capacity of the ring producers currently claim in. */
+/** @returns the data capacity of the ring producers currently claim in (0 if broken). */
 export function ringCapacity(ch: usize): i32 {
-  return load<i32>(ringAt(<usize>atomic.load<i32>(ch + PROD_RING)) + RING_CAPACITY);
+  return capacityOf(ch, <usize>atomic.load<i32>(ch + PROD_RING));
 }
 
 // ── Waiting. The caller sleeps with Atomics.wait(…, SEQ, seq) between begin and end, after
@@ -842,7 +1324,7 @@ export function recvWaitBegin(ch: usize): void {
  */
 export function recvWaitEnd(ch: usize): i32 {
   let tokens = atomic.load<i32>(ch + RECV_WAITING);
-  while (tokens > 0) {
+  for (let turn = 0; tokens > 0 && turn < SPIN_LIMIT; turn++) {
     const seen = atomic.cmpxchg<i32>(ch + RECV_WAITING, tokens, tokens - 1);
     if (seen == tokens) return OK;
     tokens = seen;

@@ -8,7 +8,8 @@
 import { CORE, type Core, createMemory, instantiate } from "./_core.ts";
 import type { Codec } from "./codec/types.ts";
 import type { DirectEncoder } from "./codec/_direct.ts";
-import { assertAlive, watchWorkers } from "./_lifeline.ts";
+import { assertAlive, CLAIM_AT, RESERVING, watchWorkers } from "./_lifeline.ts";
+import { ChannelCorruptedError } from "./errors.ts";
 
 /** Control block address: one channel per memory, at its start. */
 const CH = 0;
@@ -35,7 +36,8 @@ export type Word = typeof DATA | typeof SPACE;
 export { DATA, SPACE };
 
 /** Status codes of the core, re-exported for the ends. */
-export const { OK, EMPTY, BUSY, FULL, DISCONNECTED, TOO_LARGE, NO_MEMORY, CLAIMED } = CORE;
+export const { OK, EMPTY, BUSY, FULL, DISCONNECTED, TOO_LARGE, NO_MEMORY, CLAIMED, CORRUPTED } =
+  CORE;
 
 /** A thread's view of one channel. */
 export class Chan {
@@ -47,6 +49,13 @@ export class Chan {
   #i32: Int32Array;
   /** When `pull` first found the head claim unfinished and its producer dead (0: it did not). */
   #deadSince = 0;
+  /**
+   * For a sender adopted from a handle: the lifeline where it records its claim in progress,
+   * so that a terminator can mark it dead (CLAIM_AT in _lifeline.ts). Null elsewhere.
+   */
+  claims: Int32Array | null = null;
+  /** The channel's id, read once (see `ChannelCorruptedError`). */
+  #id = 0;
 
   constructor(memory: WebAssembly.Memory) {
     this.memory = memory;
@@ -67,7 +76,34 @@ export class Chan {
   }
 
   get id(): number {
-    return this.core.channelId(CH);
+    return this.#id ||= this.core.channelId(CH);
+  }
+
+  /** Throws the channel's `ChannelCorruptedError`. */
+  corrupted(): never {
+    throw new ChannelCorruptedError(this.id);
+  }
+
+  /** Throws `ChannelCorruptedError` if the channel was found corrupted, in any thread. */
+  assertIntact(): void {
+    if (this.core.corrupted(CH) !== 0) this.corrupted();
+  }
+
+  /** The largest message the channel takes, in bytes. */
+  get largest(): number {
+    const largest = this.core.largestPayload(CH);
+    return largest < 0 ? this.corrupted() : largest;
+  }
+
+  /**
+   * Handles a claim whose header is no longer the one this thread wrote (`MISMATCH`): a
+   * terminator marked it dead (this worker was terminated: throws `AbortError`), or another
+   * thread wrote over it (the channel is corrupted: says so, in every thread, and throws).
+   */
+  #lost(): never {
+    assertAlive();
+    this.core.corrupt(CH);
+    this.corrupted();
   }
 
   /** The bound in messages: 0 for a rendezvous channel, -1 when unbounded. */
@@ -94,20 +130,42 @@ export class Chan {
    * @returns OK, or the core's FULL, DISCONNECTED, TOO_LARGE or NO_MEMORY.
    */
   push(bytes: Uint8Array, owner: number): number {
-    // A terminated worker keeps running synchronous code on Deno 2.9.6: it must not send, or
-    // it would write into a claim its terminator has reported dead (see _lifeline.ts).
-    assertAlive();
-    const length = bytes.length;
-    const at = this.core.reserve(CH, length, owner);
-    if (at < CORE.FIRST_OFFSET) return at;
-    const u8 = this.#view(at + length);
-    if (length <= 16) {
-      for (let i = 0; i < length; i++) u8[at + i] = bytes[i];
-    } else {
-      u8.set(bytes, at);
+    const claims = this.claims;
+    // Says "reserving" before the liveness check, and a terminator cuts before it reads this:
+    // either this thread sees the cut, or the terminator sees the claim (see _lifeline.ts).
+    if (claims !== null) Atomics.store(claims, CLAIM_AT, RESERVING);
+    try {
+      // A terminated worker keeps running synchronous code on Deno 2.9.6: it must not send,
+      // or it would write into a claim its terminator has reported dead (see _lifeline.ts).
+      assertAlive();
+      const length = bytes.length;
+      const at = this.core.reserve(CH, length, owner);
+      if (at < CORE.FIRST_OFFSET) return at === CORRUPTED ? this.corrupted() : at;
+      if (claims !== null) Atomics.store(claims, CLAIM_AT, at);
+      try {
+        const u8 = this.#view(at + length);
+        if (length <= 16) {
+          for (let i = 0; i < length; i++) u8[at + i] = bytes[i];
+        } else {
+          u8.set(bytes, at);
+        }
+      } catch (error) {
+        this.#settle(this.core.cancel(CH, at, owner, length));
+        throw error;
+      }
+      this.#settle(this.core.commit(CH, at, owner, length));
+      return OK;
+    } finally {
+      if (claims !== null) Atomics.store(claims, CLAIM_AT, 0);
     }
-    this.core.commit(CH, at, owner, length);
-    return OK;
+  }
+
+  /** Checks the status of a `commit` or `cancel`. */
+  #settle(status: number): void {
+    if (status === OK) return;
+    if (status === CORRUPTED) this.corrupted();
+    if (status === CORE.MISMATCH) this.#lost();
+    throw new Error(`Internal error: status ${status} for a claim`);
   }
 
   /**
@@ -117,22 +175,30 @@ export class Chan {
    * @returns OK, or the core's FULL, DISCONNECTED, TOO_LARGE or NO_MEMORY (for the bound).
    */
   pushInto<T>(encoder: DirectEncoder<T>, value: T, bound: number, owner: number): number {
-    assertAlive(); // see `push`
-    const at = this.core.reserve(CH, bound, owner);
-    if (at < CORE.FIRST_OFFSET) return at;
-    const u8 = this.#view(at + bound);
-    let end: number;
+    const claims = this.claims;
+    if (claims !== null) Atomics.store(claims, CLAIM_AT, RESERVING); // see `push`
     try {
-      end = encoder.encodeInto(value, u8, at, bound);
-    } catch (error) {
-      this.core.cancel(CH, at, owner, bound);
-      throw error;
+      assertAlive();
+      const at = this.core.reserve(CH, bound, owner);
+      if (at < CORE.FIRST_OFFSET) return at === CORRUPTED ? this.corrupted() : at;
+      if (claims !== null) Atomics.store(claims, CLAIM_AT, at);
+      let end: number;
+      try {
+        end = encoder.encodeInto(value, this.#view(at + bound), at, bound);
+      } catch (error) {
+        this.#settle(this.core.cancel(CH, at, owner, bound));
+        throw error;
+      }
+      const status = this.core.commitLength(CH, at, owner, bound, end - at);
+      if (status === CORE.INVALID) {
+        this.#settle(this.core.cancel(CH, at, owner, bound));
+        throw new Error(`Internal error: ${end - at} bytes written in place of at most ${bound}`);
+      }
+      this.#settle(status);
+      return OK;
+    } finally {
+      if (claims !== null) Atomics.store(claims, CLAIM_AT, 0);
     }
-    if (this.core.commitLength(CH, at, owner, bound, end - at) !== OK) {
-      this.core.cancel(CH, at, owner, bound);
-      throw new Error(`Internal error: ${end - at} bytes written in place of at most ${bound}`);
-    }
-    return OK;
   }
 
   /**
@@ -147,8 +213,8 @@ export class Chan {
     let at: number;
     for (let spins = 0; (at = this.core.peek(CH)) === BUSY; spins++) {
       if (spins === BUSY_SPINS) {
-        // Skip a claim of a producer reported dead only a while after its death was seen: a
-        // terminated worker may still be finishing a write into it.
+        // Skip a claim nobody will finish (its producer was reported dead, or no sender is
+        // left) only a while after that was seen: a dying worker may still be writing into it.
         if (this.core.headDead(CH) === 0) {
           this.#deadSince = 0;
           return BUSY;
@@ -156,16 +222,20 @@ export class Chan {
         const now = performance.now();
         const grace = UNBLOCK_AFTER_MS + this.core.peekLength() / UNBLOCK_BYTES_PER_MS;
         if (this.#deadSince === 0) this.#deadSince = now;
-        else if (now - this.#deadSince > grace && this.core.unblock(CH) === OK) {
-          this.#deadSince = 0;
-          spins = 0;
-          continue;
+        else if (now - this.#deadSince > grace) {
+          const status = this.core.unblock(CH);
+          if (status === CORRUPTED) this.corrupted();
+          if (status === OK) {
+            this.#deadSince = 0;
+            spins = 0;
+            continue;
+          }
         }
         return BUSY;
       }
     }
     this.#deadSince = 0;
-    if (at < CORE.FIRST_OFFSET) return at;
+    if (at < CORE.FIRST_OFFSET) return at === CORRUPTED ? this.corrupted() : at;
     const length = this.core.peekLength();
     const u8 = this.#view(at + length);
     try {
@@ -173,15 +243,15 @@ export class Chan {
         ? codec.decodeFrom(u8, at, at + length)
         : codec.decode(u8.subarray(at, at + length));
     } finally {
-      this.core.release(CH);
+      if (this.core.release(CH) !== OK) this.corrupted();
     }
     return OK;
   }
 
-  /** @returns whether `pull` has something to report: a message, or disconnection. */
+  /** @returns whether `pull` has something to report: a message, disconnection, corruption. */
   ready(): boolean {
     const at = this.core.peek(CH);
-    return at >= CORE.FIRST_OFFSET || at === DISCONNECTED;
+    return at >= CORE.FIRST_OFFSET || at === DISCONNECTED || at === CORRUPTED;
   }
 
   /**

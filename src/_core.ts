@@ -14,12 +14,16 @@ export interface Core {
   channelId(ch: number): number;
   channelBound(ch: number): number;
   newOwner(ch: number): number;
-  markDead(ch: number, owner: number): void;
+  markDead(ch: number, payload: number, owner: number): number;
+  corrupt(ch: number): number;
+  corrupted(ch: number): number;
+  largestPayload(ch: number): number;
+  channelMaxBytes(ch: number): number;
   unblock(ch: number): number;
   headDead(ch: number): number;
   validate(ch: number): number;
   reserve(ch: number, length: number, owner: number): number;
-  commit(ch: number, payload: number, owner: number, length: number): void;
+  commit(ch: number, payload: number, owner: number, length: number): number;
   commitLength(
     ch: number,
     payload: number,
@@ -27,11 +31,11 @@ export interface Core {
     reserved: number,
     length: number,
   ): number;
-  cancel(ch: number, payload: number, owner: number, length: number): void;
+  cancel(ch: number, payload: number, owner: number, length: number): number;
   peek(ch: number): number;
   peekLength(): number;
   poll(ch: number): number;
-  release(ch: number): void;
+  release(ch: number): number;
   addSender(ch: number): number;
   dropSender(ch: number): number;
   closeReceiver(ch: number): void;

@@ -55,6 +55,16 @@ export const CUT = 0;
 export const HELD = 1;
 /** Index of a lifeline's random id, to recognise one this thread posted when it comes back. */
 export const ID = 2;
+/**
+ * Index of where the adopting thread's senders have a claim in progress: 0 none, RESERVING
+ * while one is being made, else its payload address. A terminator marks that claim dead (see
+ * `markDead` in assembly/ring.ts), so that the consumer can skip it however many producers die.
+ */
+export const CLAIM_AT = 3;
+/** CLAIM_AT while a sender is between "about to reserve" and knowing its claim's address. */
+export const RESERVING = -1;
+/** Words of a lifeline. */
+export const LIFELINE_WORDS = 4;
 /** HELD once the ends have been settled. */
 export const SETTLED = -1;
 /** HELD while a thread settles the ends; SETTLED follows once their channels say so. */
@@ -82,7 +92,7 @@ export function createClaim(owner: number): Int32Array {
 
 /** Creates a lifeline: nothing held yet, not cut. */
 export function createLifeline(): Int32Array {
-  const lifeline = new Int32Array(new SharedArrayBuffer(12));
+  const lifeline = new Int32Array(new SharedArrayBuffer(LIFELINE_WORDS * 4));
   lifeline[ID] = crypto.getRandomValues(new Int32Array(1))[0];
   return lifeline;
 }
@@ -127,11 +137,11 @@ export function claim(handle: Lifelined): Int32Array | string {
   return handle.lifeline;
 }
 
-/** Throws if this thread's worker was terminated. */
+/** Throws an `AbortError` if this thread's worker was terminated. */
 export function assertAlive(): void {
   for (let i = 0; i < adopted.length; i++) {
     if (Atomics.load(adopted[i].lifeline, CUT) !== 0) {
-      throw new DOMException("Cannot block: this worker was terminated", "AbortError");
+      throw new DOMException("Cannot use a channel: this worker was terminated", "AbortError");
     }
   }
 }
@@ -324,8 +334,26 @@ function closeEnds(handle: Lifelined, count: number): void {
   if (core.validate(0) !== CORE.OK) return;
   if (handle.kind === "receiver") {
     core.closeReceiver(0);
-  } else {
-    core.markDead(0, handle.claim[OWNER]);
-    for (let i = 0; i < count; i++) core.dropSender(0);
+    return;
   }
+  // A claim in progress is marked dead before the senders are dropped, so that a consumer that
+  // sees no sender left also sees the claim as nobody's.
+  const at = claimInProgress(handle.lifeline);
+  if (at > 0) core.markDead(0, at, handle.claim[OWNER]);
+  for (let i = 0; i < count; i++) core.dropSender(0);
+}
+
+/**
+ * Where the dead thread's senders left a claim in progress (0: none). A thread cut while it was
+ * reserving still runs on Deno (denoland/deno#35657) and finishes the reserve in microseconds:
+ * wait for it, within bounds.
+ */
+function claimInProgress(lifeline: Int32Array): number {
+  const deadline = performance.now() + SETTLING_PATIENCE_MS;
+  let at = Atomics.load(lifeline, CLAIM_AT);
+  while (at === RESERVING && performance.now() < deadline) {
+    Atomics.wait(lifeline, CLAIM_AT, RESERVING, 1);
+    at = Atomics.load(lifeline, CLAIM_AT);
+  }
+  return at;
 }

@@ -5,7 +5,7 @@
  */
 import { CORE } from "./_core.ts";
 import { Chan } from "./_chan.ts";
-import { claim, createClaim, createLifeline, OWNER, track } from "./_lifeline.ts";
+import { claim, createClaim, createLifeline, LIFELINE_WORDS, OWNER, track } from "./_lifeline.ts";
 import { builtinCodecs, type Codec, validateCodec } from "./codec/mod.ts";
 
 /** Marks an object as a handle of this library, version 1. */
@@ -101,7 +101,7 @@ export function adopt<T>(
     throw new TypeError(`Cannot adopt a ${kind}: this is a ${String(h.kind)} handle`);
   }
   if (
-    !(h.memory instanceof WebAssembly.Memory) || !isShared(h.claim) || !isShared(h.lifeline) ||
+    !(h.memory instanceof WebAssembly.Memory) || !isShared(h.claim, 2) || !isShared(h.lifeline, LIFELINE_WORDS) ||
     typeof h.id !== "number" || typeof h.codec !== "string"
   ) {
     throw new TypeError(`Cannot adopt a ${kind}: the handle is damaged`);
@@ -133,10 +133,12 @@ export function adopt<T>(
   }
   const lifeline = claim({ kind, claim: h.claim!, lifeline: h.lifeline!, memory: h.memory });
   if (typeof lifeline === "string") throw new TypeError(`Cannot adopt a ${kind}: ${lifeline}`);
+  // Its senders tell a terminator where their claims are (see CLAIM_AT in _lifeline.ts).
+  if (kind === "sender") chan.claims = lifeline;
   return { chan, codec, lifeline, owner: h.claim![OWNER] };
 }
 
-function isShared(words: unknown): words is Int32Array {
+function isShared(words: unknown, length: number): words is Int32Array {
   return words instanceof Int32Array && words.buffer instanceof SharedArrayBuffer &&
-    words.length >= 2;
+    words.length >= length;
 }

@@ -8,6 +8,7 @@ import { BUSY, type Chan, CLAIMED, DATA, DISCONNECTED, OK, SLICE_ASYNC_MS, SPIN 
 import * as keepalive from "./_keepalive.ts";
 import type { Codec } from "./codec/types.ts";
 import { RecvError, timeoutError } from "./errors.ts";
+import { endCloneError, markEnd } from "./_brand.ts";
 import { adopt, type AdoptOptions, makeHandle, type ReceiverHandle } from "./handle.ts";
 import { deadlineOf } from "./sender.ts";
 
@@ -111,13 +112,16 @@ export class Receiver<T> {
     this.#held = held;
     this.#codec = codec;
     dropped.register(this, held, this);
+    markEnd(this);
   }
 
   static {
     create = <T>(held: Held, codec: Codec<T>) => new Receiver<T>(held, codec);
   }
 
+  /** The gate of every call: this worker is alive and this receiver open. */
   #check(action: string): void {
+    assertAlive();
     if (this.#state === OPEN) return;
     throw new TypeError(
       `Cannot ${action}: this receiver was ${this.#state === MOVED ? "transferred" : "closed"}`,
@@ -581,6 +585,7 @@ export class Receiver<T> {
 
   /** Messages buffered in the channel (racy: informational only). */
   get len(): number {
+    this.#gate();
     return this.#chan.core.length(0);
   }
 
@@ -591,13 +596,32 @@ export class Receiver<T> {
 
   /** The channel's bound in messages (0: rendezvous), or `Infinity` when unbounded. */
   get capacity(): number {
+    this.#gate();
     const bound = this.#chan.bound;
     return bound < 0 ? Infinity : bound;
   }
 
   /** Whether every sender is closed (racy; buffered messages may remain). */
   get isDisconnected(): boolean {
-    return this.#chan.core.senderCount(0) === 0;
+    this.#gate();
+    return this.#chan.core.senderCount(0) <= 0;
+  }
+
+  /** The getters' gate: this worker is alive and the channel intact. */
+  #gate(): void {
+    assertAlive();
+    this.#chan.assertIntact();
+  }
+
+  /**
+   * A receiver cannot be serialized: inside a message sent with the `json` codec it throws a
+   * `DataCloneError` instead of arriving as `{}`. Move a receiver with
+   * {@linkcode Receiver.transfer}.
+   *
+   * @throws {DOMException} `DataCloneError`, always.
+   */
+  toJSON(): never {
+    throw endCloneError();
   }
 }
 

@@ -19,6 +19,7 @@ import * as keepalive from "./_keepalive.ts";
 import type { Codec } from "./codec/types.ts";
 import { type DirectEncoder, directOf, encodeAside } from "./codec/_direct.ts";
 import { SendError, timeoutError } from "./errors.ts";
+import { endCloneError, markEnd } from "./_brand.ts";
 import { adopt, type AdoptOptions, makeHandle, type SenderHandle } from "./handle.ts";
 
 /** Options of {@linkcode Sender.send}. */
@@ -109,13 +110,16 @@ export class Sender<T> {
     this.#direct = directOf(codec);
     this.#owner = owner;
     dropped.register(this, held, this);
+    markEnd(this);
   }
 
   static {
     create = <T>(held: Held, codec: Codec<T>, owner: number) => new Sender<T>(held, codec, owner);
   }
 
+  /** The gate of every call: this worker is alive and this sender open. */
   #check(action: string): void {
+    assertAlive();
     if (this.#state === OPEN) return;
     throw new TypeError(
       `Cannot ${action}: this sender was ${this.#state === MOVED ? "transferred" : "closed"}`,
@@ -129,13 +133,15 @@ export class Sender<T> {
     if (status === DISCONNECTED) throw new SendError(value);
     if (status === TOO_LARGE) {
       throw new RangeError(
-        `Cannot send a message of ${bytes} bytes: larger than the channel's maxBytes allows`,
+        `Cannot send a message of ${bytes} bytes: this channel takes at most ` +
+          `${this.#chan.largest} bytes (set by its maxBytes)`,
       );
     }
     if (status === NO_MEMORY) {
       throw new RangeError(
         `Cannot send a message of ${bytes} bytes: the channel's storage is at maxBytes; ` +
-          "the receiver must take messages first",
+          `the receiver must take messages first (an empty channel takes up to ` +
+          `${this.#chan.largest} bytes)`,
       );
     }
     throw new Error(`Cannot send: unexpected core status ${status}`);
@@ -152,7 +158,7 @@ export class Sender<T> {
     const direct = this.#direct;
     const bound = direct === null ? -1 : direct.measure(value);
     if (bound < 0) {
-      const bytes = this.#codec.encode(value);
+      const bytes = encodedBytes(this.#codec, value);
       if (attempt && this.#outcome(this.#chan.push(bytes, this.#owner), value, bytes.length)) {
         return null;
       }
@@ -381,7 +387,7 @@ export class Sender<T> {
    */
   clone(): Sender<T> {
     this.#check("clone");
-    this.#chan.core.addSender(0);
+    if (this.#chan.core.addSender(0) < 0) this.#chan.corrupted();
     if (this.#held.lifeline !== null) adjustHeld(this.#held.lifeline, 1);
     return create(this.#held, this.#codec, this.#owner);
   }
@@ -474,19 +480,65 @@ export class Sender<T> {
 
   /** Messages buffered in the channel (racy: informational only). */
   get len(): number {
+    this.#gate();
     return this.#chan.core.length(0);
   }
 
   /** The channel's bound in messages (0: rendezvous), or `Infinity` when unbounded. */
   get capacity(): number {
+    this.#gate();
     const bound = this.#chan.bound;
     return bound < 0 ? Infinity : bound;
   }
 
   /** Whether the receiver is gone (racy: a `false` may be stale by the time it is read). */
   get isDisconnected(): boolean {
+    this.#gate();
     return this.#chan.core.receiverOpen(0) === 0;
   }
+
+  /** The getters' gate: this worker is alive and the channel intact. */
+  #gate(): void {
+    assertAlive();
+    this.#chan.assertIntact();
+  }
+
+  /**
+   * A sender cannot be serialized: inside a message sent with the `json` codec it throws a
+   * `DataCloneError` instead of arriving as `{}`. Move a sender with {@linkcode Sender.transfer}.
+   *
+   * @throws {DOMException} `DataCloneError`, always.
+   */
+  toJSON(): never {
+    throw endCloneError();
+  }
+}
+
+const taTag = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype),
+  Symbol.toStringTag,
+)!.get!;
+
+/**
+ * Runs `codec.encode(value)` and checks that it returned a `Uint8Array`.
+ * @throws {TypeError} naming the codec and what it returned instead; nothing is sent.
+ */
+function encodedBytes<T>(codec: Codec<T>, value: T): Uint8Array {
+  const bytes = codec.encode(value) as unknown;
+  if (ArrayBuffer.isView(bytes) && taTag.call(bytes) === "Uint8Array") return bytes as Uint8Array;
+  throw new TypeError(
+    `Cannot send: codec "${codec.name}" returned ${describe(bytes)} from encode, not a Uint8Array`,
+  );
+}
+
+/** Names the type of `value` for an error message. */
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return typeof value;
+  if (ArrayBuffer.isView(value)) return `a ${taTag.call(value) ?? "DataView"}`;
+  const name = (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)
+    ?.constructor?.name;
+  return typeof name === "string" && name !== "" ? `a ${name}` : "an object";
 }
 
 /** Converts a `timeout` option to a `performance.now()` deadline. */

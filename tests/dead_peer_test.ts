@@ -45,6 +45,22 @@ Deno.test("an unfinished claim of a terminated producer is skipped", async () =>
   assert.equal(rx.tryRecv().state, "disconnected");
 });
 
+// Issue 11: only the last 16 dead owners were remembered, so a 17th producer that died mid-claim
+// before the consumer looked left a claim that could never be skipped. There is no table now:
+// the terminator marks the claim itself.
+Deno.test("however many producers die mid-claim, every dead claim is skipped", async () => {
+  const [tx, rx] = channel<number>();
+  const workers: Worker[] = [];
+  for (let i = 0; i < 20; i++) workers.push(await spawn("claim", tx.clone().transfer()));
+  tx.sendSync(7); // queued behind 20 dead claims
+  assert.equal(rx.tryRecv().state, "empty", "the claims hold the head");
+  for (const worker of workers) worker.terminate();
+  assert.equal(rx.recvSync({ timeout: 10_000 }), 7);
+  assert.equal(rx.len, 0, "every dead claim gave its admission back");
+  tx.close();
+  assert.throws(() => rx.recvSync({ timeout: 5_000 }), RecvError);
+});
+
 Deno.test("senders get SendError when the worker holding the receiver is terminated", async () => {
   const [tx, rx] = syncChannel<string>(1);
   const worker = await spawn("receive", rx.transfer());
@@ -151,10 +167,11 @@ Deno.test("a dead producer's claim is skipped only after a grace counted from it
   chan.core.addSender(0);
   const owner = chan.core.newOwner(0);
   const claimed = 4 << 20; // 4 MiB: a grace of 100 ms + 10 ms per MB
-  assert.ok(chan.core.reserve(0, claimed, owner) >= CORE.FIRST_OFFSET);
+  const at = chan.core.reserve(0, claimed, owner);
+  assert.ok(at >= CORE.FIRST_OFFSET);
   const busyUntil = performance.now() + 300;
   while (performance.now() < busyUntil) assert.equal(chan.pull(structured), CORE.BUSY);
-  chan.core.markDead(0, owner);
+  assert.equal(chan.core.markDead(0, at, owner), CORE.OK);
   const dead = performance.now();
   let status: number;
   while ((status = chan.pull(structured)) === CORE.BUSY) {

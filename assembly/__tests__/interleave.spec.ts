@@ -11,7 +11,7 @@ import {
  * length it claimed (read from its header, which only a test may do).
  */
 function commitClaim(ch: usize, p: i32): void {
-  commit(ch, p, load<i32>(<usize>p - 4) >>> 8, -load<i32>(<usize>p - 8) - HEADER);
+  commit(ch, p, load<i32>(<usize>p - 4) >>> 16, -load<i32>(<usize>p - 8) - HEADER);
 }
 
 

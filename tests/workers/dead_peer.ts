@@ -1,6 +1,7 @@
 /// <reference lib="deno.worker" />
 // A peer that dies (is terminated) while holding channel ends; see tests/dead_peer_test.ts.
 import { instantiate } from "../../src/_core.ts";
+import { CLAIM_AT } from "../../src/_lifeline.ts";
 import { Receiver, Sender } from "../../mod.ts";
 
 /**
@@ -22,6 +23,8 @@ self.onmessage = (e: MessageEvent) => {
     keep(Sender.from<number>(handle));
     const at = instantiate(handle.memory).reserve(0, 16, handle.claim[1]);
     if (at < 16) throw new Error(`reserve failed: ${at}`);
+    // Where the claim is, as the library's senders record it for a terminator to find.
+    Atomics.store(handle.lifeline, CLAIM_AT, at);
   } else if (mode === "selfclose") {
     // Ends itself without closing its sender (`using` would not run either).
     const tx = keep(Sender.from<number>(handle));
