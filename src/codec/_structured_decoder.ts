@@ -2,6 +2,15 @@
  * The structured codec's decoder: bytes (usually a view of shared memory) to values that alias
  * none of them. Internal; the format is described in _wire.ts.
  *
+ * Two promises, whatever the bytes say:
+ * - **Iterative.** Containers being filled wait on an explicit stack of frames, not on the call
+ *   stack: any thread decodes any depth, including a worker with a smaller stack than the
+ *   sender's.
+ * - **Bounded by the message.** Nothing outside `bytes[start..end)` is read, and every count read
+ *   from the message is checked against the bytes left (each element takes at least one) before
+ *   anything is allocated for it: a lying count fails at once with the same error as a short
+ *   message.
+ *
  * @module
  */
 
@@ -17,7 +26,7 @@ let rp = 0;
 let rdv: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(8));
 /** The view `rdv` was made for: channels decode from one view of their memory, so it is reused. */
 let rdvOf: Uint8Array | null = null;
-/** End of the message in `rb`: the decoder reads `rb[rp..rend)`. */
+/** End of the message in `rb`: the decoder reads `rb[rp..rend)` and nothing else. */
 let rend = 0;
 /** Decoded objects by id, for REF. */
 const refs: unknown[] = [];
@@ -42,16 +51,38 @@ function corrupt(): never {
   throw new TypeError("Cannot decode structured value: the bytes are malformed");
 }
 
+/** Fails unless `n` elements of at least `size` bytes each fit in what is left of the message. */
+function fits(n: number, size: number): void {
+  if (n * size > rend - rp) corrupt();
+}
+
+/** Reads an unsigned LEB128 integer of at most 8 bytes (56 bits: every count and length). */
 function readVarint(): number {
-  let n = 0;
-  let scale = 1;
+  let p = rp;
+  if (p >= rend) corrupt();
+  let b = rb[p++];
+  if (b < 0x80) {
+    rp = p;
+    return b;
+  }
+  let n = b & 0x7f;
+  let scale = 128;
   for (;;) {
-    const b = rb[rp++];
-    if (b === undefined) corrupt();
+    if (p >= rend || scale > 2 ** 49) corrupt();
+    b = rb[p++];
     n += (b & 0x7f) * scale;
-    if (b < 0x80) return n;
+    if (b < 0x80) {
+      rp = p;
+      return n;
+    }
     scale *= 128;
   }
+}
+
+/** Reads one byte (a kind or flags). */
+function readByte(): number {
+  if (rp >= rend) corrupt();
+  return rb[rp++];
 }
 
 /** A DataView of the same bytes as `bytes` (offsets alike). */
@@ -84,7 +115,7 @@ function readAscii(n: number): string {
 
 function readUtf16(n: number): string {
   const p = rp;
-  if (p + 2 * n > rend) corrupt();
+  if (2 * n > rend - p) corrupt();
   rp = p + 2 * n;
   return utf16(rb, p, n);
 }
@@ -97,7 +128,7 @@ function readUtf8(n: number): string {
 }
 
 function readString(): string {
-  const tag = rb[rp++];
+  const tag = readByte();
   if (tag === W.STR_ASCII) return readAscii(readVarint());
   if (tag === W.STR_UTF16) return readUtf16(readVarint());
   if (tag === W.STR_UTF8) {
@@ -109,7 +140,7 @@ function readString(): string {
 }
 
 function readBigInt(): bigint {
-  const negative = rb[rp++] === 1;
+  const negative = readByte() === 1;
   const words = readVarint();
   let n = 0n;
   const d = readDataView(8 * words);
@@ -124,7 +155,7 @@ function readShape(): DecShape {
   const n = readVarint();
   const blockLen = readVarint();
   const start = rp;
-  if (start + blockLen > rend) corrupt();
+  if (blockLen > rend - start || 2 * n > blockLen) corrupt(); // a key takes 2 bytes or more
   const b = rb;
   const h = blockLen === 0
     ? n
@@ -142,10 +173,16 @@ function readShape(): DecShape {
   }
   const keys: string[] = new Array(n);
   let special = false;
-  for (let i = 0; i < n; i++) {
-    const k = readString();
-    keys[i] = k;
-    if (k === "__proto__") special = true;
+  const end = rend;
+  rend = start + blockLen; // the keys stay inside their block
+  try {
+    for (let i = 0; i < n; i++) {
+      const k = readString();
+      keys[i] = k;
+      if (k === "__proto__") special = true;
+    }
+  } finally {
+    rend = end;
   }
   if (rp !== start + blockLen) corrupt();
   const shape: DecShape = { keys, special, bytes: b.slice(start, rp), make: undefined, hits: 0 };
@@ -179,101 +216,40 @@ function compileShape(shape: DecShape): void {
   }
 }
 
-function readShaped(shape: DecShape, cyclic: boolean): Record<string, unknown> {
-  const keys = shape.keys;
-  const n = keys.length;
-  const make = shape.make;
-  if (cyclic || !make) {
-    if (make === undefined && ++shape.hits >= COMPILE_AFTER) compileShape(shape);
-    const o: Record<string, unknown> = {};
-    refs[refCount++] = o;
-    for (let i = 0; i < n; i++) {
-      if (rb[rp] === W.ABSENT) {
-        rp++;
-        continue;
-      }
-      const v = readValue();
-      if (shape.special) setProp(o, keys[i], v);
-      else o[keys[i]] = v;
-    }
-    return o;
-  }
-  // Not inside a cycle: decode the values, then build the object in one step.
-  const slot = refCount++;
-  const base = vsp;
-  let absent = false;
-  for (let i = 0; i < n; i++) {
-    const b = rb;
-    const p = rp;
-    const tag = b[p];
-    let v: unknown;
-    if (tag === W.INT32) {
-      // Inlined: the most common values in objects.
-      if (p + 5 > rend) corrupt();
-      rp = p + 5;
-      v = b[p + 1] | (b[p + 2] << 8) | (b[p + 3] << 16) | (b[p + 4] << 24);
-    } else if (tag === W.STR_ASCII && b[p + 1] < 0x80) {
-      rp = p + 2;
-      v = readAscii(b[p + 1]);
-    } else if (tag === W.ABSENT) {
-      rp = p + 1;
-      absent = true;
-      v = ABSENT_VALUE;
-    } else {
-      v = readValue();
-    }
-    vstack[vsp++] = v;
-  }
-  if (vsp > vhigh) vhigh = vsp;
-  let o: Record<string, unknown>;
-  if (absent) {
-    o = {};
-    for (let i = 0; i < n; i++) {
-      const v = vstack[base + i];
-      if (v !== ABSENT_VALUE) setProp(o, keys[i], v);
-    }
-  } else {
-    o = make(vstack, base);
-  }
-  vsp = base;
-  refs[slot] = o;
-  return o;
-}
-
-/** Reads `count` key/value pairs into `o`. */
-function readProperties(o: Record<string, unknown>, count: number): void {
-  for (let i = 0; i < count; i++) {
-    const k = readString();
-    if (rb[rp] === W.ABSENT) {
-      rp++;
-      continue;
-    }
-    setProp(o, k, readValue());
-  }
-}
-
 function readView(): ArrayBufferView {
-  const kind = rb[rp++];
-  const flags = rb[rp++];
+  const kind = readByte();
+  const flags = readByte();
   const offset = readVarint();
   const length = readVarint();
   const slot = refCount++;
-  const buffer = readValue();
+  // The buffer comes next, written in full or as a reference to one decoded before.
+  const tag = readByte();
+  let buffer: unknown;
+  if (tag === W.BUFFER) {
+    buffer = readBuffer();
+  } else if (tag === W.REF) {
+    const id = readVarint();
+    if (id >= refCount) corrupt();
+    buffer = refs[id];
+  }
   const C = VIEW_CTORS[kind];
   if (C === undefined || !(buffer instanceof ArrayBuffer)) corrupt();
-  const view = flags & W.VIEW_LENGTH_TRACKING
-    ? new C(buffer, offset)
-    : new C(buffer, offset, length);
+  let view: ArrayBufferView;
+  try {
+    view = flags & W.VIEW_LENGTH_TRACKING ? new C(buffer, offset) : new C(buffer, offset, length);
+  } catch {
+    return corrupt(); // out of the buffer's bounds, or misaligned
+  }
   refs[slot] = view;
   return view;
 }
 
 function readBuffer(): ArrayBuffer {
-  const flags = rb[rp++];
+  const flags = readByte();
   const max = flags & W.BUFFER_RESIZABLE ? readVarint() : -1;
   const n = readVarint();
-  rp += 1 + rb[rp]; // alignment padding
-  if (rp + n > rend) corrupt();
+  rp += 1 + readByte(); // alignment padding
+  if (n > rend - rp || (max >= 0 && max < n)) corrupt();
   let b: ArrayBuffer;
   if (max >= 0) {
     b = new ArrayBuffer(n, { maxByteLength: max });
@@ -287,31 +263,10 @@ function readBuffer(): ArrayBuffer {
   return b;
 }
 
-function readError(): Error {
-  const kind = rb[rp++];
-  const flags = rb[rp++];
-  const C = ERROR_CTORS[kind];
-  if (C === undefined) corrupt();
-  const message = flags & W.ERROR_HAS_MESSAGE ? readString() : undefined;
-  const stack = flags & W.ERROR_HAS_STACK ? readString() : undefined;
-  const e = new C(message);
-  e.stack = stack;
-  refs[refCount++] = e;
-  if (flags & W.ERROR_HAS_CAUSE) {
-    defineProp(e, "cause", {
-      value: readValue(),
-      writable: true,
-      enumerable: false,
-      configurable: true,
-    });
-  }
-  return e;
-}
-
 function readDOMException(): DOMException {
   const name = readString();
   const message = readString();
-  const flags = rb[rp++];
+  const flags = readByte();
   const e = new DOMException(message, name);
   if (flags & W.ERROR_HAS_STACK) {
     // Deno's own deserializer defines the stack as a data property.
@@ -326,7 +281,264 @@ function readDOMException(): DOMException {
   return e;
 }
 
-function readValue(): unknown {
+// ---------------------------------------------------------------------------------------------
+// Frames: the containers whose contents are being read, innermost last. A frame is opened when
+// its container's header has been read; `advance` reads what it can without help (holes, absent
+// keys, the numbers and short strings of shaped objects) and returns MORE when the next value
+// needs `readOne`, which may open a frame of its own; `deliver` puts a finished value into the
+// frame that waited for it. A finished frame is closed and its container delivered to the one
+// below, so the call stack never grows with the depth of the message.
+
+/** Values collected on `vstack`, then the object built in one step (`DecShape.make`). */
+const F_SHAPED = 0;
+/** An object created before its values are read (inside a cycle, or no compiled shape yet). */
+const F_OBJECT = 1;
+/** Key/value pairs: an OBJECT's properties, or an array's extra properties. */
+const F_PAIRS = 2;
+/** A dense array's elements (then its extra properties). */
+const F_ARRAY = 3;
+/** A sparse array's (index, value) entries (then its extra properties). */
+const F_SPARSE = 4;
+const F_MAP = 5;
+const F_SET = 6;
+/** An error waiting for its cause. */
+const F_CAUSE = 7;
+
+class Frame {
+  kind = 0;
+  // deno-lint-ignore no-explicit-any
+  obj: any = null;
+  shape: DecShape | null = null;
+  /** The key of the value awaited (pairs, sparse index, a map entry's key once read). */
+  key: unknown = undefined;
+  /** Items read so far (values, pairs, entries; a map counts keys and values). */
+  i = 0;
+  /** Items in all. */
+  n = 0;
+  /** F_SHAPED: where the values start on `vstack`, the object's id, whether a key is absent. */
+  base = 0;
+  slot = 0;
+  absent = false;
+}
+
+/** The frame stack; frames above `fsp` are kept for reuse, with no references left in them. */
+const frames: Frame[] = [];
+let fsp = 0;
+
+/** Returned by `advance` and `deliver` while a frame awaits a value. */
+const MORE = Symbol("more");
+
+function openFrame(kind: number, obj: unknown, n: number): Frame {
+  let f = frames[fsp];
+  if (f === undefined) f = frames[fsp] = new Frame();
+  fsp++;
+  f.kind = kind;
+  f.obj = obj;
+  f.i = 0;
+  f.n = n;
+  return f;
+}
+
+function closeFrame(f: Frame): unknown {
+  const obj = f.obj;
+  f.obj = null;
+  f.shape = null;
+  f.key = undefined;
+  fsp--;
+  return obj;
+}
+
+function openShaped(shape: DecShape, cyclic: boolean): unknown {
+  const make = shape.make;
+  const n = shape.keys.length;
+  if (cyclic || !make) {
+    if (make === undefined && ++shape.hits >= COMPILE_AFTER) compileShape(shape);
+    const o = {};
+    refs[refCount++] = o;
+    const f = openFrame(F_OBJECT, o, n);
+    f.shape = shape;
+    return advance(f);
+  }
+  // Not inside a cycle: decode the values, then build the object in one step.
+  const f = openFrame(F_SHAPED, null, n);
+  f.shape = shape;
+  f.base = vsp;
+  f.slot = refCount++;
+  f.absent = false;
+  return advance(f);
+}
+
+function buildShaped(f: Frame): unknown {
+  const shape = f.shape!;
+  const keys = shape.keys;
+  const n = keys.length;
+  const base = f.base;
+  if (vsp > vhigh) vhigh = vsp;
+  let o: Record<string, unknown>;
+  if (f.absent) {
+    o = {};
+    for (let i = 0; i < n; i++) {
+      const v = vstack[base + i];
+      if (v !== ABSENT_VALUE) setProp(o, keys[i], v);
+    }
+  } else {
+    o = shape.make!(vstack, base);
+  }
+  vsp = base;
+  refs[f.slot] = o;
+  f.obj = o;
+  return closeFrame(f);
+}
+
+/** Reads the count of an array's extra properties and goes on with them as pairs. */
+function startExtras(f: Frame): unknown {
+  const count = readVarint();
+  if (count === 0) return closeFrame(f);
+  fits(count, 2);
+  f.kind = F_PAIRS;
+  f.i = 0;
+  f.n = count;
+  return advance(f);
+}
+
+/** Reads what `f` needs next without help; returns MORE, or `f`'s container once it is done. */
+function advance(f: Frame): unknown {
+  switch (f.kind) {
+    case F_SHAPED: {
+      const n = f.n;
+      const base = f.base;
+      while (vsp - base < n) {
+        const b = rb;
+        const p = rp;
+        if (p >= rend) corrupt();
+        const tag = b[p];
+        if (tag === W.INT32) {
+          // Inlined: the most common values in objects.
+          if (p + 5 > rend) corrupt();
+          rp = p + 5;
+          vstack[vsp++] = b[p + 1] | (b[p + 2] << 8) | (b[p + 3] << 16) | (b[p + 4] << 24);
+        } else if (tag === W.STR_ASCII && p + 1 < rend && b[p + 1] < 0x80) {
+          rp = p + 2;
+          vstack[vsp++] = readAscii(b[p + 1]);
+        } else if (tag === W.ABSENT) {
+          rp = p + 1;
+          f.absent = true;
+          vstack[vsp++] = ABSENT_VALUE;
+        } else {
+          return MORE;
+        }
+      }
+      return buildShaped(f);
+    }
+    case F_OBJECT: {
+      const n = f.n;
+      let i = f.i;
+      while (i < n) {
+        if (rp >= rend) corrupt();
+        if (rb[rp] !== W.ABSENT) break;
+        rp++;
+        i++;
+      }
+      f.i = i;
+      return i < n ? MORE : closeFrame(f);
+    }
+    case F_PAIRS: {
+      while (f.i < f.n) {
+        const k = readString();
+        if (rp >= rend) corrupt();
+        if (rb[rp] !== W.ABSENT) {
+          f.key = k;
+          return MORE;
+        }
+        rp++;
+        f.i++;
+      }
+      return closeFrame(f);
+    }
+    case F_ARRAY: {
+      const n = f.n;
+      let i = f.i;
+      while (i < n) {
+        if (rp >= rend) corrupt();
+        if (rb[rp] !== W.HOLE) break;
+        rp++;
+        i++;
+      }
+      f.i = i;
+      return i < n ? MORE : startExtras(f);
+    }
+    case F_SPARSE: {
+      const len = f.obj.length;
+      while (f.i < f.n) {
+        const index = readVarint();
+        if (index >= len) corrupt();
+        if (rp >= rend) corrupt();
+        if (rb[rp] !== W.ABSENT) {
+          f.key = index;
+          return MORE;
+        }
+        rp++;
+        f.i++;
+      }
+      return startExtras(f);
+    }
+    case F_MAP:
+    case F_SET:
+      return f.i < f.n ? MORE : closeFrame(f);
+    case F_CAUSE:
+      return MORE;
+    default:
+      return corrupt();
+  }
+}
+
+/** Puts `v` where `f` awaited it; returns MORE, or `f`'s container once it is done. */
+function deliver(f: Frame, v: unknown): unknown {
+  switch (f.kind) {
+    case F_SHAPED:
+      vstack[vsp++] = v;
+      break;
+    case F_OBJECT: {
+      const shape = f.shape!;
+      const k = shape.keys[f.i++];
+      if (shape.special) setProp(f.obj, k, v);
+      else f.obj[k] = v;
+      break;
+    }
+    case F_PAIRS:
+      setProp(f.obj, f.key as string, v);
+      f.i++;
+      break;
+    case F_ARRAY:
+      f.obj[f.i++] = v;
+      break;
+    case F_SPARSE:
+      f.obj[f.key as number] = v;
+      f.i++;
+      break;
+    case F_MAP:
+      if ((f.i++ & 1) === 0) f.key = v;
+      else f.obj.set(f.key, v);
+      break;
+    case F_SET:
+      f.obj.add(v);
+      f.i++;
+      break;
+    case F_CAUSE:
+      defineProp(f.obj, "cause", {
+        value: v,
+        writable: true,
+        enumerable: false,
+        configurable: true,
+      });
+      return closeFrame(f);
+  }
+  return advance(f);
+}
+
+/** Reads one value; returns it, or MORE once it has opened a frame that awaits its contents. */
+function readOne(): unknown {
+  if (rp >= rend) corrupt();
   const tag = rb[rp++];
   switch (tag) {
     case W.INT32: {
@@ -341,22 +553,22 @@ function readValue(): unknown {
     case W.SHAPE_REF: {
       const id = readVarint();
       if (id >= decShapeCount) corrupt();
-      return readShaped(shapes[id], false);
+      return openShaped(shapes[id], false);
     }
     case W.SHAPE_NEW: {
       const shape = readShape();
       shapes[decShapeCount++] = shape;
-      return readShaped(shape, false);
+      return openShaped(shape, false);
     }
     case W.SHAPE_REF + W.SHAPE_CYCLIC: {
       const id = readVarint();
       if (id >= decShapeCount) corrupt();
-      return readShaped(shapes[id], true);
+      return openShaped(shapes[id], true);
     }
     case W.SHAPE_NEW + W.SHAPE_CYCLIC: {
       const shape = readShape();
       shapes[decShapeCount++] = shape;
-      return readShaped(shape, true);
+      return openShaped(shape, true);
     }
     case W.FLOAT64:
       return readF64();
@@ -382,41 +594,28 @@ function readValue(): unknown {
       return refs[id];
     }
     case W.OBJECT: {
-      const o: Record<string, unknown> = {};
+      const count = readVarint();
+      fits(count, 3); // a key takes 2 bytes or more, a value 1 or more
+      const o = {};
       refs[refCount++] = o;
-      readProperties(o, readVarint());
-      return o;
+      return advance(openFrame(F_PAIRS, o, count));
     }
     case W.ARRAY: {
       const len = readVarint();
+      fits(len + 1, 1); // each element (or hole), and the count of extra properties
       const a: unknown[] = new Array(len);
       refs[refCount++] = a;
-      for (let i = 0; i < len; i++) {
-        if (rb[rp] === W.HOLE) {
-          rp++;
-          continue;
-        }
-        a[i] = readValue();
-      }
-      readProperties(a as unknown as Record<string, unknown>, readVarint());
-      return a;
+      return advance(openFrame(F_ARRAY, a, len));
     }
     case W.SPARSE: {
       const len = readVarint();
+      if (len > 0xffffffff) corrupt();
       const a: unknown[] = [];
-      a.length = len;
+      a.length = len; // no storage: a sparse array
       refs[refCount++] = a;
       const count = readVarint();
-      for (let i = 0; i < count; i++) {
-        const index = readVarint();
-        if (rb[rp] === W.ABSENT) {
-          rp++;
-          continue;
-        }
-        a[index] = readValue();
-      }
-      readProperties(a as unknown as Record<string, unknown>, readVarint());
-      return a;
+      fits(count, 2); // an index and a value
+      return advance(openFrame(F_SPARSE, a, count));
     }
     case W.DATE: {
       const d = new Date(readF64());
@@ -426,33 +625,46 @@ function readValue(): unknown {
     case W.REGEXP: {
       const source = readString();
       const flags = readString();
-      const r = new RegExp(source, flags);
+      let r: RegExp;
+      try {
+        r = new RegExp(source, flags);
+      } catch {
+        return corrupt();
+      }
       refs[refCount++] = r;
       return r;
     }
     case W.MAP: {
+      const count = readVarint();
+      fits(count, 2);
       const m = new Map();
       refs[refCount++] = m;
-      const n = readVarint();
-      for (let i = 0; i < n; i++) {
-        const k = readValue();
-        m.set(k, readValue());
-      }
-      return m;
+      return advance(openFrame(F_MAP, m, 2 * count));
     }
     case W.SET: {
+      const count = readVarint();
+      fits(count, 1);
       const s = new Set();
       refs[refCount++] = s;
-      const n = readVarint();
-      for (let i = 0; i < n; i++) s.add(readValue());
-      return s;
+      return advance(openFrame(F_SET, s, count));
     }
     case W.BUFFER:
       return readBuffer();
     case W.VIEW:
       return readView();
-    case W.ERROR:
-      return readError();
+    case W.ERROR: {
+      const kind = readByte();
+      const flags = readByte();
+      const C = ERROR_CTORS[kind];
+      if (C === undefined) corrupt();
+      const message = flags & W.ERROR_HAS_MESSAGE ? readString() : undefined;
+      const stack = flags & W.ERROR_HAS_STACK ? readString() : undefined;
+      const e = new C(message);
+      e.stack = stack;
+      refs[refCount++] = e;
+      if (flags & W.ERROR_HAS_CAUSE) return advance(openFrame(F_CAUSE, e, 1));
+      return e;
+    }
     case W.DOMEXC:
       return readDOMException();
     case W.BOX_NUMBER: {
@@ -481,13 +693,25 @@ function readValue(): unknown {
   }
 }
 
+/** Reads a whole value graph, depth first, with no recursion. */
+function readGraph(): unknown {
+  for (;;) {
+    let v = readOne();
+    while (v !== MORE) {
+      if (fsp === 0) return v;
+      v = deliver(frames[fsp - 1], v);
+    }
+  }
+}
+
 export function decode(bytes: Uint8Array): unknown {
   return decodeFrom(bytes, 0, bytes.length);
 }
 
 export function decodeFrom(bytes: Uint8Array, start: number, end: number): unknown {
-  const tag = bytes[start];
   const length = end - start;
+  if (!(start >= 0 && length > 0 && end <= bytes.length)) corrupt();
+  const tag = bytes[start];
   // Fast paths: a lone number.
   if (tag === W.INT32 && length === 5) {
     return bytes[start + 1] | (bytes[start + 2] << 8) | (bytes[start + 3] << 16) |
@@ -507,13 +731,15 @@ function decodeValue(bytes: Uint8Array, start: number, end: number): unknown {
   decShapeCount = 0;
   let value: unknown;
   try {
-    value = readValue();
+    value = readGraph();
     if (rp !== end) corrupt();
   } finally {
     for (let i = 0; i < refCount; i++) refs[i] = undefined;
     refCount = 0;
-    for (let i = 0; i < vhigh; i++) vstack[i] = undefined;
+    const high = vsp > vhigh ? vsp : vhigh;
+    for (let i = 0; i < high; i++) vstack[i] = undefined;
     vsp = vhigh = 0;
+    while (fsp > 0) closeFrame(frames[fsp - 1]); // left open by a throw
     rb = EMPTY;
   }
   return value;

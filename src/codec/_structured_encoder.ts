@@ -536,7 +536,14 @@ function writeView(v: ArrayBufferView, kind: number): void {
   writeTag(flags);
   writeVarint(offset);
   writeVarint(length);
-  writeValue(buffer);
+  // The buffer, as an ArrayBuffer whatever its prototype says (V8 goes by its internal type).
+  const id = identify(buffer);
+  if (id >= 0) {
+    writeTag(W.REF);
+    writeVarint(id);
+  } else {
+    writeArrayBuffer(buffer);
+  }
 }
 
 function sharedError(): DOMException {

@@ -21,7 +21,7 @@
 //   MAP / SET  count:varint (key value)*count / value*count
 //   BUFFER     flags:u8 [maxByteLength:varint] len:varint pad:u8 0*pad byte*len
 //              (pad aligns the bytes to 8 relative to the message start)
-//   VIEW       kind:u8 flags:u8 offset:varint length:varint buffer:value
+//   VIEW       kind:u8 flags:u8 offset:varint length:varint (BUFFER … | REF id:varint)
 //   ERROR      kind:u8 flags:u8 [message:string] [stack:string] [cause:value]
 //   DOMEXC     name:string message:string flags:u8 [stack:string]
 //   BOX_*      payload as the primitive (BOX_TRUE / BOX_FALSE have none)

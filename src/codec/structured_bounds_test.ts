@@ -1,0 +1,117 @@
+// The structured decoder reads a message straight out of a channel's ring (`decodeFrom`, see
+// `pull` in src/_chan.ts): it must read nothing past the message's end, and no count in the
+// message may make it allocate or loop before the count is checked against the bytes left.
+// Issue 11: a 6-byte "array of 2^32 − 1 elements" took 9 s and 1.5 GiB to fail.
+
+import assert from "node:assert/strict";
+import { structured } from "./structured.ts";
+import * as W from "./_wire.ts";
+
+const MALFORMED = "Cannot decode structured value: the bytes are malformed";
+
+/** The bytes of `message`, then `tail` bytes of valid-looking data, in one shared buffer. */
+function inRing(message: number[], tail: Uint8Array | number[]): Uint8Array {
+  const ring = new Uint8Array(new SharedArrayBuffer(8 + message.length + tail.length));
+  ring.set(message, 8);
+  ring.set(tail, 8 + message.length);
+  return ring;
+}
+
+/** Asserts that `f` throws the decoder's malformed-bytes TypeError within `ms`. */
+function assertMalformedFast(f: () => unknown, ms: number, label: string): void {
+  const t0 = performance.now();
+  assert.throws(f, (e) => {
+    assert.ok(e instanceof TypeError, `${label}: ${e}`);
+    assert.equal(e.message, MALFORMED, label);
+    return true;
+  }, label);
+  const took = performance.now() - t0;
+  assert.ok(took < ms, `${label}: took ${took.toFixed(0)} ms`);
+}
+
+Deno.test("structured decodeFrom fails at once on an array count larger than the message", () => {
+  // What issue 11 sent with the bytes codec: an ARRAY of 2^32 - 1 elements, 6 bytes long,
+  // followed in the ring by 16 MiB of other messages (here: UNDEFINED tags, valid values).
+  const message = [W.ARRAY, 0xff, 0xff, 0xff, 0xff, 0x0f];
+  const ring = inRing(message, new Uint8Array(16 << 20).fill(W.UNDEFINED));
+  assertMalformedFast(() => structured.decode(new Uint8Array(message)), 250, "decode");
+  assertMalformedFast(
+    () => structured.decodeFrom!(ring, 8, 8 + message.length),
+    250,
+    "decodeFrom",
+  );
+});
+
+Deno.test("structured decodeFrom never interprets the bytes after the message's end", () => {
+  // An array of one element whose element is missing; the bytes after the end hold an array
+  // whose length would throw a RangeError (2^32: "Invalid array length") if it were decoded.
+  const message = [W.ARRAY, 1];
+  const tail = [W.ARRAY, 0x80, 0x80, 0x80, 0x80, 0x10];
+  const ring = inRing(message, tail);
+  assertMalformedFast(() => structured.decodeFrom!(ring, 8, 8 + message.length), 250, "tail");
+  // Every proper prefix of real messages, followed by the rest of the message and more.
+  const values: unknown[] = [
+    { id: 1, body: "hello", list: [1, , 3], map: new Map([[1, { a: 1 }]]), set: new Set([2]) },
+    [new Uint8Array([1, 2, 3]), new Date(5), /x/g, new Error("e", { cause: 1n << 80n })],
+    Object.assign([1, 2, 3], { extra: "x" }),
+    Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i / 3])),
+    "a string long enough to be written as UTF-8 rather than ASCII: ✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓",
+  ];
+  for (const value of values) {
+    const bytes = [...structured.encode(value)];
+    const ringed = inRing(bytes, bytes);
+    assert.deepEqual(structured.decodeFrom!(ringed, 8, 8 + bytes.length), structuredClone(value));
+    for (let n = 1; n < bytes.length; n++) {
+      assertMalformedFast(() => structured.decodeFrom!(ringed, 8, 8 + n), 250, `prefix ${n}`);
+    }
+  }
+});
+
+Deno.test("structured decoder checks every count against the bytes left", () => {
+  const huge = [0xff, 0xff, 0xff, 0xff, 0x0f]; // 2^32 - 1
+  const huger = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f]; // 2^53 - 1 and more
+  const ascii = (s: string) => [W.STR_ASCII, s.length, ...[...s].map((c) => c.charCodeAt(0))];
+  const messages: [string, number[]][] = [
+    ["array length", [W.ARRAY, ...huge]],
+    ["array extras", [W.ARRAY, 0, ...huge]],
+    ["sparse count", [W.SPARSE, ...huge, ...huge]],
+    ["sparse length", [W.SPARSE, ...huger, 0, 0]],
+    ["sparse index", [W.SPARSE, 2, 1, 5, W.NULL, 0]],
+    ["object count", [W.OBJECT, ...huge]],
+    ["map count", [W.MAP, ...huge]],
+    ["set count", [W.SET, ...huge]],
+    ["shape keys", [W.SHAPE_NEW, ...huge, 4, ...ascii("ab")]],
+    ["shape block", [W.SHAPE_NEW, 1, ...huge, ...ascii("ab")]],
+    ["shape id", [W.SHAPE_REF, 0]],
+    ["ascii length", [W.STR_ASCII, ...huge]],
+    ["utf-16 length", [W.STR_UTF16, ...huge]],
+    ["utf-8 length", [W.STR_UTF8, 0xff, 0xff, 0xff, 0xff]],
+    ["bigint length", [W.BIGINT, 0, ...huge]],
+    ["buffer length", [W.BUFFER, 0, ...huge, 0]],
+    ["buffer padding", [W.BUFFER, 0, 0, 200]],
+    ["resizable buffer max below length", [W.BUFFER, 1, 1, 2, 0, 7, 7]],
+    ["view bounds", [W.VIEW, 1, 0, 100, 100, W.BUFFER, 0, 0, 0]],
+    ["view buffer not a buffer", [W.VIEW, 1, 0, 0, 0, W.NULL]],
+    ["ref ahead", [W.REF, 0]],
+    ["varint too long", [W.ARRAY, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]],
+    ["regexp flags", [W.REGEXP, ...ascii("a"), ...ascii("zz")]],
+    ["error kind", [W.ERROR, 99, 0]],
+    ["unknown tag", [99]],
+  ];
+  for (const [label, message] of messages) {
+    assertMalformedFast(() => structured.decode(new Uint8Array(message)), 250, label);
+    const ring = inRing(message, new Uint8Array(1 << 20).fill(W.UNDEFINED));
+    assertMalformedFast(() => structured.decodeFrom!(ring, 8, 8 + message.length), 250, label);
+  }
+  // And the decoder is clean afterwards.
+  assert.deepEqual(structured.decode(structured.encode({ after: [1, "x"] })), { after: [1, "x"] });
+});
+
+Deno.test("structured decodeFrom rejects bounds outside its view", () => {
+  const bytes = structured.encode({ a: 1 }).slice();
+  for (const [start, end] of [[0, bytes.length + 1], [-1, bytes.length], [3, 3], [4, 2]]) {
+    assert.throws(() => structured.decodeFrom!(bytes, start, end), TypeError, `${start}..${end}`);
+  }
+  const five = structured.encode(7).slice(); // the lone-number fast path checks them too
+  assert.throws(() => structured.decodeFrom!(five, 1, 6), TypeError);
+});

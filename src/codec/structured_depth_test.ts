@@ -1,0 +1,91 @@
+// Deep values: whatever `structuredClone` carries, the structured codec carries, and any thread
+// can decode it — the decoder keeps its containers on a stack of its own, not on the call stack.
+// Issue 11: a plain object nested 2,500 deep was sent, then the receiver threw "Maximum call
+// stack size exceeded" and the message was gone.
+
+import assert from "node:assert/strict";
+import { structured } from "./structured.ts";
+import * as W from "./_wire.ts";
+
+// deno-lint-ignore no-explicit-any
+type Any = any;
+
+function nest(wrap: (v: unknown) => unknown, depth: number): unknown {
+  let v: unknown = "leaf";
+  for (let i = 0; i < depth; i++) v = wrap(v);
+  return v;
+}
+
+Deno.test("structured decodes 100,000 levels without recursion", () => {
+  const D = 100_000; // ten times what any call stack holds
+  const leaf = [W.INT32, 7, 0, 0, 0];
+  const ascii = (s: string) => [W.STR_ASCII, s.length, ...[...s].map((c) => c.charCodeAt(0))];
+  /** A message of `head` D times, the leaf, then `tail` D times. */
+  function message(head: number[], tail: number[], first: number[] = head): Uint8Array {
+    const bytes = new Uint8Array(
+      first.length + (D - 1) * head.length + leaf.length + D * tail.length,
+    );
+    bytes.set(first);
+    let p = first.length;
+    for (let i = 1; i < D; i++, p += head.length) bytes.set(head, p);
+    bytes.set(leaf, p);
+    p += leaf.length;
+    for (let i = 0; i < D; i++, p += tail.length) bytes.set(tail, p);
+    return bytes;
+  }
+  const cases: [string, Uint8Array, (c: Any) => unknown][] = [
+    ["array", message([W.ARRAY, 1], [0]), (c) => c[0]],
+    ["array extras", message([W.ARRAY, 0, 1, ...ascii("x")], []), (c) => c.x],
+    ["sparse array", message([W.SPARSE, 1, 1, 0], [0]), (c) => c[0]],
+    ["object", message([W.OBJECT, 1, ...ascii("a")], []), (c) => c.a],
+    [
+      "shaped object",
+      message([W.SHAPE_REF, 0], [], [W.SHAPE_NEW, 1, 3, ...ascii("a")]),
+      (c) => c.a,
+    ],
+    [
+      "cyclic shape",
+      message([W.SHAPE_REF + W.SHAPE_CYCLIC, 0], [], [
+        W.SHAPE_NEW + W.SHAPE_CYCLIC,
+        1,
+        3,
+        ...ascii("a"),
+      ]),
+      (c) => c.a,
+    ],
+    ["map", message([W.MAP, 1, W.NULL], []), (c) => c.get(null)],
+    ["set", message([W.SET, 1], []), (c) => [...c][0]],
+    ["error cause", message([W.ERROR, 0, W.ERROR_HAS_CAUSE], []), (c) => c.cause],
+  ];
+  for (const [name, bytes, unwrap] of cases) {
+    let c = structured.decode(bytes) as Any;
+    for (let i = 0; i < D; i++) c = unwrap(c);
+    assert.equal(c, 7, name);
+  }
+});
+
+Deno.test("structured decodes 2,500 levels in a thread with a small stack", async () => {
+  // A process whose V8 stack is a tenth of the default (984 KiB): like a worker whose stack is
+  // smaller than the sender's.
+  const value = nest((v) => ({ a: v }), 2500);
+  const bytes = structured.encode(value).slice();
+  const code = `
+    import { structured } from ${JSON.stringify(new URL("./structured.ts", import.meta.url).href)};
+    const bytes = new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
+    let c = structured.decode(bytes), depth = 0;
+    while (c !== "leaf") { c = c.a; depth++; }
+    console.log(depth);`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--stack-size=100", code],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(bytes);
+  await writer.close();
+  const { code: status, stdout, stderr } = await child.output();
+  const err = new TextDecoder().decode(stderr);
+  assert.equal(status, 0, err);
+  assert.equal(new TextDecoder().decode(stdout).trim(), "2500");
+});
