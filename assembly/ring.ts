@@ -373,7 +373,8 @@ function capacityOf(ch: usize, ring: usize): i32 {
 
 /**
  * Loads and checks channel `ch`'s config into this instance (once per channel).
- * @returns OK, or INVALID when `ch` holds no valid control block.
+ * @returns OK; INVALID when `ch` holds no control block of this layout; CORRUPTED when it
+ * does but its config or first ring was overwritten (then the channel is failed).
  */
 function attach(ch: usize): i32 {
   if (ch == cfgCh) return OK;
@@ -383,10 +384,10 @@ function attach(ch: usize): i32 {
   const bound = load<u32>(ch + BOUND);
   const maxBytes = load<u32>(ch + MAX_BYTES);
   const id = load<i32>(ch + ID);
-  if (load<i32>(ch + CONFIG_CHECK) != configCheck(bound, maxBytes, id)) return INVALID;
-  if (maxBytes > MAX_STORAGE) return INVALID;
+  if (load<i32>(ch + CONFIG_CHECK) != configCheck(bound, maxBytes, id)) return fail(ch);
+  if (maxBytes > MAX_STORAGE) return fail(ch);
   const first = capacityOf(ch, ch + CONTROL_SIZE);
-  if (first == 0 || <u32>(RING_DATA + first) > maxBytes) return INVALID;
+  if (first == 0 || <u32>(RING_DATA + first) > maxBytes) return fail(ch);
   // Grown rings take whole pages of what the first ring leaves of maxBytes.
   const grown = <i64>maxBytes - RING_DATA - first;
   let largest = first;
@@ -461,9 +462,14 @@ export function init(
   return OK;
 }
 
-/** @returns OK when `ch` holds a control block of this layout version, else INVALID. */
+/**
+ * @returns OK when `ch` holds a control block of this layout version; INVALID when it holds
+ * none; CORRUPTED when it holds one that was overwritten or found corrupted.
+ */
 export function validate(ch: usize): i32 {
-  return attach(ch);
+  const status = attach(ch);
+  if (status != OK) return status;
+  return atomic.load<i32>(ch + CORRUPT) != 0 ? CORRUPTED : OK;
 }
 
 /**
@@ -1250,8 +1256,8 @@ export function channelBound(ch: usize): u32 {
 
 /** @returns the id given to `init`. */
 export function channelId(ch: usize): i32 {
-  attach(ch);
-  return cfgId;
+  // A corrupted channel still has an id to report (read as it is).
+  return attach(ch) == OK ? cfgId : load<i32>(ch + ID);
 }
 
 /** @returns the maxBytes given to `init`. */

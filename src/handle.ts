@@ -101,7 +101,8 @@ export function adopt<T>(
     throw new TypeError(`Cannot adopt a ${kind}: this is a ${String(h.kind)} handle`);
   }
   if (
-    !(h.memory instanceof WebAssembly.Memory) || !isShared(h.claim, 2) || !isShared(h.lifeline, LIFELINE_WORDS) ||
+    !(h.memory instanceof WebAssembly.Memory) || !isShared(h.claim, 2) ||
+    !isShared(h.lifeline, LIFELINE_WORDS) ||
     typeof h.id !== "number" || typeof h.codec !== "string"
   ) {
     throw new TypeError(`Cannot adopt a ${kind}: the handle is damaged`);
@@ -128,7 +129,9 @@ export function adopt<T>(
     codec = builtin as Codec<T>;
   }
   const chan = new Chan(h.memory);
-  if (chan.core.validate(0) !== CORE.OK || chan.id !== h.id) {
+  const status = chan.core.validate(0);
+  if (status === CORE.CORRUPTED && chan.id === h.id) chan.corrupted();
+  if (status !== CORE.OK || chan.id !== h.id) {
     throw new TypeError(`Cannot adopt a ${kind}: the handle's memory holds no such channel`);
   }
   const lifeline = claim({ kind, claim: h.claim!, lifeline: h.lifeline!, memory: h.memory });

@@ -534,11 +534,13 @@ function encodedBytes<T>(codec: Codec<T>, value: T): Uint8Array {
 /** Names the type of `value` for an error message. */
 function describe(value: unknown): string {
   if (value === null) return "null";
-  if (typeof value !== "object") return typeof value;
-  if (ArrayBuffer.isView(value)) return `a ${taTag.call(value) ?? "DataView"}`;
-  const name = (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)
-    ?.constructor?.name;
-  return typeof name === "string" && name !== "" ? `a ${name}` : "an object";
+  if (typeof value !== "object") return `a ${typeof value}`;
+  const name = ArrayBuffer.isView(value)
+    ? taTag.call(value) ?? "DataView"
+    : (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor
+      ?.name;
+  if (typeof name !== "string" || name === "") return "an object";
+  return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
 }
 
 /** Converts a `timeout` option to a `performance.now()` deadline. */
