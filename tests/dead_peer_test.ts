@@ -6,7 +6,7 @@ import { Chan } from "../src/_chan.ts";
 import { CORE } from "../src/_core.ts";
 import { ADOPTED, HELD, type Lifelined, settle, SETTLED, SETTLING } from "../src/_lifeline.ts";
 
-async function spawn(mode: string, handle: unknown): Promise<Worker> {
+async function spawn(mode: string, handle: unknown, extra?: object): Promise<Worker> {
   const worker = new Worker(new URL("./workers/dead_peer.ts", import.meta.url), {
     type: "module",
   });
@@ -16,7 +16,7 @@ async function spawn(mode: string, handle: unknown): Promise<Worker> {
       e.preventDefault();
       reject(new Error(e.message));
     };
-    worker.postMessage({ mode, handle });
+    worker.postMessage({ mode, handle, ...extra });
   });
   return worker;
 }
@@ -43,6 +43,27 @@ Deno.test("an unfinished claim of a terminated producer is skipped", async () =>
   assert.deepEqual([...rx.tryIter()], [0, 1, 2, 3]);
   tx.close();
   assert.equal(rx.tryRecv().state, "disconnected");
+});
+
+// Issue 11: a worker looping on tryRecv survived terminate() (Deno 2.9.6 does not stop
+// synchronous code) and the process never exited: every call in a terminated worker throws.
+Deno.test("a worker looping on tryRecv and a getter stops when terminated", async () => {
+  const [tx, rx] = channel<number>();
+  const turns = new Int32Array(new SharedArrayBuffer(4));
+  const worker = await spawn("tryloop", rx.transfer(), { turns: turns.buffer });
+  worker.terminate();
+  const start = performance.now();
+  let last = -1;
+  // The loop must stop within a moment: its next call throws AbortError.
+  while (performance.now() - start < 5_000) {
+    const now = Atomics.load(turns, 0);
+    if (now === last) break;
+    last = now;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(Atomics.load(turns, 0), last, "the loop stopped");
+  assert.throws(() => tx.sendSync(1), SendError);
+  tx.close();
 });
 
 // Issue 11: only the last 16 dead owners were remembered, so a 17th producer that died mid-claim

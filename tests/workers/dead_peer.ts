@@ -56,6 +56,16 @@ self.onmessage = (e: MessageEvent) => {
   } else if (mode === "forward") {
     self.postMessage(handle); // passes the handle on without adopting it
     return;
+  } else if (mode === "tryloop") {
+    // Polls without pause, never returning to the event loop: counts its turns in `turns`.
+    const rx = Receiver.from<number>(handle);
+    const turns = new Int32Array(e.data.turns);
+    self.postMessage("ready");
+    for (;;) {
+      rx.tryRecv();
+      void rx.len;
+      Atomics.add(turns, 0, 1);
+    }
   } else if (mode === "receive") {
     keep(Receiver.from<number>(handle)); // held, never used
   }
