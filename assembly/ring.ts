@@ -23,7 +23,7 @@
 //
 //   ch + 0    ┌──────────────────────────────────────────────────────────────────┐
 //             │ MAGIC │ VERSION │ BOUND │ MAX_BYTES │ STORAGE │ FREE_RINGS │ ID │ config
-//             │ CORRUPT │ CONFIG_CHECK                                            │
+//             │ CORRUPT │ CONFIG_CHECK │ LARGE_RING                              │
 //   ch + 64   ├──────────────────────────────────────────────────────────────────┤
 //             │ PROD_RING │ ADMITTED │ RECEIVED_CACHE │                          │ producers
 //   ch + 128  ├──────────────────────────────────────────────────────────────────┤
@@ -95,8 +95,8 @@
 //   follows NEXT and pushes the drained ring on the FREE_RINGS list. The next sealer takes a
 //   free ring before growing the memory, so storage follows the peak backlog, not the traffic.
 //   Only the sealer allocates or pops (a single popper; the consumer is the single pusher), so
-//   neither needs a lock and the list has no ABA. When MAX_BYTES is reached and no free ring is
-//   large enough, the sealer merges free rings that lie next to each other in memory.
+//   neither needs a lock and the list has no ABA. Room for the largest ring the channel can
+//   have is kept until it exists, so an empty channel always takes the largest message.
 //   Positions stay monotonic across reuse (a reused ring resumes past its final TAIL): a
 //   producer that read a ring long ago can only win its CAS on TAIL with a HEAD no newer than
 //   the real one, so even a claim computed before the ring was retired is a valid claim.
@@ -146,6 +146,8 @@ export const FREE_RINGS: i32 = 20;
 export const ID: i32 = 24;
 export const CORRUPT: i32 = 28;
 export const CONFIG_CHECK: i32 = 32;
+/** The ring of the largest capacity the channel can have, once allocated (see `allocRing`). */
+export const LARGE_RING: i32 = 36;
 export const PROD_RING: i32 = 64;
 export const ADMITTED: i32 = 68;
 /** Producers' last view of RECEIVED, so that a bounded send reads the consumer's line rarely. */
@@ -230,6 +232,8 @@ let checkB: i32 = 0;
 let ringTurn: i32 = 0;
 /** Capacity of the largest ring channel `cfgCh` can ever have (see `largestPayload`). */
 let cfgLargest: i32 = 0;
+/** Whether that largest ring is the first ring (MAX_BYTES leaves no room for a larger one). */
+let cfgLargeIsFirst: bool = false;
 /**
  * The consumer's ring, its HEAD and a lower bound of its TAIL. Only the consumer writes HEAD,
  * so the value kept here is the truth; HEAD in memory is checked against it.
@@ -239,7 +243,7 @@ let consRing: usize = 0;
 let consCap: i32 = 0;
 let consHead: i64 = 0;
 let consTail: i64 = 0;
-/** Whether a record over half the consumer's ring was seen in it (see `realign`). */
+/** Whether the consumer's ring is to be realigned whenever drained (see `realign`). */
 let consLarge: bool = false;
 /** A producer's last view of HEAD in ring `prodRing` (an older HEAD only understates room). */
 let prodRing: usize = 0;
@@ -335,7 +339,8 @@ let reached: usize = 0;
  * @returns its capacity, or 0 if no valid ring descriptor is there.
  */
 function capacityOf(ch: usize, ring: usize): i32 {
-  // A cached ring is the same ring while its check word is: a merge (see `merge`) rewrites it.
+  // A cached ring is the same ring while its check word is (rings never change capacity, but
+  // this costs one load on a line read anyway, and keeps the cache honest if they ever do).
   if (ring == ringA && ring != 0 && load<i32>(ring + RING_CHECK) == checkA) return capA;
   if (ring == ringB && ring != 0 && load<i32>(ring + RING_CHECK) == checkB) return capB;
   if ((ring & 63) != 0 || <i64>ring < <i64>ch + CONTROL_SIZE) return 0;
@@ -393,6 +398,7 @@ function attach(ch: usize): i32 {
   let largest = first;
   while (largest < MAX_LENGTH && pagesFor(largest << 1) <= grown) largest <<= 1;
   cfgLargest = largest;
+  cfgLargeIsFirst = largest == first;
   cfgCh = ch;
   cfgBound = bound;
   cfgMaxBytes = maxBytes;
@@ -537,7 +543,7 @@ function unadmit(ch: usize): void {
 /**
  * The largest payload channel `ch` accepts: one that fills the largest ring its storage can
  * hold (the first ring, or one grown from the pages the first ring leaves of MAX_BYTES). An
- * empty channel always accepts it: free rings merge, and an empty ring is realigned.
+ * empty channel always accepts it (see `allocRing` and `realign`).
  * @returns that length in bytes, or -CORRUPTED.
  */
 export function largestPayload(ch: usize): i32 {
@@ -547,39 +553,54 @@ export function largestPayload(ch: usize): i32 {
 
 /**
  * Finds a ring for a record of `size` bytes after the ring of `current` capacity filled up:
- * a free ring of at least twice that capacity, else fresh pages for one, else (MAX_BYTES
- * reached) the largest free ring or fresh ring that holds the record, else free rings merged.
- * Called only by the producer that sealed the current ring, so never concurrently with itself.
+ * a free ring of at least twice that capacity, else fresh pages for one, else the largest free
+ * ring that holds the record. Called only by the producer that sealed the current ring, so
+ * never concurrently with itself.
+ *
+ * Until the largest ring the channel can have (`cfgLargest`) exists, fresh pages for smaller
+ * rings are given only while pages for it remain: then a record of any size up to the largest
+ * always finds a ring in an empty channel — that one ring, fresh or free, or realigned when it
+ * is the current one (see `realign`). A backlog of small records may take it as well.
  * @returns the ring's address, ready to be linked, or TOO_LARGE / NO_MEMORY / CORRUPTED.
  */
 function allocRing(ch: usize, size: i32, current: i32): i32 {
-  const maxBytes = <i64>cfgMaxBytes;
   const minimum = nextPowerOfTwo(size);
-  if (minimum > cfgLargest) return TOO_LARGE;
-  const desired = max(current << 1, minimum);
+  const largest = cfgLargest;
+  if (minimum > largest) return TOO_LARGE;
+  const desired = min(max(current << 1, minimum), largest);
   let ring = takeFree(ch, desired, i32.MAX_VALUE);
   if (ring != 0) return <i32>ring;
+  if (atomic.load<i32>(ch + CORRUPT) != 0) return CORRUPTED;
   const storage = <i64>load<i32>(ch + STORAGE);
-  if (storage < 0 || storage > maxBytes) return fail(ch);
-  const available = maxBytes - storage;
+  if (storage < 0 || storage > <i64>cfgMaxBytes) return fail(ch);
+  const available = <i64>cfgMaxBytes - storage;
+  let large = <usize>atomic.load<i32>(ch + LARGE_RING);
+  if (large != 0 && capacityOf(ch, large) != largest) return fail(ch);
+  const reserved = large != 0 || cfgLargeIsFirst ? 0 : pagesFor(largest);
+  // A smaller ring from what the largest one leaves; or else the largest one itself.
   let capacity = desired;
-  while (pagesFor(capacity) > available && capacity > minimum) capacity >>= 1;
-  const bytes = pagesFor(capacity);
-  // Whole pages are taken anyway: use them.
-  while (<i64>(RING_DATA + (capacity << 1)) <= bytes) capacity <<= 1;
-  if (bytes <= available) {
-    const first = memory.grow(<i32>(bytes / PAGE));
-    if (first >= 0) {
-      ring = <usize>first * PAGE;
-      reached = <usize>memory.size() * PAGE;
-      initRing(ring, capacity);
-      store<i32>(ch + STORAGE, <i32>(storage + bytes));
-      return <i32>ring;
+  while (pagesFor(capacity) > available - reserved && capacity > minimum) capacity >>= 1;
+  if (pagesFor(capacity) > available - reserved) capacity = reserved != 0 ? largest : 0;
+  if (capacity != 0) {
+    const bytes = pagesFor(capacity);
+    // Whole pages are taken anyway: use them.
+    while (capacity < largest && <i64>(RING_DATA + (capacity << 1)) <= bytes) capacity <<= 1;
+    if (bytes <= available) {
+      const first = memory.grow(<i32>(bytes / PAGE));
+      if (first >= 0) {
+        ring = <usize>first * PAGE;
+        reached = <usize>memory.size() * PAGE;
+        initRing(ring, capacity);
+        store<i32>(ch + STORAGE, <i32>(storage + bytes));
+        // Publishes the largest ring to later sealers (its descriptor is written above).
+        if (capacity == largest) atomic.store<i32>(ch + LARGE_RING, <i32>ring);
+        return <i32>ring;
+      }
     }
   }
   ring = takeFree(ch, minimum, desired);
   if (ring != 0) return <i32>ring;
-  return atomic.load<i32>(ch + CORRUPT) != 0 ? CORRUPTED : merge(ch, minimum);
+  return atomic.load<i32>(ch + CORRUPT) != 0 ? CORRUPTED : NO_MEMORY;
 }
 
 /**
@@ -656,88 +677,6 @@ function takeFree(ch: usize, least: i32, below: i32): usize {
   }
   reuse(best, bestCap);
   return best;
-}
-
-/**
- * MAX_BYTES is reached and no free ring holds a record of `minimum` bytes: merges free rings
- * that are adjacent in memory into one ring large enough, if there are such. Their pages were
- * all zeroed by the consumer except each descriptor, which the merge zeroes. Rings in the
- * control block's page never merge (the first ring is the only ring there).
- * @returns the merged ring's address, or NO_MEMORY / CORRUPTED.
- */
-function merge(ch: usize, minimum: i32): i32 {
-  const need = pagesFor(minimum);
-  const limit = maxRings();
-  // For each free ring on a page boundary, walk the ring after it in memory while it is free
-  // too. O(rings²), on this rare path only; both walks are bounded by `limit`.
-  let start = <usize>atomic.load<i32>(ch + FREE_RINGS);
-  for (let outer = limit; start != 0; outer--) {
-    const startCap = capacityOf(ch, start);
-    if (outer == 0 || startCap == 0) return fail(ch);
-    if ((start & (PAGE - 1)) == 0) {
-      let end = <i64>start + pagesFor(startCap);
-      let count = 1;
-      while (end - <i64>start < need && count < limit) {
-        const next = <usize>end;
-        if (!isFree(ch, next, limit)) break;
-        end += pagesFor(capacityOf(ch, next));
-        count++;
-      }
-      if (end - <i64>start >= need) {
-        // Take every ring of the run off the list, then lay one ring over their pages.
-        let at = <i64>start;
-        while (at < end) {
-          const r = <usize>at;
-          const cap = capacityOf(ch, r);
-          const prev = freePrev(ch, r, limit);
-          if (prev < 0 || !unlinkFree(ch, r, <usize>prev)) return fail(ch);
-          at += pagesFor(cap);
-        }
-        // The merged ring resumes past the first ring's final TAIL, like any reused ring: a
-        // producer holding the old address may still try to claim there.
-        let capacity = nextPowerOfTwo(minimum);
-        while (<i64>(RING_DATA + (capacity << 1)) <= end - <i64>start) capacity <<= 1;
-        const tail = atomic.load<i64>(start + RING_TAIL) & POSITION;
-        memory.fill(start, 0, RING_DATA);
-        // Every ring descriptor inside the new data area is zeroed; the rest was zero already.
-        at = <i64>start + pagesFor(startCap);
-        while (at < end) {
-          const r = <usize>at;
-          const size = pagesFor(load<i32>(r + RING_CAPACITY));
-          memory.fill(r, 0, RING_DATA);
-          at += size;
-        }
-        store<i32>(start + RING_CAPACITY, capacity);
-        store<i32>(start + RING_CHECK, ringCheck(start, capacity));
-        atomic.store<i64>(start + RING_TAIL, tail);
-        reuse(start, capacity);
-        return <i32>start;
-      }
-    }
-    start = <usize>atomic.load<i32>(start + RING_FREE_NEXT);
-  }
-  return NO_MEMORY;
-}
-
-/** Whether `ring` is on the free list (a bounded walk). */
-function isFree(ch: usize, ring: usize, limit: i32): bool {
-  return freePrev(ch, ring, limit) >= 0;
-}
-
-/**
- * @returns the predecessor of `ring` in the free list (0 when it is the head), or -1 when it is
- * not on the list (or the list is broken).
- */
-function freePrev(ch: usize, ring: usize, limit: i32): i64 {
-  let prev: usize = 0;
-  let node = <usize>atomic.load<i32>(ch + FREE_RINGS);
-  for (let hops = limit; node != 0 && hops > 0; hops--) {
-    if (capacityOf(ch, node) == 0) return -1;
-    if (node == ring) return <i64>prev;
-    prev = node;
-    node = <usize>atomic.load<i32>(node + RING_FREE_NEXT);
-  }
-  return -1;
 }
 
 /** Consumer: puts a drained, sealed ring on the free list. @returns OK or CORRUPTED. */
@@ -961,7 +900,7 @@ function headRecord(ch: usize): usize {
     consCap = capacity;
     consHead = head;
     consTail = head;
-    consLarge = false;
+    consLarge = capacity >= cfgLargest;
   } else if (atomic.load<i64>(ring + RING_HEAD) != consHead) {
     fail(ch);
     return 0;
@@ -1044,25 +983,39 @@ export function peek(ch: usize): i32 {
       return BUSY;
     }
     if (h != 0) return fail(ch); // nothing claimed, yet a header
-    if (tail < 0) {
-      const next = <usize>atomic.load<i32>(ring + RING_NEXT);
-      if (next != 0) {
-        // The sealed ring is drained up to its final TAIL: move on and retire it.
-        if (next == ring || capacityOf(ch, next) == 0 || --hops == 0) return fail(ch);
-        atomic.store<i32>(ch + CONS_RING, <i32>next);
-        if (retire(ch, ring) != OK) return CORRUPTED;
-        turn = -1;
-        continue;
-      }
+    const moved = drained(ch, tail);
+    if (moved == CORRUPTED) return CORRUPTED;
+    if (moved == OK) {
+      if (--hops == 0) return fail(ch);
+      turn = -1;
+      continue;
     }
     // Empty. A sender's commits happen before its SENDERS decrement, so after reading
     // SENDERS = 0 one more look at the ring is final.
-    if (tail >= 0 && (consLarge || atomic.load<i32>(ch + REALIGN) != 0)) realign(ch, tail);
     if (noSenders) return DISCONNECTED;
     if (atomic.load<i32>(ch + SENDERS) > 0) return EMPTY;
     noSenders = true;
   }
   return CORRUPTED; // not reached: every turn spends the budget or returns
+}
+
+/**
+ * Consumer, with its ring drained up to TAIL (`tail`, as read): a sealed ring with a successor
+ * is left for it and retired; an unsealed one is realigned if it should be (see `realign`).
+ * @returns OK when it moved on to the successor, EMPTY when it did not, or CORRUPTED.
+ */
+function drained(ch: usize, tail: i64): i32 {
+  const ring = consRing;
+  if (tail >= 0) {
+    if (consLarge || atomic.load<i32>(ch + REALIGN) != 0) realign(ch, tail);
+    return EMPTY;
+  }
+  const next = <usize>atomic.load<i32>(ring + RING_NEXT);
+  if (next == 0) return EMPTY; // its sealer is linking one
+  // The sealed ring is drained up to its final TAIL: move on and retire it.
+  if (next == ring || capacityOf(ch, next) == 0) return fail(ch);
+  atomic.store<i32>(ch + CONS_RING, <i32>next);
+  return retire(ch, ring);
 }
 
 /**
@@ -1073,8 +1026,9 @@ export function peek(ch: usize): i32 {
  *
  * An empty ring takes any record of up to half its capacity wherever it stands; a larger one
  * only if it fits before the end or after the wrap. So the consumer realigns its ring whenever
- * it drains it, once a record over half its capacity has gone through it (the CAS is then
- * cheap beside the copies), and when a producer asks (REALIGN) for a record that did not fit.
+ * it drains it, if it is the largest ring the channel can have (no other ring can take such a
+ * record) or once a record over half its capacity has gone through it (the CAS is then cheap
+ * beside the copies); and when a producer asks (REALIGN) for a record that did not fit.
  */
 function realign(ch: usize, tail: i64): void {
   if (atomic.load<i32>(ch + REALIGN) != 0) atomic.store<i32>(ch + REALIGN, 0);
@@ -1139,10 +1093,12 @@ export function release(ch: usize): i32 {
   if (extent <= 0 || (<i32>(h >>> 32) & 0xf) != RECORD_MESSAGE) return fail(ch);
   skip(record, extent, extent);
   if (extent > consCap >> 1) consLarge = true;
-  if (consLarge) {
-    // Drained? Then start the ring over at offset 0 now, for the next large record.
+  if (consHead >= consTail) {
+    // Caught up with the TAIL last seen. Drained? Then leave a sealed ring for its successor,
+    // or realign this one, now: the next record may need it before this thread peeks again.
+    // (The next `peek` would read TAIL anyway.)
     const tail = atomic.load<i64>(consRing + RING_TAIL);
-    if (tail == consHead) realign(ch, tail);
+    if ((tail & POSITION) == consHead && drained(ch, tail) == CORRUPTED) return CORRUPTED;
   }
   // Publishes the free slot to bounded producers.
   atomic.add<i32>(ch + RECEIVED, 1);

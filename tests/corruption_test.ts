@@ -213,6 +213,35 @@ Deno.test("an empty channel takes again a message it took before (maxBytes 65536
   rx.close();
 });
 
+Deno.test("a fresh channel takes 100 bytes, then the largest message (maxBytes 65536)", () => {
+  const [tx, rx] = channel<Uint8Array>({ codec: bytes, maxBytes: 65536 });
+  tx.sendSync(new Uint8Array(100));
+  assert.equal(rx.recvSync().length, 100);
+  tx.sendSync(new Uint8Array(32_760));
+  assert.equal(rx.recvSync().length, 32_760);
+  tx.close();
+  rx.close();
+});
+
+Deno.test("after a backlog that filled maxBytes, an empty channel takes the largest message", () => {
+  const maxBytes = 4 << 20;
+  const [tx, rx] = channel<Uint8Array>({ codec: bytes, maxBytes });
+  let sent = 0;
+  try {
+    for (;; sent++) tx.sendSync(new Uint8Array(1000));
+  } catch (e) {
+    assert.ok(e instanceof RangeError, String(e));
+  }
+  assert.ok(sent > 2000, `a backlog of ${sent} messages`);
+  for (let i = 0; i < sent; i++) rx.recvSync();
+  const largest = 2 * 1024 * 1024 - 8; // 2 MiB ring: the largest a 4 MiB channel can have
+  tx.sendSync(new Uint8Array(largest));
+  assert.equal(rx.recvSync().length, largest);
+  assert.throws(() => tx.sendSync(new Uint8Array(largest + 1)), RangeError);
+  tx.close();
+  rx.close();
+});
+
 Deno.test("an empty channel takes 70 MB, then 100 MB (default maxBytes)", () => {
   const [tx, rx] = channel<Uint8Array>({ codec: bytes });
   for (const mb of [70, 100, 30, 120]) {

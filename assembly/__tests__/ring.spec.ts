@@ -6,7 +6,7 @@ import {
   peek, peekLength, receiverOpen, recvWaitBegin, recvWaitEnd, release, reserve, ringCapacity,
   RING_DATA, senderCount, storageBytes, TOO_LARGE, UNBOUNDED, validate, CONTROL_SIZE,
   DATA_SEQ, DATA_WAITERS, SPACE_SEQ, SPACE_WAITERS, waitDataBegin, waitDataEnd, waitSpaceBegin,
-  waitSpaceEnd, newOwner, markDead, unblock, NEXT_OWNER, OWNER_MASK, MISMATCH,
+  waitSpaceEnd, newOwner, markDead, unblock, NEXT_OWNER, OWNER_MASK, MISMATCH, largestPayload,
 } from "../ring";
 
 /**
@@ -545,5 +545,34 @@ describe("review regressions", () => {
     expect<i32>(unblock(ch)).toBe(OK);
     expect<i32>(send(ch, 4, 9)).toBe(OK, "the token is back");
     take(ch, 4, 9);
+  });
+});
+
+describe("capacity", () => {
+  test("an empty channel takes any record up to the largest, whatever came before", () => {
+    let seed: u32 = 12345;
+    const maxes: u32[] = [CONTROL_SIZE + RING_DATA + 64, 65536, 3 * PAGE, 5 * PAGE + 1000, 17 * PAGE];
+    for (let m = 0; m < maxes.length; m++) {
+      for (let trial = 0; trial < 6; trial++) {
+        const ch = channel(UNBOUNDED, 64, maxes[m]);
+        const largest = largestPayload(ch);
+        expect<bool>(largest >= 56).toBe(true, "at least the first ring");
+        expect<i32>(reserve(ch, largest + 1, 1)).toBe(TOO_LARGE, "one byte more never fits");
+        for (let round = 0; round < 8; round++) {
+          // A backlog of random records until the storage is full, then drained.
+          let sent = 0;
+          const unit = 1 + <i32>((seed = seed * 1103515245 + 12345) >>> 8) % max(1, largest >> 2);
+          while (sent < 10000 && send(ch, unit, sent) == OK) sent++;
+          for (let i = 0; i < sent; i++) take(ch, unit, i);
+          // A random record up to the largest, and the largest itself, into the empty channel.
+          const len = <i32>((seed = seed * 1103515245 + 12345) >>> 4) % (largest + 1);
+          expect<i32>(send(ch, len, round)).toBe(OK, "an empty channel takes any record up to the largest");
+          take(ch, len, round);
+          expect<i32>(send(ch, largest, round)).toBe(OK, "and the largest");
+          take(ch, largest, round);
+          expect<i32>(peek(ch)).toBe(EMPTY);
+        }
+      }
+    }
   });
 });
