@@ -217,6 +217,10 @@ const POSITION: i64 = i64.MAX_VALUE;
 
 /** Payload length of the record returned by the last `peek` of this instance. */
 let lastLength: i32 = 0;
+/** Where that record is, its header and extent as `peek` validated them (for `release`). */
+let lastRecord: usize = 0;
+let lastHeader: i64 = 0;
+let lastExtent: i32 = 0;
 /** The channel whose config is cached below (-1: none). */
 let cfgCh: usize = -1;
 let cfgBound: u32 = 0;
@@ -969,6 +973,9 @@ export function peek(ch: usize): i32 {
       const kind = <i32>(h >>> 32) & 0xf;
       if (kind == RECORD_MESSAGE) {
         lastLength = <i32>h - HEADER;
+        lastRecord = record;
+        lastHeader = h;
+        lastExtent = extent;
         return <i32>(record + HEADER);
       }
       skip(record, extent, kind == RECORD_GAP ? HEADER : extent);
@@ -1087,10 +1094,13 @@ export function release(ch: usize): i32 {
   if (enter(ch) != OK) return CORRUPTED;
   const record = headRecord(ch);
   if (record == 0) return CORRUPTED;
-  // Read again: it must still be the message `peek` returned.
+  // Read again: it must still be the message `peek` returned (checked again if not).
   const h = atomic.load<i64>(record);
-  const extent = extentOf(ch, h);
-  if (extent <= 0 || (<i32>(h >>> 32) & 0xf) != RECORD_MESSAGE) return fail(ch);
+  let extent = lastExtent;
+  if (record != lastRecord || h != lastHeader) {
+    extent = extentOf(ch, h);
+    if (extent <= 0 || (<i32>(h >>> 32) & 0xf) != RECORD_MESSAGE) return fail(ch);
+  }
   skip(record, extent, extent);
   if (extent > consCap >> 1) consLarge = true;
   if (consHead >= consTail) {
