@@ -20,6 +20,11 @@ export interface ChannelOptions<T> {
    * Most bytes of shared memory the channel's buffer may use (at least 65536, at most
    * 1 GiB). Storage grows with the backlog up to this; a send that needs more fails with a
    * `RangeError` until the receiver catches up. Default: 256 MiB.
+   *
+   * It also sets the largest message (encoded): the largest power of two whose ring fits in
+   * what the first 32 KiB ring leaves of `maxBytes`, less 8 bytes — 128 MiB − 8 for the
+   * default, 32,760 bytes for 65536. An empty channel always takes a message of up to that size;
+   * a larger one is a `RangeError` that names it.
    */
   maxBytes?: number;
 }
