@@ -258,8 +258,9 @@ export function corruptOnce(
     role = Math.floor(r() * ROLES.length);
     ring = roleRing(i32, role);
     if (ring === undefined) {
+      // The first ring's descriptor is always there, whatever was written into it.
       role = 3;
-      ring = roleRing(i32, 3)!;
+      ring = roleRing(i32, 3) ?? { addr: CORE.CONTROL_SIZE, capacity: CORE.MAX_INITIAL_CAPACITY };
     }
     const [off, name] = ringFields[Math.floor(r() * ringFields.length)];
     addr = ring.addr + off;
