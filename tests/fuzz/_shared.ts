@@ -12,6 +12,12 @@ export const W_SEED = 1;
 export const W_TRIAL_DEADLINE = 2;
 /** Set to end the watchdog. */
 export const W_QUIT = 3;
+/**
+ * The longest the watchdog's 20 ms sleeps overslept during the trial (ms; the driver resets it):
+ * how overloaded the machine was. A call late by no more than LATE_MS + this is put down to the
+ * load, not to the library.
+ */
+export const W_LAG = 4;
 /** Per-thread call slots: thread 0 is the consumer, 1 + p producer p. */
 export const W_SLOTS = 8;
 export const SLOT_WORDS = 4;
@@ -54,6 +60,7 @@ export const CALLS = [
   "Sender.from",
   "close",
   "len",
+  "trial",
 ] as const;
 export type Call = typeof CALLS[number];
 
@@ -111,6 +118,8 @@ export interface Overdue {
   call: Call;
   timeout: number;
   runningMs: number;
+  /** When the call started (ms since `base`): the same call, if still overdue later. */
+  started: number;
 }
 
 /** @returns the first overdue call, if any (for the watchdog). */
@@ -124,6 +133,7 @@ export function overdue(watch: Int32Array, now: number): Overdue | undefined {
         call: CALLS[Atomics.load(watch, at + S_CALL)] ?? "none",
         timeout: Atomics.load(watch, at + S_TIMEOUT),
         runningMs: now - Atomics.load(watch, at + S_STARTED),
+        started: Atomics.load(watch, at + S_STARTED),
       };
     }
   }

@@ -91,6 +91,7 @@ async function runDriver(tally: Tally, first: number, count: number): Promise<nu
         "--hang-ms",
         String(HANG_MS),
       ],
+      env: { NO_COLOR: "1" },
     },
   );
   let done = 0;
@@ -120,7 +121,9 @@ async function runDriver(tally: Tally, first: number, count: number): Promise<nu
   if (last?.categories[0] === "hang") return done;
   // The process died without a line for this trial (or was killed by runWithin): a crash.
   const crashed = (seed + done) >>> 0;
-  const stderr = new TextDecoder().decode(output.stderr).trim().split("\n").slice(-3).join(" | ");
+  const errors = new TextDecoder().decode(output.stderr).trim().split("\n");
+  const at = Math.max(0, errors.findIndex((l) => l.startsWith("error")));
+  const stderr = errors.slice(at, at + 4).join(" | ");
   const trialPlan = plan(crashed);
   add(tally, {
     trial: first + done,
@@ -154,6 +157,16 @@ function report(tally: Tally, seconds: number): string {
     ...[...tally.byClass].sort().map(([cls, outcomes]) => `    ${cls}: ${format(outcomes)}`),
   ];
   if (tally.failing.length > 0) {
+    const bySeed = new Map<string, number[]>();
+    for (const line of tally.failing) {
+      const seeds = bySeed.get(line.categories[0]) ?? [];
+      bySeed.set(line.categories[0], [...seeds, line.seed]);
+    }
+    lines.push(`  failing seeds by outcome:`);
+    for (const [category, seeds] of bySeed) {
+      const more = seeds.length > 30 ? ` … (${seeds.length} in all)` : "";
+      lines.push(`    ${category}: ${seeds.slice(0, 30).join(" ")}${more}`);
+    }
     lines.push(`  failing trials: ${tally.failing.length}`);
     for (const line of tally.failing.slice(0, 40)) {
       const writes = (line.writes ?? []).map((w) => `${w.field}=${w.value} (${w.how})`).join("; ");
