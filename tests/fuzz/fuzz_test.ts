@@ -20,8 +20,8 @@
 // 400 ms, hangs of 1 s plus a restart).
 //
 // A seed fixes a trial's plan (channel, counts, sizes, writes and their targets), not the
-// threads' timing: with the concurrent corrupter a failure may need a few reruns to show again
-// (`--trials 20` with the same seed prefix is not the same: run the single seed in a loop).
+// threads' timing: a failure of a "concurrent" trial (writes racing the calls) may need its seed
+// rerun a few times to show again; an "inline" one usually shows at once.
 //
 // At the end the test prints the trials' outcomes (one per trial: the worst failure, else
 // detected / timeout / survived / clean), the tags, which fields the writes hit per outcome, and
