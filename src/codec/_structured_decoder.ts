@@ -3,9 +3,9 @@
  * none of them. Internal; the format is described in _wire.ts.
  *
  * Two promises, whatever the bytes say:
- * - **Iterative.** Containers being filled wait on an explicit stack of frames, not on the call
- *   stack: any thread decodes any depth, including a worker with a smaller stack than the
- *   sender's.
+ * - **A bounded call stack.** Past a few dozen levels, containers being filled wait on an
+ *   explicit stack of frames, not on the call stack: any thread decodes any depth, including a
+ *   worker with a smaller stack than the sender's.
  * - **Bounded by the message.** Nothing outside `bytes[start..end)` is read, and every count read
  *   from the message is checked against the bytes left (each element takes at least one) before
  *   anything is allocated for it: a lying count fails at once with the same error as a short
@@ -282,12 +282,15 @@ function readDOMException(): DOMException {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Frames: the containers whose contents are being read, innermost last. A frame is opened when
-// its container's header has been read; `advance` reads what it can without help (holes, absent
-// keys, the numbers and short strings of shaped objects) and returns MORE when the next value
-// needs `readOne`, which may open a frame of its own; `deliver` puts a finished value into the
-// frame that waited for it. A finished frame is closed and its container delivered to the one
-// below, so the call stack never grows with the depth of the message.
+// Nesting. A container met inside another is read by a nested call (`readNested`) while fewer
+// than RECURSION are open on the call stack, which is what most messages need. Past that, the
+// container's reader opens a frame — the container and how far its contents are read — and
+// returns MORE without reading them; so does every reader below it on the call stack, each
+// inserting its own frame under the frames of its contents (`openFrameAt`). Back at the bottom
+// of the call stack, with the whole budget again, `readGraph`'s loop fills the innermost frame
+// (`fill`, which reads nested containers the same way), stores the container in the frame below
+// (`store`), and so on. So the call stack is bounded by a constant however deep the message
+// goes: any thread decodes whatever the encoder wrote.
 
 /** Values collected on `vstack`, then the object built in one step (`DecShape.make`). */
 const F_SHAPED = 0;
@@ -325,12 +328,41 @@ class Frame {
 const frames: Frame[] = [];
 let fsp = 0;
 
-/** Returned by `advance` and `deliver` while a frame awaits a value. */
+/** Tags up to this one are values `readOne` reads whole, never opening a frame. */
+const LEAF = W.REF;
+
+/** Returned by readers that left a frame to fill. */
 const MORE = Symbol("more");
 
-function openFrame(kind: number, obj: unknown, n: number): Frame {
+/** Containers read by nested calls, at most: 32 × a few small stack frames. */
+const RECURSION = 32;
+let budget = RECURSION;
+
+/**
+ * Reads a value inside a container. With budget left, a container value is read whole by nested
+ * calls; without, its reader opens its frame and returns MORE at once (see `shallow`).
+ * @returns the value, or MORE: the value left frames to fill, and the caller must open its own
+ * frame at the `fsp` it saw before the call (`openFrameAt`), under them, and return MORE.
+ */
+function readNested(): unknown {
+  if (budget === 0) return readOne();
+  budget--;
+  const v = readOne();
+  budget++;
+  return v;
+}
+
+/** Whether a container's reader must leave its contents to `fill`: no nested call is left. */
+function shallow(): boolean {
+  return budget === 0;
+}
+
+/** Opens a frame at `at` (≤ fsp), moving the frames above it up by one. */
+function openFrameAt(at: number, kind: number, obj: unknown, n: number): Frame {
   let f = frames[fsp];
-  if (f === undefined) f = frames[fsp] = new Frame();
+  if (f === undefined) f = new Frame();
+  for (let j = fsp; j > at; j--) frames[j] = frames[j - 1];
+  frames[at] = f;
   fsp++;
   f.kind = kind;
   f.obj = obj;
@@ -348,34 +380,72 @@ function closeFrame(f: Frame): unknown {
   return obj;
 }
 
-function openShaped(shape: DecShape, cyclic: boolean): unknown {
+function readShaped(shape: DecShape, cyclic: boolean): unknown {
   const make = shape.make;
   const n = shape.keys.length;
   if (cyclic || !make) {
     if (make === undefined && ++shape.hits >= COMPILE_AFTER) compileShape(shape);
     const o = {};
     refs[refCount++] = o;
-    const f = openFrame(F_OBJECT, o, n);
-    f.shape = shape;
-    return advance(f);
+    openFrameAt(fsp, F_OBJECT, o, n).shape = shape;
+    return shallow() ? MORE : fill(frames[fsp - 1]);
   }
   // Not inside a cycle: decode the values, then build the object in one step.
-  const f = openFrame(F_SHAPED, null, n);
-  f.shape = shape;
-  f.base = vsp;
-  f.slot = refCount++;
-  f.absent = false;
-  return advance(f);
+  const slot = refCount++;
+  const base = vsp;
+  const end = base + n;
+  let absent = false;
+  if (shallow()) {
+    const f = openFrameAt(fsp, F_SHAPED, null, n);
+    f.shape = shape;
+    f.base = base;
+    f.slot = slot;
+    f.absent = false;
+    return MORE;
+  }
+  while (vsp < end) {
+    const b = rb;
+    const p = rp;
+    if (p >= rend) corrupt();
+    const tag = b[p];
+    if (tag === W.INT32) {
+      // Inlined: the most common values in objects.
+      if (p + 5 > rend) corrupt();
+      rp = p + 5;
+      vstack[vsp++] = b[p + 1] | (b[p + 2] << 8) | (b[p + 3] << 16) | (b[p + 4] << 24);
+    } else if (tag === W.STR_ASCII && p + 1 < rend && b[p + 1] < 0x80) {
+      rp = p + 2;
+      vstack[vsp++] = readAscii(b[p + 1]);
+    } else if (tag === W.ABSENT) {
+      rp = p + 1;
+      absent = true;
+      vstack[vsp++] = ABSENT_VALUE;
+    } else if (tag <= LEAF) {
+      vstack[vsp++] = readOne();
+    } else {
+      const at = fsp;
+      const v = readNested();
+      if (v === MORE) {
+        const f = openFrameAt(at, F_SHAPED, null, n);
+        f.shape = shape;
+        f.base = base;
+        f.slot = slot;
+        f.absent = absent;
+        return MORE;
+      }
+      vstack[vsp++] = v;
+    }
+  }
+  return refs[slot] = buildObject(shape, base, absent);
 }
 
-function buildShaped(f: Frame): unknown {
-  const shape = f.shape!;
+/** Builds the object of `shape` from its values on `vstack[base..]`, and pops them. */
+function buildObject(shape: DecShape, base: number, absent: boolean): Record<string, unknown> {
   const keys = shape.keys;
   const n = keys.length;
-  const base = f.base;
   if (vsp > vhigh) vhigh = vsp;
   let o: Record<string, unknown>;
-  if (f.absent) {
+  if (absent) {
     o = {};
     for (let i = 0; i < n; i++) {
       const v = vstack[base + i];
@@ -385,158 +455,288 @@ function buildShaped(f: Frame): unknown {
     o = shape.make!(vstack, base);
   }
   vsp = base;
-  refs[f.slot] = o;
-  f.obj = o;
-  return closeFrame(f);
+  return o;
 }
 
-/** Reads the count of an array's extra properties and goes on with them as pairs. */
-function startExtras(f: Frame): unknown {
-  const count = readVarint();
-  if (count === 0) return closeFrame(f);
-  fits(count, 2);
-  f.kind = F_PAIRS;
-  f.i = 0;
-  f.n = count;
-  return advance(f);
-}
-
-/** Reads what `f` needs next without help; returns MORE, or `f`'s container once it is done. */
-function advance(f: Frame): unknown {
-  switch (f.kind) {
-    case F_SHAPED: {
-      const n = f.n;
-      const base = f.base;
-      while (vsp - base < n) {
-        const b = rb;
-        const p = rp;
-        if (p >= rend) corrupt();
-        const tag = b[p];
-        if (tag === W.INT32) {
-          // Inlined: the most common values in objects.
-          if (p + 5 > rend) corrupt();
-          rp = p + 5;
-          vstack[vsp++] = b[p + 1] | (b[p + 2] << 8) | (b[p + 3] << 16) | (b[p + 4] << 24);
-        } else if (tag === W.STR_ASCII && p + 1 < rend && b[p + 1] < 0x80) {
-          rp = p + 2;
-          vstack[vsp++] = readAscii(b[p + 1]);
-        } else if (tag === W.ABSENT) {
-          rp = p + 1;
-          f.absent = true;
-          vstack[vsp++] = ABSENT_VALUE;
-        } else {
-          return MORE;
-        }
-      }
-      return buildShaped(f);
-    }
-    case F_OBJECT: {
-      const n = f.n;
-      let i = f.i;
-      while (i < n) {
-        if (rp >= rend) corrupt();
-        if (rb[rp] !== W.ABSENT) break;
-        rp++;
-        i++;
-      }
-      f.i = i;
-      return i < n ? MORE : closeFrame(f);
-    }
-    case F_PAIRS: {
-      while (f.i < f.n) {
-        const k = readString();
-        if (rp >= rend) corrupt();
-        if (rb[rp] !== W.ABSENT) {
-          f.key = k;
-          return MORE;
-        }
-        rp++;
-        f.i++;
-      }
-      return closeFrame(f);
-    }
-    case F_ARRAY: {
-      const n = f.n;
-      let i = f.i;
-      while (i < n) {
-        if (rp >= rend) corrupt();
-        if (rb[rp] !== W.HOLE) break;
-        rp++;
-        i++;
-      }
-      f.i = i;
-      return i < n ? MORE : startExtras(f);
-    }
-    case F_SPARSE: {
-      const len = f.obj.length;
-      while (f.i < f.n) {
-        const index = readVarint();
-        if (index >= len) corrupt();
-        if (rp >= rend) corrupt();
-        if (rb[rp] !== W.ABSENT) {
-          f.key = index;
-          return MORE;
-        }
-        rp++;
-        f.i++;
-      }
-      return startExtras(f);
-    }
-    case F_MAP:
-    case F_SET:
-      return f.i < f.n ? MORE : closeFrame(f);
-    case F_CAUSE:
-      return MORE;
-    default:
-      return corrupt();
+function readArray(): unknown {
+  const len = readVarint();
+  fits(len + 1, 1); // each element (or hole), and the count of extra properties
+  const a: unknown[] = new Array(len);
+  refs[refCount++] = a;
+  if (shallow()) {
+    openFrameAt(fsp, F_ARRAY, a, len);
+    return MORE;
   }
+  for (let i = 0; i < len;) {
+    if (rp >= rend) corrupt();
+    const tag = rb[rp];
+    if (tag === W.HOLE) {
+      rp++;
+      i++;
+    } else if (tag <= LEAF) {
+      a[i++] = readOne();
+    } else {
+      const at = fsp;
+      const v = readNested();
+      if (v === MORE) {
+        openFrameAt(at, F_ARRAY, a, len).i = i;
+        return MORE;
+      }
+      a[i++] = v;
+    }
+  }
+  const extras = readVarint();
+  if (extras === 0) return a;
+  fits(extras, 2);
+  return openAndFill(F_PAIRS, a, extras);
 }
 
-/** Puts `v` where `f` awaited it; returns MORE, or `f`'s container once it is done. */
-function deliver(f: Frame, v: unknown): unknown {
+function readMap(): unknown {
+  const count = readVarint();
+  fits(count, 2);
+  const m = new Map();
+  refs[refCount++] = m;
+  if (shallow()) {
+    openFrameAt(fsp, F_MAP, m, 2 * count);
+    return MORE;
+  }
+  for (let i = 0; i < count; i++) {
+    let at = fsp;
+    const k = readNested();
+    if (k === MORE) {
+      openFrameAt(at, F_MAP, m, 2 * count).i = 2 * i;
+      return MORE;
+    }
+    at = fsp;
+    const v = readNested();
+    if (v === MORE) {
+      const f = openFrameAt(at, F_MAP, m, 2 * count);
+      f.i = 2 * i + 1;
+      f.key = k;
+      return MORE;
+    }
+    m.set(k, v);
+  }
+  return m;
+}
+
+function readSet(): unknown {
+  const count = readVarint();
+  fits(count, 1);
+  const s = new Set();
+  refs[refCount++] = s;
+  if (shallow()) {
+    openFrameAt(fsp, F_SET, s, count);
+    return MORE;
+  }
+  for (let i = 0; i < count; i++) {
+    const at = fsp;
+    const v = readNested();
+    if (v === MORE) {
+      openFrameAt(at, F_SET, s, count).i = i;
+      return MORE;
+    }
+    s.add(v);
+  }
+  return s;
+}
+
+/** Stores `v`, a container finished by `readGraph`'s loop, where `f` awaited it. */
+function store(f: Frame, v: unknown): void {
   switch (f.kind) {
     case F_SHAPED:
       vstack[vsp++] = v;
-      break;
+      return;
     case F_OBJECT: {
       const shape = f.shape!;
       const k = shape.keys[f.i++];
       if (shape.special) setProp(f.obj, k, v);
       else f.obj[k] = v;
-      break;
+      return;
     }
     case F_PAIRS:
       setProp(f.obj, f.key as string, v);
       f.i++;
-      break;
+      return;
     case F_ARRAY:
       f.obj[f.i++] = v;
-      break;
+      return;
     case F_SPARSE:
       f.obj[f.key as number] = v;
       f.i++;
-      break;
+      return;
     case F_MAP:
       if ((f.i++ & 1) === 0) f.key = v;
       else f.obj.set(f.key, v);
-      break;
+      return;
     case F_SET:
       f.obj.add(v);
       f.i++;
-      break;
-    case F_CAUSE:
+      return;
+    default: // F_CAUSE
       defineProp(f.obj, "cause", {
         value: v,
         writable: true,
         enumerable: false,
         configurable: true,
       });
-      return closeFrame(f);
+      f.i++;
   }
-  return advance(f);
 }
 
-/** Reads one value; returns it, or MORE once it has opened a frame that awaits its contents. */
+/**
+ * Reads the rest of the contents of `f`, the top frame; returns MORE when one of its values
+ * left a frame above it, else closes `f` and returns its container.
+ */
+function fill(f: Frame): unknown {
+  for (;;) {
+    switch (f.kind) {
+      case F_SHAPED: {
+        const end = f.base + f.n;
+        while (vsp < end) {
+          if (rp >= rend) corrupt();
+          let v: unknown;
+          if (rb[rp] === W.ABSENT) {
+            rp++;
+            f.absent = true;
+            v = ABSENT_VALUE;
+          } else if ((v = readNested()) === MORE) {
+            return MORE;
+          }
+          vstack[vsp++] = v;
+        }
+        const o = buildObject(f.shape!, f.base, f.absent);
+        refs[f.slot] = f.obj = o;
+        return closeFrame(f);
+      }
+      case F_OBJECT: {
+        const shape = f.shape!;
+        const keys = shape.keys;
+        const o = f.obj;
+        const n = f.n;
+        let i = f.i;
+        while (i < n) {
+          if (rp >= rend) corrupt();
+          if (rb[rp] === W.ABSENT) {
+            rp++;
+            i++;
+            continue;
+          }
+          const v = readNested();
+          if (v === MORE) {
+            f.i = i;
+            return MORE;
+          }
+          const k = keys[i++];
+          if (shape.special) setProp(o, k, v);
+          else o[k] = v;
+        }
+        return closeFrame(f);
+      }
+      case F_PAIRS: {
+        const o = f.obj;
+        const n = f.n;
+        let i = f.i;
+        while (i < n) {
+          const k = readString();
+          if (rp >= rend) corrupt();
+          if (rb[rp] === W.ABSENT) {
+            rp++;
+            i++;
+            continue;
+          }
+          const v = readNested();
+          if (v === MORE) {
+            f.i = i;
+            f.key = k;
+            return MORE;
+          }
+          setProp(o, k, v);
+          i++;
+        }
+        return closeFrame(f);
+      }
+      case F_ARRAY: {
+        const a = f.obj;
+        const n = f.n;
+        let i = f.i;
+        while (i < n) {
+          if (rp >= rend) corrupt();
+          if (rb[rp] === W.HOLE) {
+            rp++;
+            i++;
+            continue;
+          }
+          const v = readNested();
+          if (v === MORE) {
+            f.i = i;
+            return MORE;
+          }
+          a[i++] = v;
+        }
+        f.i = i;
+        if (!startExtras(f)) return closeFrame(f);
+        continue;
+      }
+      case F_SPARSE: {
+        const a = f.obj;
+        const len = a.length;
+        const n = f.n;
+        let i = f.i;
+        while (i < n) {
+          const index = readVarint();
+          if (index >= len) corrupt();
+          if (rp >= rend) corrupt();
+          if (rb[rp] === W.ABSENT) {
+            rp++;
+            i++;
+            continue;
+          }
+          const v = readNested();
+          if (v === MORE) {
+            f.i = i;
+            f.key = index;
+            return MORE;
+          }
+          a[index] = v;
+          i++;
+        }
+        f.i = i;
+        if (!startExtras(f)) return closeFrame(f);
+        continue;
+      }
+      default: // F_MAP, F_SET, F_CAUSE: values only
+        while (f.i < f.n) {
+          const v = readNested();
+          if (v === MORE) return MORE;
+          store(f, v);
+        }
+        return closeFrame(f);
+    }
+  }
+}
+
+/**
+ * Reads the count of an array's extra properties; if there are any, goes on with them as pairs.
+ * @returns whether there are.
+ */
+function startExtras(f: Frame): boolean {
+  const count = readVarint();
+  if (count === 0) return false;
+  fits(count, 2);
+  f.kind = F_PAIRS;
+  f.i = 0;
+  f.n = count;
+  return true;
+}
+
+/** Opens the frame of a container whose contents `fill` reads, and reads them (budget allowing). */
+function openAndFill(kind: number, obj: unknown, n: number): unknown {
+  const f = openFrameAt(fsp, kind, obj, n);
+  return shallow() ? MORE : fill(f);
+}
+
+/** Reads one value; returns it, or MORE when it left frames to fill. */
 function readOne(): unknown {
   if (rp >= rend) corrupt();
   const tag = rb[rp++];
@@ -553,22 +753,22 @@ function readOne(): unknown {
     case W.SHAPE_REF: {
       const id = readVarint();
       if (id >= decShapeCount) corrupt();
-      return openShaped(shapes[id], false);
+      return readShaped(shapes[id], false);
     }
     case W.SHAPE_NEW: {
       const shape = readShape();
       shapes[decShapeCount++] = shape;
-      return openShaped(shape, false);
+      return readShaped(shape, false);
     }
     case W.SHAPE_REF + W.SHAPE_CYCLIC: {
       const id = readVarint();
       if (id >= decShapeCount) corrupt();
-      return openShaped(shapes[id], true);
+      return readShaped(shapes[id], true);
     }
     case W.SHAPE_NEW + W.SHAPE_CYCLIC: {
       const shape = readShape();
       shapes[decShapeCount++] = shape;
-      return openShaped(shape, true);
+      return readShaped(shape, true);
     }
     case W.FLOAT64:
       return readF64();
@@ -598,15 +798,10 @@ function readOne(): unknown {
       fits(count, 3); // a key takes 2 bytes or more, a value 1 or more
       const o = {};
       refs[refCount++] = o;
-      return advance(openFrame(F_PAIRS, o, count));
+      return openAndFill(F_PAIRS, o, count);
     }
-    case W.ARRAY: {
-      const len = readVarint();
-      fits(len + 1, 1); // each element (or hole), and the count of extra properties
-      const a: unknown[] = new Array(len);
-      refs[refCount++] = a;
-      return advance(openFrame(F_ARRAY, a, len));
-    }
+    case W.ARRAY:
+      return readArray();
     case W.SPARSE: {
       const len = readVarint();
       if (len > 0xffffffff) corrupt();
@@ -615,7 +810,7 @@ function readOne(): unknown {
       refs[refCount++] = a;
       const count = readVarint();
       fits(count, 2); // an index and a value
-      return advance(openFrame(F_SPARSE, a, count));
+      return openAndFill(F_SPARSE, a, count);
     }
     case W.DATE: {
       const d = new Date(readF64());
@@ -634,20 +829,10 @@ function readOne(): unknown {
       refs[refCount++] = r;
       return r;
     }
-    case W.MAP: {
-      const count = readVarint();
-      fits(count, 2);
-      const m = new Map();
-      refs[refCount++] = m;
-      return advance(openFrame(F_MAP, m, 2 * count));
-    }
-    case W.SET: {
-      const count = readVarint();
-      fits(count, 1);
-      const s = new Set();
-      refs[refCount++] = s;
-      return advance(openFrame(F_SET, s, count));
-    }
+    case W.MAP:
+      return readMap();
+    case W.SET:
+      return readSet();
     case W.BUFFER:
       return readBuffer();
     case W.VIEW:
@@ -662,7 +847,7 @@ function readOne(): unknown {
       const e = new C(message);
       e.stack = stack;
       refs[refCount++] = e;
-      if (flags & W.ERROR_HAS_CAUSE) return advance(openFrame(F_CAUSE, e, 1));
+      if (flags & W.ERROR_HAS_CAUSE) return openAndFill(F_CAUSE, e, 1);
       return e;
     }
     case W.DOMEXC:
@@ -693,15 +878,15 @@ function readOne(): unknown {
   }
 }
 
-/** Reads a whole value graph, depth first, with no recursion. */
+/** Reads a whole value graph, depth first, with a bounded call stack. */
 function readGraph(): unknown {
-  for (;;) {
-    let v = readOne();
-    while (v !== MORE) {
-      if (fsp === 0) return v;
-      v = deliver(frames[fsp - 1], v);
-    }
+  let v = readOne();
+  while (fsp !== 0) {
+    const f = frames[fsp - 1];
+    if (v !== MORE) store(f, v);
+    v = fill(f);
   }
+  return v;
 }
 
 export function decode(bytes: Uint8Array): unknown {
@@ -740,6 +925,7 @@ function decodeValue(bytes: Uint8Array, start: number, end: number): unknown {
     for (let i = 0; i < high; i++) vstack[i] = undefined;
     vsp = vhigh = 0;
     while (fsp > 0) closeFrame(frames[fsp - 1]); // left open by a throw
+    budget = RECURSION;
     rb = EMPTY;
   }
   return value;
