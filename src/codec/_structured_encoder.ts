@@ -380,8 +380,9 @@ function writePlainObject(o: any, checkOwn: boolean): void {
     }
     open[self] = 1;
     writeShape(keys, n);
-    for (let i = 0; i < n; i++) {
-      const k = keys[i];
+    // The values, as `next` writes them when the object has a frame.
+    for (let i = 0; i < n;) {
+      const k = keys[i++];
       const v = o[k];
       // Primitives first: a property read yielding a number or string is present (a getter
       // deleting a later key makes it read as undefined, unless a prototype has the key: hence
@@ -399,8 +400,17 @@ function writePlainObject(o: any, checkOwn: boolean): void {
       // A getter may have deleted a later key: V8 skips keys no longer present.
       if ((checkOwn || v === undefined || typeof v === "function") && !hasOwn(o, k)) {
         writeTag(W.ABSENT);
-      } else {
+      } else if (typeof v !== "object" || v === null) {
         writeValue(v);
+      } else {
+        const at = fsp;
+        if (writeNested(v)) continue;
+        const f = openFrameAt(at, E_SHAPED, o, keys, n);
+        f.i = i;
+        f.checkOwn = checkOwn;
+        f.self = self;
+        f.at = tagAt;
+        return;
       }
     }
     if (open[self] === 2) buf[tagAt] += W.SHAPE_CYCLIC;
@@ -408,19 +418,7 @@ function writePlainObject(o: any, checkOwn: boolean): void {
   } else {
     writeTag(W.OBJECT);
     writeVarint(n);
-    writeProperties(o, keys, 0);
-  }
-}
-
-/** Writes `keys[from..]` of `o` as key/value pairs (ABSENT for keys deleted meanwhile). */
-// deno-lint-ignore no-explicit-any
-function writeProperties(o: any, keys: string[], from: number): void {
-  for (let i = from; i < keys.length; i++) {
-    const k = keys[i];
-    writeString(k);
-    const v = o[k];
-    if (!hasOwn(o, k)) writeTag(W.ABSENT);
-    else writeValue(v);
+    if (n > 0) fill(openFrameAt(fsp, E_PAIRS, o, keys, n));
   }
 }
 
@@ -440,38 +438,38 @@ function writeArray(a: any[]): void {
     // Packed, no extra properties.
     writeTag(W.ARRAY);
     writeVarint(len);
+    // The elements, as `next` writes them when the array has a frame.
     for (let i = 0; i < len; i++) {
       const v = a[i];
-      if (v === undefined && !hasOwn(a, i)) writeTag(W.HOLE);
-      else writeValue(v);
+      if (typeof v === "number") writeNumber(v);
+      else if (typeof v === "string") writeString(v);
+      else if (v === undefined && !hasOwn(a, i)) writeTag(W.HOLE);
+      else if (typeof v !== "object" || v === null) writeValue(v);
+      else {
+        const at = fsp;
+        if (writeNested(v)) continue;
+        openFrameAt(at, E_ARRAY, a, null, len).i = i + 1;
+        return;
+      }
     }
     writeTag(0); // no extra properties
     return;
   }
   let m = 0; // number of index keys (they come first, ascending)
   while (m < kn && isIndexKey(keys[m])) m++;
+  let f: Frame;
   if (len > 16 && m * 4 < len) {
     writeTag(W.SPARSE);
     writeVarint(len);
     writeVarint(m);
-    for (let i = 0; i < m; i++) {
-      const k = keys[i];
-      writeVarint(+k);
-      const v = a[k as unknown as number];
-      if (!hasOwn(a, k)) writeTag(W.ABSENT);
-      else writeValue(v);
-    }
+    f = openFrameAt(fsp, E_SPARSE, a, keys, m);
   } else {
     writeTag(W.ARRAY);
     writeVarint(len);
-    for (let i = 0; i < len; i++) {
-      const v = a[i];
-      if (v === undefined && !hasOwn(a, i)) writeTag(W.HOLE);
-      else writeValue(v);
-    }
+    f = openFrameAt(fsp, E_ARRAY, a, keys, len);
   }
-  writeVarint(kn - m);
-  writeProperties(a, keys, m);
+  f.m = m;
+  fill(f);
 }
 
 function writeArrayBuffer(b: ArrayBuffer): void {
@@ -572,7 +570,7 @@ function writeError(e: any): void {
   writeTag(flags);
   if (flags & W.ERROR_HAS_MESSAGE) writeString(message);
   if (flags & W.ERROR_HAS_STACK) writeString(stack);
-  if (flags & W.ERROR_HAS_CAUSE) writeValue(causeDesc!.value);
+  if (flags & W.ERROR_HAS_CAUSE) fill(openFrameAt(fsp, E_LIST, [causeDesc!.value], null, 1));
 }
 
 function isDOMException(o: object): boolean {
@@ -606,7 +604,7 @@ function writeMap(m: Map<unknown, unknown>): void {
   });
   writeTag(W.MAP);
   writeVarint(entries.length / 2);
-  for (let i = 0; i < entries.length; i++) writeValue(entries[i]);
+  if (entries.length > 0) fill(openFrameAt(fsp, E_LIST, entries, null, entries.length));
 }
 
 function writeSet(s: Set<unknown>): void {
@@ -616,7 +614,7 @@ function writeSet(s: Set<unknown>): void {
   });
   writeTag(W.SET);
   writeVarint(entries.length);
-  for (let i = 0; i < entries.length; i++) writeValue(entries[i]);
+  if (entries.length > 0) fill(openFrameAt(fsp, E_LIST, entries, null, entries.length));
 }
 
 /** Objects other than plain objects and arrays: find the kind from internal slots. */
@@ -704,6 +702,237 @@ function isWasmModuleOrMemory(o: object): boolean {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Nesting. An object met inside another is written by a nested call (`writeNested`, or `fill`
+// for containers written from a frame) while fewer than RECURSION are open on the call stack,
+// which is what most values need. Past that, the object is left `pending` and its container's
+// writer opens a frame — the container and how far its contents are written — and returns; so
+// does every writer below it on the call stack, each inserting its own frame under the frames of
+// its contents (`openFrameAt`). Back at the bottom of the call stack, with the whole budget
+// again, `writeGraph`'s loop writes the pending object, then goes on with the innermost frame
+// (`next`), and so on. So the call stack is bounded by a constant however deep the value goes,
+// and whatever `structuredClone` accepts (and more) is encoded.
+
+/** A plain object's values, after its shape. */
+const E_SHAPED = 0;
+/** Key/value pairs: an OBJECT's properties, or an array's extra properties. */
+const E_PAIRS = 1;
+/** An array's elements (then its extra properties, if `keys` is set). */
+const E_ARRAY = 2;
+/** A sparse array's (index, value) entries, then its extra properties. */
+const E_SPARSE = 3;
+/** Values listed up front: map entries (key, value, …), set values, an error's cause. */
+const E_LIST = 4;
+
+class Frame {
+  kind = 0;
+  // deno-lint-ignore no-explicit-any
+  o: any = null;
+  keys: string[] | null = null;
+  /** Next item: key, element, sparse entry or list value. */
+  i = 0;
+  /** Items in all (for sparse arrays: index keys). */
+  n = 0;
+  /** Arrays: the number of index keys, after which come the extra properties' keys. */
+  m = 0;
+  /** Plain objects: their id, the position of their tag, whether keys must be checked own. */
+  self = 0;
+  at = 0;
+  checkOwn = false;
+}
+
+/** The frame stack; frames above `fsp` are kept for reuse, with no references left in them. */
+let frames: Frame[] = [];
+let fsp = 0;
+
+/** The object to write before going on with the top frame, which holds it. */
+let pending: unknown;
+let hasPending = false;
+
+/** Objects written by nested calls, at most: 32 × a few small stack frames. */
+const RECURSION = 32;
+let budget = RECURSION;
+
+/**
+ * Writes `v`, an object inside a container, by a nested call while the budget lasts; else leaves
+ * it pending.
+ * @returns whether `v` is written whole; if not, the caller must open its own frame at the `fsp`
+ * it saw before the call (`openFrameAt`), under the frames `v` opened, and return.
+ */
+function writeNested(v: unknown): boolean {
+  if (budget === 0) {
+    pending = v;
+    hasPending = true;
+    return false;
+  }
+  const at = fsp;
+  budget--;
+  writeValue(v);
+  budget++;
+  return fsp === at;
+}
+
+/** Opens a frame at `at` (≤ fsp), moving the frames above it up by one. */
+// deno-lint-ignore no-explicit-any
+function openFrameAt(at: number, kind: number, o: any, keys: string[] | null, n: number): Frame {
+  let f = frames[fsp];
+  if (f === undefined) f = new Frame();
+  for (let j = fsp; j > at; j--) frames[j] = frames[j - 1];
+  frames[at] = f;
+  fsp++;
+  f.kind = kind;
+  f.o = o;
+  f.keys = keys;
+  f.i = 0;
+  f.n = n;
+  return f;
+}
+
+function closeFrame(f: Frame): void {
+  f.o = null;
+  f.keys = null;
+  fsp--;
+}
+
+/** Writes the contents of `f`, just opened on top, by a nested call while the budget lasts. */
+function fill(f: Frame): void {
+  if (budget === 0) return; // left to writeGraph's loop
+  budget--;
+  next(f);
+  budget++;
+}
+
+/** Switches an array's frame to its extra properties, once its elements are written. */
+function startExtras(f: Frame): void {
+  const keys = f.keys!;
+  writeVarint(keys.length - f.m);
+  f.kind = E_PAIRS;
+  f.i = f.m;
+  f.n = keys.length;
+}
+
+/**
+ * Writes what comes next in `f`, the top frame: its values, up to one that is left unwritten
+ * (frames above `f`), or to its end, when `f` is closed.
+ */
+function next(f: Frame): void {
+  const o = f.o;
+  const top = fsp;
+  for (;;) {
+    switch (f.kind) {
+      case E_SHAPED: {
+        const keys = f.keys!;
+        const n = f.n;
+        const checkOwn = f.checkOwn;
+        let i = f.i;
+        while (i < n) {
+          const k = keys[i++];
+          const v = o[k];
+          if (!checkOwn) {
+            if (typeof v === "number") {
+              writeNumber(v);
+              continue;
+            }
+            if (typeof v === "string") {
+              writeString(v);
+              continue;
+            }
+          }
+          if ((checkOwn || v === undefined || typeof v === "function") && !hasOwn(o, k)) {
+            writeTag(W.ABSENT);
+            continue;
+          }
+          f.i = i;
+          writeValue(v);
+          if (fsp !== top || hasPending) return;
+        }
+        const self = f.self;
+        if (open[self] === 2) buf[f.at] += W.SHAPE_CYCLIC;
+        open[self] = 0;
+        closeFrame(f);
+        return;
+      }
+      case E_PAIRS: {
+        const keys = f.keys!;
+        while (f.i < f.n) {
+          const k = keys[f.i++];
+          writeString(k);
+          const v = o[k];
+          if (!hasOwn(o, k)) {
+            writeTag(W.ABSENT);
+            continue;
+          }
+          writeValue(v);
+          if (fsp !== top || hasPending) return;
+        }
+        closeFrame(f);
+        return;
+      }
+      case E_ARRAY: {
+        while (f.i < f.n) {
+          const i = f.i++;
+          const v = o[i];
+          if (typeof v === "number") writeNumber(v);
+          else if (typeof v === "string") writeString(v);
+          else if (v === undefined && !hasOwn(o, i)) writeTag(W.HOLE);
+          else {
+            writeValue(v);
+            if (fsp !== top || hasPending) return;
+          }
+        }
+        if (f.keys === null) {
+          writeTag(0); // no extra properties
+          closeFrame(f);
+          return;
+        }
+        startExtras(f);
+        continue;
+      }
+      case E_SPARSE: {
+        const keys = f.keys!;
+        while (f.i < f.n) {
+          const k = keys[f.i++];
+          writeVarint(+k);
+          const v = o[k];
+          if (!hasOwn(o, k)) {
+            writeTag(W.ABSENT);
+            continue;
+          }
+          writeValue(v);
+          if (fsp !== top || hasPending) return;
+        }
+        startExtras(f);
+        continue;
+      }
+      default: // E_LIST
+        while (f.i < f.n) {
+          writeValue(o[f.i++]);
+          if (fsp !== top || hasPending) return;
+        }
+        closeFrame(f);
+        return;
+    }
+  }
+}
+
+/** Writes `root` and everything in it, depth first, with a bounded call stack. */
+function writeGraph(root: unknown): void {
+  writeValue(root);
+  for (;;) {
+    if (hasPending) {
+      const v = pending;
+      pending = undefined;
+      hasPending = false;
+      writeValue(v);
+    } else if (fsp !== 0) {
+      next(frames[fsp - 1]);
+    } else {
+      return;
+    }
+  }
+}
+
+/** Writes `v`: in full if it is a primitive, else its header, opening its frame if it has one. */
 function writeValue(v: unknown): void {
   switch (typeof v) {
     case "number":
@@ -756,6 +985,9 @@ function encodeNested(value: unknown): Uint8Array {
     seenMap,
     open,
     direct,
+    frames,
+    fsp,
+    budget,
   };
   const outerShapes = shapeCount;
   buf = new Uint8Array(256);
@@ -766,13 +998,31 @@ function encodeNested(value: unknown): Uint8Array {
   seenCount = 0;
   seenSet = seenMap = null;
   open = new Uint8Array(256);
+  frames = [];
+  fsp = 0;
+  budget = RECURSION;
   depth = 0;
   direct = false;
   try {
     return encode(value); // a view of a buffer nobody else uses
   } finally {
-    ({ buf, dv, pos, outViews, out5, out9, seen, seenCount, seenSet, seenMap, open, direct } =
-      outer);
+    ({
+      buf,
+      dv,
+      pos,
+      outViews,
+      out5,
+      out9,
+      seen,
+      seenCount,
+      seenSet,
+      seenMap,
+      open,
+      direct,
+      frames,
+      fsp,
+      budget,
+    } = outer);
     // The nested call renumbered cached shapes: the outer one writes them anew, numbered on
     // from its own count, which is what the decoder expects.
     epoch++;
@@ -814,9 +1064,13 @@ function writeTop(value: unknown): void {
   shapeCount = 0;
   depth = 1;
   try {
-    writeValue(value);
+    writeGraph(value);
   } catch (e) {
     open.fill(0); // objects left open by the throw
+    while (fsp !== 0) closeFrame(frames[fsp - 1]);
+    pending = undefined;
+    hasPending = false;
+    budget = RECURSION;
     throw e;
   } finally {
     // Leave nothing behind: the next call starts clean even after a DataCloneError.

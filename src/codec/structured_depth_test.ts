@@ -1,5 +1,6 @@
 // Deep values: whatever `structuredClone` carries, the structured codec carries, and any thread
-// can decode it — the decoder keeps its containers on a stack of its own, not on the call stack.
+// can decode it — the encoder and the decoder keep their containers on stacks of their own, not
+// on the call stack.
 // Issue 11: a plain object nested 2,500 deep was sent, then the receiver threw "Maximum call
 // stack size exceeded" and the message was gone.
 
@@ -10,11 +11,71 @@ import * as W from "./_wire.ts";
 // deno-lint-ignore no-explicit-any
 type Any = any;
 
+/** How each container kind nests: wrap a value, and find it again in the clone. */
+const KINDS: [string, (v: unknown) => unknown, (c: Any) => unknown][] = [
+  ["plain object", (v) => ({ a: v }), (c) => c.a],
+  ["object with many keys", (v) => {
+    const o: Any = {};
+    for (let i = 0; i < 40; i++) o[`k${i}`] = i; // past the shaped-object limit: OBJECT tag
+    o.z = v;
+    return o;
+  }, (c) => c.z],
+  ["array", (v) => [v], (c) => c[0]],
+  ["array with extras", (v) => Object.assign([1, , 3], { x: v }), (c) => c.x],
+  ["sparse array", (v) => {
+    const a: unknown[] = [];
+    a[1000] = v;
+    return a;
+  }, (c) => c[1000]],
+  ["map key", (v) => new Map([[v, 1]]), (c) => [...c.keys()][0]],
+  ["map value", (v) => new Map([[1, v]]), (c) => c.get(1)],
+  ["set", (v) => new Set([v]), (c) => [...c][0]],
+  ["error cause", (v) => new Error("e", { cause: v }), (c) => c.cause],
+  ["null-prototype object", (v) => Object.assign(Object.create(null), { a: v }), (c) => c.a],
+];
+
 function nest(wrap: (v: unknown) => unknown, depth: number): unknown {
   let v: unknown = "leaf";
   for (let i = 0; i < depth; i++) v = wrap(v);
   return v;
 }
+
+/** Follows `unwrap` down `depth` levels (no recursion) and checks the leaf. */
+function assertNested(c: unknown, unwrap: (c: Any) => unknown, depth: number, label: string) {
+  for (let i = 0; i < depth; i++) {
+    assert.ok(c !== null && typeof c === "object", `${label}: level ${i}`);
+    c = unwrap(c);
+  }
+  assert.equal(c, "leaf", label);
+}
+
+Deno.test("structured carries every container as deep as structuredClone does, and deeper", () => {
+  // Where structuredClone accepts the value, so must the codec; where it gives up (its
+  // recursion is bounded by the stack), the codec may go on, but whatever it accepts decodes.
+  for (const depth of [2500, 10_000]) {
+    for (const [name, wrap, unwrap] of KINDS) {
+      const label = `${name} ${depth} deep`;
+      const value = nest(wrap, depth);
+      let cloned = true;
+      try {
+        // (Deno prints warnings when structuredClone overflows its stack on an error chain.)
+        if (name === "error cause" && depth > 2500) throw new RangeError("not tried");
+        assertNested(structuredClone(value), unwrap, depth, `structuredClone ${label}`);
+      } catch (e) {
+        assert.ok(e instanceof RangeError || (e as Error).name === "DataCloneError", `${e}`);
+        cloned = false;
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = structured.encode(value).slice();
+      } catch (e) {
+        assert.ok(!cloned, `${label}: structuredClone accepts it, encode threw ${e}`);
+        continue;
+      }
+      assertNested(structured.decode(bytes), unwrap, depth, label);
+    }
+  }
+});
 
 Deno.test("structured decodes 100,000 levels without recursion", () => {
   const D = 100_000; // ten times what any call stack holds
@@ -67,13 +128,13 @@ Deno.test("structured decodes 100,000 levels without recursion", () => {
 Deno.test("structured decodes 2,500 levels in a thread with a small stack", async () => {
   // A process whose V8 stack is a tenth of the default (984 KiB): like a worker whose stack is
   // smaller than the sender's.
-  const value = nest((v) => ({ a: v }), 2500);
+  const value = nest((v) => ({ a: [new Map([[0, new Set([v])]])] }), 2500);
   const bytes = structured.encode(value).slice();
   const code = `
     import { structured } from ${JSON.stringify(new URL("./structured.ts", import.meta.url).href)};
     const bytes = new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
     let c = structured.decode(bytes), depth = 0;
-    while (c !== "leaf") { c = c.a; depth++; }
+    while (c !== "leaf") { c = [...c.a[0].get(0)][0]; depth++; }
     console.log(depth);`;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["eval", "--v8-flags=--stack-size=100", code],
