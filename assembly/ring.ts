@@ -25,7 +25,7 @@
 //             │ MAGIC │ VERSION │ BOUND │ MAX_BYTES │ STORAGE │ FREE_RINGS │ ID │ config
 //             │ CORRUPT │ CONFIG_CHECK │ LARGE_RING                              │
 //   ch + 64   ├──────────────────────────────────────────────────────────────────┤
-//             │ PROD_RING │ ADMITTED │ RECEIVED_CACHE │                          │ producers
+//             │ PROD_RING │ ADMITTED │ RECEIVED_CACHE │ SEALING │ SEAL_GEN       │ producers
 //   ch + 128  ├──────────────────────────────────────────────────────────────────┤
 //             │ CONS_RING │ RECEIVED │ REALIGN │                                 │ consumer
 //   ch + 192  ├──────────────────────────────────────────────────────────────────┤
@@ -152,6 +152,10 @@ export const PROD_RING: i32 = 64;
 export const ADMITTED: i32 = 68;
 /** Producers' last view of RECEIVED, so that a bounded send reads the consumer's line rarely. */
 export const RECEIVED_CACHE: i32 = 72;
+/** Sealers at work: raised before a seal, lowered once its ring is linked or unsealed. */
+export const SEALING: i32 = 76;
+/** Seals finished (wrapping): with SEALING, tells a sealed ring nobody links (`sealedFor`). */
+export const SEAL_GEN: i32 = 80;
 export const CONS_RING: i32 = 128;
 export const RECEIVED: i32 = 132;
 /** Set by a producer whose record fits the current ring only from offset 0 (see `realign`). */
@@ -249,9 +253,13 @@ let consHead: i64 = 0;
 let consTail: i64 = 0;
 /** Whether the consumer's ring is to be realigned whenever drained (see `realign`). */
 let consLarge: bool = false;
-/** A producer's last view of HEAD in ring `prodRing` (an older HEAD only understates room). */
+/**
+ * A producer's last view of HEAD in ring `prodRing` (an older HEAD only understates room), and
+ * the highest TAIL position it saw there (TAIL never goes back).
+ */
 let prodRing: usize = 0;
 let prodHead: i64 = 0;
+let prodTail: i64 = 0;
 
 // @ts-ignore: decorator
 @inline function align8(n: i32): i32 {
@@ -712,6 +720,33 @@ function retire(ch: usize, ring: usize): i32 {
 }
 
 /**
+ * For a ring found sealed (TAIL `tail`, as read): its successor, once linked.
+ *
+ * A sealer raises SEALING before it seals, and once it has linked a successor (or unsealed the
+ * ring again, NO_MEMORY) it counts the seal in SEAL_GEN and lowers SEALING. So a ring read
+ * sealed, with no successor, while SEALING reads 0 and neither TAIL, NEXT nor SEAL_GEN moved
+ * meanwhile, was sealed by nobody: a seal whose sealer lowered SEALING before that read has
+ * either linked a successor or unsealed, and counted itself in SEAL_GEN before; a later one
+ * raised SEALING, or changed TAIL or SEAL_GEN, before the second reads.
+ * @returns the successor's address, 0 while a sealer is at work, or CORRUPTED.
+ */
+function sealedFor(ch: usize, ring: usize, tail: i64): i32 {
+  const gen = atomic.load<i32>(ch + SEAL_GEN);
+  let next = <usize>atomic.load<i32>(ring + RING_NEXT);
+  if (next == 0) {
+    if (atomic.load<i32>(ch + SEALING) > 0) return 0;
+    next = <usize>atomic.load<i32>(ring + RING_NEXT);
+    if (
+      next == 0 && atomic.load<i64>(ring + RING_TAIL) == tail &&
+      atomic.load<i32>(ch + SEAL_GEN) == gen
+    ) return fail(ch);
+    if (next == 0) return 0;
+  }
+  if (next == ring || capacityOf(ch, next) == 0) return fail(ch);
+  return <i32>next;
+}
+
+/**
  * Claims space for a record with a payload of `length` bytes, on behalf of sender `owner`.
  *
  * @returns the payload's address (≥ FIRST_OFFSET), to be filled and then passed to `commit`
@@ -733,11 +768,9 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
     const tail = atomic.load<i64>(ring + RING_TAIL);
     if (tail < 0) {
       // Sealed: help publish its successor, or wait for the sealer to link one.
-      const next = <usize>atomic.load<i32>(ring + RING_NEXT);
-      if (next != 0) {
-        if (next == ring || capacityOf(ch, next) == 0) return fail(ch);
-        atomic.cmpxchg<i32>(ch + PROD_RING, <i32>ring, <i32>next);
-      }
+      const next = sealedFor(ch, ring, tail);
+      if (next == CORRUPTED) return CORRUPTED;
+      if (next != 0) atomic.cmpxchg<i32>(ch + PROD_RING, <i32>ring, next);
       continue;
     }
     if ((tail & (ALIGN - 1)) != 0) return fail(ch);
@@ -745,9 +778,14 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
     const toEnd = capacity - index;
     const padding = size > toEnd ? toEnd : 0;
     const end = tail + padding + size;
-    if (ring != prodRing || prodHead > tail) {
+    if (ring != prodRing) {
       prodRing = ring;
       prodHead = tail - capacity; // unknown yet: assume full, read HEAD below
+      prodTail = tail;
+    } else if (tail < prodTail || tail < prodHead) {
+      return fail(ch); // TAIL went back (loads of one word never go back in time)
+    } else {
+      prodTail = tail;
     }
     if (end - prodHead > capacity) {
       const head = atomic.load<i64>(ring + RING_HEAD);
@@ -760,12 +798,19 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
       prodHead = head;
     }
     if (end - prodHead > capacity) {
-      // No room: seal this ring and continue in another one.
-      if (atomic.cmpxchg<i64>(ring + RING_TAIL, tail, tail | SEALED) != tail) continue;
+      // No room: seal this ring and continue in another one. SEALING is raised first and
+      // lowered last, after SEAL_GEN: see `sealedFor`.
+      atomic.add<i32>(ch + SEALING, 1);
+      if (atomic.cmpxchg<i64>(ring + RING_TAIL, tail, tail | SEALED) != tail) {
+        atomic.sub<i32>(ch + SEALING, 1);
+        continue;
+      }
       const grown = allocRing(ch, size, capacity);
       if (grown < FIRST_OFFSET) {
         // Unseal: nobody else changes a sealed TAIL, so a store restores it.
         atomic.store<i64>(ring + RING_TAIL, tail);
+        atomic.add<i32>(ch + SEAL_GEN, 1);
+        atomic.sub<i32>(ch + SEALING, 1);
         unadmit(ch);
         if (grown == NO_MEMORY && size <= capacity) {
           // The record fits this ring once it is drained and starts over at offset 0: ask the
@@ -778,6 +823,8 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
       // Publishes the successor to the consumer (NEXT), then to producers (PROD_RING).
       atomic.store<i32>(ring + RING_NEXT, grown);
       atomic.store<i32>(ch + PROD_RING, grown);
+      atomic.add<i32>(ch + SEAL_GEN, 1);
+      atomic.sub<i32>(ch + SEALING, 1);
       continue;
     }
     if (atomic.cmpxchg<i64>(ring + RING_TAIL, tail, end) != tail) continue;
@@ -921,7 +968,7 @@ function withinTail(ch: usize, extent: i32): bool {
   if (<i32>(consHead & (consCap - 1)) + extent > consCap) return false;
   if (end <= consTail) return true;
   const tail = atomic.load<i64>(consRing + RING_TAIL) & POSITION;
-  if (tail < consHead || tail - consHead > consCap) return false;
+  if (tail < consTail || tail - consHead > consCap) return false; // TAIL never goes back
   consTail = tail;
   return end <= tail;
 }
@@ -984,7 +1031,8 @@ export function peek(ch: usize): i32 {
     const ring = consRing;
     const tail = atomic.load<i64>(ring + RING_TAIL);
     const position = tail & POSITION;
-    if (position < consHead || position - consHead > consCap) return fail(ch);
+    if (position < consTail || position - consHead > consCap) return fail(ch);
+    consTail = position;
     if (consHead != position) {
       lastLength = -<i32>h; // the claim's length, once its header is written (see `pull` in JS)
       return BUSY;
@@ -1014,14 +1062,23 @@ export function peek(ch: usize): i32 {
 function drained(ch: usize, tail: i64): i32 {
   const ring = consRing;
   if (tail >= 0) {
+    // Unsealed, so the last ring: no successor, and the one producers claim in (or PROD_RING
+    // is its predecessor, whose sealer is about to publish it) — unless TAIL changed meanwhile.
+    const prod = <usize>atomic.load<i32>(ch + PROD_RING);
+    const linked = prod == ring ||
+      (capacityOf(ch, prod) != 0 && <usize>atomic.load<i32>(prod + RING_NEXT) == ring);
+    if (
+      (!linked || atomic.load<i32>(ring + RING_NEXT) != 0) &&
+      atomic.load<i64>(ring + RING_TAIL) == tail
+    ) return fail(ch);
     if (consLarge || atomic.load<i32>(ch + REALIGN) != 0) realign(ch, tail);
     return EMPTY;
   }
-  const next = <usize>atomic.load<i32>(ring + RING_NEXT);
+  const next = sealedFor(ch, ring, tail);
+  if (next == CORRUPTED) return CORRUPTED;
   if (next == 0) return EMPTY; // its sealer is linking one
   // The sealed ring is drained up to its final TAIL: move on and retire it.
-  if (next == ring || capacityOf(ch, next) == 0) return fail(ch);
-  atomic.store<i32>(ch + CONS_RING, <i32>next);
+  atomic.store<i32>(ch + CONS_RING, next);
   return retire(ch, ring);
 }
 
@@ -1107,8 +1164,9 @@ export function release(ch: usize): i32 {
     // Caught up with the TAIL last seen. Drained? Then leave a sealed ring for its successor,
     // or realign this one, now: the next record may need it before this thread peeks again.
     // (The next `peek` would read TAIL anyway.)
+    // Corruption found there is flagged for the next call: this message was good.
     const tail = atomic.load<i64>(consRing + RING_TAIL);
-    if ((tail & POSITION) == consHead && drained(ch, tail) == CORRUPTED) return CORRUPTED;
+    if ((tail & POSITION) == consHead) drained(ch, tail);
   }
   // Publishes the free slot to bounded producers.
   atomic.add<i32>(ch + RECEIVED, 1);

@@ -94,6 +94,57 @@ for (const size of [2147483640, -16, 12, 0]) {
   });
 }
 
+/** A channel whose first ring is sealed and succeeded, with `count` 1000-byte messages queued. */
+function grown(count: number) {
+  const [tx, rx] = channel<Uint8Array>({ codec: bytes });
+  const memory = memoryOf(tx);
+  for (let i = 0; i < count; i++) tx.sendSync(new Uint8Array(1000).fill(i));
+  assert.notEqual(memory.i32[(RING + CORE.RING_NEXT) / 4], 0, "the first ring has a successor");
+  return { tx, rx, ...memory };
+}
+
+Deno.test("a sealed ring's successor unlinked (NEXT = 0): an error, not a silent loss", () => {
+  const { tx, rx, i32 } = grown(40);
+  i32[(RING + CORE.RING_NEXT) / 4] = 0;
+  let received = 0;
+  assert.throws(() => {
+    for (;; received++) rx.recvSync({ timeout: 1_000 });
+  }, ChannelCorruptedError);
+  assert.ok(received < 40, `${received} received before the error`);
+  assertUnusable(tx, rx, new Uint8Array(1));
+});
+
+Deno.test("a sealed ring unsealed while it has a successor: an error, not a silent loss", () => {
+  const { tx, rx, i64 } = grown(40);
+  i64[(RING + CORE.RING_TAIL) / 8] &= ~(1n << 63n);
+  tx.close();
+  let received = 0;
+  assert.throws(() => {
+    for (;; received++) rx.recvSync({ timeout: 1_000 });
+  }, ChannelCorruptedError);
+  assert.ok(received < 40, `${received} received before the error`);
+  rx.close();
+});
+
+Deno.test("a ring sealed by nobody (no successor, no sealer): an error for both ends", () => {
+  const [tx, rx] = channel<number>();
+  const { i64 } = memoryOf(tx);
+  tx.sendSync(1);
+  i64[(RING + CORE.RING_TAIL) / 8] |= 1n << 63n;
+  assert.equal(rx.recvSync(), 1, "what was sent before is delivered");
+  assertUnusable(tx, rx, 1);
+});
+
+Deno.test("TAIL moved back: an error, not overwritten messages", () => {
+  const [tx, rx] = channel<number>();
+  const { i64 } = memoryOf(tx);
+  for (let i = 0; i < 4; i++) tx.sendSync(i);
+  assert.equal(rx.recvSync(), 0); // the receiver has seen TAIL
+  i64[(RING + CORE.RING_TAIL) / 8] -= 32n;
+  assert.throws(() => tx.sendSync(9), ChannelCorruptedError);
+  assertUnusable(tx, rx, 1);
+});
+
 Deno.test("HEAD moved past TAIL: ChannelCorruptedError", () => {
   const [tx, rx] = channel<number>();
   const { i64 } = memoryOf(tx);
