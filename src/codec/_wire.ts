@@ -5,7 +5,7 @@
 //   UNDEFINED / NULL / FALSE / TRUE / HOLE / ABSENT       (no payload)
 //   INT32      i32
 //   FLOAT64    f64
-//   BIGINT     sign:u8 words:varint u64*words           (magnitude, least significant word first)
+//   BIGINT     sign:u8 len:varint byte*len              (magnitude, most significant byte first)
 //   STR_ASCII  len:varint byte*len                       (code units 0x00..0x7f)
 //   STR_UTF16  len:varint u16*len                        (any code units, lone surrogates too)
 //   STR_UTF8   bytes:u32 byte*bytes                      (well-formed strings only)
