@@ -828,8 +828,16 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
       continue;
     }
     if (atomic.cmpxchg<i64>(ring + RING_TAIL, tail, end) != tail) continue;
+    prodTail = end;
     const data = ring + RING_DATA;
     let record = data + index;
+    // Space between HEAD and the claims reads 0 (see "Protocol"): a header there means TAIL was
+    // moved back over a record nobody consumed yet.
+    if (load<i64>(record) != 0 || (padding != 0 && load<i64>(data) != 0)) {
+      fail(ch);
+      unadmit(ch);
+      return CORRUPTED;
+    }
     if (padding != 0) {
       // Publishes the padding record, committed at once. Only its header is written: the rest
       // of the data area still reads 0.
