@@ -453,11 +453,12 @@ function writePlainObject(o: any, checkOwn: boolean): void {
   }
 }
 
+/** Whether `k` is an array index: the canonical form of an integer below 2^32 - 1. */
 function isIndexKey(k: string): boolean {
   const c = k.charCodeAt(0);
   if (c < 48 || c > 57) return false;
   const n = +k;
-  return n < 4294967295 && String(n) === k;
+  return n < 4294967295 && n % 1 === 0 && String(n) === k; // not "1.5", "01", "1e3"
 }
 
 // deno-lint-ignore no-explicit-any
