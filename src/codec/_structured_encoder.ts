@@ -8,6 +8,7 @@
 import * as types from "node:util/types";
 import * as W from "./_wire.ts";
 import { DIRECT_MAX, DIRECT_MIN } from "./_direct.ts";
+import { endCloneError, isEnd } from "../_brand.ts";
 import {
   abByteLength,
   abDetached,
@@ -702,7 +703,11 @@ function writeExotic(o: any): void {
         "share compiled code or memory",
     );
   }
-  for (let p = getProto(o); p !== null; p = getProto(p)) {
+  const proto = getProto(o);
+  // A Sender or Receiver would arrive as a plain object, cut off from its channel. (Only class
+  // instances get here: plain objects and arrays never pay for the check.)
+  if (proto !== null && isEnd(o)) throw endCloneError();
+  for (let p = proto; p !== null; p = getProto(p)) {
     for (let i = 0; i < REJECTED.length; i++) {
       const r = REJECTED[i];
       if (r[0] !== p) continue;
