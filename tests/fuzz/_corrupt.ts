@@ -13,7 +13,10 @@ import { LOG_ENTRY, MAX_WRITES, W_LOG } from "./_shared.ts";
 
 const K = CORE as unknown as Record<string, number | undefined>;
 
-/** Control-block fields whose corruption may legitimately end in timeouts (issue 11). */
+/**
+ * Control-block fields whose corruption may legitimately end in timeouts (issue 11): counts of
+ * messages, ends, tokens and sealers at work.
+ */
 const COUNT_FIELDS = [
   "ADMITTED",
   "RECEIVED",
@@ -21,13 +24,15 @@ const COUNT_FIELDS = [
   "SENDERS",
   "RECEIVER",
   "RECV_WAITING",
+  "SEALING",
+  "SEAL_GEN",
 ];
 const WAIT_FIELDS = ["DATA_SEQ", "DATA_WAITERS", "SPACE_SEQ", "SPACE_WAITERS"];
-const OWNER_FIELDS = ["NEXT_OWNER", "DEAD_NEXT"];
+const OWNER_FIELDS = ["NEXT_OWNER"];
 const CONFIG_FIELDS = ["MAGIC", "VERSION", "BOUND", "MAX_BYTES", "STORAGE", "ID", "CONFIG_CHECK"];
 /** Flags: the sticky corruption flag itself, a producer's request to the consumer. */
 const FLAG_FIELDS = ["CORRUPT", "REALIGN"];
-const LINK_FIELDS = ["FREE_RINGS", "PROD_RING", "CONS_RING"];
+const LINK_FIELDS = ["FREE_RINGS", "PROD_RING", "CONS_RING", "LARGE_RING"];
 
 /** The control block's named words: offset → name. */
 const controlNames = new Map<number, string>();
@@ -311,7 +316,10 @@ export function writesOf(watch: Int32Array): Write[] {
     } else if (target === "ring") {
       const name = ringFields.find(([off]) => off === watch[at + 5])?.[1] ?? `+${watch[at + 5]}`;
       field = `ring(${ROLES[watch[at + 6]]}).${name}`;
-      cls = "ring";
+      // TAIL counts the bytes producers claimed: moved forward, it is a claim nobody writes,
+      // which nothing tells from a producer stopped between claiming and writing its header
+      // (README, "Corrupted channels"): a count, whose corruption may end in timeouts.
+      cls = name.startsWith("TAIL") ? "count" : "ring";
     } else {
       field = `record[${watch[at + 6]}].${watch[at + 5] === CORE.RECORD_META ? "META" : "SIZE"}`;
       cls = "record";
