@@ -15,7 +15,7 @@
  */
 
 import * as W from "./_wire.ts";
-import { latin1, utf16, utf8 } from "./_text.ts";
+import { latin1, textScratchBytes, utf16, utf8 } from "./_text.ts";
 import { defineProp, ERROR_CTORS, VIEW_CTORS } from "./_structured_kinds.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -23,16 +23,13 @@ import { defineProp, ERROR_CTORS, VIEW_CTORS } from "./_structured_kinds.ts";
 
 let rb: Uint8Array = new Uint8Array(0);
 let rp = 0;
-let rdv: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(8));
-/** The view `rdv` was made for: channels decode from one view of their memory, so it is reused. */
-let rdvOf: Uint8Array | null = null;
 /** End of the message in `rb`: the decoder reads `rb[rp..rend)` and nothing else. */
 let rend = 0;
 /** Decoded objects by id, for REF. */
 const refs: unknown[] = [];
 let refCount = 0;
 /** Shapes defined in the message being decoded, by shape id. */
-const shapes: DecShape[] = [];
+const shapes: (DecShape | undefined)[] = [];
 let decShapeCount = 0;
 
 interface DecShape {
@@ -45,6 +42,7 @@ interface DecShape {
   bytes: Uint8Array;
 }
 const SHAPE_SLOTS = 128;
+const SHAPE_BLOCK_MAX = 2048;
 const decShapeCache: (DecShape | undefined)[] = new Array(SHAPE_SLOTS);
 
 function corrupt(): never {
@@ -85,25 +83,41 @@ function readByte(): number {
   return rb[rp++];
 }
 
-/** A DataView of the same bytes as `bytes` (offsets alike). */
-function viewOf(bytes: Uint8Array): DataView {
-  if (bytes !== rdvOf || rdv.byteLength !== bytes.byteLength) {
-    rdvOf = bytes;
-    rdv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  return rdv;
-}
+// Doubles are read through a DataView of the caller's memory, cached: channels decode from one
+// view of their memory. The cache keeps that memory alive after its channel is gone, so only
+// memory of up to VIEW_KEPT bytes is cached; doubles in larger memory are copied out first.
+let rdv: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(8));
+/** The view `rdv` was made for. */
+let rdvOf: Uint8Array | null = null;
+const VIEW_KEPT = 4 << 20;
+const f64Bytes = new Uint8Array(8);
+const f64View = new DataView(f64Bytes.buffer);
 
-function readDataView(n: number): DataView {
-  if (rp + n > rend) corrupt();
-  return viewOf(rb);
+/** The little-endian double at `b[p..p+8)`. */
+function f64At(b: Uint8Array, p: number): number {
+  if (b === rdvOf && rdv.byteLength === b.byteLength) return rdv.getFloat64(p, true);
+  if (b.buffer.byteLength <= VIEW_KEPT) {
+    rdvOf = b;
+    rdv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    return rdv.getFloat64(p, true);
+  }
+  const s = f64Bytes;
+  s[0] = b[p];
+  s[1] = b[p + 1];
+  s[2] = b[p + 2];
+  s[3] = b[p + 3];
+  s[4] = b[p + 4];
+  s[5] = b[p + 5];
+  s[6] = b[p + 6];
+  s[7] = b[p + 7];
+  return f64View.getFloat64(0, true);
 }
 
 function readF64(): number {
   const p = rp;
   if (p + 8 > rend) corrupt();
   rp = p + 8;
-  return viewOf(rb).getFloat64(p, true);
+  return f64At(rb, p);
 }
 
 function readAscii(n: number): string {
@@ -132,9 +146,11 @@ function readString(): string {
   if (tag === W.STR_ASCII) return readAscii(readVarint());
   if (tag === W.STR_UTF16) return readUtf16(readVarint());
   if (tag === W.STR_UTF8) {
-    const n = readDataView(4).getUint32(rp, true);
-    rp += 4;
-    return readUtf8(n);
+    const p = rp;
+    if (p + 4 > rend) corrupt();
+    rp = p + 4;
+    const b = rb;
+    return readUtf8(b[p] + b[p + 1] * 0x100 + b[p + 2] * 0x10000 + b[p + 3] * 0x1000000);
   }
   return corrupt();
 }
@@ -206,7 +222,7 @@ function readShape(): DecShape {
   }
   if (rp !== start + blockLen) corrupt();
   const shape: DecShape = { keys, special, bytes: b.slice(start, rp), make: undefined, hits: 0 };
-  decShapeCache[slot] = shape;
+  if (blockLen <= SHAPE_BLOCK_MAX) decShapeCache[slot] = shape; // no huge keys kept alive
   return shape;
 }
 
@@ -773,7 +789,7 @@ function readOne(): unknown {
     case W.SHAPE_REF: {
       const id = readVarint();
       if (id >= decShapeCount) corrupt();
-      return readShaped(shapes[id], false);
+      return readShaped(shapes[id]!, false);
     }
     case W.SHAPE_NEW: {
       const shape = readShape();
@@ -783,7 +799,7 @@ function readOne(): unknown {
     case W.SHAPE_REF + W.SHAPE_CYCLIC: {
       const id = readVarint();
       if (id >= decShapeCount) corrupt();
-      return readShaped(shapes[id], true);
+      return readShaped(shapes[id]!, true);
     }
     case W.SHAPE_NEW + W.SHAPE_CYCLIC: {
       const shape = readShape();
@@ -922,9 +938,7 @@ export function decodeFrom(bytes: Uint8Array, start: number, end: number): unkno
     return bytes[start + 1] | (bytes[start + 2] << 8) | (bytes[start + 3] << 16) |
       (bytes[start + 4] << 24);
   }
-  if (tag === W.FLOAT64 && length === 9) {
-    return viewOf(bytes).getFloat64(start + 1, true);
-  }
+  if (tag === W.FLOAT64 && length === 9) return f64At(bytes, start + 1);
   return decodeValue(bytes, start, end);
 }
 
@@ -946,8 +960,22 @@ function decodeValue(bytes: Uint8Array, start: number, end: number): unknown {
     vsp = vhigh = 0;
     while (fsp > 0) closeFrame(frames[fsp - 1]); // left open by a throw
     budget = RECURSION;
+    for (let i = 0; i < decShapeCount; i++) shapes[i] = undefined;
     rb = EMPTY;
+    // Bounded retention: a message of a million objects leaves no million-slot arrays behind.
+    if (refs.length > KEPT) refs.length = KEPT;
+    if (vstack.length > KEPT) vstack.length = KEPT;
+    if (shapes.length > KEPT) shapes.length = KEPT;
+    if (frames.length > FRAMES_KEPT) frames.length = FRAMES_KEPT;
   }
   return value;
+}
+const KEPT = 1 << 14;
+const FRAMES_KEPT = 256;
+
+/** Bytes the decoder keeps between messages (arrays of references, frames, text scratch). */
+export function scratchBytes(): number {
+  return 8 * (refs.length + vstack.length + shapes.length) + 64 * frames.length +
+    textScratchBytes() + (rdvOf === null ? 0 : rdvOf.buffer.byteLength);
 }
 const EMPTY = new Uint8Array(0);

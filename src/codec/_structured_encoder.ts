@@ -70,16 +70,47 @@ let out9: Uint8Array | undefined;
 /** Set while `encodeInto` writes into a channel's ring: there is no growing that. */
 let direct = false;
 
+/**
+ * The scratch buffer grows with the messages, up to this size; a larger message is written into
+ * a buffer of its own, which its returned view alone keeps alive: one 100 MB string must not
+ * hold 100 MB (or the 512 MiB its worst case asked for) for as long as the thread lives.
+ */
+export const SCRATCH_KEPT = 4 << 20;
+/** The scratch buffer to go back to after a message outgrew SCRATCH_KEPT, or null. */
+let kept: Uint8Array | null = null;
+
 function grow(need: number): void {
   if (direct) throw new Error("Internal error: a value outgrew the bound measured for it");
   let cap = buf.length * 2;
   while (cap < need) cap *= 2;
   const next = new Uint8Array(cap);
   next.set(buf.subarray(0, pos));
-  buf = next;
-  dv = new DataView(buf.buffer);
+  if (cap > SCRATCH_KEPT && kept === null) kept = buf;
+  setBuffer(next);
+}
+
+function setBuffer(b: Uint8Array): void {
+  buf = b;
+  dv = new DataView(b.buffer);
   outViews = [];
   out5 = out9 = undefined;
+}
+
+/** After a message: back to the kept scratch if the message outgrew it; bounded caches. */
+function release(): void {
+  if (kept !== null) {
+    setBuffer(kept);
+    kept = null;
+  }
+  if (open.length > OPEN_KEPT) open = new Uint8Array(256);
+  if (frames.length > FRAMES_KEPT) frames.length = FRAMES_KEPT;
+}
+const OPEN_KEPT = 1 << 16;
+const FRAMES_KEPT = 256;
+
+/** Bytes the encoder keeps between messages (scratch buffer, per-object flags, frames). */
+export function scratchBytes(): number {
+  return buf.length + open.length + 64 * frames.length;
 }
 
 function output(): Uint8Array {
@@ -322,8 +353,13 @@ function shapeSlot(keys: string[], n: number): number {
 /** The shape written last: consecutive objects usually share it, and it needs no hashing. */
 let lastShape: EncShape | undefined;
 
-function writeShape(keys: string[], n: number): void {
-  let e = lastShape;
+/**
+ * Writes the shape of an object with keys `keys`.
+ * @returns false, having written nothing, for keys too long to cache (SHAPE_CHARS_MAX): such an
+ * object is written with the OBJECT tag.
+ */
+function writeShape(keys: string[], n: number): boolean {
+  const e = lastShape;
   if (e !== undefined) {
     const ek = e.keys;
     if (ek.length === n) {
@@ -337,18 +373,28 @@ function writeShape(keys: string[], n: number): void {
             buf[pos] = W.SHAPE_REF;
             buf[pos + 1] = id;
             pos += 2;
-            return;
+            return true;
           }
         }
-        return writeShapeEntry(e);
+        writeShapeEntry(e);
+        return true;
       }
     }
   }
-  lastShape = e = findShape(keys, n);
-  writeShapeEntry(e);
+  const found = findShape(keys, n);
+  if (found === undefined) return false;
+  lastShape = found;
+  writeShapeEntry(found);
+  return true;
 }
 
-function findShape(keys: string[], n: number): EncShape {
+/**
+ * Shapes whose keys are longer in all are not cached (nor kept alive by the cache): their
+ * objects are written with the OBJECT tag.
+ */
+const SHAPE_CHARS_MAX = 512;
+
+function findShape(keys: string[], n: number): EncShape | undefined {
   const slot = shapeSlot(keys, n);
   let e = encShapes[slot];
   if (e !== undefined) {
@@ -362,6 +408,9 @@ function findShape(keys: string[], n: number): EncShape {
     }
   }
   if (e === undefined) {
+    let chars = 0;
+    for (let i = 0; i < n; i++) chars += keys[i].length;
+    if (chars > SHAPE_CHARS_MAX) return undefined;
     // Encode the key block once: count, byte length, keys.
     const start = pos;
     for (let i = 0; i < n; i++) writeString(keys[i]);
@@ -411,7 +460,10 @@ function writePlainObject(o: any, checkOwn: boolean): void {
       open = next;
     }
     open[self] = 1;
-    writeShape(keys, n);
+    if (!writeShape(keys, n)) {
+      open[self] = 0;
+      return writeObject(o, keys, n);
+    }
     // The values, as `next` writes them when the object has a frame.
     for (let i = 0; i < n;) {
       const k = keys[i++];
@@ -448,10 +500,16 @@ function writePlainObject(o: any, checkOwn: boolean): void {
     if (open[self] === 2) buf[tagAt] += W.SHAPE_CYCLIC;
     open[self] = 0;
   } else {
-    writeTag(W.OBJECT);
-    writeVarint(n);
-    if (n > 0) fill(openFrameAt(fsp, E_PAIRS, o, keys, n));
+    writeObject(o, keys, n);
   }
+}
+
+/** Writes an object with the OBJECT tag: its keys with its values. */
+// deno-lint-ignore no-explicit-any
+function writeObject(o: any, keys: string[], n: number): void {
+  writeTag(W.OBJECT);
+  writeVarint(n);
+  if (n > 0) fill(openFrameAt(fsp, E_PAIRS, o, keys, n));
 }
 
 /** Whether `k` is an array index: the canonical form of an integer below 2^32 - 1. */
@@ -1025,6 +1083,7 @@ function encodeNested(value: unknown): Uint8Array {
     frames,
     fsp,
     budget,
+    kept,
   };
   const outerShapes = shapeCount;
   buf = new Uint8Array(256);
@@ -1038,6 +1097,7 @@ function encodeNested(value: unknown): Uint8Array {
   frames = [];
   fsp = 0;
   budget = RECURSION;
+  kept = null;
   depth = 0;
   direct = false;
   try {
@@ -1059,6 +1119,7 @@ function encodeNested(value: unknown): Uint8Array {
       frames,
       fsp,
       budget,
+      kept,
     } = outer);
     // The nested call renumbered cached shapes: the outer one writes them anew, numbered on
     // from its own count, which is what the decoder expects.
@@ -1090,8 +1151,12 @@ export function encode(value: unknown): Uint8Array {
 
 function encodeValue(value: unknown): Uint8Array {
   pos = 0;
-  writeTop(value);
-  return output();
+  try {
+    writeTop(value);
+    return output();
+  } finally {
+    if (kept !== null || open.length > OPEN_KEPT || frames.length > FRAMES_KEPT) release();
+  }
 }
 
 /** Writes a whole message at `pos`. */

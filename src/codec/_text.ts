@@ -171,6 +171,12 @@ export function latin1(b: Uint8Array, p: number, n: number): string {
   return s;
 }
 
+/**
+ * The scratch copy grows up to this size; longer text is copied into a buffer of its own, which
+ * is garbage once decoded: one 100 MB string must not hold 100 MB for as long as the thread lives.
+ */
+const PLAIN_KEPT = 1 << 20;
+
 /** Decodes `n` bytes at `p` as UTF-8 from a non-shared copy. */
 export function utf8(b: Uint8Array, p: number, n: number): string {
   // Copy from an 8-byte-aligned start: copies out of shared memory are several times slower
@@ -178,9 +184,18 @@ export function utf8(b: Uint8Array, p: number, n: number): string {
   const skew = (b.byteOffset + p) & 7;
   const from = p >= skew ? p - skew : p;
   const m = p + n - from;
-  if (plain.length < m) plain = new Uint8Array(Math.max(m, plain.length * 2));
-  plain.set(b.subarray(from, p + n));
-  return decoder.decode(plain.subarray(p - from, m));
+  let copy = plain;
+  if (copy.length < m) {
+    copy = new Uint8Array(Math.max(m, Math.min(copy.length * 2, PLAIN_KEPT)));
+    if (copy.length <= PLAIN_KEPT) plain = copy;
+  }
+  copy.set(b.subarray(from, p + n));
+  return decoder.decode(copy.subarray(p - from, m));
+}
+
+/** Bytes the text helpers keep between calls. */
+export function textScratchBytes(): number {
+  return plain.length;
 }
 
 const units: number[] = [];

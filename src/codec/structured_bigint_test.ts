@@ -65,7 +65,11 @@ Deno.test("structured encodes and decodes BigInts in linear time", () => {
   // A quadratic codec takes tens of seconds here: fail at once rather than wait.
   const first = roundTripMs(half, 1);
   assert.ok(first < 1500, `a 512 KiB BigInt took ${first.toFixed(0)} ms`);
-  const a = roundTripMs(half, 5);
-  const b = roundTripMs(full, 5);
+  let a = Infinity;
+  let b = Infinity;
+  for (let r = 0; r < 7; r++) { // interleaved, the fastest of each: the machine may be loaded
+    a = Math.min(a, roundTripMs(half, 1));
+    b = Math.min(b, roundTripMs(full, 1));
+  }
   assert.ok(b <= 2.5 * a + 1, `1 MiB: ${b.toFixed(1)} ms; 512 KiB: ${a.toFixed(1)} ms`);
 });
