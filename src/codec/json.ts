@@ -23,13 +23,18 @@ function stringify(value: unknown): string {
   return text;
 }
 
+/** The scratch buffer grows up to this size; a larger message gets a buffer of its own. */
+const SCRATCH_KEPT = 4 << 20;
+
 function encode(value: unknown): Uint8Array {
   const text = stringify(value);
-  if (buf.length < 3 * text.length) {
-    buf = new Uint8Array(Math.max(3 * text.length, buf.length * 2));
+  let b = buf;
+  if (b.length < 3 * text.length) {
+    b = new Uint8Array(Math.max(3 * text.length, Math.min(2 * b.length, SCRATCH_KEPT)));
+    if (b.length <= SCRATCH_KEPT) buf = b; // else its returned view alone keeps it alive
   }
-  const { written } = encoder.encodeInto(text, buf);
-  return buf.subarray(0, written);
+  const { written } = encoder.encodeInto(text, b);
+  return b.subarray(0, written);
 }
 
 // In place (see _direct.ts): every value. `measure` runs JSON.stringify (and with it any toJSON

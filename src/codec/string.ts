@@ -18,17 +18,23 @@ let buf = new Uint8Array(1024);
 let outViews: (Uint8Array | undefined)[] = [];
 const encoder = new TextEncoder();
 
+/** The scratch buffer grows up to this size; a larger message gets a buffer of its own. */
+const SCRATCH_KEPT = 4 << 20;
+
 function reserve(n: number): Uint8Array {
   if (n > buf.length) {
-    buf = new Uint8Array(Math.max(n, buf.length * 2));
+    const next = new Uint8Array(Math.max(n, Math.min(2 * buf.length, SCRATCH_KEPT)));
+    if (next.length > SCRATCH_KEPT) return next; // its returned view alone keeps it alive
+    buf = next;
     outViews = [];
   }
   return buf;
 }
 
-function output(n: number): Uint8Array {
-  if (n < 256) return outViews[n] ??= buf.subarray(0, n);
-  return buf.subarray(0, n);
+/** The first `n` bytes of `b`, a buffer from `reserve`. */
+function output(b: Uint8Array, n: number): Uint8Array {
+  if (n < 256 && b === buf) return outViews[n] ??= buf.subarray(0, n);
+  return b.subarray(0, n);
 }
 
 /** Writes `s` as UTF-16 code units at `b[p..]`. @returns the offset after them. */
@@ -57,13 +63,13 @@ function encode(value: string): Uint8Array {
     b[0] = UTF8;
     for (let i = 0; i < n; i++) {
       const c = value.charCodeAt(i);
-      if (c > 0x7f) return output(writeUnits(value, reserve(1 + 2 * n), 0));
+      if (c > 0x7f) return output(b, writeUnits(value, reserve(1 + 2 * n), 0));
       b[i + 1] = c;
     }
-    return output(1 + n);
+    return output(b, 1 + n);
   }
   const b = reserve(1 + 3 * n);
-  return output(write(value, b, 0, b.length));
+  return output(b, write(value, b, 0, b.length));
 }
 
 /**
