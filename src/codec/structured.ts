@@ -17,21 +17,28 @@ import { decode, decodeFrom } from "./_structured_decoder.ts";
  *
  * Differences from `structuredClone`, all because bytes cannot carry identity across threads:
  * `SharedArrayBuffer` (and views on one), `WebAssembly.Module`, `WebAssembly.Memory`, `Blob`,
- * `File` and other Deno host objects except `DOMException` throw `DataCloneError`; transfer
- * lists do not exist. A built-in object (a `Map`, say) whose prototype was replaced by
- * `Object.prototype` is encoded as a plain object.
+ * `File` and other Deno host objects except `DOMException` throw `DataCloneError`, and so does a
+ * live channel end (`Sender`, `Receiver`), which would arrive as a plain object cut off from its
+ * channel (move ends with `transfer()` and `postMessage`); transfer lists do not exist. A
+ * built-in object (a `Map`, say) whose prototype was replaced by `Object.prototype` is encoded as
+ * a plain object. Values nested deeper than `structuredClone` goes (it gives up with a
+ * `RangeError` after a few thousand levels) are encoded too: neither `encode` nor `decode`
+ * recurses more than a few dozen levels, so any thread decodes what any thread encoded.
  *
  * `encode` returns a view of a scratch buffer owned by the codec, valid until the next call to
- * `encode` on the same thread. `decode` copies everything it returns out of `bytes`. The bytes of
- * large `ArrayBuffer`s are padded to an 8-byte boundary relative to the start of the message: keep
- * messages 8-byte aligned in shared memory, or copying them out is several times slower.
+ * `encode` on the same thread (a message larger than 4 MiB gets a buffer of its own, so that the
+ * codec keeps no more than that between messages). `decode` copies everything it returns out of
+ * `bytes`, and reads nothing outside them. The bytes of large `ArrayBuffer`s are padded to an
+ * 8-byte boundary relative to the start of the message: keep messages 8-byte aligned in shared
+ * memory, or copying them out is several times slower.
  *
  * @param value The value to encode (for `encode`); `bytes` (for `decode`): the encoded bytes,
  * typically a view of shared memory.
  * @returns `encode` returns the encoded bytes; `decode` returns the decoded value.
  * @throws {DOMException} `DataCloneError` from `encode` when `structuredClone` would throw it,
  * plus any error a getter throws while the value is read.
- * @throws {TypeError} From `decode` when the bytes are not a valid encoding.
+ * @throws {TypeError} From `decode` when the bytes are not a valid encoding (a length or count
+ * larger than the bytes left included: it fails at once, allocating nothing for it).
  *
  * @example Round trip
  * ```ts
