@@ -63,7 +63,10 @@ function encode(value: string): Uint8Array {
     b[0] = UTF8;
     for (let i = 0; i < n; i++) {
       const c = value.charCodeAt(i);
-      if (c > 0x7f) return output(b, writeUnits(value, reserve(1 + 2 * n), 0));
+      if (c > 0x7f) {
+        const u = reserve(1 + 2 * n);
+        return output(u, writeUnits(value, u, 0));
+      }
       b[i + 1] = c;
     }
     return output(b, 1 + n);
