@@ -52,7 +52,7 @@ function assertNested(c: unknown, unwrap: (c: Any) => unknown, depth: number, la
 Deno.test("structured carries every container as deep as structuredClone does, and deeper", () => {
   // Where structuredClone accepts the value, so must the codec; where it gives up (its
   // recursion is bounded by the stack), the codec may go on, but whatever it accepts decodes.
-  for (const depth of [2500, 10_000]) {
+  for (const depth of [2500, 4000, 10_000]) {
     for (const [name, wrap, unwrap] of KINDS) {
       const label = `${name} ${depth} deep`;
       const value = nest(wrap, depth);
