@@ -27,7 +27,7 @@
 //   ch + 64   ├──────────────────────────────────────────────────────────────────┤
 //             │ PROD_RING │ ADMITTED │ RECEIVED_CACHE │ SEALING │ SEAL_GEN       │ producers
 //   ch + 128  ├──────────────────────────────────────────────────────────────────┤
-//             │ CONS_RING │ RECEIVED │ REALIGN │                                 │ consumer
+//             │ CONS_RING │ RECEIVED │ REALIGN │ CONS_CHECK                      │ consumer
 //   ch + 192  ├──────────────────────────────────────────────────────────────────┤
 //             │ SENDERS │ RECEIVER │ RECV_WAITING │                             │ ends
 //   ch + 256  ├──────────────────────────────────────────────────────────────────┤
@@ -49,6 +49,7 @@
 //
 //   r + 0     │ CAPACITY │ NEXT (ring that follows once this one is sealed; 0 = none) │
 //             │ FREE_NEXT (next retired ring in the FREE_RINGS list) │ RING_CHECK     │
+//             │ PREV (the ring it succeeds, written before NEXT links it)             │
 //   r + 64    │ TAIL: i64 byte position claimed by producers; bit 63 = SEALED        │
 //   r + 128   │ HEAD: i64 byte position of the next record to consume                │
 //   r + 192   │ data[capacity] ...                                                   │
@@ -56,7 +57,8 @@
 // RING_CHECK is a hash of the ring's address and capacity: a ring address read from shared
 // memory (PROD_RING, CONS_RING, NEXT, FREE_RINGS, FREE_NEXT) is used only if the descriptor
 // there carries the right check, lies inside the memory after the control block, and holds a
-// valid capacity. Positions grow monotonically; the byte of position p is at
+// valid capacity. A successor must name its predecessor in PREV; a free ring must be sealed,
+// drained and neither ring in use; only the consumer moves CONS_RING. Positions grow monotonically; the byte of position p is at
 // data + (p & (capacity - 1)).
 //
 // A record is an 8-byte header and its payload, padded to a multiple of 8 bytes:
@@ -160,6 +162,8 @@ export const CONS_RING: i32 = 128;
 export const RECEIVED: i32 = 132;
 /** Set by a producer whose record fits the current ring only from offset 0 (see `realign`). */
 export const REALIGN: i32 = 136;
+/** A check of CONS_RING (`consCheck`), written with it: a consumer that starts checks it. */
+export const CONS_CHECK: i32 = 140;
 export const SENDERS: i32 = 192;
 export const RECEIVER: i32 = 196;
 export const RECV_WAITING: i32 = 200;
@@ -177,6 +181,8 @@ export const RING_CAPACITY: i32 = 0;
 export const RING_NEXT: i32 = 4;
 export const RING_FREE_NEXT: i32 = 8;
 export const RING_CHECK: i32 = 12;
+/** The ring this one succeeds (written by the sealer that links it; 0 for the first ring). */
+export const RING_PREV: i32 = 16;
 export const RING_TAIL: i32 = 64;
 export const RING_HEAD: i32 = 128;
 export const RING_DATA: i32 = 192;
@@ -211,6 +217,8 @@ export const PAGE: i32 = 65536;
  * that keeps changing a word.
  */
 export const SPIN_LIMIT: i32 = 1 << 20;
+/** Turns `reserve` waits for a sealer to link a ring before it returns BUSY. */
+export const SEAL_SPINS: i32 = 1024;
 
 const SEALED: i64 = i64.MIN_VALUE;
 const POSITION: i64 = i64.MAX_VALUE;
@@ -297,11 +305,12 @@ let prodTail: i64 = 0;
 }
 
 /**
- * Reports that the channel's memory broke an invariant: sets CORRUPT (sticky) and wakes every
+ * Reports that the channel's memory broke an invariant: sets CORRUPT (sticky) to the number of
+ * the `check` that failed (for the error message; each call site has its own) and wakes every
  * waiter, whose next call then sees it. @returns CORRUPTED.
  */
-function fail(ch: usize): i32 {
-  atomic.store<i32>(ch + CORRUPT, 1);
+function fail(ch: usize, check: i32): i32 {
+  if (atomic.load<i32>(ch + CORRUPT) == 0) atomic.store<i32>(ch + CORRUPT, check);
   atomic.add<i32>(ch + DATA_SEQ, 1);
   atomic.notify(ch + DATA_SEQ, -1);
   atomic.add<i32>(ch + SPACE_SEQ, 1);
@@ -311,12 +320,15 @@ function fail(ch: usize): i32 {
 
 /** Marks the channel corrupted (for a caller that found its memory broken). @returns CORRUPTED. */
 export function corrupt(ch: usize): i32 {
-  return fail(ch);
+  return fail(ch, 1);
 }
 
-/** @returns 1 once the channel was found corrupted (sticky), else 0. */
+/**
+ * @returns 0 while the channel is intact, else (sticky) the number of the check that found it
+ * corrupted (see `fail`).
+ */
 export function corrupted(ch: usize): i32 {
-  return atomic.load<i32>(ch + CORRUPT) != 0 ? 1 : 0;
+  return atomic.load<i32>(ch + CORRUPT);
 }
 
 /** End of the memory this instance has seen (per instance, like the bounds V8 keeps). */
@@ -375,11 +387,19 @@ function capacityOf(ch: usize, ring: usize): i32 {
   return capacity;
 }
 
-/** Most rings the memory can hold now: a bound for every walk over rings. */
-// @ts-ignore: decorator
-@inline function maxRings(): i32 {
-  reach(0);
-  return <i32>(reached / PAGE) + 2;
+/**
+ * The end of the memory now, as grown by any thread (a runtime call: for rare paths only; the
+ * hot paths use `reach`).
+ */
+function memoryEnd(): usize {
+  memory.grow(0);
+  reached = <usize>memory.size() * PAGE;
+  return reached;
+}
+
+/** Most rings the memory can hold now: a bound for every walk over rings (rare paths). */
+function maxRings(): i32 {
+  return <i32>(memoryEnd() / PAGE) + 2;
 }
 
 /** Config check word. */
@@ -401,10 +421,10 @@ function attach(ch: usize): i32 {
   const bound = load<u32>(ch + BOUND);
   const maxBytes = load<u32>(ch + MAX_BYTES);
   const id = load<i32>(ch + ID);
-  if (load<i32>(ch + CONFIG_CHECK) != configCheck(bound, maxBytes, id)) return fail(ch);
-  if (maxBytes > MAX_STORAGE) return fail(ch);
+  if (load<i32>(ch + CONFIG_CHECK) != configCheck(bound, maxBytes, id)) return fail(ch, 2);
+  if (maxBytes > MAX_STORAGE) return fail(ch, 3);
   const first = capacityOf(ch, ch + CONTROL_SIZE);
-  if (first == 0 || <u32>(RING_DATA + first) > maxBytes) return fail(ch);
+  if (first == 0 || <u32>(RING_DATA + first) > maxBytes) return fail(ch, 4);
   // Grown rings take whole pages of what the first ring leaves of maxBytes.
   const grown = <i64>maxBytes - RING_DATA - first;
   let largest = first;
@@ -425,7 +445,7 @@ function attach(ch: usize): i32 {
 // @ts-ignore: decorator
 @inline function enter(ch: usize): i32 {
   if (atomic.load<i32>(ch + CORRUPT) != 0) return CORRUPTED;
-  if (ch != cfgCh && attach(ch) != OK) return fail(ch);
+  if (ch != cfgCh && attach(ch) != OK) return fail(ch, 5);
   return OK;
 }
 
@@ -435,6 +455,7 @@ function initRing(r: usize, capacity: i32): void {
   store<i32>(r + RING_NEXT, 0);
   store<i32>(r + RING_FREE_NEXT, 0);
   store<i32>(r + RING_CHECK, ringCheck(r, capacity));
+  store<i32>(r + RING_PREV, 0);
   store<i64>(r + RING_TAIL, 0);
   store<i64>(r + RING_HEAD, 0);
 }
@@ -467,6 +488,7 @@ export function init(
   store<i32>(ch + PROD_RING, <i32>ring);
   store<i32>(ch + ADMITTED, 0);
   store<i32>(ch + CONS_RING, <i32>ring);
+  store<i32>(ch + CONS_CHECK, consCheck(ring));
   store<i32>(ch + RECEIVED, 0);
   store<i32>(ch + SENDERS, 1);
   store<i32>(ch + RECEIVER, 1);
@@ -583,11 +605,17 @@ function allocRing(ch: usize, size: i32, current: i32): i32 {
   let ring = takeFree(ch, desired, i32.MAX_VALUE);
   if (ring != 0) return <i32>ring;
   if (atomic.load<i32>(ch + CORRUPT) != 0) return CORRUPTED;
+  // STORAGE counts the first ring and the whole pages grown for this channel since: never more
+  // than the memory after the control block's page holds.
   const storage = <i64>load<i32>(ch + STORAGE);
-  if (storage < 0 || storage > <i64>cfgMaxBytes) return fail(ch);
+  const first = <i64>RING_DATA + capacityOf(ch, ch + CONTROL_SIZE);
+  if (
+    storage < first || storage > <i64>cfgMaxBytes || (storage - first) % PAGE != 0 ||
+    storage - first > <i64>memoryEnd() - <i64>ch - PAGE
+  ) return fail(ch, 6);
   const available = <i64>cfgMaxBytes - storage;
   let large = <usize>atomic.load<i32>(ch + LARGE_RING);
-  if (large != 0 && capacityOf(ch, large) != largest) return fail(ch);
+  if (large != 0 && capacityOf(ch, large) != largest) return fail(ch, 7);
   const reserved = large != 0 || cfgLargeIsFirst ? 0 : pagesFor(largest);
   // A smaller ring from what the largest one leaves; or else the largest one itself.
   let capacity = desired;
@@ -671,7 +699,7 @@ function takeFree(ch: usize, least: i32, below: i32): usize {
   for (let hops = maxRings(); ring != 0; hops--) {
     const capacity = capacityOf(ch, ring);
     if (hops == 0 || capacity == 0) {
-      fail(ch);
+      fail(ch, 8);
       return 0;
     }
     if (capacity >= least && capacity < below && capacity > bestCap) {
@@ -683,8 +711,14 @@ function takeFree(ch: usize, least: i32, below: i32): usize {
     ring = <usize>atomic.load<i32>(ring + RING_FREE_NEXT);
   }
   if (best == 0) return 0;
-  if (!unlinkFree(ch, best, bestPrev)) {
-    fail(ch);
+  // A retired ring is sealed and drained, and in use by nobody: else the list was written to.
+  const tail = atomic.load<i64>(best + RING_TAIL);
+  if (
+    tail >= 0 || (tail & POSITION) != atomic.load<i64>(best + RING_HEAD) ||
+    <i32>best == atomic.load<i32>(ch + PROD_RING) || <i32>best == atomic.load<i32>(ch + CONS_RING) ||
+    !unlinkFree(ch, best, bestPrev)
+  ) {
+    fail(ch, 9);
     return 0;
   }
   reuse(best, bestCap);
@@ -701,7 +735,7 @@ function retire(ch: usize, ring: usize): i32 {
     if (seen == head) return OK;
     head = seen;
   }
-  return fail(ch);
+  return fail(ch, 10);
 }
 
 /** A record header as one i64: META (with its check) in the high half, SIZE in the low half. */
@@ -739,10 +773,11 @@ function sealedFor(ch: usize, ring: usize, tail: i64): i32 {
     if (
       next == 0 && atomic.load<i64>(ring + RING_TAIL) == tail &&
       atomic.load<i32>(ch + SEAL_GEN) == gen
-    ) return fail(ch);
+    ) return fail(ch, 11);
     if (next == 0) return 0;
   }
-  if (next == ring || capacityOf(ch, next) == 0) return fail(ch);
+  if (next == ring || capacityOf(ch, next) == 0) return fail(ch, 12);
+  if (<usize>load<i32>(next + RING_PREV) != ring) return fail(ch, 13);
   return <i32>next;
 }
 
@@ -751,8 +786,9 @@ function sealedFor(ch: usize, ring: usize, tail: i64): i32 {
  *
  * @returns the payload's address (≥ FIRST_OFFSET), to be filled and then passed to `commit`
  * (or `cancel`); or FULL (bound reached / no receiver waiting on a rendezvous channel),
- * DISCONNECTED (receiver closed), TOO_LARGE (can never fit within MAX_BYTES), NO_MEMORY (does
- * not fit until the consumer drains), CORRUPTED.
+ * BUSY (a sealer is linking a new ring: try again once SPACE_SEQ moves), DISCONNECTED
+ * (receiver closed), TOO_LARGE (can never fit within MAX_BYTES), NO_MEMORY (does not fit until
+ * the consumer drains), CORRUPTED.
  */
 export function reserve(ch: usize, length: i32, owner: i32): i32 {
   if (enter(ch) != OK) return CORRUPTED;
@@ -761,19 +797,25 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
   const status = admit(ch);
   if (status != OK) return status;
   const size = align8(HEADER + length);
+  let sealed = 0;
   for (let turn = 0; turn < SPIN_LIMIT; turn++) {
     const ring = <usize>atomic.load<i32>(ch + PROD_RING);
     const capacity = capacityOf(ch, ring);
-    if (capacity == 0) return fail(ch);
+    if (capacity == 0) return fail(ch, 14);
     const tail = atomic.load<i64>(ring + RING_TAIL);
     if (tail < 0) {
       // Sealed: help publish its successor, or wait for the sealer to link one.
       const next = sealedFor(ch, ring, tail);
       if (next == CORRUPTED) return CORRUPTED;
       if (next != 0) atomic.cmpxchg<i32>(ch + PROD_RING, <i32>ring, next);
+      else if (++sealed == SEAL_SPINS) {
+        // Its sealer is slow (descheduled, growing the memory): wait in the caller, not here.
+        unadmit(ch);
+        return BUSY;
+      }
       continue;
     }
-    if ((tail & (ALIGN - 1)) != 0) return fail(ch);
+    if ((tail & (ALIGN - 1)) != 0) return fail(ch, 15);
     const index = <i32>(tail & (capacity - 1));
     const toEnd = capacity - index;
     const padding = size > toEnd ? toEnd : 0;
@@ -783,7 +825,7 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
       prodHead = tail - capacity; // unknown yet: assume full, read HEAD below
       prodTail = tail;
     } else if (tail < prodTail || tail < prodHead) {
-      return fail(ch); // TAIL went back (loads of one word never go back in time)
+      return fail(ch, 16); // TAIL went back (loads of one word never go back in time)
     } else {
       prodTail = tail;
     }
@@ -792,7 +834,7 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
       if (head > tail || tail - head > capacity) {
         // HEAD is read after TAIL, so it may be newer than a stale `tail` (claims and receives
         // happened in between); TAIL unchanged since means they really disagree.
-        if (atomic.load<i64>(ring + RING_TAIL) == tail) return fail(ch);
+        if (atomic.load<i64>(ring + RING_TAIL) == tail) return fail(ch, 17);
         continue;
       }
       prodHead = head;
@@ -811,7 +853,7 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
         atomic.store<i64>(ring + RING_TAIL, tail);
         atomic.add<i32>(ch + SEAL_GEN, 1);
         atomic.sub<i32>(ch + SEALING, 1);
-        unadmit(ch);
+        unadmit(ch); // wakes producers that waited for the seal, too
         if (grown == NO_MEMORY && size <= capacity) {
           // The record fits this ring once it is drained and starts over at offset 0: ask the
           // consumer to realign it when it next finds it empty (see `realign`).
@@ -820,11 +862,14 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
         }
         return grown;
       }
-      // Publishes the successor to the consumer (NEXT), then to producers (PROD_RING).
+      // Publishes the successor (and its PREV) to the consumer (NEXT), then to producers
+      // (PROD_RING); then wakes producers that waited for it (see the BUSY below).
+      store<i32>(<usize>grown + RING_PREV, <i32>ring);
       atomic.store<i32>(ring + RING_NEXT, grown);
       atomic.store<i32>(ch + PROD_RING, grown);
       atomic.add<i32>(ch + SEAL_GEN, 1);
       atomic.sub<i32>(ch + SEALING, 1);
+      wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
       continue;
     }
     if (atomic.cmpxchg<i64>(ring + RING_TAIL, tail, end) != tail) continue;
@@ -834,7 +879,7 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
     // Space between HEAD and the claims reads 0 (see "Protocol"): a header there means TAIL was
     // moved back over a record nobody consumed yet.
     if (load<i64>(record) != 0 || (padding != 0 && load<i64>(data) != 0)) {
-      fail(ch);
+      fail(ch, 18);
       unadmit(ch);
       return CORRUPTED;
     }
@@ -943,28 +988,36 @@ export function cancel(ch: usize, payload: usize, owner: i32, length: i32): i32 
  */
 function headRecord(ch: usize): usize {
   const ring = <usize>atomic.load<i32>(ch + CONS_RING);
-  if (ring != consRing || ch != consCh) {
-    const capacity = capacityOf(ch, ring);
-    if (capacity == 0) {
-      fail(ch);
+  if (ch != consCh) {
+    // This instance starts consuming: take the ring and HEAD as the memory has them.
+    if (atomic.load<i32>(ch + CONS_CHECK) != consCheck(ring) || !enterRing(ch, ring)) {
+      fail(ch, 19);
       return 0;
     }
-    const head = atomic.load<i64>(ring + RING_HEAD);
-    if (head < 0 || (head & (ALIGN - 1)) != 0) {
-      fail(ch);
-      return 0;
-    }
-    consCh = ch;
-    consRing = ring;
-    consCap = capacity;
-    consHead = head;
-    consTail = head;
-    consLarge = capacity >= cfgLargest;
-  } else if (atomic.load<i64>(ring + RING_HEAD) != consHead) {
-    fail(ch);
+  } else if (ring != consRing || atomic.load<i64>(ring + RING_HEAD) != consHead) {
+    // Only the consumer moves CONS_RING and HEAD, and it keeps them here.
+    fail(ch, 20);
     return 0;
   }
   return ring + RING_DATA + <i32>(consHead & (consCap - 1));
+}
+
+/**
+ * Consumer: makes `ring` its ring, HEAD as the memory has it. @returns false for a ring or HEAD
+ * that cannot be (the caller fails the channel).
+ */
+function enterRing(ch: usize, ring: usize): bool {
+  const capacity = capacityOf(ch, ring);
+  if (capacity == 0) return false;
+  const head = atomic.load<i64>(ring + RING_HEAD);
+  if (head < 0 || (head & (ALIGN - 1)) != 0) return false;
+  consCh = ch;
+  consRing = ring;
+  consCap = capacity;
+  consHead = head;
+  consTail = head;
+  consLarge = capacity >= cfgLargest;
+  return true;
 }
 
 /**
@@ -1011,19 +1064,19 @@ function extentOf(ch: usize, h: i64): i32 {
 export function peek(ch: usize): i32 {
   if (enter(ch) != OK) return CORRUPTED;
   let noSenders = false;
-  let hops = maxRings();
+  let hops = 0; // rings followed in this call
   // Each turn skips a record (at most capacity / 8 per ring) or moves to the next ring.
   let budget = 0;
   for (let turn = 0;; turn++) {
     const record = headRecord(ch);
     if (record == 0) return CORRUPTED;
     if (turn == 0) budget = consCap / ALIGN + 2;
-    if (budget-- == 0) return fail(ch);
+    if (budget-- == 0) return fail(ch, 21);
     // Waits for the producer's publishing CAS of the header (SIZE > 0). One i64 load, the same
     // range as that CAS, reads SIZE and META together.
     const h = atomic.load<i64>(record);
     const extent = extentOf(ch, h);
-    if (extent < 0) return fail(ch);
+    if (extent < 0) return fail(ch, 22);
     if (extent > 0) {
       const kind = <i32>(h >>> 32) & 0xf;
       if (kind == RECORD_MESSAGE) {
@@ -1039,17 +1092,17 @@ export function peek(ch: usize): i32 {
     const ring = consRing;
     const tail = atomic.load<i64>(ring + RING_TAIL);
     const position = tail & POSITION;
-    if (position < consTail || position - consHead > consCap) return fail(ch);
+    if (position < consTail || position - consHead > consCap) return fail(ch, 23);
     consTail = position;
     if (consHead != position) {
       lastLength = -<i32>h; // the claim's length, once its header is written (see `pull` in JS)
       return BUSY;
     }
-    if (h != 0) return fail(ch); // nothing claimed, yet a header
+    if (h != 0) return fail(ch, 24); // nothing claimed, yet a header
     const moved = drained(ch, tail);
     if (moved == CORRUPTED) return CORRUPTED;
     if (moved == OK) {
-      if (--hops == 0) return fail(ch);
+      if (++hops > maxRings()) return fail(ch, 25);
       turn = -1;
       continue;
     }
@@ -1078,7 +1131,7 @@ function drained(ch: usize, tail: i64): i32 {
     if (
       (!linked || atomic.load<i32>(ring + RING_NEXT) != 0) &&
       atomic.load<i64>(ring + RING_TAIL) == tail
-    ) return fail(ch);
+    ) return fail(ch, 26);
     if (consLarge || atomic.load<i32>(ch + REALIGN) != 0) realign(ch, tail);
     return EMPTY;
   }
@@ -1086,8 +1139,16 @@ function drained(ch: usize, tail: i64): i32 {
   if (next == CORRUPTED) return CORRUPTED;
   if (next == 0) return EMPTY; // its sealer is linking one
   // The sealed ring is drained up to its final TAIL: move on and retire it.
+  if (!enterRing(ch, <usize>next)) return fail(ch, 27);
+  atomic.store<i32>(ch + CONS_CHECK, consCheck(<usize>next));
   atomic.store<i32>(ch + CONS_RING, next);
   return retire(ch, ring);
+}
+
+/** Check word of CONS_RING = `ring`. */
+// @ts-ignore: decorator
+@inline function consCheck(ring: usize): i32 {
+  return mix(<i32>ring, 0x434f4e53);
 }
 
 /**
@@ -1164,7 +1225,7 @@ export function release(ch: usize): i32 {
   let extent = lastExtent;
   if (record != lastRecord || h != lastHeader) {
     extent = extentOf(ch, h);
-    if (extent <= 0 || (<i32>(h >>> 32) & 0xf) != RECORD_MESSAGE) return fail(ch);
+    if (extent <= 0 || (<i32>(h >>> 32) & 0xf) != RECORD_MESSAGE) return fail(ch, 28);
   }
   skip(record, extent, extent);
   if (extent > consCap >> 1) consLarge = true;
@@ -1265,12 +1326,12 @@ export function unblock(ch: usize): i32 {
   if (record == 0) return CORRUPTED;
   const h = atomic.load<i64>(record);
   const extent = extentOf(ch, h);
-  if (extent < 0) return fail(ch);
+  if (extent < 0) return fail(ch, 29);
   if (extent > 0 || <i32>h > 0) return BUSY;
   const noSenders = atomic.load<i32>(ch + SENDERS) <= 0;
   if (h == 0) {
     const position = atomic.load<i64>(consRing + RING_TAIL) & POSITION;
-    return noSenders && position != consHead ? fail(ch) : BUSY;
+    return noSenders && position != consHead ? fail(ch, 30) : BUSY;
   }
   const meta = <i32>(h >>> 32);
   if ((meta & 0xf) != RECORD_DEAD && !noSenders) return BUSY;

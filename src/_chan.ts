@@ -26,6 +26,8 @@ export const SLICE_ASYNC_MS = 1000;
  */
 const UNBLOCK_AFTER_MS = 100;
 const UNBLOCK_BYTES_PER_MS = 100_000;
+/** Longest wait in one send for another producer to link a new ring (see `#reserve`). */
+const SEALER_PATIENCE_MS = 20;
 /** Spins on an unfinished claim at the head before `pull` reports BUSY. */
 const BUSY_SPINS = 1000;
 /** Busy-polls before parking: waking a parked thread costs ~30 µs on an idle CPU. */
@@ -81,7 +83,11 @@ export class Chan {
 
   /** Throws the channel's `ChannelCorruptedError`. */
   corrupted(): never {
-    throw new ChannelCorruptedError(this.id);
+    const check = this.core.corrupted(CH);
+    throw new ChannelCorruptedError(
+      this.id,
+      `its shared memory was overwritten (check ${check === 0 ? "?" : check} failed)`,
+    );
   }
 
   /** Throws `ChannelCorruptedError` if the channel was found corrupted, in any thread. */
@@ -139,7 +145,7 @@ export class Chan {
       // or it would write into a claim its terminator has reported dead (see _lifeline.ts).
       assertAlive();
       const length = bytes.length;
-      const at = this.core.reserve(CH, length, owner);
+      const at = this.#reserve(length, owner);
       if (at < CORE.FIRST_OFFSET) return at === CORRUPTED ? this.corrupted() : at;
       if (claims !== null) Atomics.store(claims, CLAIM_AT, at);
       try {
@@ -158,6 +164,24 @@ export class Chan {
     } finally {
       if (claims !== null) Atomics.store(claims, CLAIM_AT, 0);
     }
+  }
+
+  /**
+   * Claims `length` bytes for `owner` (`reserve` in assembly/ring.ts). While another thread is
+   * linking a new ring (BUSY: it sealed the current one and is allocating), waits for it on the
+   * space word, as `tryRecv` waits for an unfinished write: at most SEALER_PATIENCE_MS, then
+   * reports the channel full for now.
+   * @returns the payload's address, or a status.
+   */
+  #reserve(length: number, owner: number): number {
+    let at = this.core.reserve(CH, length, owner);
+    if (at !== BUSY) return at;
+    const deadline = performance.now() + SEALER_PATIENCE_MS;
+    do {
+      Atomics.wait(this.#i32, SPACE, Atomics.load(this.#i32, SPACE), 1);
+      at = this.core.reserve(CH, length, owner);
+    } while (at === BUSY && performance.now() < deadline);
+    return at === BUSY ? FULL : at;
   }
 
   /** Checks the status of a `commit` or `cancel`. */
@@ -179,7 +203,7 @@ export class Chan {
     if (claims !== null) Atomics.store(claims, CLAIM_AT, RESERVING); // see `push`
     try {
       assertAlive();
-      const at = this.core.reserve(CH, bound, owner);
+      const at = this.#reserve(bound, owner);
       if (at < CORE.FIRST_OFFSET) return at === CORRUPTED ? this.corrupted() : at;
       if (claims !== null) Atomics.store(claims, CLAIM_AT, at);
       let end: number;

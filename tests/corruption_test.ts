@@ -145,6 +145,55 @@ Deno.test("TAIL moved back: an error, not overwritten messages", () => {
   assertUnusable(tx, rx, 1);
 });
 
+// Found by a red-team review: one 32-bit write of a *valid* ring address lost messages silently.
+Deno.test("CONS_RING pointed at another ring of the channel: an error, not a silent loss", () => {
+  const { tx, rx, i32 } = grown(40);
+  i32[CORE.CONS_RING / 4] = i32[CORE.PROD_RING / 4];
+  tx.close();
+  assert.throws(() => {
+    for (;;) if (rx.tryRecv().state !== "ok") break;
+  }, ChannelCorruptedError);
+  rx.close();
+});
+
+Deno.test("a sealed ring's NEXT pointed past its successor: an error, not a silent loss", () => {
+  const { tx, rx, i32 } = grown(150);
+  const r2 = i32[(RING + CORE.RING_NEXT) / 4];
+  const r3 = i32[(r2 + CORE.RING_NEXT) / 4];
+  assert.notEqual(r3, 0, "three rings");
+  i32[(RING + CORE.RING_NEXT) / 4] = r3;
+  tx.close();
+  const got: number[] = [];
+  assert.throws(() => {
+    for (;;) {
+      const r = rx.tryRecv();
+      if (r.state !== "ok") break;
+      got.push(r.value[0]);
+    }
+  }, ChannelCorruptedError);
+  assert.deepEqual(got, got.map((_, i) => i), "nothing skipped before the error");
+  rx.close();
+});
+
+Deno.test("FREE_RINGS pointed at the ring in use: an error, not a reset ring", () => {
+  const [tx, rx] = channel<Uint8Array>({ codec: bytes, maxBytes: 3 * 65536 });
+  const { i32 } = memoryOf(tx);
+  for (let i = 0; i < 40; i++) tx.sendSync(new Uint8Array(1000).fill(i));
+  i32[CORE.FREE_RINGS / 4] = i32[CORE.PROD_RING / 4];
+  assert.throws(() => {
+    for (let i = 40; i < 1000; i++) tx.trySend(new Uint8Array(1000).fill(i));
+  }, ChannelCorruptedError);
+  assertUnusable(tx, rx, new Uint8Array(1));
+});
+
+Deno.test("STORAGE raised to maxBytes: an error, not an empty channel refusing for good", () => {
+  const [tx, rx] = channel<Uint8Array>({ codec: bytes, maxBytes: 1 << 20 });
+  const { i32 } = memoryOf(tx);
+  i32[CORE.STORAGE / 4] = 1 << 20;
+  assert.throws(() => tx.sendSync(new Uint8Array(100_000)), ChannelCorruptedError);
+  assertUnusable(tx, rx, new Uint8Array(1));
+});
+
 Deno.test("HEAD moved past TAIL: ChannelCorruptedError", () => {
   const [tx, rx] = channel<number>();
   const { i64 } = memoryOf(tx);

@@ -18,8 +18,9 @@ self.onmessage = (event: MessageEvent) => {
     const length = recordLength(id, seq);
     let at: number;
     while (!isOffset(at = core.reserve(0, length, id + 1))) {
-      // FULL: the bound; NO_MEMORY: maxBytes reached while the consumer catches up.
-      if (at !== CORE.FULL && at !== CORE.NO_MEMORY) {
+      // FULL: the bound; NO_MEMORY: maxBytes reached while the consumer catches up; BUSY:
+      // another producer is linking a new ring.
+      if (at !== CORE.FULL && at !== CORE.NO_MEMORY && at !== CORE.BUSY) {
         throw new Error(`reserve failed with status ${at}`);
       }
       spins++;
