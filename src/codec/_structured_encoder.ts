@@ -661,7 +661,12 @@ function writeError(e: any): void {
   writeTag(flags);
   if (flags & W.ERROR_HAS_MESSAGE) writeString(message);
   if (flags & W.ERROR_HAS_STACK) writeString(stack);
-  if (flags & W.ERROR_HAS_CAUSE) fill(openFrameAt(fsp, E_LIST, [causeDesc!.value], null, 1));
+  if (flags & W.ERROR_HAS_CAUSE) {
+    // Last in the error: nothing to come back to, so no frame even if it is left pending.
+    const cause = causeDesc!.value;
+    if (typeof cause !== "object" || cause === null) writeValue(cause);
+    else writeNested(cause);
+  }
 }
 
 function isDOMException(o: object): boolean {
@@ -695,7 +700,7 @@ function writeMap(m: Map<unknown, unknown>): void {
   });
   writeTag(W.MAP);
   writeVarint(entries.length / 2);
-  if (entries.length > 0) fill(openFrameAt(fsp, E_LIST, entries, null, entries.length));
+  writeList(entries);
 }
 
 function writeSet(s: Set<unknown>): void {
@@ -705,7 +710,23 @@ function writeSet(s: Set<unknown>): void {
   });
   writeTag(W.SET);
   writeVarint(entries.length);
-  if (entries.length > 0) fill(openFrameAt(fsp, E_LIST, entries, null, entries.length));
+  writeList(entries);
+}
+
+/** Writes the values listed (as `next` writes them when the list has a frame). */
+function writeList(list: unknown[]): void {
+  const n = list.length;
+  for (let i = 0; i < n; i++) {
+    const v = list[i];
+    if (typeof v !== "object" || v === null) {
+      writeValue(v);
+    } else {
+      const at = fsp;
+      if (writeNested(v)) continue;
+      openFrameAt(at, E_LIST, list, null, n).i = i + 1;
+      return;
+    }
+  }
 }
 
 /** Objects other than plain objects and arrays: find the kind from internal slots. */
@@ -864,7 +885,7 @@ function writeNested(v: unknown): boolean {
   budget--;
   writeValue(v);
   budget++;
-  return fsp === at;
+  return fsp === at && !hasPending; // (an error may leave its cause pending, with no frame)
 }
 
 /** Opens a frame at `at` (≤ fsp), moving the frames above it up by one. */
