@@ -5,8 +5,11 @@
 // stack size exceeded" and the message was gone.
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { structured } from "./structured.ts";
 import * as W from "./_wire.ts";
+import { values } from "./_arbitraries.ts";
+import { diffWithStructuredClone } from "./_test_util.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -149,4 +152,61 @@ Deno.test("structured decodes 2,500 levels in a thread with a small stack", asyn
   const err = new TextDecoder().decode(stderr);
   assert.equal(status, 0, err);
   assert.equal(new TextDecoder().decode(stdout).trim(), "2500");
+});
+
+/** A random value at the bottom of 30 to 90 random containers, each with random siblings. */
+const deepValues = fc.tuple(
+  values,
+  fc.array(fc.tuple(fc.nat(8), values, values), { minLength: 30, maxLength: 90 }),
+).map(([leaf, levels]) => {
+  let v: unknown = leaf;
+  for (const [kind, before, after] of levels) {
+    switch (kind) {
+      case 0:
+        v = { before, v, after };
+        break;
+      case 1:
+        v = [before, v, after];
+        break;
+      case 2:
+        v = new Map<unknown, unknown>([[before, after], ["v", v], [after, before]]);
+        break;
+      case 3:
+        v = new Set([before, v, after]);
+        break;
+      case 4:
+        v = new Error("e", { cause: { before, v, after } });
+        break;
+      case 5:
+        v = Object.assign([before, , v], { after }); // a hole and an extra property
+        break;
+      case 6: {
+        const a: unknown[] = [before];
+        a[50] = v; // sparse
+        a[60] = after;
+        v = a;
+        break;
+      }
+      case 7: {
+        const o: Any = { before, after };
+        for (let i = 0; i < 40; i++) o[`k${i}`] = i; // the OBJECT tag
+        o.v = v;
+        v = o;
+        break;
+      }
+      default:
+        v = Object.assign(Object.create(null), { v, after });
+    }
+  }
+  return v;
+});
+
+Deno.test("structured matches structuredClone on random values nested past its call depth", () => {
+  fc.assert(
+    fc.property(deepValues, (v) => {
+      const d = diffWithStructuredClone(structured, v);
+      assert.equal(d, null, d ?? "");
+    }),
+    { numRuns: Number(Deno.env.get("CODEC_FUZZ_RUNS") ?? 300) },
+  );
 });
