@@ -78,6 +78,8 @@ let direct = false;
 export const SCRATCH_KEPT = 4 << 20;
 /** The scratch buffer to go back to after a message outgrew SCRATCH_KEPT, or null. */
 let kept: Uint8Array | null = null;
+/** Set when a message made the scratch, the per-object flags or the frames outgrow their bound. */
+let oversized = false;
 
 function grow(need: number): void {
   if (direct) throw new Error("Internal error: a value outgrew the bound measured for it");
@@ -85,7 +87,10 @@ function grow(need: number): void {
   while (cap < need) cap *= 2;
   const next = new Uint8Array(cap);
   next.set(buf.subarray(0, pos));
-  if (cap > SCRATCH_KEPT && kept === null) kept = buf;
+  if (cap > SCRATCH_KEPT && kept === null) {
+    kept = buf;
+    oversized = true;
+  }
   setBuffer(next);
 }
 
@@ -104,6 +109,7 @@ function release(): void {
   }
   if (open.length > OPEN_KEPT) open = new Uint8Array(256);
   if (frames.length > FRAMES_KEPT) frames.length = FRAMES_KEPT;
+  oversized = false;
 }
 const OPEN_KEPT = 1 << 16;
 const FRAMES_KEPT = 256;
@@ -458,6 +464,7 @@ function writePlainObject(o: any, checkOwn: boolean): void {
       const next = new Uint8Array(open.length * 2 > self ? open.length * 2 : self + 1);
       next.set(open);
       open = next;
+      if (next.length > OPEN_KEPT) oversized = true;
     }
     open[self] = 1;
     if (!writeShape(keys, n)) {
@@ -892,7 +899,10 @@ function writeNested(v: unknown): boolean {
 // deno-lint-ignore no-explicit-any
 function openFrameAt(at: number, kind: number, o: any, keys: string[] | null, n: number): Frame {
   let f = frames[fsp];
-  if (f === undefined) f = new Frame();
+  if (f === undefined) {
+    f = new Frame();
+    if (fsp >= FRAMES_KEPT) oversized = true;
+  }
   for (let j = fsp; j > at; j--) frames[j] = frames[j - 1];
   frames[at] = f;
   fsp++;
@@ -1105,6 +1115,7 @@ function encodeNested(value: unknown): Uint8Array {
     fsp,
     budget,
     kept,
+    oversized,
   };
   const outerShapes = shapeCount;
   buf = new Uint8Array(256);
@@ -1119,6 +1130,7 @@ function encodeNested(value: unknown): Uint8Array {
   fsp = 0;
   budget = RECURSION;
   kept = null;
+  oversized = false;
   depth = 0;
   direct = false;
   try {
@@ -1141,6 +1153,7 @@ function encodeNested(value: unknown): Uint8Array {
       fsp,
       budget,
       kept,
+      oversized,
     } = outer);
     // The nested call renumbered cached shapes: the outer one writes them anew, numbered on
     // from its own count, which is what the decoder expects.
@@ -1172,12 +1185,10 @@ export function encode(value: unknown): Uint8Array {
 
 function encodeValue(value: unknown): Uint8Array {
   pos = 0;
-  try {
-    writeTop(value);
-    return output();
-  } finally {
-    if (kept !== null || open.length > OPEN_KEPT || frames.length > FRAMES_KEPT) release();
-  }
+  writeTop(value);
+  const out = output();
+  if (oversized) release(); // `out` alone keeps a grown buffer alive
+  return out;
 }
 
 /** Writes a whole message at `pos`. */
@@ -1194,6 +1205,7 @@ function writeTop(value: unknown): void {
     pending = undefined;
     hasPending = false;
     budget = RECURSION;
+    if (oversized) release();
     throw e;
   } finally {
     // Leave nothing behind: the next call starts clean even after a DataCloneError.

@@ -44,6 +44,12 @@ Deno.test("structured keeps a bounded scratch after large messages", () => {
   throughCodec({ ["k".repeat(8 * MiB)]: 1 }, "huge key again");
 });
 
+Deno.test("structured keeps a bounded scratch after a large message that throws", () => {
+  assert.throws(() => structured.encode(["x".repeat(20_000_000), () => {}]), DOMException);
+  assert.ok(structured.encode({ next: 1 }).buffer.byteLength <= 4 * MiB);
+  assert.ok(encoderScratch() <= BOUND, `encoder keeps ${encoderScratch()} B`);
+});
+
 Deno.test("structured still reuses its scratch for messages that fit it", () => {
   const a = structured.encode({ body: "y".repeat(100_000) });
   const b = structured.encode({ body: "z".repeat(200_000) });
