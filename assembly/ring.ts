@@ -440,12 +440,20 @@ function attach(ch: usize): i32 {
 
 /**
  * The gate of every operation on a channel: OK, or CORRUPTED once the channel is (or is found
- * now to be) corrupted.
+ * now to be) corrupted. (`commit`, `cancel` and `release`, which follow a `reserve` or `peek`
+ * of the same thread, check only `attached`.)
  */
 // @ts-ignore: decorator
 @inline function enter(ch: usize): i32 {
   if (atomic.load<i32>(ch + CORRUPT) != 0) return CORRUPTED;
   if (ch != cfgCh && attach(ch) != OK) return fail(ch, 5);
+  return OK;
+}
+
+/** The gate of the calls that complete a `reserve`: the config is this channel's. */
+// @ts-ignore: decorator
+@inline function attached(ch: usize): i32 {
+  if (ch != cfgCh && attach(ch) != OK) return fail(ch, 31);
   return OK;
 }
 
@@ -742,8 +750,9 @@ function retire(ch: usize, ring: usize): i32 {
 // @ts-ignore: decorator
 @inline function header(kind: i32, owner: i32, size: i32): i64 {
   const fields = kind | (owner << 16);
-  const check = (mix(size, fields) >>> 20) << 4;
-  return (<i64>(fields | check) << 32) | <i64><u32>size;
+  // Two multiplications: every bit of SIZE and of the fields reaches the top 12 bits.
+  const check = (((fields * 0x9e3779b1) ^ size) * 0x85ebca6b) >>> 20;
+  return (<i64>(fields | (check << 4)) << 32) | <i64><u32>size;
 }
 
 /** Whether the header `h` read from shared memory carries a right check (and a known kind). */
@@ -916,7 +925,7 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
  * with `corrupt`).
  */
 export function commit(ch: usize, payload: usize, owner: i32, length: i32): i32 {
-  if (enter(ch) != OK) return CORRUPTED;
+  if (attached(ch) != OK) return CORRUPTED;
   if (!payloadOk(ch, payload)) return INVALID;
   const record = payload - HEADER;
   const o = owner & OWNER_MASK;
@@ -945,7 +954,7 @@ export function commitLength(
   reserved: i32,
   length: i32,
 ): i32 {
-  if (enter(ch) != OK) return CORRUPTED;
+  if (attached(ch) != OK) return CORRUPTED;
   if (length < 0 || length > reserved || !payloadOk(ch, payload)) return INVALID;
   const record = payload - HEADER;
   const o = owner & OWNER_MASK;
@@ -969,7 +978,7 @@ export function commitLength(
  * @returns OK, or MISMATCH / CORRUPTED as `commit` (then nothing changed).
  */
 export function cancel(ch: usize, payload: usize, owner: i32, length: i32): i32 {
-  if (enter(ch) != OK) return CORRUPTED;
+  if (attached(ch) != OK) return CORRUPTED;
   if (!payloadOk(ch, payload)) return INVALID;
   const record = payload - HEADER;
   const o = owner & OWNER_MASK;
@@ -1021,13 +1030,16 @@ function enterRing(ch: usize, ring: usize): bool {
 }
 
 /**
- * Consumer: whether a record of `extent` bytes at HEAD lies inside the ring and below TAIL.
- * TAIL is read only when the cached bound says no (it is the producers' line).
+ * Consumer: whether a record of `extent` bytes at HEAD lies inside the ring and (with `tail`)
+ * below TAIL. TAIL is read only when the cached bound says no: it is the producers' line, which
+ * a consumer that keeps up would otherwise take from them at every message. A committed record
+ * is checked against the ring only (its header check guards its size; the ring bounds what it
+ * can deliver), a claim against TAIL too (peek reads TAIL for it anyway).
  */
-function withinTail(ch: usize, extent: i32): bool {
+function withinTail(ch: usize, extent: i32, againstTail: bool): bool {
   const end = consHead + extent;
   if (<i32>(consHead & (consCap - 1)) + extent > consCap) return false;
-  if (end <= consTail) return true;
+  if (end <= consTail || !againstTail) return true;
   const tail = atomic.load<i64>(consRing + RING_TAIL) & POSITION;
   if (tail < consTail || tail - consHead > consCap) return false; // TAIL never goes back
   consTail = tail;
@@ -1048,10 +1060,10 @@ function extentOf(ch: usize, h: i64): i32 {
     if (size < HEADER || kind == RECORD_DEAD) return -1;
     if (kind != RECORD_MESSAGE && kind != RECORD_PADDING && kind != RECORD_GAP) return -1;
     if (kind != RECORD_MESSAGE && (size & (ALIGN - 1)) != 0) return -1;
-    return withinTail(ch, align8(size)) ? align8(size) : -1;
+    return withinTail(ch, align8(size), false) ? align8(size) : -1;
   }
   if (-size < HEADER || (kind != RECORD_MESSAGE && kind != RECORD_DEAD)) return -1;
-  return withinTail(ch, align8(-size)) ? 0 : -1;
+  return withinTail(ch, align8(-size), true) ? 0 : -1;
 }
 
 /**
@@ -1217,9 +1229,9 @@ function skip(record: usize, extent: i32, dirty: i32): void {
 
 /** Consumes the message returned by the last `peek`. @returns OK or CORRUPTED. */
 export function release(ch: usize): i32 {
-  if (enter(ch) != OK) return CORRUPTED;
-  const record = headRecord(ch);
-  if (record == 0) return CORRUPTED;
+  // Right after this instance's `peek`, which checked the flag, the ring and HEAD.
+  if (ch != consCh && (enter(ch) != OK || headRecord(ch) == 0)) return CORRUPTED;
+  const record = consRing + RING_DATA + <i32>(consHead & (consCap - 1));
   // Read again: it must still be the message `peek` returned (checked again if not).
   const h = atomic.load<i64>(record);
   let extent = lastExtent;
@@ -1229,11 +1241,11 @@ export function release(ch: usize): i32 {
   }
   skip(record, extent, extent);
   if (extent > consCap >> 1) consLarge = true;
-  if (consHead >= consTail) {
-    // Caught up with the TAIL last seen. Drained? Then leave a sealed ring for its successor,
-    // or realign this one, now: the next record may need it before this thread peeks again.
-    // (The next `peek` would read TAIL anyway.)
-    // Corruption found there is flagged for the next call: this message was good.
+  if (consLarge && consHead >= consTail) {
+    // A ring for large records, caught up with the TAIL last seen. Drained? Then realign it, or
+    // leave it (sealed) for its successor, now: the next record may need the room before this
+    // thread peeks again (see `realign`, `allocRing`). Corruption found there is flagged for
+    // the next call: this message was good.
     const tail = atomic.load<i64>(consRing + RING_TAIL);
     if ((tail & POSITION) == consHead) drained(ch, tail);
   }
