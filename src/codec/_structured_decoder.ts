@@ -28,6 +28,18 @@ let rend = 0;
 /** Decoded objects by id, for REF. */
 const refs: unknown[] = [];
 let refCount = 0;
+// Bounded retention: what a message may leave behind (see `release`).
+/** Slots of `refs` and `vstack` kept. */
+const KEPT = 1 << 14;
+const FRAMES_KEPT = 256;
+/**
+ * Shapes a message may leave referenced in `shapes` (none with long keys: see `readShape`);
+ * beyond that, `release` clears them.
+ */
+const SHAPES_KEPT = 64;
+/** Set when a message made the frames outgrow FRAMES_KEPT, or read a shape too long to cache. */
+let oversized = false;
+
 /** Shapes defined in the message being decoded, by shape id. */
 const shapes: (DecShape | undefined)[] = [];
 let decShapeCount = 0;
@@ -222,7 +234,8 @@ function readShape(): DecShape {
   }
   if (rp !== start + blockLen) corrupt();
   const shape: DecShape = { keys, special, bytes: b.slice(start, rp), make: undefined, hits: 0 };
-  if (blockLen <= SHAPE_BLOCK_MAX) decShapeCache[slot] = shape; // no huge keys kept alive
+  if (blockLen <= SHAPE_BLOCK_MAX) decShapeCache[slot] = shape;
+  else oversized = true; // no huge keys kept alive: `release` forgets it after the message
   return shape;
 }
 
@@ -396,7 +409,10 @@ function shallow(): boolean {
 /** Opens a frame at `at` (≤ fsp), moving the frames above it up by one. */
 function openFrameAt(at: number, kind: number, obj: unknown, n: number): Frame {
   let f = frames[fsp];
-  if (f === undefined) f = new Frame();
+  if (f === undefined) {
+    f = new Frame();
+    if (fsp >= FRAMES_KEPT) oversized = true;
+  }
   for (let j = fsp; j > at; j--) frames[j] = frames[j - 1];
   frames[at] = f;
   fsp++;
@@ -418,27 +434,14 @@ function closeFrame(f: Frame): unknown {
 
 function readShaped(shape: DecShape, cyclic: boolean): unknown {
   const make = shape.make;
-  const n = shape.keys.length;
-  if (cyclic || !make) {
-    if (make === undefined && ++shape.hits >= COMPILE_AFTER) compileShape(shape);
-    const o = {};
-    refs[refCount++] = o;
-    openFrameAt(fsp, F_OBJECT, o, n).shape = shape;
-    return shallow() ? MORE : fill(frames[fsp - 1]);
-  }
-  // Not inside a cycle: decode the values, then build the object in one step.
+  if (cyclic || !make) return readObject(shape);
   const slot = refCount++;
   const base = vsp;
-  const end = base + n;
+  if (budget === 0) return openShaped(fsp, shape, base, slot, false);
+  // Not inside a cycle: decode the values, then build the object in one step. (The rare paths
+  // are functions of their own: this one stays small enough for V8 to inline its callees.)
+  const end = base + shape.keys.length;
   let absent = false;
-  if (shallow()) {
-    const f = openFrameAt(fsp, F_SHAPED, null, n);
-    f.shape = shape;
-    f.base = base;
-    f.slot = slot;
-    f.absent = false;
-    return MORE;
-  }
   while (vsp < end) {
     const b = rb;
     const p = rp;
@@ -461,18 +464,31 @@ function readShaped(shape: DecShape, cyclic: boolean): unknown {
     } else {
       const at = fsp;
       const v = readNested();
-      if (v === MORE) {
-        const f = openFrameAt(at, F_SHAPED, null, n);
-        f.shape = shape;
-        f.base = base;
-        f.slot = slot;
-        f.absent = absent;
-        return MORE;
-      }
+      if (v === MORE) return openShaped(at, shape, base, slot, absent);
       vstack[vsp++] = v;
     }
   }
   return refs[slot] = buildObject(shape, base, absent);
+}
+
+/** Opens the F_SHAPED frame of an object whose values from `vstack[base]` on are being read. */
+function openShaped(at: number, shape: DecShape, base: number, slot: number, absent: boolean) {
+  const f = openFrameAt(at, F_SHAPED, null, shape.keys.length);
+  f.shape = shape;
+  f.base = base;
+  f.slot = slot;
+  f.absent = absent;
+  return MORE;
+}
+
+/** An object created before its values are read: inside a cycle, or no compiled shape yet. */
+function readObject(shape: DecShape): unknown {
+  if (shape.make === undefined && ++shape.hits >= COMPILE_AFTER) compileShape(shape);
+  const o = {};
+  refs[refCount++] = o;
+  const f = openFrameAt(fsp, F_OBJECT, o, shape.keys.length);
+  f.shape = shape;
+  return shallow() ? MORE : fill(f);
 }
 
 /** Builds the object of `shape` from its values on `vstack[base..]`, and pops them. */
@@ -953,25 +969,37 @@ function decodeValue(bytes: Uint8Array, start: number, end: number): unknown {
     value = readGraph();
     if (rp !== end) corrupt();
   } finally {
-    for (let i = 0; i < refCount; i++) refs[i] = undefined;
+    const objects = refCount;
+    for (let i = 0; i < objects; i++) refs[i] = undefined;
     refCount = 0;
     const high = vsp > vhigh ? vsp : vhigh;
     for (let i = 0; i < high; i++) vstack[i] = undefined;
     vsp = vhigh = 0;
-    while (fsp > 0) closeFrame(frames[fsp - 1]); // left open by a throw
-    budget = RECURSION;
-    for (let i = 0; i < decShapeCount; i++) shapes[i] = undefined;
+    if (fsp !== 0 || budget !== RECURSION) abandon(); // left by a throw
     rb = EMPTY;
-    // Bounded retention: a message of a million objects leaves no million-slot arrays behind.
-    if (refs.length > KEPT) refs.length = KEPT;
-    if (vstack.length > KEPT) vstack.length = KEPT;
-    if (shapes.length > KEPT) shapes.length = KEPT;
-    if (frames.length > FRAMES_KEPT) frames.length = FRAMES_KEPT;
+    if (objects > KEPT || high > KEPT || decShapeCount > SHAPES_KEPT || oversized) release();
   }
   return value;
 }
-const KEPT = 1 << 14;
-const FRAMES_KEPT = 256;
+
+/** After a throw: closes the frames left open, and gives the whole budget back. */
+function abandon(): void {
+  while (fsp > 0) closeFrame(frames[fsp - 1]);
+  budget = RECURSION;
+}
+
+/**
+ * After a large message (many objects, shapes or frames): bounded retention, so that a message
+ * of a million objects leaves no million-slot arrays behind.
+ */
+function release(): void {
+  for (let i = 0; i < shapes.length; i++) shapes[i] = undefined;
+  if (shapes.length > KEPT) shapes.length = KEPT;
+  if (refs.length > KEPT) refs.length = KEPT;
+  if (vstack.length > KEPT) vstack.length = KEPT;
+  if (frames.length > FRAMES_KEPT) frames.length = FRAMES_KEPT;
+  oversized = false;
+}
 
 /** Bytes the decoder keeps between messages (arrays of references, frames, text scratch). */
 export function scratchBytes(): number {
