@@ -886,22 +886,25 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
     const data = ring + RING_DATA;
     let record = data + index;
     // Space between HEAD and the claims reads 0 (see "Protocol"): a header there means TAIL was
-    // moved back over a record nobody consumed yet.
-    if (load<i64>(record) != 0 || (padding != 0 && load<i64>(data) != 0)) {
-      fail(ch, 18);
-      unadmit(ch);
-      return CORRUPTED;
-    }
+    // moved back over a record nobody consumed yet. So each header is written by a CAS from 0,
+    // which checks that in the one access the store needs anyway (a load first would fetch the
+    // line the consumer just zeroed twice: to read, then to write).
     if (padding != 0) {
       // Publishes the padding record, committed at once. Only its header is written: the rest
       // of the data area still reads 0.
-      atomic.store<i64>(record, header(RECORD_GAP, 0, padding));
+      if (atomic.cmpxchg<i64>(record, 0, header(RECORD_GAP, 0, padding)) != 0) {
+        unadmit(ch);
+        return fail(ch, 18);
+      }
       record = data;
     }
     // Marks the claim in progress; META names its owner (for recovery from a dead producer,
-    // and for `commit`'s CAS). A plain store: it publishes nothing (the consumer reads 0 or
-    // -size alike as unfinished), and `commit`'s atomic CAS orders it with the payload.
-    store<i64>(record, header(RECORD_MESSAGE, owner & OWNER_MASK, -(HEADER + length)));
+    // and for `commit`'s CAS). It publishes nothing (the consumer reads 0 or -size alike as
+    // unfinished); `commit`'s CAS orders it with the payload.
+    if (atomic.cmpxchg<i64>(record, 0, header(RECORD_MESSAGE, owner & OWNER_MASK, -(HEADER + length))) != 0) {
+      unadmit(ch);
+      return fail(ch, 18);
+    }
     return <i32>(record + HEADER);
   }
   // Another thread kept changing TAIL or kept a ring sealed without a successor: try later.

@@ -8,7 +8,7 @@
 import { CORE, type Core, createMemory, instantiate } from "./_core.ts";
 import type { Codec } from "./codec/types.ts";
 import type { DirectEncoder } from "./codec/_direct.ts";
-import { assertAlive, CLAIM_AT, RESERVING, watchWorkers } from "./_lifeline.ts";
+import { assertAlive, CLAIM_AT, CUT, watchWorkers } from "./_lifeline.ts";
 import { ChannelCorruptedError } from "./errors.ts";
 
 /** Control block address: one channel per memory, at its start. */
@@ -136,34 +136,58 @@ export class Chan {
    * @returns OK, or the core's FULL, DISCONNECTED, TOO_LARGE or NO_MEMORY.
    */
   push(bytes: Uint8Array, owner: number): number {
-    const claims = this.claims;
-    // Says "reserving" before the liveness check, and a terminator cuts before it reads this:
-    // either this thread sees the cut, or the terminator sees the claim (see _lifeline.ts).
-    if (claims !== null) Atomics.store(claims, CLAIM_AT, RESERVING);
+    const length = bytes.length;
+    const at = this.#claim(length, owner);
+    if (at < CORE.FIRST_OFFSET) return at;
     try {
-      // A terminated worker keeps running synchronous code on Deno 2.9.6: it must not send,
-      // or it would write into a claim its terminator has reported dead (see _lifeline.ts).
-      assertAlive();
-      const length = bytes.length;
-      const at = this.#reserve(length, owner);
-      if (at < CORE.FIRST_OFFSET) return at === CORRUPTED ? this.corrupted() : at;
-      if (claims !== null) Atomics.store(claims, CLAIM_AT, at);
-      try {
-        const u8 = this.#view(at + length);
-        if (length <= 16) {
-          for (let i = 0; i < length; i++) u8[at + i] = bytes[i];
-        } else {
-          u8.set(bytes, at);
-        }
-      } catch (error) {
-        this.#settle(this.core.cancel(CH, at, owner, length));
-        throw error;
+      const u8 = this.#view(at + length);
+      if (length <= 16) {
+        for (let i = 0; i < length; i++) u8[at + i] = bytes[i];
+      } else {
+        u8.set(bytes, at);
       }
-      this.#settle(this.core.commit(CH, at, owner, length));
-      return OK;
-    } finally {
-      if (claims !== null) Atomics.store(claims, CLAIM_AT, 0);
+    } catch (error) {
+      this.#unclaim(this.core.cancel(CH, at, owner, length));
+      throw error;
     }
+    this.#unclaim(this.core.commit(CH, at, owner, length));
+    return OK;
+  }
+
+  /**
+   * Claims `length` bytes for `owner` and, for an adopted sender, tells a terminator where
+   * (CLAIM_AT in _lifeline.ts).
+   * @returns the payload's address, or FULL, DISCONNECTED, TOO_LARGE or NO_MEMORY.
+   * @throws `AbortError` if this worker was terminated; `ChannelCorruptedError`.
+   */
+  #claim(length: number, owner: number): number {
+    // A terminated worker keeps running synchronous code on Deno 2.9.6: it must not send, or
+    // it would write into a claim its terminator has reported dead (see _lifeline.ts).
+    assertAlive();
+    const at = this.#reserve(length, owner);
+    if (at < CORE.FIRST_OFFSET) return at === CORRUPTED ? this.corrupted() : at;
+    const claims = this.claims;
+    if (claims !== null) {
+      // Published before this thread looks at its lifeline again, while a terminator cuts the
+      // lifeline before it reads this: either the terminator finds the claim (and marks it
+      // dead), or this thread finds the cut (and gives the claim up itself).
+      Atomics.store(claims, CLAIM_AT, at);
+      if (Atomics.load(claims, CUT) !== 0) {
+        this.#unclaim(this.core.cancel(CH, at, owner, length));
+        assertAlive(); // throws
+      }
+    }
+    return at;
+  }
+
+  /** Ends a claim with the status of its `commit` or `cancel`, which it checks. */
+  #unclaim(status: number): void {
+    // A plain store: a terminator that still reads the old address finds no claim there.
+    if (this.claims !== null) this.claims[CLAIM_AT] = 0;
+    if (status === OK) return;
+    if (status === CORRUPTED) this.corrupted();
+    if (status === CORE.MISMATCH) this.#lost();
+    throw new Error(`Internal error: status ${status} for a claim`);
   }
 
   /**
@@ -184,14 +208,6 @@ export class Chan {
     return at === BUSY ? FULL : at;
   }
 
-  /** Checks the status of a `commit` or `cancel`. */
-  #settle(status: number): void {
-    if (status === OK) return;
-    if (status === CORRUPTED) this.corrupted();
-    if (status === CORE.MISMATCH) this.#lost();
-    throw new Error(`Internal error: status ${status} for a claim`);
-  }
-
   /**
    * Enqueues `value` on behalf of sender `owner`, encoded in place by `encoder` into a claim of
    * `bound` bytes (`encoder.measure(value)`); only what it writes is published. If it throws, the
@@ -199,30 +215,22 @@ export class Chan {
    * @returns OK, or the core's FULL, DISCONNECTED, TOO_LARGE or NO_MEMORY (for the bound).
    */
   pushInto<T>(encoder: DirectEncoder<T>, value: T, bound: number, owner: number): number {
-    const claims = this.claims;
-    if (claims !== null) Atomics.store(claims, CLAIM_AT, RESERVING); // see `push`
+    const at = this.#claim(bound, owner);
+    if (at < CORE.FIRST_OFFSET) return at;
+    let end: number;
     try {
-      assertAlive();
-      const at = this.#reserve(bound, owner);
-      if (at < CORE.FIRST_OFFSET) return at === CORRUPTED ? this.corrupted() : at;
-      if (claims !== null) Atomics.store(claims, CLAIM_AT, at);
-      let end: number;
-      try {
-        end = encoder.encodeInto(value, this.#view(at + bound), at, bound);
-      } catch (error) {
-        this.#settle(this.core.cancel(CH, at, owner, bound));
-        throw error;
-      }
-      const status = this.core.commitLength(CH, at, owner, bound, end - at);
-      if (status === CORE.INVALID) {
-        this.#settle(this.core.cancel(CH, at, owner, bound));
-        throw new Error(`Internal error: ${end - at} bytes written in place of at most ${bound}`);
-      }
-      this.#settle(status);
-      return OK;
-    } finally {
-      if (claims !== null) Atomics.store(claims, CLAIM_AT, 0);
+      end = encoder.encodeInto(value, this.#view(at + bound), at, bound);
+    } catch (error) {
+      this.#unclaim(this.core.cancel(CH, at, owner, bound));
+      throw error;
     }
+    const status = this.core.commitLength(CH, at, owner, bound, end - at);
+    if (status === CORE.INVALID) {
+      this.#unclaim(this.core.cancel(CH, at, owner, bound));
+      throw new Error(`Internal error: ${end - at} bytes written in place of at most ${bound}`);
+    }
+    this.#unclaim(status);
+    return OK;
   }
 
   /**

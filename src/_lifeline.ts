@@ -56,13 +56,13 @@ export const HELD = 1;
 /** Index of a lifeline's random id, to recognise one this thread posted when it comes back. */
 export const ID = 2;
 /**
- * Index of where the adopting thread's senders have a claim in progress: 0 none, RESERVING
- * while one is being made, else its payload address. A terminator marks that claim dead (see
- * `markDead` in assembly/ring.ts), so that the consumer can skip it however many producers die.
+ * Index of where the adopting thread's senders have a claim in progress: its payload address,
+ * or 0 (none; a stale address is harmless: `markDead` checks the claim is still there). A
+ * terminator marks that claim dead (see `markDead` in assembly/ring.ts), so that the consumer
+ * can skip it however many producers die. A sender stores it, then looks at CUT; a terminator
+ * stores CUT, then reads it: one of them sees the other (see `Chan.#claim`).
  */
 export const CLAIM_AT = 3;
-/** CLAIM_AT while a sender is between "about to reserve" and knowing its claim's address. */
-export const RESERVING = -1;
 /** Words of a lifeline. */
 export const LIFELINE_WORDS = 4;
 /** HELD once the ends have been settled. */
@@ -338,22 +338,7 @@ function closeEnds(handle: Lifelined, count: number): void {
   }
   // A claim in progress is marked dead before the senders are dropped, so that a consumer that
   // sees no sender left also sees the claim as nobody's.
-  const at = claimInProgress(handle.lifeline);
+  const at = Atomics.load(handle.lifeline, CLAIM_AT);
   if (at > 0) core.markDead(0, at, handle.claim[OWNER]);
   for (let i = 0; i < count; i++) core.dropSender(0);
-}
-
-/**
- * Where the dead thread's senders left a claim in progress (0: none). A thread cut while it was
- * reserving still runs on Deno (denoland/deno#35657) and finishes the reserve in microseconds:
- * wait for it, within bounds.
- */
-function claimInProgress(lifeline: Int32Array): number {
-  const deadline = performance.now() + SETTLING_PATIENCE_MS;
-  let at = Atomics.load(lifeline, CLAIM_AT);
-  while (at === RESERVING && performance.now() < deadline) {
-    Atomics.wait(lifeline, CLAIM_AT, RESERVING, 1);
-    at = Atomics.load(lifeline, CLAIM_AT);
-  }
-  return at;
 }
