@@ -1138,15 +1138,12 @@ export function peek(ch: usize): i32 {
 function drained(ch: usize, tail: i64): i32 {
   const ring = consRing;
   if (tail >= 0) {
-    // Unsealed, so the last ring: no successor, and the one producers claim in (or PROD_RING
-    // is its predecessor, whose sealer is about to publish it) — unless TAIL changed meanwhile.
-    const prod = <usize>atomic.load<i32>(ch + PROD_RING);
-    const linked = prod == ring ||
-      (capacityOf(ch, prod) != 0 && <usize>atomic.load<i32>(prod + RING_NEXT) == ring);
-    if (
-      (!linked || atomic.load<i32>(ring + RING_NEXT) != 0) &&
-      atomic.load<i64>(ring + RING_TAIL) == tail
-    ) return fail(ch, 26);
+    // Unsealed, so the last ring: no successor — unless TAIL changed meanwhile (a seal). (Not
+    // PROD_RING: it shares the line producers write at every claim, and this runs whenever the
+    // consumer finds the channel empty.)
+    if (atomic.load<i32>(ring + RING_NEXT) != 0 && atomic.load<i64>(ring + RING_TAIL) == tail) {
+      return fail(ch, 26);
+    }
     if (consLarge || atomic.load<i32>(ch + REALIGN) != 0) realign(ch, tail);
     return EMPTY;
   }
