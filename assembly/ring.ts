@@ -268,6 +268,8 @@ let consLarge: bool = false;
 let prodRing: usize = 0;
 let prodHead: i64 = 0;
 let prodTail: i64 = 0;
+/** Where this thread's last claim in `prodRing` ended. */
+let prodEnd: i64 = -1;
 
 // @ts-ignore: decorator
 @inline function align8(n: i32): i32 {
@@ -833,6 +835,7 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
       prodRing = ring;
       prodHead = tail - capacity; // unknown yet: assume full, read HEAD below
       prodTail = tail;
+      prodEnd = -1;
     } else if (tail < prodTail || tail < prodHead) {
       return fail(ch, 16); // TAIL went back (loads of one word never go back in time)
     } else {
@@ -882,13 +885,18 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
       continue;
     }
     if (atomic.cmpxchg<i64>(ring + RING_TAIL, tail, end) != tail) continue;
+    // Right after this thread's own last claim, TAIL has not moved since it moved it: the space
+    // is as that claim left it (a move back is caught above). Else its first word is checked.
+    const follows = tail == prodEnd;
     prodTail = end;
+    prodEnd = end;
     const data = ring + RING_DATA;
     let record = data + index;
     // Space between HEAD and the claims reads 0 (see "Protocol"): a header there means TAIL was
-    // moved back over a record nobody consumed yet. So each header is written by a CAS from 0,
-    // which checks that in the one access the store needs anyway (a load first would fetch the
-    // line the consumer just zeroed twice: to read, then to write).
+    // moved back over a record nobody consumed yet. So, unless the claim follows this thread's
+    // own, each header is written by a CAS from 0, which checks that in the one access the
+    // store needs anyway. (Not always: a consumer that keeps up spins on exactly this word, and
+    // a locked CAS on it stalls a streaming producer; a plain store does not.)
     if (padding != 0) {
       // Publishes the padding record, committed at once. Only its header is written: the rest
       // of the data area still reads 0.
@@ -901,7 +909,10 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
     // Marks the claim in progress; META names its owner (for recovery from a dead producer,
     // and for `commit`'s CAS). It publishes nothing (the consumer reads 0 or -size alike as
     // unfinished); `commit`'s CAS orders it with the payload.
-    if (atomic.cmpxchg<i64>(record, 0, header(RECORD_MESSAGE, owner & OWNER_MASK, -(HEADER + length))) != 0) {
+    const claim = header(RECORD_MESSAGE, owner & OWNER_MASK, -(HEADER + length));
+    if (follows && padding == 0) {
+      store<i64>(record, claim);
+    } else if (atomic.cmpxchg<i64>(record, 0, claim) != 0) {
       unadmit(ch);
       return fail(ch, 18);
     }

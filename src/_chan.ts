@@ -162,11 +162,13 @@ export class Chan {
    */
   #claim(length: number, owner: number): number {
     // A terminated worker keeps running synchronous code on Deno 2.9.6: it must not send, or
-    // it would write into a claim its terminator has reported dead (see _lifeline.ts).
-    assertAlive();
+    // it would write into a claim its terminator has reported dead (see _lifeline.ts). An
+    // adopted sender looks at its own lifeline below (a terminator cuts every lifeline posted
+    // to the worker); any other looks at them all.
+    const claims = this.claims;
+    if (claims === null) assertAlive();
     const at = this.#reserve(length, owner);
     if (at < CORE.FIRST_OFFSET) return at === CORRUPTED ? this.corrupted() : at;
-    const claims = this.claims;
     if (claims !== null) {
       // Published before this thread looks at its lifeline again, while a terminator cuts the
       // lifeline before it reads this: either the terminator finds the claim (and marks it

@@ -117,9 +117,11 @@ export class Sender<T> {
     create = <T>(held: Held, codec: Codec<T>, owner: number) => new Sender<T>(held, codec, owner);
   }
 
-  /** The gate of every call: this worker is alive and this sender open. */
+  /**
+   * The gate of every call: this sender is open. (Whether this worker is alive is checked where
+   * a message is claimed, `Chan.push`, and by the calls that claim none.)
+   */
   #check(action: string): void {
-    assertAlive();
     if (this.#state === OPEN) return;
     throw new TypeError(
       `Cannot ${action}: this sender was ${this.#state === MOVED ? "transferred" : "closed"}`,
@@ -209,7 +211,12 @@ export class Sender<T> {
   trySend(value: T): boolean {
     this.#check("send");
     // With send() calls pending, only encode (for its errors): a send now would overtake them.
-    return this.#first(value, this.#pending.length === 0, false) === null;
+    if (this.#pending.length > 0) {
+      assertAlive();
+      this.#first(value, false, false);
+      return false;
+    }
+    return this.#first(value, true, false) === null;
   }
 
   /**
@@ -387,6 +394,7 @@ export class Sender<T> {
    */
   clone(): Sender<T> {
     this.#check("clone");
+    assertAlive();
     if (this.#chan.core.addSender(0) < 0) this.#chan.corrupted();
     if (this.#held.lifeline !== null) adjustHeld(this.#held.lifeline, 1);
     return create(this.#held, this.#codec, this.#owner);
@@ -445,6 +453,7 @@ export class Sender<T> {
    */
   transfer(): SenderHandle<T> {
     this.#check("transfer");
+    assertAlive();
     if (this.#pending.length > 0) {
       throw new TypeError("Cannot transfer a sender while its send() calls are pending");
     }
