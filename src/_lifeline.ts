@@ -17,8 +17,8 @@
  *
  * The same hook settles the dead worker's accounts, so that its peers do not wait for it for
  * ever: the senders it held are dropped (the receiver sees disconnection once the others are
- * gone), a receiver it held is closed (senders get `SendError`), and its owner id is reported
- * dead, so that a claim it left unfinished in the ring is skipped. A lifeline counts the ends
+ * gone), a receiver it held is closed (senders get `SendError`), and a claim its senders left
+ * unfinished in the ring (they record where, CLAIM_AT) is marked dead, so that it is skipped. A lifeline counts the ends
  * its thread holds (HELD); whoever settles them takes that count with one CAS (to SETTLING), so
  * each end is settled exactly once, by its thread or by the terminator, and a terminator that
  * finds the worker settling its own ends waits until it is done. A handle the dead worker never
