@@ -32,7 +32,7 @@ const OWNER_FIELDS = ["NEXT_OWNER"];
 const CONFIG_FIELDS = ["MAGIC", "VERSION", "BOUND", "MAX_BYTES", "STORAGE", "ID", "CONFIG_CHECK"];
 /** Flags: the sticky corruption flag itself, a producer's request to the consumer. */
 const FLAG_FIELDS = ["CORRUPT", "REALIGN"];
-const LINK_FIELDS = ["FREE_RINGS", "PROD_RING", "CONS_RING", "LARGE_RING"];
+const LINK_FIELDS = ["FREE_RINGS", "PROD_RING", "CONS_RING", "CONS_CHECK", "LARGE_RING"];
 
 /** The control block's named words: offset → name. */
 const controlNames = new Map<number, string>();
@@ -48,11 +48,6 @@ for (
 ) {
   const off = K[name];
   if (typeof off === "number") controlNames.set(off, name);
-}
-if (typeof K.DEAD_OWNERS === "number") {
-  for (let i = 0; i < (K.DEAD_SLOTS ?? 0); i++) {
-    controlNames.set(K.DEAD_OWNERS + 4 * i, `DEAD_OWNERS[${i}]`);
-  }
 }
 const namedOffsets = [...controlNames.keys()];
 
@@ -72,7 +67,7 @@ function classOfControl(name: string | undefined): FieldClass {
   if (name === undefined) return "spare";
   if (COUNT_FIELDS.includes(name)) return "count";
   if (WAIT_FIELDS.includes(name)) return "wait";
-  if (OWNER_FIELDS.includes(name) || name.startsWith("DEAD_OWNERS")) return "owner";
+  if (OWNER_FIELDS.includes(name)) return "owner";
   if (LINK_FIELDS.includes(name)) return "link";
   if (FLAG_FIELDS.includes(name)) return "flag";
   return "config";
@@ -80,10 +75,10 @@ function classOfControl(name: string | undefined): FieldClass {
 
 /** Ring descriptor words: [offset in the descriptor, name]. 64-bit fields by halves. */
 const ringFields: [number, string][] = [];
-for (const name of ["RING_CAPACITY", "RING_NEXT", "RING_FREE_NEXT", "RING_CHECK"]) {
+for (const name of ["RING_CAPACITY", "RING_NEXT", "RING_FREE_NEXT", "RING_CHECK", "RING_PREV"]) {
   if (typeof K[name] === "number") ringFields.push([K[name]!, name.slice(5)]);
 }
-for (const name of ["RING_TAIL", "RING_HEAD_CACHE", "RING_HEAD"]) {
+for (const name of ["RING_TAIL", "RING_HEAD"]) {
   if (typeof K[name] === "number") {
     ringFields.push([K[name]!, `${name.slice(5)}.lo`], [K[name]! + 4, `${name.slice(5)}.hi`]);
   }

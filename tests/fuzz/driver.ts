@@ -425,12 +425,6 @@ function judge(
   };
   const classes = new Set(writes.map((w) => w.class));
   const countOrWait = classes.has("count") || classes.has("wait");
-  // A plausible owner id written into DEAD_OWNERS reports a live producer dead: the consumer may
-  // then skip its unfinished claim (the protocol's `unblock`), and the message is lost.
-  const killedOwner = writes.some((w) =>
-    w.field.startsWith("DEAD_OWNERS") && (w.value & CORE.OWNER_MASK) >= 1 &&
-    (w.value & CORE.OWNER_MASK) <= 64
-  );
   const corrupted = consumed.end === "corrupted" ||
     reports.some((r) => r.end === "corrupted");
 
@@ -475,8 +469,7 @@ function judge(
       if (have.has(seq)) continue;
       if (seq < last) {
         // A hole in the stream: lost before anything was reported.
-        if (killedOwner) tags.add("lost-after-owner-write");
-        else fail("lost", `(${report.p}, ${seq}) missing, (${report.p}, ${last}) received`);
+        fail("lost", `(${report.p}, ${seq}) missing, (${report.p}, ${last}) received`);
       } else lostAtEnd++;
     }
   }
