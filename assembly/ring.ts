@@ -1044,20 +1044,14 @@ function enterRing(ch: usize, ring: usize): bool {
 }
 
 /**
- * Consumer: whether a record of `extent` bytes at HEAD lies inside the ring and (with `tail`)
- * below TAIL. TAIL is read only when the cached bound says no: it is the producers' line, which
- * a consumer that keeps up would otherwise take from them at every message. A committed record
- * is checked against the ring only (its header check guards its size; the ring bounds what it
- * can deliver), a claim against TAIL too (peek reads TAIL for it anyway).
+ * Consumer: whether a record of `extent` bytes at HEAD lies inside the ring. Not checked
+ * against TAIL here: that is the producers' line, which a consumer that keeps up would take
+ * from them at every message. A committed record's size is guarded by its header check and
+ * bounded by the ring; a claim's is checked against TAIL by `peek`, which reads TAIL for it.
  */
-function withinTail(ch: usize, extent: i32, againstTail: bool): bool {
-  const end = consHead + extent;
-  if (<i32>(consHead & (consCap - 1)) + extent > consCap) return false;
-  if (end <= consTail || !againstTail) return true;
-  const tail = atomic.load<i64>(consRing + RING_TAIL) & POSITION;
-  if (tail < consTail || tail - consHead > consCap) return false; // TAIL never goes back
-  consTail = tail;
-  return end <= tail;
+// @ts-ignore: decorator
+@inline function withinRing(extent: i32): bool {
+  return <i32>(consHead & (consCap - 1)) + extent <= consCap;
 }
 
 /**
@@ -1074,10 +1068,10 @@ function extentOf(ch: usize, h: i64): i32 {
     if (size < HEADER || kind == RECORD_DEAD) return -1;
     if (kind != RECORD_MESSAGE && kind != RECORD_PADDING && kind != RECORD_GAP) return -1;
     if (kind != RECORD_MESSAGE && (size & (ALIGN - 1)) != 0) return -1;
-    return withinTail(ch, align8(size), false) ? align8(size) : -1;
+    return withinRing(align8(size)) ? align8(size) : -1;
   }
   if (-size < HEADER || (kind != RECORD_MESSAGE && kind != RECORD_DEAD)) return -1;
-  return withinTail(ch, align8(-size), true) ? 0 : -1;
+  return withinRing(align8(-size)) ? 0 : -1;
 }
 
 /**
@@ -1120,6 +1114,8 @@ export function peek(ch: usize): i32 {
     const position = tail & POSITION;
     if (position < consTail || position - consHead > consCap) return fail(ch, 23);
     consTail = position;
+    // A claim lies below TAIL (one read of the producers' line serves both checks).
+    if (h != 0 && consHead + align8(-<i32>h) > position) return fail(ch, 32);
     if (consHead != position) {
       lastLength = -<i32>h; // the claim's length, once its header is written (see `pull` in JS)
       return BUSY;
