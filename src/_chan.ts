@@ -90,8 +90,12 @@ export class Chan {
     );
   }
 
-  /** Throws `ChannelCorruptedError` if the channel was found corrupted, in any thread. */
-  assertIntact(): void {
+  /**
+   * The gate of the ends' getters: throws `AbortError` if this worker was terminated, and
+   * `ChannelCorruptedError` if the channel was found corrupted, in any thread.
+   */
+  assertUsable(): void {
+    assertAlive();
     if (this.core.corrupted(CH) !== 0) this.corrupted();
   }
 

@@ -585,7 +585,7 @@ export class Receiver<T> {
 
   /** Messages buffered in the channel (racy: informational only). */
   get len(): number {
-    this.#gate();
+    this.#chan.assertUsable();
     return this.#chan.core.length(0);
   }
 
@@ -596,21 +596,15 @@ export class Receiver<T> {
 
   /** The channel's bound in messages (0: rendezvous), or `Infinity` when unbounded. */
   get capacity(): number {
-    this.#gate();
+    this.#chan.assertUsable();
     const bound = this.#chan.bound;
     return bound < 0 ? Infinity : bound;
   }
 
   /** Whether every sender is closed (racy; buffered messages may remain). */
   get isDisconnected(): boolean {
-    this.#gate();
+    this.#chan.assertUsable();
     return this.#chan.core.senderCount(0) <= 0;
-  }
-
-  /** The getters' gate: this worker is alive and the channel intact. */
-  #gate(): void {
-    assertAlive();
-    this.#chan.assertIntact();
   }
 
   /**

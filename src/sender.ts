@@ -489,27 +489,21 @@ export class Sender<T> {
 
   /** Messages buffered in the channel (racy: informational only). */
   get len(): number {
-    this.#gate();
+    this.#chan.assertUsable();
     return this.#chan.core.length(0);
   }
 
   /** The channel's bound in messages (0: rendezvous), or `Infinity` when unbounded. */
   get capacity(): number {
-    this.#gate();
+    this.#chan.assertUsable();
     const bound = this.#chan.bound;
     return bound < 0 ? Infinity : bound;
   }
 
   /** Whether the receiver is gone (racy: a `false` may be stale by the time it is read). */
   get isDisconnected(): boolean {
-    this.#gate();
+    this.#chan.assertUsable();
     return this.#chan.core.receiverOpen(0) === 0;
-  }
-
-  /** The getters' gate: this worker is alive and the channel intact. */
-  #gate(): void {
-    assertAlive();
-    this.#chan.assertIntact();
   }
 
   /**
