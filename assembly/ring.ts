@@ -49,7 +49,7 @@
 //
 //   r + 0     │ CAPACITY │ NEXT (ring that follows once this one is sealed; 0 = none) │
 //             │ FREE_NEXT (next retired ring in the FREE_RINGS list) │ RING_CHECK     │
-//             │ PREV (the ring it succeeds, written before NEXT links it)             │
+//             │ PREV (the ring it succeeds, written before NEXT links it) │ START      │
 //   r + 64    │ TAIL: i64 byte position claimed by producers; bit 63 = SEALED        │
 //   r + 128   │ HEAD: i64 byte position of the next record to consume                │
 //   r + 192   │ data[capacity] ...                                                   │
@@ -58,8 +58,12 @@
 // memory (PROD_RING, CONS_RING, NEXT, FREE_RINGS, FREE_NEXT) is used only if the descriptor
 // there carries the right check, lies inside the memory after the control block, and holds a
 // valid capacity. A successor must name its predecessor in PREV; a free ring must be sealed,
-// drained and neither ring in use; only the consumer moves CONS_RING. Positions grow monotonically; the byte of position p is at
-// data + (p & (capacity - 1)).
+// drained and neither ring in use; only the consumer moves CONS_RING. A ring starts (fresh or
+// reused) with HEAD = TAIL at a multiple of its capacity, and START is a check of its address
+// and that HEAD: the consumer moving on to a successor takes HEAD from memory only if START
+// vouches for it; after that it keeps HEAD itself and moves it by CAS from the value it keeps,
+// so a write to HEAD is found at its next read or release. Positions grow monotonically; the
+// byte of position p is at data + (p & (capacity - 1)).
 //
 // A record is an 8-byte header and its payload, padded to a multiple of 8 bytes:
 //
@@ -138,7 +142,7 @@ export const FIRST_OFFSET: i32 = 16;
 
 // ── Control block.
 export const MAGIC_VALUE: i32 = 0x4d505343; // "MPSC"
-export const LAYOUT_VERSION: i32 = 2;
+export const LAYOUT_VERSION: i32 = 3;
 export const MAGIC: i32 = 0;
 export const VERSION: i32 = 4;
 export const BOUND: i32 = 8;
@@ -183,6 +187,8 @@ export const RING_FREE_NEXT: i32 = 8;
 export const RING_CHECK: i32 = 12;
 /** The ring this one succeeds (written by the sealer that links it; 0 for the first ring). */
 export const RING_PREV: i32 = 16;
+/** A check of the ring's address and its starting HEAD (see `startCheck`), written with HEAD. */
+export const RING_START: i32 = 20;
 export const RING_TAIL: i32 = 64;
 export const RING_HEAD: i32 = 128;
 export const RING_DATA: i32 = 192;
@@ -360,6 +366,12 @@ let reached: usize = 0;
   return mix(<i32>ring ^ 0x52494e47, capacity);
 }
 
+/** Check word (RING_START) of ring `ring` starting at HEAD = `head`. */
+// @ts-ignore: decorator
+@inline function startCheck(ring: usize, head: i64): i32 {
+  return mix(<i32>ring ^ 0x53544152, <i32>head ^ mix(<i32>(head >>> 32), 0x48454144));
+}
+
 /**
  * Validates the ring at `ring` (an address read from shared memory) for channel `ch`.
  * @returns its capacity, or 0 if no valid ring descriptor is there.
@@ -466,6 +478,7 @@ function initRing(r: usize, capacity: i32): void {
   store<i32>(r + RING_FREE_NEXT, 0);
   store<i32>(r + RING_CHECK, ringCheck(r, capacity));
   store<i32>(r + RING_PREV, 0);
+  store<i32>(r + RING_START, startCheck(r, 0));
   store<i64>(r + RING_TAIL, 0);
   store<i64>(r + RING_HEAD, 0);
 }
@@ -692,6 +705,7 @@ function reuse(ring: usize, capacity: i32): void {
   // lets producers that still hold this ring's address claim in it.
   const c = <i64>capacity;
   const resume = ((atomic.load<i64>(ring + RING_TAIL) & POSITION) + c - 1) & ~(c - 1);
+  store<i32>(ring + RING_START, startCheck(ring, resume));
   atomic.store<i64>(ring + RING_HEAD, resume);
   atomic.store<i64>(ring + RING_TAIL, resume);
 }
@@ -1106,7 +1120,7 @@ export function peek(ch: usize): i32 {
         lastExtent = extent;
         return <i32>(record + HEADER);
       }
-      skip(record, extent, kind == RECORD_GAP ? HEADER : extent);
+      if (skip(record, extent, kind == RECORD_GAP ? HEADER : extent) != OK) return CORRUPTED;
       continue;
     }
     const ring = consRing;
@@ -1157,8 +1171,10 @@ function drained(ch: usize, tail: i64): i32 {
   const next = sealedFor(ch, ring, tail);
   if (next == CORRUPTED) return CORRUPTED;
   if (next == 0) return EMPTY; // its sealer is linking one
-  // The sealed ring is drained up to its final TAIL: move on and retire it.
+  // The sealed ring is drained up to its final TAIL: move on and retire it. Its successor has
+  // not been consumed from: HEAD is where the sealer started it, as START says.
   if (!enterRing(ch, <usize>next)) return fail(ch, 27);
+  if (load<i32>(<usize>next + RING_START) != startCheck(<usize>next, consHead)) return fail(ch, 33);
   atomic.store<i32>(ch + CONS_CHECK, consCheck(<usize>next));
   atomic.store<i32>(ch + CONS_RING, next);
   return retire(ch, ring);
@@ -1188,10 +1204,13 @@ function realign(ch: usize, tail: i64): void {
   const resume = (tail + c - 1) & ~(c - 1);
   if (resume == tail) return;
   if (atomic.cmpxchg<i64>(consRing + RING_TAIL, tail, resume) != tail) return;
+  // Publishes the freed ring to producers (a CAS from the HEAD this consumer keeps: see `skip`).
+  if (atomic.cmpxchg<i64>(consRing + RING_HEAD, consHead, resume) != consHead) {
+    fail(ch, 34);
+    return;
+  }
   consHead = resume;
   consTail = resume;
-  // Publishes the freed ring to producers.
-  atomic.store<i64>(consRing + RING_HEAD, resume);
   wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
 }
 
@@ -1219,8 +1238,10 @@ export function peekLength(): i32 {
 /**
  * Consumer: zeroes the first `dirty` bytes of the record at `record` (at HEAD, `extent` bytes
  * long; the rest already reads 0) and advances HEAD past it.
+ * @returns OK, or CORRUPTED when HEAD was written by somebody else (producers may have claimed
+ * space that held unconsumed records meanwhile).
  */
-function skip(record: usize, extent: i32, dirty: i32): void {
+function skip(record: usize, extent: i32, dirty: i32): i32 {
   const zero = align8(dirty);
   // Zero before advancing: once HEAD moves, producers may claim these bytes again. Small
   // records by hand: `memory.fill` is a call into the runtime.
@@ -1229,9 +1250,13 @@ function skip(record: usize, extent: i32, dirty: i32): void {
   } else {
     memory.fill(record, 0, zero);
   }
-  consHead += extent;
-  // Publishes the freed space to producers.
-  atomic.store<i64>(consRing + RING_HEAD, consHead);
+  // Publishes the freed space to producers. A CAS from the HEAD this consumer keeps: a store
+  // would overwrite the evidence of a write there (no dearer: a sequentially consistent store
+  // is a locked instruction too).
+  const head = consHead;
+  consHead = head + extent;
+  if (atomic.cmpxchg<i64>(consRing + RING_HEAD, head, consHead) != head) return fail(consCh, 35);
+  return OK;
 }
 
 /** Consumes the message returned by the last `peek`. @returns OK or CORRUPTED. */
@@ -1246,7 +1271,7 @@ export function release(ch: usize): i32 {
     extent = extentOf(ch, h);
     if (extent <= 0 || (<i32>(h >>> 32) & 0xf) != RECORD_MESSAGE) return fail(ch, 28);
   }
-  skip(record, extent, extent);
+  if (skip(record, extent, extent) != OK) return CORRUPTED;
   if (extent > consCap >> 1) consLarge = true;
   if (consLarge && consHead >= consTail) {
     // A ring for large records, caught up with the TAIL last seen. Drained? Then realign it, or

@@ -203,6 +203,51 @@ Deno.test("HEAD moved past TAIL: ChannelCorruptedError", () => {
   assertUnusable(tx, rx, 1);
 });
 
+// Found by the fuzz soak (seeds 4023624, 4027226): the consumer took a successor ring's HEAD
+// from memory when it moved on to it, so a write there made it wait for ever on zeroed bytes.
+Deno.test("a successor ring's HEAD moved before the receiver reaches it: an error, not a stall", () => {
+  const [tx, rx] = channel<Uint8Array>({ codec: bytes });
+  // Zero payloads: a consumer entering mid-record finds headers that read 0 ("not written yet").
+  for (let i = 0; i < 40; i++) tx.sendSync(new Uint8Array(1000));
+  const { i32, i64 } = memoryOf(tx); // views of the grown memory
+  const next = i32[(RING + CORE.RING_NEXT) / 4];
+  assert.notEqual(next, 0, "the first ring has a successor");
+  i64[(next + CORE.RING_HEAD) / 8] += 64n;
+  let received = 0;
+  assert.throws(() => {
+    for (; received < 40; received++) {
+      const r = rx.tryRecv();
+      if (r.state !== "ok") throw new Error(`tryRecv: ${r.state} after ${received} messages`);
+    }
+  }, ChannelCorruptedError);
+  assertUnusable(tx, rx, new Uint8Array(1));
+});
+
+Deno.test("a reused successor ring's HEAD lowered: an error, not a stall", () => {
+  // maxBytes leaves room for one more ring: the first one is reused once it is retired.
+  const [tx, rx] = channel<Uint8Array>({ codec: bytes, maxBytes: 262144 });
+  // Grow and drain, so that the first ring is retired; then grow again: it is reused, and
+  // resumes at a position past its final TAIL.
+  for (let i = 0; i < 40; i++) tx.sendSync(new Uint8Array(1000));
+  for (let i = 0; i < 40; i++) rx.recvSync();
+  const { i32, i64 } = memoryOf(tx); // views of the grown memory
+  const second = i32[CORE.PROD_RING / 4];
+  let sent = 0;
+  while (i32[(second + CORE.RING_NEXT) / 4] !== RING) {
+    tx.sendSync(new Uint8Array(1000));
+    assert.ok(++sent < 10_000, "the first ring is reused");
+  }
+  i64[(RING + CORE.RING_HEAD) / 8] -= 64n;
+  let received = 0;
+  assert.throws(() => {
+    for (; received < sent; received++) {
+      const r = rx.tryRecv();
+      if (r.state !== "ok") throw new Error(`tryRecv: ${r.state} after ${received} messages`);
+    }
+  }, ChannelCorruptedError);
+  assertUnusable(tx, rx, new Uint8Array(1));
+});
+
 Deno.test("a changed ring capacity is caught by its check word", () => {
   const [tx, rx] = channel<number>();
   const { i32 } = memoryOf(tx);

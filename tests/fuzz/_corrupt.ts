@@ -75,7 +75,16 @@ function classOfControl(name: string | undefined): FieldClass {
 
 /** Ring descriptor words: [offset in the descriptor, name]. 64-bit fields by halves. */
 const ringFields: [number, string][] = [];
-for (const name of ["RING_CAPACITY", "RING_NEXT", "RING_FREE_NEXT", "RING_CHECK", "RING_PREV"]) {
+for (
+  const name of [
+    "RING_CAPACITY",
+    "RING_NEXT",
+    "RING_FREE_NEXT",
+    "RING_CHECK",
+    "RING_PREV",
+    "RING_START",
+  ]
+) {
   if (typeof K[name] === "number") ringFields.push([K[name]!, name.slice(5)]);
 }
 for (const name of ["RING_TAIL", "RING_HEAD"]) {
