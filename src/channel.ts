@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Chan } from "./_chan.ts";
+import { SharedChannel } from "./_shared_channel.ts";
 import { CORE, DEFAULT_INITIAL_CAPACITY, DEFAULT_MAX_BYTES } from "./_core.ts";
 import { type Codec, structured, validateCodec } from "./codec/mod.ts";
 import { newReceiver, type Receiver } from "./receiver.ts";
@@ -49,7 +49,7 @@ function create<T>(
         `${CORE.MAX_STORAGE}, not ${maxBytes}`,
     );
   }
-  const chan = Chan.create(bound, maxBytes, DEFAULT_INITIAL_CAPACITY);
+  const chan = SharedChannel.create(bound, maxBytes, DEFAULT_INITIAL_CAPACITY);
   return [newSender(chan, codec), newReceiver(chan, codec)];
 }
 

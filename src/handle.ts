@@ -3,13 +3,10 @@
  *
  * @module
  */
-import { CORE } from "./_core.ts";
-import { Chan } from "./_chan.ts";
-import { claim, createClaim, createLifeline, LIFELINE_WORDS, OWNER, track } from "./_lifeline.ts";
+import { SharedChannel } from "./_shared_channel.ts";
+import { createClaim, createLifeline, LIFELINE_WORDS, OWNER, PROTOCOL } from "./_lifeline.ts";
+import { claim, track } from "./_settlement.ts";
 import { builtinCodecs, type Codec, validateCodec } from "./codec/mod.ts";
-
-/** Marks an object as a handle of this library, version 1. */
-const PROTOCOL = "@wasmring/mpsc@1";
 
 /** What a sender or receiver handle holds; plain data that `postMessage` can copy. */
 export interface EndHandle {
@@ -65,7 +62,7 @@ export interface AdoptOptions<T> {
 /** Makes a handle for an end of `chan`; senders adopting it will claim as a new owner. */
 export function makeHandle<K extends "sender" | "receiver">(
   kind: K,
-  chan: Chan,
+  chan: SharedChannel,
   codec: Codec<unknown>,
 ): EndHandle & { kind: K } {
   const handle = {
@@ -74,7 +71,7 @@ export function makeHandle<K extends "sender" | "receiver">(
     memory: chan.memory,
     id: chan.id,
     codec: codec.name,
-    claim: createClaim(kind === "sender" ? chan.core.newOwner(0) : 0),
+    claim: createClaim(kind === "sender" ? chan.newOwner() : 0),
     lifeline: createLifeline(),
   } as const;
   track(handle);
@@ -91,7 +88,7 @@ export function adopt<T>(
   handle: unknown,
   kind: "sender" | "receiver",
   options: AdoptOptions<T> | undefined,
-): { chan: Chan; codec: Codec<T>; lifeline: Int32Array; owner: number } {
+): { chan: SharedChannel; codec: Codec<T>; lifeline: Int32Array; owner: number } {
   const what = kind === "sender" ? "Sender" : "Receiver";
   const h = handle as Partial<EndHandle & { kind: string }> | null;
   if (typeof h !== "object" || h === null || h.protocol !== PROTOCOL) {
@@ -128,10 +125,10 @@ export function adopt<T>(
     }
     codec = builtin as Codec<T>;
   }
-  const chan = new Chan(h.memory);
-  const status = chan.core.validate(0);
-  if (status === CORE.CORRUPTED && chan.id === h.id) chan.corrupted();
-  if (status !== CORE.OK || chan.id !== h.id) {
+  const chan = new SharedChannel(h.memory, 0);
+  const status = chan.validate();
+  if (status === "corrupted" && chan.id === h.id) chan.corrupted();
+  if (status !== "ok" || chan.id !== h.id) {
     throw new TypeError(`Cannot adopt a ${kind}: the handle's memory holds no such channel`);
   }
   const lifeline = claim({ kind, claim: h.claim!, lifeline: h.lifeline!, memory: h.memory });

@@ -3,14 +3,29 @@
  *
  * @module
  */
-import { adjustHeld, assertAlive } from "./_lifeline.ts";
-import { BUSY, type Chan, CLAIMED, DATA, DISCONNECTED, OK, SLICE_ASYNC_MS, SPIN } from "./_chan.ts";
-import * as keepalive from "./_keepalive.ts";
+import { assertAlive } from "./_lifeline.ts";
+import {
+  PULL_BUSY,
+  PULL_DISCONNECTED,
+  PULL_EMPTY,
+  type PullStatus,
+  type SharedChannel,
+} from "./_shared_channel.ts";
+import { End } from "./_end.ts";
+import {
+  block,
+  deadlineOf,
+  DONE,
+  PENDING,
+  type Progress,
+  RETRY,
+  WAIT,
+  WaitQueue,
+} from "./_wait.ts";
 import type { Codec } from "./codec/types.ts";
-import { RecvError, timeoutError } from "./errors.ts";
+import { RecvError } from "./errors.ts";
 import { endCloneError, markEnd } from "./_brand.ts";
-import { adopt, type AdoptOptions, makeHandle, type ReceiverHandle } from "./handle.ts";
-import { deadlineOf } from "./sender.ts";
+import { adopt, type AdoptOptions, type ReceiverHandle } from "./handle.ts";
 
 /** Options of {@linkcode Receiver.recv}. */
 export interface RecvOptions {
@@ -46,10 +61,6 @@ const BUSY_PATIENCE_MS = 20;
 const EMPTY_RESULT: TryRecvResult<never> = Object.freeze({ state: "empty" });
 const DISCONNECTED_RESULT: TryRecvResult<never> = Object.freeze({ state: "disconnected" });
 
-const OPEN = 0;
-const CLOSED = 1;
-const MOVED = 2;
-
 interface PendingRecv<T> {
   resolve(value: T): void;
   reject(error: unknown): void;
@@ -57,20 +68,12 @@ interface PendingRecv<T> {
   onAbort?: () => void;
 }
 
-interface Held {
-  chan: Chan;
-  lifeline: Int32Array | null;
+let create: <T>(end: (receiver: Receiver<T>) => End, codec: Codec<T>) => Receiver<T>;
+
+/** Whether `pulled` is a message, not a status. */
+function isMessage<T>(pulled: T | PullStatus): pulled is T {
+  return pulled !== PULL_EMPTY && pulled !== PULL_BUSY && pulled !== PULL_DISCONNECTED;
 }
-
-/** Closes the receiver of `held`'s channel, unless a terminator settled it already. */
-function drop(held: Held): void {
-  if (held.lifeline === null || adjustHeld(held.lifeline, -1)) held.chan.core.closeReceiver(0);
-}
-
-/** Closes receivers that are garbage-collected without `close()`. */
-const dropped = new FinalizationRegistry<Held>(drop);
-
-let create: <T>(held: Held, codec: Codec<T>) => Receiver<T>;
 
 /**
  * The receiving end of a channel, made by {@linkcode channel} or {@linkcode syncChannel}. There
@@ -94,55 +97,78 @@ let create: <T>(held: Held, codec: Codec<T>) => Receiver<T>;
  * ```
  */
 export class Receiver<T> {
-  #chan: Chan;
-  /** The channel and, for a receiver adopted from a handle, its lifeline (see _lifeline.ts). */
-  #held: Held;
+  #end: End;
+  #chan: SharedChannel;
   #codec: Codec<T>;
-  #state = OPEN;
-  #pending: PendingRecv<T>[] = [];
-  #pumping = false;
+  #pending: WaitQueue<PendingRecv<T>>;
+  /** Whether the channel is a rendezvous channel (`syncChannel(0)`). */
+  #rendezvous: boolean;
   /**
    * Rendezvous: whether this receiver has published its "receiver waiting" token (see
    * recvWaitBegin). One receiver has at most one: every way of receiving shares it.
    */
   #token = false;
 
-  private constructor(held: Held, codec: Codec<T>) {
-    this.#chan = held.chan;
-    this.#held = held;
+  private constructor(end: (receiver: Receiver<T>) => End, codec: Codec<T>) {
+    this.#end = end(this);
+    this.#chan = this.#end.chan;
     this.#codec = codec;
-    dropped.register(this, held, this);
+    this.#rendezvous = this.#chan.bound === 0;
+    this.#pending = new WaitQueue(this.#chan.data, {
+      attempt: (entry) => this.#recvPending(entry),
+      poll: () => this.#chan.poll(),
+      beforePark: () => this.#offerToken(),
+      idle: () => this.#dropToken(),
+      open: () => this.#end.open,
+    });
     markEnd(this);
   }
 
   static {
-    create = <T>(held: Held, codec: Codec<T>) => new Receiver<T>(held, codec);
+    create = <T>(end: (receiver: Receiver<T>) => End, codec: Codec<T>) =>
+      new Receiver<T>(end, codec);
   }
 
   /** The gate of every call: this worker is alive and this receiver open. */
   #check(action: string): void {
     assertAlive();
-    if (this.#state === OPEN) return;
-    throw new TypeError(
-      `Cannot ${action}: this receiver was ${this.#state === MOVED ? "transferred" : "closed"}`,
-    );
+    this.#end.check(action);
   }
 
   /**
-   * Takes the next message into the channel's `value`. A message the codec fails to decode is
-   * consumed all the same, and ends this receiver's wait like any other (see `#took`). With
-   * `patienceMs`, an unfinished claim at the head is waited out that long (see `pullWithin`).
-   * @returns OK, EMPTY, DISCONNECTED or BUSY (never BUSY with `patienceMs`).
+   * Takes the next message. A message the codec fails to decode is consumed all the same, and
+   * ends this receiver's wait like any other (see `#took`). With `patienceMs`, an unfinished
+   * claim at the head is waited out that long (see `pullWithin`).
+   * @returns the message, or PULL_EMPTY, PULL_DISCONNECTED or PULL_BUSY (never PULL_BUSY with
+   * `patienceMs`).
    */
-  #pull(republish = true, patienceMs = 0): number {
-    const codec = this.#codec as Codec<unknown>;
+  #pull(republish = true, patienceMs = 0): T | PullStatus {
     try {
-      return patienceMs > 0 ? this.#chan.pullWithin(codec, patienceMs) : this.#chan.pull(codec);
+      return patienceMs > 0
+        ? this.#chan.pullWithin(this.#codec, patienceMs)
+        : this.#chan.pull(this.#codec);
     } catch (error) {
       this.#took(republish);
       throw error;
     }
   }
+
+  /**
+   * One attempt of `recvSync` and `recv`: the message if one is ready, else PENDING.
+   * @throws {RecvError} when every sender is gone and every message taken.
+   */
+  #attempt = (): T | typeof PENDING => {
+    const pulled = this.#pull();
+    if (isMessage(pulled)) {
+      this.#took(true);
+      return pulled;
+    }
+    if (pulled === PULL_DISCONNECTED) throw new RecvError();
+    return PENDING;
+  };
+
+  /** A cheap look for spinning: the head record is published. */
+  #poll = (): boolean => this.#chan.poll();
 
   /**
    * Takes a message if one is ready, without waiting.
@@ -166,9 +192,12 @@ export class Receiver<T> {
    */
   tryRecv(): TryRecvResult<T> {
     this.#check("receive");
-    const status = this.#pull(true, BUSY_PATIENCE_MS);
-    if (status === OK) return { state: "ok", value: this.#took(true) };
-    return status === DISCONNECTED ? DISCONNECTED_RESULT : EMPTY_RESULT;
+    const pulled = this.#pull(true, BUSY_PATIENCE_MS);
+    if (isMessage(pulled)) {
+      this.#took(true);
+      return { state: "ok", value: pulled };
+    }
+    return pulled === PULL_DISCONNECTED ? DISCONNECTED_RESULT : EMPTY_RESULT;
   }
 
   /**
@@ -201,56 +230,29 @@ export class Receiver<T> {
   recvSync(options?: RecvSyncOptions): T {
     this.#check("receive");
     const deadline = deadlineOf(options?.timeout);
-    const chan = this.#chan;
-    let status = this.#pull();
-    if (status === OK) return this.#took(true);
-    if (status === DISCONNECTED) throw new RecvError();
+    const now = this.#attempt();
+    if (now !== PENDING) return now;
     // A rendezvous sender may only send to a receiver that is waiting: say so with a token
     // (unless pending recv() calls have published it already).
-    const rendezvous = chan.bound === 0;
-    if (rendezvous && !this.#token) {
-      chan.core.recvWaitBegin(0);
-      this.#token = true;
-    }
+    this.#offerToken();
     try {
-      for (;;) {
-        status = this.#pull();
-        if (status === OK) return this.#took(true);
-        if (status === DISCONNECTED) throw new RecvError();
-        if (deadline !== -Infinity) {
-          // Spin on the head record's header only: reading the tail, which producers write on
-          // every claim, would take its cache line away from them at each turn.
-          let spins = 0;
-          while (spins < SPIN && chan.core.poll(0) === 0) spins++;
-          if (spins < SPIN) continue;
-          status = this.#pull();
-          if (status === OK) return this.#took(true);
-          if (status === DISCONNECTED) throw new RecvError();
-        }
-        assertAlive();
-        const seq = chan.begin(DATA);
-        try {
-          status = this.#pull();
-          if (status === OK) return this.#took(true);
-          if (status === DISCONNECTED) throw new RecvError();
-          if (performance.now() >= deadline) throw timeoutError("Receiving");
-          chan.sleep(DATA, seq, deadline);
-        } finally {
-          chan.end(DATA);
-        }
-      }
+      return block(this.#chan.data, deadline, "Receiving", this.#attempt, undefined, this.#poll);
     } catch (error) {
       // Withdraw the token, unless recv() calls still wait with it. If a sender took it, its
       // message is on the way: take it rather than fail, even though the deadline passed (it was
       // sent within the wait).
       if (this.#token && this.#pending.length === 0) {
         this.#token = false;
-        if (chan.core.recvWaitEnd(0) === CLAIMED && isTimeout(error)) {
+        if (!this.#chan.withdrawToken() && isTimeout(error)) {
           const patience = performance.now() + BUSY_PATIENCE_MS;
+          let pulled: T | PullStatus;
           do {
-            status = this.#pull();
-            if (status === OK) return this.#took(true);
-          } while (status !== DISCONNECTED && performance.now() < patience);
+            pulled = this.#pull();
+            if (isMessage(pulled)) {
+              this.#took(true);
+              return pulled;
+            }
+          } while (pulled !== PULL_DISCONNECTED && performance.now() < patience);
         }
       }
       throw error;
@@ -258,22 +260,25 @@ export class Receiver<T> {
   }
 
   /**
-   * Returns the message just pulled. On a rendezvous channel, taking a message ends this
-   * receiver's wait: its token was spent by a sender (CLAIMED), or, if the message was admitted
-   * earlier, it is withdrawn. With `republish`, a fresh token is published at once for recv()
-   * calls still pending (their pump may be asleep; it republishes by itself when it takes).
+   * Accounts for a message just pulled (or consumed by a failed decode). On a rendezvous
+   * channel, taking a message ends this receiver's wait: its token was spent by a sender
+   * (CLAIMED), or, if the message was admitted earlier, it is withdrawn. With `republish`, a
+   * fresh token is published at once for recv() calls still pending (their pump may be asleep;
+   * it republishes by itself when it takes).
    */
-  #took(republish: boolean): T {
-    const value = this.#chan.value as T;
+  #took(republish: boolean): void {
     if (this.#token) {
       this.#token = false;
-      this.#chan.core.recvWaitEnd(0);
+      this.#chan.withdrawToken();
     }
-    if (republish && this.#pending.length > 0 && this.#chan.bound === 0) {
-      this.#chan.core.recvWaitBegin(0);
-      this.#token = true;
-    }
-    return value;
+    if (republish && this.#pending.length > 0 && this.#rendezvous) this.#offerToken();
+  }
+
+  /** Rendezvous: publishes this receiver's token, unless it has one out. */
+  #offerToken(): void {
+    if (!this.#rendezvous || this.#token) return;
+    this.#chan.offerToken();
+    this.#token = true;
   }
 
   /**
@@ -308,91 +313,33 @@ export class Receiver<T> {
       this.#check("receive");
       signal?.throwIfAborted();
       if (this.#pending.length === 0) {
-        const status = this.#pull();
-        if (status === OK) return Promise.resolve(this.#took(true));
-        if (status === DISCONNECTED) throw new RecvError();
+        const now = this.#attempt();
+        if (now !== PENDING) return Promise.resolve(now);
       }
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise<T>((resolve, reject) => {
-      const entry: PendingRecv<T> = { resolve, reject, signal };
-      if (signal) {
-        entry.onAbort = () => {
-          const at = this.#pending.indexOf(entry);
-          if (at < 0) return;
-          this.#pending.splice(at, 1);
-          // Nobody waits any more: withdraw the token now, not when the pump next wakes.
-          if (this.#pending.length === 0) this.#dropToken();
-          reject(signal.reason);
-          this.#chan.wakeAll(DATA);
-        };
-        signal.addEventListener("abort", entry.onAbort, { once: true });
-      }
-      this.#pending.push(entry);
-      if (!this.#pumping) this.#pump();
+      this.#pending.add({ resolve, reject, signal });
     });
   }
 
-  /** Serves the pending receives in order. */
-  async #pump(): Promise<void> {
-    this.#pumping = true;
-    keepalive.hold();
-    const chan = this.#chan;
-    const token = chan.bound === 0;
-    try {
-      while (this.#pending.length > 0 && this.#state === OPEN) {
-        let status: number;
-        try {
-          status = this.#pull(false);
-        } catch (error) {
-          // The codec failed on this message (it is consumed): report it to the call that took
-          // it and go on with the next.
-          this.#settle(this.#pending.shift()!, undefined, error ?? new Error(String(error)));
-          continue;
-        }
-        if (status === BUSY) {
-          // An unfinished claim at the head: let the event loop run, then look again.
-          const seq = chan.begin(DATA);
-          try {
-            await chan.sleepAsync(DATA, seq, 1);
-          } finally {
-            chan.end(DATA);
-          }
-          continue;
-        }
-        if (status === OK) {
-          const value = this.#took(false);
-          this.#settle(this.#pending.shift()!, value, undefined);
-          continue;
-        }
-        if (status === DISCONNECTED) {
-          for (const entry of this.#pending.splice(0)) {
-            this.#settle(entry, undefined, new RecvError());
-          }
-          break;
-        }
-        if (token && !this.#token) {
-          chan.core.recvWaitBegin(0);
-          this.#token = true;
-        }
-        // A short spin: an async receiver should not hold its thread for long.
-        let ready = false;
-        for (let spins = 0; spins < SPIN / 10 && !ready; spins++) ready = chan.core.poll(0) === 1;
-        if (ready) continue;
-        const seq = chan.begin(DATA);
-        try {
-          if (chan.ready()) continue;
-          await chan.sleepAsync(DATA, seq, SLICE_ASYNC_MS);
-        } finally {
-          chan.end(DATA);
-        }
-      }
-    } finally {
-      this.#dropToken();
-      this.#pumping = false;
-      keepalive.release();
+  /**
+   * One attempt of a pending `recv()` (the oldest). A message the codec fails to decode
+   * rejects it (the message is consumed; the next call takes the next one).
+   */
+  #recvPending(entry: PendingRecv<T>): Progress {
+    const pulled = this.#pull(false);
+    if (isMessage(pulled)) {
+      this.#took(false);
+      entry.resolve(pulled);
+      return DONE;
     }
+    if (pulled === PULL_DISCONNECTED) {
+      entry.reject(new RecvError());
+      return DONE;
+    }
+    return pulled === PULL_BUSY ? RETRY : WAIT;
   }
 
   /**
@@ -402,13 +349,7 @@ export class Receiver<T> {
   #dropToken(): void {
     if (!this.#token) return;
     this.#token = false;
-    this.#chan.core.recvWaitEnd(0);
-  }
-
-  #settle(entry: PendingRecv<T>, value: T | undefined, error: unknown): void {
-    if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
-    if (error === undefined) entry.resolve(value as T);
-    else entry.reject(error);
+    this.#chan.withdrawToken();
   }
 
   /**
@@ -516,14 +457,9 @@ export class Receiver<T> {
    * ```
    */
   close(): void {
-    if (this.#state !== OPEN) return;
-    this.#state = CLOSED;
-    dropped.unregister(this);
-    drop(this.#held);
-    for (const entry of this.#pending.splice(0)) {
-      this.#settle(entry, undefined, new RecvError("The receiver was closed"));
-    }
-    this.#chan.wakeAll(DATA);
+    if (!this.#end.close()) return;
+    this.#pending.rejectAll(() => new RecvError("The receiver was closed"));
+    this.#chan.data.wake();
   }
 
   /** Closes this receiver: `using rx = …`. See {@linkcode Receiver.close}. */
@@ -549,15 +485,8 @@ export class Receiver<T> {
    */
   transfer(): ReceiverHandle<T> {
     this.#check("transfer");
-    if (this.#pending.length > 0) {
-      throw new TypeError("Cannot transfer a receiver while its recv() calls are pending");
-    }
-    this.#state = MOVED;
-    dropped.unregister(this);
-    if (this.#held.lifeline !== null) adjustHeld(this.#held.lifeline, -1);
-    return makeHandle("receiver", this.#chan, this.#codec as Codec<unknown>) as ReceiverHandle<
-      T
-    >;
+    const codec = this.#codec as Codec<unknown>;
+    return this.#end.transfer(codec, this.#pending.length) as ReceiverHandle<T>;
   }
 
   /**
@@ -580,13 +509,12 @@ export class Receiver<T> {
    */
   static from<T>(handle: ReceiverHandle<T>, options?: AdoptOptions<T>): Receiver<T> {
     const { chan, codec, lifeline } = adopt<T>(handle, "receiver", options);
-    return create({ chan, lifeline }, codec);
+    return create((receiver) => new End(receiver, "receiver", chan, lifeline), codec);
   }
 
   /** Messages buffered in the channel (racy: informational only). */
   get len(): number {
-    this.#chan.assertUsable();
-    return this.#chan.core.length(0);
+    return this.#end.usable().length;
   }
 
   /** Whether no message is buffered (racy: informational only). */
@@ -596,15 +524,12 @@ export class Receiver<T> {
 
   /** The channel's bound in messages (0: rendezvous), or `Infinity` when unbounded. */
   get capacity(): number {
-    this.#chan.assertUsable();
-    const bound = this.#chan.bound;
-    return bound < 0 ? Infinity : bound;
+    return this.#end.capacity();
   }
 
   /** Whether every sender is closed (racy; buffered messages may remain). */
   get isDisconnected(): boolean {
-    this.#chan.assertUsable();
-    return this.#chan.core.senderCount(0) <= 0;
+    return this.#end.usable().senders <= 0;
   }
 
   /**
@@ -624,6 +549,6 @@ function isTimeout(error: unknown): boolean {
 }
 
 /** Creates a receiver over `chan` (for `channel()`). */
-export function newReceiver<T>(chan: Chan, codec: Codec<T>): Receiver<T> {
-  return create({ chan, lifeline: null }, codec);
+export function newReceiver<T>(chan: SharedChannel, codec: Codec<T>): Receiver<T> {
+  return create((receiver) => new End(receiver, "receiver", chan, null), codec);
 }

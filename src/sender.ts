@@ -3,24 +3,23 @@
  *
  * @module
  */
-import { adjustHeld, assertAlive } from "./_lifeline.ts";
+import { assertAlive } from "./_lifeline.ts";
 import {
-  type Chan,
   DISCONNECTED,
   FULL,
   NO_MEMORY,
   OK,
-  SLICE_ASYNC_MS,
-  SPACE,
-  SPIN,
+  type PushStatus,
+  type SharedChannel,
   TOO_LARGE,
-} from "./_chan.ts";
-import * as keepalive from "./_keepalive.ts";
+} from "./_shared_channel.ts";
+import { End } from "./_end.ts";
+import { block, deadlineOf, DONE, PENDING, type Progress, WAIT, WaitQueue } from "./_wait.ts";
 import type { Codec } from "./codec/types.ts";
 import { type DirectEncoder, directOf, encodeAside } from "./codec/_direct.ts";
-import { SendError, timeoutError } from "./errors.ts";
+import { SendError } from "./errors.ts";
 import { endCloneError, markEnd } from "./_brand.ts";
-import { adopt, type AdoptOptions, makeHandle, type SenderHandle } from "./handle.ts";
+import { adopt, type AdoptOptions, type SenderHandle } from "./handle.ts";
 
 /** Options of {@linkcode Sender.send}. */
 export interface SendOptions {
@@ -40,10 +39,6 @@ export interface SendSyncOptions {
   timeout?: number;
 }
 
-const OPEN = 0;
-const CLOSED = 1;
-const MOVED = 2;
-
 interface PendingSend<T> {
   bytes: Uint8Array;
   value: T;
@@ -53,20 +48,7 @@ interface PendingSend<T> {
   onAbort?: () => void;
 }
 
-interface Held {
-  chan: Chan;
-  lifeline: Int32Array | null;
-}
-
-/** Drops one sender of `held`'s channel, unless a terminator settled it already. */
-function drop(held: Held): void {
-  if (held.lifeline === null || adjustHeld(held.lifeline, -1)) held.chan.core.dropSender(0);
-}
-
-/** Drops the senders that are garbage-collected without `close()`. */
-const dropped = new FinalizationRegistry<Held>(drop);
-
-let create: <T>(held: Held, codec: Codec<T>, owner: number) => Sender<T>;
+let create: <T>(end: (sender: Sender<T>) => End, codec: Codec<T>, owner: number) => Sender<T>;
 
 /**
  * The sending end of a channel, made by {@linkcode channel} or {@linkcode syncChannel}.
@@ -91,45 +73,43 @@ let create: <T>(held: Held, codec: Codec<T>, owner: number) => Sender<T>;
  * ```
  */
 export class Sender<T> {
-  #chan: Chan;
-  /** The channel and, for senders adopted from a handle, its lifeline (see _lifeline.ts). */
-  #held: Held;
+  #end: End;
+  #chan: SharedChannel;
   #codec: Codec<T>;
-  #state = OPEN;
   /** Owner id written in this sender's claims (shared by its clones in this thread). */
   #owner: number;
-  #pending: PendingSend<T>[] = [];
-  #pumping = false;
+  #pending: WaitQueue<PendingSend<T>>;
   /** The codec's in-place encoder (built-in codecs only; see codec/_direct.ts). */
   #direct: DirectEncoder<T> | null;
 
-  private constructor(held: Held, codec: Codec<T>, owner: number) {
-    this.#chan = held.chan;
-    this.#held = held;
+  private constructor(end: (sender: Sender<T>) => End, codec: Codec<T>, owner: number) {
+    this.#end = end(this);
+    this.#chan = this.#end.chan;
     this.#codec = codec;
     this.#direct = directOf(codec);
     this.#owner = owner;
-    dropped.register(this, held, this);
+    this.#pending = new WaitQueue(this.#chan.space, {
+      attempt: (entry) => this.#sendPending(entry),
+      open: () => this.#end.open,
+    });
     markEnd(this);
   }
 
   static {
-    create = <T>(held: Held, codec: Codec<T>, owner: number) => new Sender<T>(held, codec, owner);
+    create = <T>(end: (sender: Sender<T>) => End, codec: Codec<T>, owner: number) =>
+      new Sender<T>(end, codec, owner);
   }
 
   /**
    * The gate of every call: this sender is open. (Whether this worker is alive is checked where
-   * a message is claimed, `Chan.push`, and by the calls that claim none.)
+   * a message is claimed, `SharedChannel.push`, and by the calls that claim none.)
    */
   #check(action: string): void {
-    if (this.#state === OPEN) return;
-    throw new TypeError(
-      `Cannot ${action}: this sender was ${this.#state === MOVED ? "transferred" : "closed"}`,
-    );
+    this.#end.check(action);
   }
 
   /** Maps a status of `push` to a result: true sent, false full; throws for the rest. */
-  #outcome(status: number, value: T, bytes: number): boolean {
+  #outcome(status: PushStatus, value: T, bytes: number): boolean {
     if (status === OK) return true;
     if (status === FULL) return false;
     if (status === DISCONNECTED) throw new SendError(value);
@@ -166,7 +146,7 @@ export class Sender<T> {
       }
       return keep ? bytes.slice() : bytes;
     }
-    let status: number = FULL;
+    let status: PushStatus = FULL;
     if (attempt) {
       status = this.#chan.pushInto(direct!, value, bound, this.#owner);
       if (status === OK || status === DISCONNECTED) {
@@ -256,22 +236,14 @@ export class Sender<T> {
     }
     const bytes = this.#first(value, true, false);
     if (bytes === null) return;
-    const chan = this.#chan;
-    for (let spins = 0;; spins++) {
-      if (this.#outcome(chan.push(bytes, this.#owner), value, bytes.length)) return;
-      if (spins < SPIN && deadline !== -Infinity) continue;
-      assertAlive();
-      const seq = chan.begin(SPACE);
-      try {
-        // Re-check after registering (see "Waiting" in assembly/ring.ts).
-        if (this.#outcome(chan.push(bytes, this.#owner), value, bytes.length)) return;
-        if (performance.now() >= deadline) throw timeoutError("Sending");
-        chan.sleep(SPACE, seq, deadline);
-      } finally {
-        chan.end(SPACE);
-      }
-    }
+    block(this.#chan.space, deadline, "Sending", this.#attempt, { bytes, value });
   }
+
+  /** One attempt of `sendSync`: enqueues the message, or says to wait for room. */
+  #attempt = (message: { bytes: Uint8Array; value: T }): true | typeof PENDING =>
+    this.#outcome(this.#chan.push(message.bytes, this.#owner), message.value, message.bytes.length)
+      ? true
+      : PENDING;
 
   /**
    * Sends `value`, waiting without blocking the thread while a bounded channel is full (a
@@ -314,63 +286,19 @@ export class Sender<T> {
       return Promise.reject(error);
     }
     return new Promise<void>((resolve, reject) => {
-      const entry: PendingSend<T> = { bytes, value, resolve, reject, signal };
-      if (signal) {
-        entry.onAbort = () => {
-          const at = this.#pending.indexOf(entry);
-          if (at < 0) return;
-          this.#pending.splice(at, 1);
-          reject(signal.reason);
-          this.#chan.wakeAll(SPACE);
-        };
-        signal.addEventListener("abort", entry.onAbort, { once: true });
-      }
-      this.#pending.push(entry);
-      if (!this.#pumping) this.#pump();
+      this.#pending.add({ bytes, value, resolve, reject, signal });
     });
   }
 
-  /** Sends the pending messages in order, waiting for room as needed. */
-  async #pump(): Promise<void> {
-    this.#pumping = true;
-    keepalive.hold();
-    const chan = this.#chan;
-    try {
-      while (this.#pending.length > 0) {
-        const entry = this.#pending[0];
-        let status: number;
-        try {
-          status = chan.push(entry.bytes, this.#owner);
-          if (status === FULL) {
-            const seq = chan.begin(SPACE);
-            try {
-              status = chan.push(entry.bytes, this.#owner);
-              if (status === FULL) await chan.sleepAsync(SPACE, seq, SLICE_ASYNC_MS);
-            } finally {
-              chan.end(SPACE);
-            }
-            if (status === FULL) continue;
-          }
-        } catch (error) {
-          // push threw (this worker was terminated): the message was not sent.
-          if (this.#pending[0] === entry) this.#pending.shift();
-          if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
-          entry.reject(error);
-          continue;
-        }
-        this.#pending.shift();
-        if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
-        try {
-          this.#outcome(status, entry.value, entry.bytes.length);
-          entry.resolve();
-        } catch (error) {
-          entry.reject(error);
-        }
-      }
-    } finally {
-      this.#pumping = false;
-      keepalive.release();
-    }
+  /**
+   * One attempt of a pending `send()` (the oldest): enqueues it, or says to wait for room. A
+   * throw of `push` (this worker was terminated) rejects it: the message was not sent.
+   */
+  #sendPending(entry: PendingSend<T>): Progress {
+    const status = this.#chan.push(entry.bytes, this.#owner);
+    if (status === FULL) return WAIT;
+    if (this.#outcome(status, entry.value, entry.bytes.length)) entry.resolve();
+    return DONE;
   }
 
   /**
@@ -395,9 +323,8 @@ export class Sender<T> {
   clone(): Sender<T> {
     this.#check("clone");
     assertAlive();
-    if (this.#chan.core.addSender(0) < 0) this.#chan.corrupted();
-    if (this.#held.lifeline !== null) adjustHeld(this.#held.lifeline, 1);
-    return create(this.#held, this.#codec, this.#owner);
+    this.#chan.addSender();
+    return create((sender) => this.#end.clone(sender), this.#codec, this.#owner);
   }
 
   /**
@@ -419,14 +346,10 @@ export class Sender<T> {
    * ```
    */
   close(): void {
-    if (this.#state !== OPEN) return;
-    this.#state = CLOSED;
-    dropped.unregister(this);
-    for (const entry of this.#pending.splice(0)) {
-      if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
-      entry.reject(new TypeError("Cannot send: the sender was closed while the send waited"));
-    }
-    drop(this.#held);
+    if (!this.#end.close()) return;
+    this.#pending.rejectAll(() =>
+      new TypeError("Cannot send: the sender was closed while the send waited")
+    );
   }
 
   /** Closes this sender: `using tx = …`. See {@linkcode Sender.close}. */
@@ -454,14 +377,8 @@ export class Sender<T> {
   transfer(): SenderHandle<T> {
     this.#check("transfer");
     assertAlive();
-    if (this.#pending.length > 0) {
-      throw new TypeError("Cannot transfer a sender while its send() calls are pending");
-    }
-    this.#state = MOVED;
-    dropped.unregister(this);
-    // The sender leaves this thread: no longer held here; the channel's count is unchanged.
-    if (this.#held.lifeline !== null) adjustHeld(this.#held.lifeline, -1);
-    return makeHandle("sender", this.#chan, this.#codec as Codec<unknown>) as SenderHandle<T>;
+    const codec = this.#codec as Codec<unknown>;
+    return this.#end.transfer(codec, this.#pending.length) as SenderHandle<T>;
   }
 
   /**
@@ -484,26 +401,22 @@ export class Sender<T> {
    */
   static from<T>(handle: SenderHandle<T>, options?: AdoptOptions<T>): Sender<T> {
     const { chan, codec, lifeline, owner } = adopt<T>(handle, "sender", options);
-    return create({ chan, lifeline }, codec, owner);
+    return create((sender) => new End(sender, "sender", chan, lifeline), codec, owner);
   }
 
   /** Messages buffered in the channel (racy: informational only). */
   get len(): number {
-    this.#chan.assertUsable();
-    return this.#chan.core.length(0);
+    return this.#end.usable().length;
   }
 
   /** The channel's bound in messages (0: rendezvous), or `Infinity` when unbounded. */
   get capacity(): number {
-    this.#chan.assertUsable();
-    const bound = this.#chan.bound;
-    return bound < 0 ? Infinity : bound;
+    return this.#end.capacity();
   }
 
   /** Whether the receiver is gone (racy: a `false` may be stale by the time it is read). */
   get isDisconnected(): boolean {
-    this.#chan.assertUsable();
-    return this.#chan.core.receiverOpen(0) === 0;
+    return !this.#end.usable().receiverOpen;
   }
 
   /**
@@ -546,17 +459,7 @@ function describe(value: unknown): string {
   return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
 }
 
-/** Converts a `timeout` option to a `performance.now()` deadline. */
-export function deadlineOf(timeout: number | undefined): number {
-  if (timeout === undefined) return Infinity;
-  if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0) {
-    throw new RangeError(`Cannot wait: timeout must be a non-negative number, not ${timeout}`);
-  }
-  // timeout: 0 means "only what is ready now": no spinning.
-  return timeout === 0 ? -Infinity : performance.now() + timeout;
-}
-
 /** Creates a sender over `chan` (for `channel()`). */
-export function newSender<T>(chan: Chan, codec: Codec<T>): Sender<T> {
-  return create({ chan, lifeline: null }, codec, chan.core.newOwner(0));
+export function newSender<T>(chan: SharedChannel, codec: Codec<T>): Sender<T> {
+  return create((sender) => new End(sender, "sender", chan, null), codec, chan.newOwner());
 }

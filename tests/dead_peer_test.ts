@@ -1,10 +1,11 @@
 // Dead peers never hang the living: a terminated worker's senders are dropped, its receiver
-// closed, and a claim it left unfinished is skipped (see src/_lifeline.ts).
+// closed, and a claim it left unfinished is skipped (see src/_settlement.ts).
 import assert from "node:assert/strict";
 import { bytes, channel, RecvError, Sender, SendError, structured, syncChannel } from "../mod.ts";
-import { Chan } from "../src/_chan.ts";
-import { CORE } from "../src/_core.ts";
-import { ADOPTED, HELD, type Lifelined, settle, SETTLED, SETTLING } from "../src/_lifeline.ts";
+import { PULL_BUSY, PULL_EMPTY, SharedChannel } from "../src/_shared_channel.ts";
+import { CORE, instantiate } from "../src/_core.ts";
+import { ADOPTED, HELD, type Lifelined, SETTLED, SETTLING } from "../src/_lifeline.ts";
+import { settle } from "../src/_settlement.ts";
 
 async function spawn(mode: string, handle: unknown, extra?: object): Promise<Worker> {
   const worker = new Worker(new URL("./workers/dead_peer.ts", import.meta.url), {
@@ -184,22 +185,23 @@ Deno.test("a worker's finished handles are forgotten, its live ones still settle
 // (a big copy, an in-place encode, a descheduled thread) before it is terminated, and would
 // then still be writing into space already given to another message.
 Deno.test("a dead producer's claim is skipped only after a grace counted from its death", () => {
-  const chan = Chan.create(-1, 64 << 20, 1024);
-  chan.core.addSender(0);
-  const owner = chan.core.newOwner(0);
+  const chan = SharedChannel.create(-1, 64 << 20, 1024);
+  chan.addSender();
+  const owner = chan.newOwner();
+  const producer = instantiate(chan.memory); // the producer's own core instance
   const claimed = 4 << 20; // 4 MiB: a grace of 100 ms + 10 ms per MB
-  const at = chan.core.reserve(0, claimed, owner);
+  const at = producer.reserve(0, claimed, owner);
   assert.ok(at >= CORE.FIRST_OFFSET);
   const busyUntil = performance.now() + 300;
-  while (performance.now() < busyUntil) assert.equal(chan.pull(structured), CORE.BUSY);
-  assert.equal(chan.core.markDead(0, at, owner), CORE.OK);
+  while (performance.now() < busyUntil) assert.equal(chan.pull(structured), PULL_BUSY);
+  assert.equal(producer.markDead(0, at, owner), CORE.OK);
   const dead = performance.now();
-  let status: number;
-  while ((status = chan.pull(structured)) === CORE.BUSY) {
+  let pulled: unknown;
+  while ((pulled = chan.pull(structured)) === PULL_BUSY) {
     assert.ok(performance.now() - dead < 10_000, "watchdog: never skipped");
   }
   const waited = performance.now() - dead;
-  assert.equal(status, CORE.EMPTY);
+  assert.equal(pulled, PULL_EMPTY);
   assert.ok(waited >= 100 + claimed / 100_000, `skipped ${waited.toFixed(1)} ms after the death`);
 });
 

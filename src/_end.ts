@@ -1,0 +1,121 @@
+/**
+ * What every channel end has, written once: its state (open, closed, moved to another thread),
+ * its place in the channel's end count (held directly, or under a lifeline when adopted from a
+ * handle), the finalizer that releases that place when an end is garbage-collected unclosed,
+ * and moving it into a handle. `Sender` and `Receiver` each hold one and keep only what
+ * differs. Internal.
+ *
+ * @module
+ */
+import { adjustHeld } from "./_lifeline.ts";
+import { watchWorkers } from "./_settlement.ts";
+import type { SharedChannel } from "./_shared_channel.ts";
+import type { Codec } from "./codec/types.ts";
+import { type EndHandle, makeHandle } from "./handle.ts";
+
+/** Which end. */
+export type Kind = "sender" | "receiver";
+
+/** An end's place in its channel's end count. */
+interface Held {
+  kind: Kind;
+  chan: SharedChannel;
+  /** For an end adopted from a handle: the lifeline it is held under (see _lifeline.ts). */
+  lifeline: Int32Array | null;
+}
+
+/** Releases one end of `held`'s channel, unless a terminator settled it already. */
+function drop(held: Held): void {
+  if (held.lifeline !== null && !adjustHeld(held.lifeline, -1)) return;
+  if (held.kind === "sender") held.chan.dropSender();
+  else held.chan.closeReceiver();
+}
+
+/** Releases the ends that are garbage-collected without `close()`. */
+const dropped = new FinalizationRegistry<Held>(drop);
+
+const OPEN = 0;
+const CLOSED = 1;
+const MOVED = 2;
+
+/** One end's state and accounting. */
+export class End {
+  readonly chan: SharedChannel;
+  #held: Held;
+  #state = OPEN;
+
+  /**
+   * Holds one end of `kind` for `owner` (the public object, whose collection releases it). The
+   * channel's count must already include it.
+   */
+  constructor(owner: object, kind: Kind, chan: SharedChannel, lifeline: Int32Array | null) {
+    this.chan = chan;
+    this.#held = { kind, chan, lifeline };
+    dropped.register(owner, this.#held, this);
+    watchWorkers();
+  }
+
+  /** Whether the end is open (not closed, not moved). */
+  get open(): boolean {
+    return this.#state === OPEN;
+  }
+
+  /** Throws a `TypeError` saying why `action` is impossible, unless the end is open. */
+  check(action: string): void {
+    if (this.#state === OPEN) return;
+    throw new TypeError(
+      `Cannot ${action}: this ${this.#held.kind} was ${
+        this.#state === MOVED ? "transferred" : "closed"
+      }`,
+    );
+  }
+
+  /** Another end of the same kind in this thread, held the same way. */
+  clone(owner: object): End {
+    if (this.#held.lifeline !== null) adjustHeld(this.#held.lifeline, 1);
+    return new End(owner, this.#held.kind, this.chan, this.#held.lifeline);
+  }
+
+  /**
+   * Closes the end: releases its place in the count. @returns false if it was not open (then
+   * nothing happens: closing is idempotent).
+   */
+  close(): boolean {
+    if (this.#state !== OPEN) return false;
+    this.#state = CLOSED;
+    dropped.unregister(this);
+    drop(this.#held);
+    return true;
+  }
+
+  /**
+   * Moves the end into a handle: this object becomes unusable; the channel's count does not
+   * change (the end leaves this thread, so it is no longer held here).
+   * @throws {TypeError} if the end has async calls pending (`pending` > 0).
+   */
+  transfer(codec: Codec<unknown>, pending: number): EndHandle {
+    const kind = this.#held.kind;
+    if (pending > 0) {
+      throw new TypeError(
+        `Cannot transfer a ${kind} while its ${kind === "sender" ? "send" : "recv"}() calls ` +
+          `are pending`,
+      );
+    }
+    this.#state = MOVED;
+    dropped.unregister(this);
+    if (this.#held.lifeline !== null) adjustHeld(this.#held.lifeline, -1);
+    return makeHandle(kind, this.chan, codec);
+  }
+
+  /** The channel, for a getter: throws if this worker was terminated or it is corrupted. */
+  usable(): SharedChannel {
+    this.chan.assertUsable();
+    return this.chan;
+  }
+
+  /** The channel's bound in messages (0: rendezvous), or `Infinity` when unbounded. */
+  capacity(): number {
+    const bound = this.usable().bound;
+    return bound < 0 ? Infinity : bound;
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * Waiting, written once: a blocking driver (`block`) for the `…Sync` calls and an async driver
+ * (`WaitQueue`) for the promise-returning ones. Both run an operation's `attempt` until it
+ * completes, and between attempts they spin a little, then register on a `Park` (a wait word
+ * with a waiter count), attempt once more, and only then sleep — the order that makes a wake-up
+ * impossible to miss (see "Waiting" in assembly/ring.ts). The caller gives the park: a channel's
+ * data or space word today, any word a thread sleeps on for several channels later. Internal.
+ *
+ * @module
+ */
+import { assertAlive } from "./_lifeline.ts";
+import * as keepalive from "./_keepalive.ts";
+import { timeoutError } from "./errors.ts";
+
+/**
+ * The spin policy: how many times a call looks again before it parks. Waking a parked thread
+ * costs ~30 µs on an idle CPU; a look costs 10–50 ns.
+ */
+export const SPIN = {
+  /** A blocking call, before each park. */
+  sync: 2000,
+  /** An async call, before each park: it should not hold its thread for long. */
+  async: 200,
+} as const;
+
+/** Longest single async sleep; a notify normally ends it much sooner. */
+const SLICE_ASYNC_MS = 1000;
+/** Async sleep while the next message is still being written. */
+const RETRY_ASYNC_MS = 1;
+
+/** A word a thread sleeps on, with its waiter count. */
+export interface Park {
+  /** Registers as a waiter. @returns the word's value to sleep on. */
+  begin(): number;
+  /** Unregisters a waiter registered by `begin`. */
+  end(): void;
+  /**
+   * Sleeps while the word holds `seq`, at most until `deadline` (a `performance.now()` time)
+   * and at most one slice. Throws `AbortError` if this worker was terminated.
+   */
+  sleep(seq: number, deadline: number): void;
+  /** Sleeps asynchronously while the word holds `seq`, for at most `ms`. */
+  sleepAsync(seq: number, ms: number): Promise<void>;
+  /** Wakes every sleeper (they re-check their condition). */
+  wake(): void;
+}
+
+/** What an attempt returns while the operation cannot complete yet. */
+export const PENDING: unique symbol = Symbol("pending");
+
+/** Converts a `timeout` option to a `performance.now()` deadline. */
+export function deadlineOf(timeout: number | undefined): number {
+  if (timeout === undefined) return Infinity;
+  if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0) {
+    throw new RangeError(`Cannot wait: timeout must be a non-negative number, not ${timeout}`);
+  }
+  // timeout: 0 means "only what is ready now": no spinning.
+  return timeout === 0 ? -Infinity : performance.now() + timeout;
+}
+
+/**
+ * Blocks the thread until `attempt(arg)` completes, or `deadline` passes (then throws a
+ * `TimeoutError` saying `what`, e.g. "Receiving"). Spins SPIN.sync times before each park —
+ * on `poll` if given (a cheap look that says an attempt may succeed), else on `attempt` — but
+ * not with a deadline of -Infinity (timeout 0). Throws `AbortError` if this worker is
+ * terminated while it waits, and whatever `attempt` throws.
+ */
+export function block<A, R>(
+  park: Park,
+  deadline: number,
+  what: string,
+  attempt: (arg: A) => R | typeof PENDING,
+  arg: A,
+  poll?: () => boolean,
+): R {
+  for (;;) {
+    let result = attempt(arg);
+    if (result !== PENDING) return result;
+    if (deadline !== -Infinity) {
+      let spins = 0;
+      if (poll !== undefined) {
+        while (spins < SPIN.sync && !poll()) spins++;
+        if (spins < SPIN.sync) continue;
+      } else {
+        for (; spins < SPIN.sync; spins++) {
+          result = attempt(arg);
+          if (result !== PENDING) return result;
+        }
+      }
+    }
+    assertAlive();
+    const seq = park.begin();
+    try {
+      result = attempt(arg);
+      if (result !== PENDING) return result;
+      if (performance.now() >= deadline) throw timeoutError(what);
+      park.sleep(seq, deadline);
+    } finally {
+      park.end();
+    }
+  }
+}
+
+/** A pending async call. */
+export interface Waiter {
+  reject(error: unknown): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+/** `attempt` settled the waiter (resolved or rejected it). */
+export const DONE = 0;
+/** The waiter cannot complete yet: park. */
+export const WAIT = 1;
+/** The waiter will complete in a moment (the next message is being written): look again soon. */
+export const RETRY = 2;
+/** What an async attempt made of the oldest waiter. */
+export type Progress = typeof DONE | typeof WAIT | typeof RETRY;
+
+/** The operation a `WaitQueue` runs for its waiters. */
+export interface AsyncOp<E extends Waiter> {
+  /** Tries to complete `waiter` (the oldest): settles it and returns DONE, or says why not. */
+  attempt(waiter: E): Progress;
+  /** A cheap look for spinning (see `block`); without it, an async call does not spin. */
+  poll?(): boolean;
+  /** Called before each park (e.g. to offer a rendezvous token). */
+  beforePark?(): void;
+  /** Called when the queue stops serving (empty, or closed), and when an abort empties it. */
+  idle?(): void;
+  /** Whether the end is still open: a closed end's queue stops. */
+  open(): boolean;
+}
+
+/**
+ * Pending async calls of one end, served in call order by one pump: the oldest is attempted
+ * until it completes, parking asynchronously in between. While any is pending the process
+ * stays alive (see _keepalive.ts); an aborted waiter leaves the queue at once and wakes the
+ * pump, so that it looks at what it should serve now.
+ */
+export class WaitQueue<E extends Waiter> {
+  #waiters: E[] = [];
+  #pumping = false;
+  #park: Park;
+  #op: AsyncOp<E>;
+
+  constructor(park: Park, op: AsyncOp<E>) {
+    this.#park = park;
+    this.#op = op;
+  }
+
+  /** Waiters pending. */
+  get length(): number {
+    return this.#waiters.length;
+  }
+
+  /** Queues `waiter` (with its signal's abort listener) and makes sure the pump runs. */
+  add(waiter: E): void {
+    const signal = waiter.signal;
+    if (signal) {
+      waiter.onAbort = () => {
+        const at = this.#waiters.indexOf(waiter);
+        if (at < 0) return;
+        this.#waiters.splice(at, 1);
+        if (this.#waiters.length === 0) this.#op.idle?.();
+        waiter.reject(signal.reason);
+        this.#park.wake();
+      };
+      signal.addEventListener("abort", waiter.onAbort, { once: true });
+    }
+    this.#waiters.push(waiter);
+    if (!this.#pumping) this.#pump();
+  }
+
+  /** Rejects every waiter with `error()`. */
+  rejectAll(error: () => unknown): void {
+    for (const waiter of this.#waiters.splice(0)) {
+      forget(waiter);
+      waiter.reject(error());
+    }
+  }
+
+  /** Attempts the oldest waiter, removing it when it is settled (a throw rejects it). */
+  #step(waiter: E): Progress {
+    let progress: Progress;
+    try {
+      progress = this.#op.attempt(waiter);
+    } catch (error) {
+      progress = DONE;
+      waiter.reject(error ?? new Error(String(error)));
+    }
+    if (progress === DONE) {
+      if (this.#waiters[0] === waiter) this.#waiters.shift();
+      forget(waiter);
+    }
+    return progress;
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    keepalive.hold();
+    const op = this.#op;
+    const park = this.#park;
+    try {
+      while (this.#waiters.length > 0 && op.open()) {
+        const progress = this.#step(this.#waiters[0]);
+        if (progress === DONE) continue;
+        if (progress === WAIT) {
+          op.beforePark?.();
+          if (op.poll !== undefined) {
+            let ready = false;
+            for (let spins = 0; spins < SPIN.async && !ready; spins++) ready = op.poll();
+            if (ready) continue;
+          }
+        }
+        const seq = park.begin();
+        try {
+          // Look again once registered; a RETRY only lets the event loop run first.
+          if (progress === WAIT && this.#step(this.#waiters[0]) !== WAIT) continue;
+          await park.sleepAsync(seq, progress === WAIT ? SLICE_ASYNC_MS : RETRY_ASYNC_MS);
+        } finally {
+          park.end();
+        }
+      }
+    } finally {
+      this.#pumping = false;
+      op.idle?.();
+      keepalive.release();
+    }
+  }
+}
+
+function forget(waiter: Waiter): void {
+  if (waiter.onAbort) waiter.signal!.removeEventListener("abort", waiter.onAbort);
+}
