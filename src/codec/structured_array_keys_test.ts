@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { structured } from "./structured.ts";
-import { diffWithStructuredClone } from "./_test_util.ts";
-import { values } from "./_arbitraries.ts";
+import { diffWithStructuredClone } from "../../tests/_helpers/round_trip.ts";
+import { values } from "../../tests/_helpers/arbitraries.ts";
 
 /** Keys that look numeric but are not array indices, and some that are. */
 const NUMERIC_LOOKING = [

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { structured } from "./structured.ts";
-import { diffWithStructuredClone } from "./_test_util.ts";
+import { diffWithStructuredClone } from "../../tests/_helpers/round_trip.ts";
 
 /** A random BigInt of exactly `bytes` bytes (top bit set). */
 function randomBigInt(bytes: number): bigint {

@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { structured } from "./structured.ts";
 import * as W from "./_wire.ts";
-import { values } from "./_arbitraries.ts";
-import { diffWithStructuredClone } from "./_test_util.ts";
+import { values } from "../../tests/_helpers/arbitraries.ts";
+import { diffWithStructuredClone } from "../../tests/_helpers/round_trip.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { structured } from "./structured.ts";
 import { directOf } from "./_direct.ts";
-import { diffWithStructuredClone } from "./_test_util.ts";
+import { diffWithStructuredClone } from "../../tests/_helpers/round_trip.ts";
 import { endCloneError, markEnd } from "../_brand.ts";
 
 // deno-lint-ignore no-explicit-any

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { structured } from "./structured.ts";
-import { diffWithStructuredClone } from "./_test_util.ts";
-import { largeValues, values } from "./_arbitraries.ts";
+import { diffWithStructuredClone } from "../../tests/_helpers/round_trip.ts";
+import { largeValues, values } from "../../tests/_helpers/arbitraries.ts";
 import { directOf } from "./_direct.ts";
 
 // deno-lint-ignore no-explicit-any

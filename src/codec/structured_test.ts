@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { structured } from "./structured.ts";
-import { graphDiff } from "./_equal.ts";
-import { diffWithStructuredClone, roundTrip } from "./_test_util.ts";
+import { graphDiff } from "../../tests/_helpers/equal.ts";
+import { diffWithStructuredClone, roundTrip } from "../../tests/_helpers/round_trip.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { structured } from "./structured.ts";
-import { diffWithStructuredClone } from "./_test_util.ts";
+import { diffWithStructuredClone } from "../../tests/_helpers/round_trip.ts";
 
 Deno.test("structured writes a view's buffer as an ArrayBuffer whatever its prototype", () => {
   for (const proto of [Object.prototype, Array.prototype, null]) {
