@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { structured } from "./structured.ts";
+import { structured } from "./structured/mod.ts";
 import { diffWithStructuredClone } from "../../tests/_helpers/round_trip.ts";
 import { values } from "../../tests/_helpers/arbitraries.ts";
 

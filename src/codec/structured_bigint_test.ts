@@ -2,7 +2,7 @@
 // to encode and 3.9 s to decode (64 bits at a time: quadratic); structuredClone takes ~0 ms.
 
 import assert from "node:assert/strict";
-import { structured } from "./structured.ts";
+import { structured } from "./structured/mod.ts";
 import { diffWithStructuredClone } from "../../tests/_helpers/round_trip.ts";
 
 /** A random BigInt of exactly `bytes` bytes (top bit set). */

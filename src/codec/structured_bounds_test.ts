@@ -4,8 +4,8 @@
 // Issue 11: a 6-byte "array of 2^32 − 1 elements" took 9 s and 1.5 GiB to fail.
 
 import assert from "node:assert/strict";
-import { structured } from "./structured.ts";
-import * as W from "./_wire.ts";
+import { structured } from "./structured/mod.ts";
+import * as W from "./structured/wire.ts";
 
 const MALFORMED = "Cannot decode structured value: the bytes are malformed";
 

@@ -6,8 +6,8 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { structured } from "./structured.ts";
-import * as W from "./_wire.ts";
+import { structured } from "./structured/mod.ts";
+import * as W from "./structured/wire.ts";
 import { values } from "../../tests/_helpers/arbitraries.ts";
 import { diffWithStructuredClone } from "../../tests/_helpers/round_trip.ts";
 
@@ -134,7 +134,9 @@ Deno.test("structured decodes 2,500 levels in a thread with a small stack", asyn
   const value = nest((v) => ({ a: [new Map([[0, new Set([v])]])] }), 2500);
   const bytes = structured.encode(value).slice();
   const code = `
-    import { structured } from ${JSON.stringify(new URL("./structured.ts", import.meta.url).href)};
+    import { structured } from ${
+    JSON.stringify(new URL("./structured/mod.ts", import.meta.url).href)
+  };
     const bytes = new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
     let c = structured.decode(bytes), depth = 0;
     while (c !== "leaf") { c = [...c.a[0].get(0)][0]; depth++; }

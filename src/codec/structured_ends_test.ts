@@ -3,7 +3,7 @@
 // class instances being cloned as plain objects, silently.
 
 import assert from "node:assert/strict";
-import { structured } from "./structured.ts";
+import { structured } from "./structured/mod.ts";
 import { directOf } from "./_direct.ts";
 import { diffWithStructuredClone } from "../../tests/_helpers/round_trip.ts";
 import { endCloneError, markEnd } from "../_brand.ts";

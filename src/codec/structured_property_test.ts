@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { structured } from "./structured.ts";
+import { structured } from "./structured/mod.ts";
 import { diffWithStructuredClone } from "../../tests/_helpers/round_trip.ts";
 import { largeValues, values } from "../../tests/_helpers/arbitraries.ts";
 import { directOf } from "./_direct.ts";

@@ -3,9 +3,9 @@
 // 100 M-character string through a channel, RSS stayed at 618 MiB (baseline 36).
 
 import assert from "node:assert/strict";
-import { structured } from "./structured.ts";
-import { scratchBytes as encoderScratch } from "./_structured_encoder.ts";
-import { scratchBytes as decoderScratch } from "./_structured_decoder.ts";
+import { structured } from "./structured/mod.ts";
+import { scratchBytes as encoderScratch } from "./structured/encode.ts";
+import { scratchBytes as decoderScratch } from "./structured/decode.ts";
 
 const MiB = 1 << 20;
 /** What the codec may keep between messages: a 4 MiB encoder scratch and some change. */

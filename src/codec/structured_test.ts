@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { structured } from "./structured.ts";
+import { structured } from "./structured/mod.ts";
 import { graphDiff } from "../../tests/_helpers/equal.ts";
 import { diffWithStructuredClone, roundTrip } from "../../tests/_helpers/round_trip.ts";
 

@@ -3,7 +3,7 @@
 // plain object as one, and the decoder then rejected the message the encoder had accepted.
 
 import assert from "node:assert/strict";
-import { structured } from "./structured.ts";
+import { structured } from "./structured/mod.ts";
 import { diffWithStructuredClone } from "../../tests/_helpers/round_trip.ts";
 
 Deno.test("structured writes a view's buffer as an ArrayBuffer whatever its prototype", () => {

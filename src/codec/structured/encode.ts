@@ -6,9 +6,9 @@
  */
 
 import * as types from "node:util/types";
-import * as W from "./_wire.ts";
-import { DIRECT_MAX, DIRECT_MIN } from "./_direct.ts";
-import { endCloneError, isEnd } from "../_brand.ts";
+import * as W from "./wire.ts";
+import { DIRECT_MAX, DIRECT_MIN } from "../_direct.ts";
+import { endCloneError, isEnd } from "../../_brand.ts";
 import {
   abByteLength,
   abDetached,
@@ -51,7 +51,7 @@ import {
   uncloneable,
   VIEW_DATAVIEW,
   VIEW_KIND,
-} from "./_structured_kinds.ts";
+} from "./intrinsics.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Encoder state: one growable scratch buffer, reused by every call to `encode`.

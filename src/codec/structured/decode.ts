@@ -14,9 +14,9 @@
  * @module
  */
 
-import * as W from "./_wire.ts";
-import { latin1, textScratchBytes, utf16, utf8 } from "./_text.ts";
-import { defineProp, ERROR_CTORS, VIEW_CTORS } from "./_structured_kinds.ts";
+import * as W from "./wire.ts";
+import { latin1, textScratchBytes, utf16, utf8 } from "../_text.ts";
+import { defineProp, ERROR_CTORS, VIEW_CTORS } from "./intrinsics.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Decoder state. `rb` is the caller's view (in shared memory); nothing decoded may alias it.

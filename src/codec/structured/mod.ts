@@ -4,10 +4,10 @@
  * @module
  */
 
-import type { Codec } from "./types.ts";
-import { registerDirect } from "./_direct.ts";
-import { encode, encodeInto, measure } from "./_structured_encoder.ts";
-import { decode, decodeFrom } from "./_structured_decoder.ts";
+import type { Codec } from "../types.ts";
+import { registerDirect } from "../_direct.ts";
+import { encode, encodeInto, measure } from "./encode.ts";
+import { decode, decodeFrom } from "./decode.ts";
 
 /**
  * A binary codec with the semantics of `structuredClone`: whatever `structuredClone(value)`
@@ -42,7 +42,7 @@ import { decode, decodeFrom } from "./_structured_decoder.ts";
  *
  * @example Round trip
  * ```ts
- * import { structured } from "./structured.ts";
+ * import { structured } from "./mod.ts";
  * import { deepStrictEqual } from "node:assert/strict";
  *
  * const message = { id: 1, when: new Date(0), tags: new Set(["a"]), body: new Uint8Array([1, 2]) };
@@ -52,7 +52,7 @@ import { decode, decodeFrom } from "./_structured_decoder.ts";
  *
  * @example Uncloneable values
  * ```ts
- * import { structured } from "./structured.ts";
+ * import { structured } from "./mod.ts";
  *
  * try {
  *   structured.encode({ callback: () => {} });
