@@ -15,8 +15,9 @@
  */
 
 import * as W from "./wire.ts";
+import { ERROR_CTORS, VIEW_CTORS } from "./wire.ts";
 import { latin1, textScratchBytes, utf16, utf8 } from "../_text.ts";
-import { defineProp, ERROR_CTORS, VIEW_CTORS } from "./intrinsics.ts";
+import { defineProp } from "./intrinsics.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Decoder state. `rb` is the caller's view (in shared memory); nothing decoded may alias it.

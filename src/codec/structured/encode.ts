@@ -7,6 +7,7 @@
 
 import * as types from "node:util/types";
 import * as W from "./wire.ts";
+import { ERROR_KIND, VIEW_DATAVIEW, VIEW_KIND } from "./wire.ts";
 import { DIRECT_MAX, DIRECT_MIN } from "../_direct.ts";
 import { endCloneError, isEnd } from "../../_brand.ts";
 import {
@@ -24,16 +25,17 @@ import {
   dvBuffer,
   dvByteLength,
   dvByteOffset,
-  ERROR_KIND,
-  G,
   getOwnDesc,
   getProto,
-  getter,
   hasOwn,
   HOST_OBJECT,
   isArray,
+  isDOMException,
   isError,
+  isLengthTracking,
   isProxy,
+  isRejected,
+  isWasmModuleOrMemory,
   mapForEach,
   NOT_SERIALIZABLE,
   numberValueOf,
@@ -41,7 +43,6 @@ import {
   ObjectProto,
   regexpFlags,
   regexpSource,
-  REJECTED,
   setForEach,
   stringValueOf,
   taBuffer,
@@ -49,8 +50,6 @@ import {
   taLength,
   taTag,
   uncloneable,
-  VIEW_DATAVIEW,
-  VIEW_KIND,
 } from "./intrinsics.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -593,18 +592,6 @@ function writeArrayBuffer(b: ArrayBuffer): void {
 }
 const ALIGN_MIN = 256;
 
-function isLengthTracking(view: ArrayBufferView): boolean {
-  // No JavaScript API tells a length-tracking view from a fixed one: ask V8 on a shallow clone
-  // (cloning a view copies its buffer and runs no user code; it also throws the DataCloneError
-  // for a view out of bounds), then grow the clone's buffer and see whether the view follows.
-  const c = structuredClone(view) as ArrayBufferView;
-  const before = c.byteLength;
-  const cb = c.buffer as ArrayBuffer;
-  if (cb.byteLength === cb.maxByteLength) return false; // cannot tell, and it makes no difference
-  cb.resize(cb.maxByteLength);
-  return c.byteLength !== before;
-}
-
 function writeView(v: ArrayBufferView, kind: number): void {
   const isDv = kind === VIEW_DATAVIEW;
   let buffer: ArrayBuffer;
@@ -673,15 +660,6 @@ function writeError(e: any): void {
     const cause = causeDesc!.value;
     if (typeof cause !== "object" || cause === null) writeValue(cause);
     else writeNested(cause);
-  }
-}
-
-function isDOMException(o: object): boolean {
-  try {
-    domExceptionName.call(o);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -793,36 +771,9 @@ function writeExotic(o: any): void {
   // A Sender or Receiver would arrive as a plain object, cut off from its channel. (Only class
   // instances get here: plain objects and arrays never pay for the check.)
   if (proto !== null && isEnd(o)) throw endCloneError();
-  for (let p = proto; p !== null; p = getProto(p)) {
-    for (let i = 0; i < REJECTED.length; i++) {
-      const r = REJECTED[i];
-      if (r[0] !== p) continue;
-      let branded = true;
-      try {
-        r[1](o);
-      } catch {
-        branded = false;
-      }
-      if (branded) throw uncloneable(o);
-    }
-  }
+  if (isRejected(o, proto)) throw uncloneable(o);
   // An ordinary object (class instance, null prototype…): its own enumerable string keys.
   writePlainObject(o, true);
-}
-
-const wasmMemoryBuffer = G.WebAssembly ? getter(WebAssembly.Memory.prototype, "buffer") : null;
-function isWasmModuleOrMemory(o: object): boolean {
-  if (wasmMemoryBuffer === null) return false;
-  try {
-    WebAssembly.Module.exports(o as WebAssembly.Module);
-    return true;
-  } catch { /* not a module */ }
-  try {
-    wasmMemoryBuffer.call(o);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
