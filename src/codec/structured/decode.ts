@@ -1,6 +1,11 @@
 /**
  * The structured codec's decoder: bytes (usually a view of shared memory) to values that alias
- * none of them. Internal; the format is described in _wire.ts.
+ * none of them. Internal; the format is described in wire.ts.
+ *
+ * Its state, per thread and reused by every message: the message being read (and a DataView of
+ * its memory, cached), the objects decoded so far (by id, for REF), the shape cache (kept across
+ * messages), the stack of values of shaped objects and the stack of frames of nested containers,
+ * all cut back to a bound after a large message (`release`).
  *
  * Two promises, whatever the bytes say:
  * - **A bounded call stack.** Past a few dozen levels, containers being filled wait on an

@@ -1,6 +1,11 @@
 /**
  * The structured codec's encoder: values to bytes in one growable scratch buffer, or in place in
- * a channel's ring (see _direct.ts). Internal; the format is described in _wire.ts.
+ * a channel's ring (`encodeInto`, for in_place.ts). Internal; the format is described in wire.ts.
+ *
+ * Its state, per thread and reused by every message: the scratch buffer (and the views of it that
+ * `encode` returns), the identity of the objects met, the shape cache (kept across messages) and
+ * the stack of frames of nested containers. No other module touches it: the in-place path goes
+ * through `encodeInto` and `encoding`.
  *
  * @module
  */
@@ -8,7 +13,6 @@
 import * as types from "node:util/types";
 import * as W from "./wire.ts";
 import { ERROR_KIND, VIEW_DATAVIEW, VIEW_KIND } from "./wire.ts";
-import { DIRECT_MAX, DIRECT_MIN } from "../_direct.ts";
 import { endCloneError, isEnd } from "../../_brand.ts";
 import {
   abByteLength,
@@ -74,7 +78,7 @@ let direct = false;
  * a buffer of its own, which its returned view alone keeps alive: one 100 MB string must not
  * hold 100 MB (or the 512 MiB its worst case asked for) for as long as the thread lives.
  */
-export const SCRATCH_KEPT = 4 << 20;
+const SCRATCH_KEPT = 4 << 20;
 /** The scratch buffer to go back to after a message outgrew SCRATCH_KEPT, or null. */
 let kept: Uint8Array | null = null;
 /** Set when a message made the scratch, the per-object flags or the frames outgrow their bound. */
@@ -1169,42 +1173,19 @@ function writeTop(value: unknown): void {
   }
 }
 
-// In place (see _direct.ts): long strings, and typed arrays and DataViews, whose encoding reads
-// only intrinsic getters (unless their prototype is Object.prototype or Array.prototype: then they
-// are encoded as plain objects, whose getters may run). `measure` runs on every message, so it
-// uses only checks that cost nothing on an ordinary object: a top-level ArrayBuffer, which would
-// need a brand check (~10 ns) on every object sent, goes through the scratch buffer.
-
-/** Bytes a view's encoding adds to its buffer's: tags, varints, alignment padding. */
-const BINARY_OVERHEAD = 48;
-
-export function measure(value: unknown): number {
-  if (depth !== 0) return -1; // called from a getter: `encode` keeps the outer state apart
-  if (typeof value === "string") {
-    const n = value.length;
-    // UTF-8 takes at most 3 bytes per code unit; lone surrogates are written as 2.
-    const bound = 5 + 3 * n;
-    return n < DIRECT_MIN || bound > DIRECT_MAX ? -1 : bound;
-  }
-  if (!ArrayBuffer.isView(value)) return -1;
-  const proto = getProto(value);
-  if (proto === ObjectProto || proto === ArrayProto) return -1;
-  let buffer: ArrayBuffer;
-  try {
-    buffer = taTag.call(value) === undefined ? dvBuffer.call(value) : taBuffer.call(value);
-  } catch {
-    return -1;
-  }
-  if (!types.isArrayBuffer(buffer)) return -1; // shared: `encode` throws the error
-  // A buffer posing as a plain object or array is encoded as one (its getters may run).
-  const bufferProto = getProto(buffer);
-  if (bufferProto === ObjectProto || bufferProto === ArrayProto) return -1;
-  // Detached and resizable buffers go the ordinary way (errors; length-tracking checks).
-  if (abDetached.call(buffer) || abResizable.call(buffer)) return -1;
-  const n: number = abByteLength.call(buffer);
-  return n < DIRECT_MIN || n + BINARY_OVERHEAD > DIRECT_MAX ? -1 : n + BINARY_OVERHEAD;
+/**
+ * Whether a call to `encode` is in progress on this thread (a getter of the value it encodes is
+ * running): the in-place path declines then, as only `encode` keeps the outer state apart.
+ */
+export function encoding(): boolean {
+  return depth !== 0;
 }
 
+/**
+ * The in-place path's writer (see in_place.ts): writes `value` at `target[start..]`, within the
+ * `bound` measured for it, instead of into the scratch buffer.
+ * @returns The offset after the last byte written.
+ */
 export function encodeInto(
   value: unknown,
   target: Uint8Array,

@@ -1,12 +1,19 @@
 /**
  * The `structured` codec: a binary encoding with `structuredClone` semantics.
  *
+ * The public entry of `src/codec/structured/`, whose modules each have one role and their own
+ * state: `encode.ts` (the encoder: scratch buffer, identity tracking, shape cache), `decode.ts`
+ * (the decoder: shape cache, value and frame stacks), `in_place.ts` (which values are written
+ * straight into a channel's ring), `intrinsics.ts` (intrinsics and brand checks), `wire.ts` (the
+ * format). This module only assembles the codec.
+ *
  * @module
  */
 
 import type { Codec } from "../types.ts";
 import { registerDirect } from "../_direct.ts";
-import { encode, encodeInto, measure } from "./encode.ts";
+import { encode } from "./encode.ts";
+import { inPlace } from "./in_place.ts";
 import { decode, decodeFrom } from "./decode.ts";
 
 /**
@@ -68,4 +75,4 @@ export const structured: Codec<any> = Object.freeze({
   decode,
   decodeFrom,
 });
-registerDirect(structured, { measure, encodeInto });
+registerDirect(structured, inPlace);
