@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { channel, RecvError } from "../mod.ts";
-import { largeValues, values } from "../src/codec/_arbitraries.ts";
-import { graphDiff } from "../src/codec/_equal.ts";
+import { largeValues, values } from "./_helpers/arbitraries.ts";
+import { graphDiff } from "./_helpers/equal.ts";
 
 const RUNS = Number(Deno.env.get("CHANNEL_FUZZ_RUNS") ?? 10_000);
 

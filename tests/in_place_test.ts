@@ -5,7 +5,7 @@
 // message is being encoded.
 import assert from "node:assert/strict";
 import { channel, type Codec, json, string, structured, syncChannel } from "../mod.ts";
-import { graphDiff } from "../src/codec/_equal.ts";
+import { graphDiff } from "./_helpers/equal.ts";
 
 const ascii = "a".repeat(40_000);
 const wide = "é€😀".repeat(5_000);

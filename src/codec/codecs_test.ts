@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { builtinCodecs, bytes, json, string, structured, validateCodec } from "./mod.ts";
 import type { Codec } from "./mod.ts";
-import { roundTrip } from "./_test_util.ts";
+import { roundTrip } from "../../tests/_helpers/round_trip.ts";
 
 Deno.test("json round-trips JSON values through shared memory", () => {
   const values = [

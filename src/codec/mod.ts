@@ -58,13 +58,13 @@
  */
 
 import type { Codec } from "./types.ts";
-import { structured } from "./structured.ts";
+import { structured } from "./structured/mod.ts";
 import { json } from "./json.ts";
 import { bytes } from "./bytes.ts";
 import { string } from "./string.ts";
 
 export type { Codec } from "./types.ts";
-export { structured } from "./structured.ts";
+export { structured } from "./structured/mod.ts";
 export { json } from "./json.ts";
 export { bytes } from "./bytes.ts";
 export { string } from "./string.ts";

@@ -7,7 +7,7 @@
 //   STRESS_SOAK_MINUTES=10 deno test -A --filter soak tests/stress/   # the soak
 import assert from "node:assert/strict";
 import { channel, type Receiver, RecvError, syncChannel } from "../../mod.ts";
-import { graphDiff } from "../../src/codec/_equal.ts";
+import { graphDiff } from "../_helpers/equal.ts";
 import { countOf, idOf, message, prng } from "./_messages.ts";
 
 const FACTOR = Number(Deno.env.get("STRESS_FACTOR") ?? 1);

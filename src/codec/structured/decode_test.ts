@@ -4,8 +4,12 @@
 // Issue 11: a 6-byte "array of 2^32 − 1 elements" took 9 s and 1.5 GiB to fail.
 
 import assert from "node:assert/strict";
-import { structured } from "./structured.ts";
-import * as W from "./_wire.ts";
+import { structured } from "./mod.ts";
+import * as W from "./wire.ts";
+import { roundTrip } from "../../../tests/_helpers/round_trip.ts";
+
+// deno-lint-ignore no-explicit-any
+type Any = any;
 
 const MALFORMED = "Cannot decode structured value: the bytes are malformed";
 
@@ -128,4 +132,87 @@ Deno.test("structured decodeFrom rejects bounds outside its view", () => {
   }
   const five = structured.encode(7).slice(); // the lone-number fast path checks them too
   assert.throws(() => structured.decodeFrom!(five, 1, 6), TypeError);
+});
+
+Deno.test("structured decode rejects malformed bytes", () => {
+  const good = structured.encode({ id: 1, body: "hello" }).slice();
+  assert.throws(() => structured.decode(good.subarray(0, good.length - 2)), TypeError);
+  assert.throws(() => structured.decode(new Uint8Array([255])), TypeError);
+  assert.throws(() => structured.decode(new Uint8Array(0)), TypeError);
+  const trailing = new Uint8Array([...good, 0]);
+  assert.throws(() => structured.decode(trailing), TypeError);
+  assert.deepEqual(structured.decode(good), { id: 1, body: "hello" });
+});
+
+Deno.test("structured decodes from a view that grows with its resizable buffer", () => {
+  const resizable = new ArrayBuffer(16, { maxByteLength: 64 });
+  const view = new Uint8Array(resizable); // length-tracking: the same object as it grows
+  view.set(structured.encode(1.5));
+  assert.equal(structured.decodeFrom!(view, 0, 9), 1.5);
+  resizable.resize(64);
+  const bytes = structured.encode({ x: 2.5, y: "z" }).slice();
+  view.set(bytes, 20);
+  assert.deepEqual(structured.decodeFrom!(view, 20, 20 + bytes.length), { x: 2.5, y: "z" });
+});
+
+Deno.test("structured keeps cycles through compiled shapes", () => {
+  // The same shape, first acyclic (so it gets compiled), then inside a cycle.
+  for (let i = 0; i < 10; i++) roundTrip(structured, { left: 1, right: 2 });
+  const o: Any = { left: 1, right: null };
+  o.right = o;
+  const out = roundTrip(structured, [o, { left: o, right: [o] }]) as Any;
+  assert.equal(out[0].right, out[0]);
+  assert.equal(out[1].left, out[0]);
+  assert.equal(out[1].right[0], out[0]);
+});
+
+// Deep messages: the decoder keeps its containers on a stack of its own (see mod_test.ts for
+// values of any depth through the whole codec).
+
+Deno.test("structured decodes 100,000 levels without recursion", () => {
+  const D = 100_000; // ten times what any call stack holds
+  const leaf = [W.INT32, 7, 0, 0, 0];
+  const ascii = (s: string) => [W.STR_ASCII, s.length, ...[...s].map((c) => c.charCodeAt(0))];
+  /** A message of `head` D times, the leaf, then `tail` D times. */
+  function message(head: number[], tail: number[], first: number[] = head): Uint8Array {
+    const bytes = new Uint8Array(
+      first.length + (D - 1) * head.length + leaf.length + D * tail.length,
+    );
+    bytes.set(first);
+    let p = first.length;
+    for (let i = 1; i < D; i++, p += head.length) bytes.set(head, p);
+    bytes.set(leaf, p);
+    p += leaf.length;
+    for (let i = 0; i < D; i++, p += tail.length) bytes.set(tail, p);
+    return bytes;
+  }
+  const cases: [string, Uint8Array, (c: Any) => unknown][] = [
+    ["array", message([W.ARRAY, 1], [0]), (c) => c[0]],
+    ["array extras", message([W.ARRAY, 0, 1, ...ascii("x")], []), (c) => c.x],
+    ["sparse array", message([W.SPARSE, 1, 1, 0], [0]), (c) => c[0]],
+    ["object", message([W.OBJECT, 1, ...ascii("a")], []), (c) => c.a],
+    [
+      "shaped object",
+      message([W.SHAPE_REF, 0], [], [W.SHAPE_NEW, 1, 3, ...ascii("a")]),
+      (c) => c.a,
+    ],
+    [
+      "cyclic shape",
+      message([W.SHAPE_REF + W.SHAPE_CYCLIC, 0], [], [
+        W.SHAPE_NEW + W.SHAPE_CYCLIC,
+        1,
+        3,
+        ...ascii("a"),
+      ]),
+      (c) => c.a,
+    ],
+    ["map", message([W.MAP, 1, W.NULL], []), (c) => c.get(null)],
+    ["set", message([W.SET, 1], []), (c) => [...c][0]],
+    ["error cause", message([W.ERROR, 0, W.ERROR_HAS_CAUSE], []), (c) => c.cause],
+  ];
+  for (const [name, bytes, unwrap] of cases) {
+    let c = structured.decode(bytes) as Any;
+    for (let i = 0; i < D; i++) c = unwrap(c);
+    assert.equal(c, 7, name);
+  }
 });

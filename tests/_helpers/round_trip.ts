@@ -1,7 +1,7 @@
 // Helpers for the codec tests: round trips through shared memory, as a channel does them.
 
-import type { Codec } from "./types.ts";
-import { graphDiff } from "./_equal.ts";
+import type { Codec } from "../../src/codec/types.ts";
+import { graphDiff } from "./equal.ts";
 
 /** One shared region for all tests, like the ring buffer of a channel. */
 const shared = new Uint8Array(new SharedArrayBuffer(1 << 22));

@@ -1,3 +1,10 @@
+/**
+ * The structured codec's wire format: the tag of each kind of value, the flags that follow some
+ * of them, and the numbers of view and error kinds. Constants only: no state. Internal.
+ *
+ * @module
+ */
+
 // Tag bytes of the structured codec's wire format. One byte per value, followed by the value's
 // payload. Integers in payloads are little-endian; "varint" is unsigned LEB128.
 //
@@ -76,3 +83,51 @@ export const VIEW_LENGTH_TRACKING = 1;
 export const ERROR_HAS_MESSAGE = 1;
 export const ERROR_HAS_STACK = 2;
 export const ERROR_HAS_CAUSE = 4;
+
+// ---------------------------------------------------------------------------------------------
+// Kinds: the `kind:u8` of VIEW and ERROR, by constructor.
+
+type ViewCtor = new (buffer: ArrayBuffer, byteOffset?: number, length?: number) => ArrayBufferView;
+/** View kinds on the wire, by index. */
+export const VIEW_CTORS: (ViewCtor | undefined)[] = [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  DataView as unknown as ViewCtor,
+  (globalThis as { Float16Array?: ViewCtor }).Float16Array,
+];
+export const VIEW_DATAVIEW = 11;
+export const VIEW_KIND: Record<string, number> = { __proto__: null } as unknown as Record<
+  string,
+  number
+>;
+VIEW_CTORS.forEach((c, i) => {
+  if (c !== undefined && i !== VIEW_DATAVIEW) VIEW_KIND[c.name] = i;
+});
+
+export const ERROR_CTORS: ErrorConstructor[] = [
+  Error,
+  EvalError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  TypeError,
+  URIError,
+];
+export const ERROR_KIND: Record<string, number> = {
+  __proto__: null,
+  EvalError: 1,
+  RangeError: 2,
+  ReferenceError: 3,
+  SyntaxError: 4,
+  TypeError: 5,
+  URIError: 6,
+} as unknown as Record<string, number>;

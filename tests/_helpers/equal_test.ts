@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { graphDiff } from "./_equal.ts";
+import { graphDiff } from "./equal.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;

@@ -1,7 +1,9 @@
 /**
  * What the structured codec needs to know about JavaScript's kinds of objects: intrinsics captured
- * before user code can patch them, the wire numbers of views and errors, the objects V8 refuses to
- * clone, and the errors `structuredClone` throws. Internal.
+ * before user code can patch them, brand checks that tell an object's internal kind without
+ * running user code (the objects V8 refuses to clone among them), and the errors
+ * `structuredClone` throws. Its one piece of state, the table of rejected prototypes, is filled
+ * once when the module loads. Internal.
  *
  * @module
  */
@@ -23,9 +25,9 @@ export const isProxy = types.isProxy;
 
 // deno-lint-ignore no-explicit-any
 type Fn = (this: any, ...args: any[]) => any;
-export const getter = (proto: object, key: PropertyKey): Fn => getOwnDesc(proto, key)!.get as Fn;
+const getter = (proto: object, key: PropertyKey): Fn => getOwnDesc(proto, key)!.get as Fn;
 
-export const TypedArrayProto = getProto(Uint8Array.prototype) as object;
+const TypedArrayProto = getProto(Uint8Array.prototype) as object;
 export const taTag = getter(TypedArrayProto, Symbol.toStringTag);
 export const taBuffer = getter(TypedArrayProto, "buffer");
 export const taByteOffset = getter(TypedArrayProto, "byteOffset");
@@ -59,61 +61,16 @@ export const NOT_SERIALIZABLE = Object.getOwnPropertySymbols(URL.prototype).find
 export const HOST_OBJECT = Symbol.for("Deno.core.hostObject");
 
 // deno-lint-ignore no-explicit-any
-export const G = globalThis as any;
-type ViewCtor = new (buffer: ArrayBuffer, byteOffset?: number, length?: number) => ArrayBufferView;
-/** View kinds on the wire, by index. */
-export const VIEW_CTORS: (ViewCtor | undefined)[] = [
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-  DataView as unknown as ViewCtor,
-  G.Float16Array,
-];
-export const VIEW_DATAVIEW = 11;
-export const VIEW_KIND: Record<string, number> = { __proto__: null } as unknown as Record<
-  string,
-  number
->;
-VIEW_CTORS.forEach((c, i) => {
-  if (c !== undefined && i !== VIEW_DATAVIEW) VIEW_KIND[c.name] = i;
-});
-
-export const ERROR_CTORS: ErrorConstructor[] = [
-  Error,
-  EvalError,
-  RangeError,
-  ReferenceError,
-  SyntaxError,
-  TypeError,
-  URIError,
-];
-export const ERROR_KIND: Record<string, number> = {
-  __proto__: null,
-  EvalError: 1,
-  RangeError: 2,
-  ReferenceError: 3,
-  SyntaxError: 4,
-  TypeError: 5,
-  URIError: 6,
-} as unknown as Record<string, number>;
-
+const G = globalThis as any;
 /**
  * Objects V8's serializer rejects although nothing but their prototype identifies them from
  * JavaScript: each entry is a prototype and a side-effect-free brand check for its instances.
  */
-export const REJECTED: [object, (x: object) => unknown][] = [];
-export function reject(proto: unknown, brand: (x: object) => unknown) {
+const REJECTED: [object, (x: object) => unknown][] = [];
+function reject(proto: unknown, brand: (x: object) => unknown) {
   if (proto !== null && typeof proto === "object") REJECTED.push([proto, brand]);
 }
-export function methodBrand(proto: unknown, name: string, ...args: unknown[]) {
+function methodBrand(proto: unknown, name: string, ...args: unknown[]) {
   if (proto === null || typeof proto !== "object") return;
   const d = getOwnDesc(proto, name);
   const f = (d?.get ?? d?.value) as Fn | undefined;
@@ -160,6 +117,69 @@ for (
   ]
 ) {
   if (it) reject(getProto(it), (x) => getProto(x) === getProto(it));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Brand checks: an object's internal kind, told without running user code.
+
+/**
+ * Whether `o`, whose prototype is `proto`, is an object V8 refuses to clone that only its
+ * prototype identifies (see REJECTED).
+ */
+export function isRejected(o: object, proto: object | null): boolean {
+  for (let p = proto; p !== null; p = getProto(p)) {
+    for (let i = 0; i < REJECTED.length; i++) {
+      const r = REJECTED[i];
+      if (r[0] !== p) continue;
+      let branded = true;
+      try {
+        r[1](o);
+      } catch {
+        branded = false;
+      }
+      if (branded) return true;
+    }
+  }
+  return false;
+}
+
+/** Whether `o` is a DOMException (by the brand check of its `name` getter). */
+export function isDOMException(o: object): boolean {
+  try {
+    domExceptionName.call(o);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const wasmMemoryBuffer = G.WebAssembly ? getter(WebAssembly.Memory.prototype, "buffer") : null;
+/** Whether `o` is a `WebAssembly.Module` or a `WebAssembly.Memory`. */
+export function isWasmModuleOrMemory(o: object): boolean {
+  if (wasmMemoryBuffer === null) return false;
+  try {
+    WebAssembly.Module.exports(o as WebAssembly.Module);
+    return true;
+  } catch { /* not a module */ }
+  try {
+    wasmMemoryBuffer.call(o);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `view`, on a resizable buffer, tracks its buffer's length. */
+export function isLengthTracking(view: ArrayBufferView): boolean {
+  // No JavaScript API tells a length-tracking view from a fixed one: ask V8 on a shallow clone
+  // (cloning a view copies its buffer and runs no user code; it also throws the DataCloneError
+  // for a view out of bounds), then grow the clone's buffer and see whether the view follows.
+  const c = structuredClone(view) as ArrayBufferView;
+  const before = c.byteLength;
+  const cb = c.buffer as ArrayBuffer;
+  if (cb.byteLength === cb.maxByteLength) return false; // cannot tell, and it makes no difference
+  cb.resize(cb.maxByteLength);
+  return c.byteLength !== before;
 }
 
 /** Makes the error `structuredClone` throws for a value it cannot clone. */

@@ -1,14 +1,19 @@
 /**
  * The structured codec's encoder: values to bytes in one growable scratch buffer, or in place in
- * a channel's ring (see _direct.ts). Internal; the format is described in _wire.ts.
+ * a channel's ring (`encodeInto`, for in_place.ts). Internal; the format is described in wire.ts.
+ *
+ * Its state, per thread and reused by every message: the scratch buffer (and the views of it that
+ * `encode` returns), the identity of the objects met, the shape cache (kept across messages) and
+ * the stack of frames of nested containers. No other module touches it: the in-place path goes
+ * through `encodeInto` and `encoding`.
  *
  * @module
  */
 
 import * as types from "node:util/types";
-import * as W from "./_wire.ts";
-import { DIRECT_MAX, DIRECT_MIN } from "./_direct.ts";
-import { endCloneError, isEnd } from "../_brand.ts";
+import * as W from "./wire.ts";
+import { ERROR_KIND, VIEW_DATAVIEW, VIEW_KIND } from "./wire.ts";
+import { endCloneError, isEnd } from "../../_brand.ts";
 import {
   abByteLength,
   abDetached,
@@ -24,16 +29,17 @@ import {
   dvBuffer,
   dvByteLength,
   dvByteOffset,
-  ERROR_KIND,
-  G,
   getOwnDesc,
   getProto,
-  getter,
   hasOwn,
   HOST_OBJECT,
   isArray,
+  isDOMException,
   isError,
+  isLengthTracking,
   isProxy,
+  isRejected,
+  isWasmModuleOrMemory,
   mapForEach,
   NOT_SERIALIZABLE,
   numberValueOf,
@@ -41,7 +47,6 @@ import {
   ObjectProto,
   regexpFlags,
   regexpSource,
-  REJECTED,
   setForEach,
   stringValueOf,
   taBuffer,
@@ -49,9 +54,7 @@ import {
   taLength,
   taTag,
   uncloneable,
-  VIEW_DATAVIEW,
-  VIEW_KIND,
-} from "./_structured_kinds.ts";
+} from "./intrinsics.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Encoder state: one growable scratch buffer, reused by every call to `encode`.
@@ -75,7 +78,7 @@ let direct = false;
  * a buffer of its own, which its returned view alone keeps alive: one 100 MB string must not
  * hold 100 MB (or the 512 MiB its worst case asked for) for as long as the thread lives.
  */
-export const SCRATCH_KEPT = 4 << 20;
+const SCRATCH_KEPT = 4 << 20;
 /** The scratch buffer to go back to after a message outgrew SCRATCH_KEPT, or null. */
 let kept: Uint8Array | null = null;
 /** Set when a message made the scratch, the per-object flags or the frames outgrow their bound. */
@@ -593,18 +596,6 @@ function writeArrayBuffer(b: ArrayBuffer): void {
 }
 const ALIGN_MIN = 256;
 
-function isLengthTracking(view: ArrayBufferView): boolean {
-  // No JavaScript API tells a length-tracking view from a fixed one: ask V8 on a shallow clone
-  // (cloning a view copies its buffer and runs no user code; it also throws the DataCloneError
-  // for a view out of bounds), then grow the clone's buffer and see whether the view follows.
-  const c = structuredClone(view) as ArrayBufferView;
-  const before = c.byteLength;
-  const cb = c.buffer as ArrayBuffer;
-  if (cb.byteLength === cb.maxByteLength) return false; // cannot tell, and it makes no difference
-  cb.resize(cb.maxByteLength);
-  return c.byteLength !== before;
-}
-
 function writeView(v: ArrayBufferView, kind: number): void {
   const isDv = kind === VIEW_DATAVIEW;
   let buffer: ArrayBuffer;
@@ -673,15 +664,6 @@ function writeError(e: any): void {
     const cause = causeDesc!.value;
     if (typeof cause !== "object" || cause === null) writeValue(cause);
     else writeNested(cause);
-  }
-}
-
-function isDOMException(o: object): boolean {
-  try {
-    domExceptionName.call(o);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -793,36 +775,9 @@ function writeExotic(o: any): void {
   // A Sender or Receiver would arrive as a plain object, cut off from its channel. (Only class
   // instances get here: plain objects and arrays never pay for the check.)
   if (proto !== null && isEnd(o)) throw endCloneError();
-  for (let p = proto; p !== null; p = getProto(p)) {
-    for (let i = 0; i < REJECTED.length; i++) {
-      const r = REJECTED[i];
-      if (r[0] !== p) continue;
-      let branded = true;
-      try {
-        r[1](o);
-      } catch {
-        branded = false;
-      }
-      if (branded) throw uncloneable(o);
-    }
-  }
+  if (isRejected(o, proto)) throw uncloneable(o);
   // An ordinary object (class instance, null prototype…): its own enumerable string keys.
   writePlainObject(o, true);
-}
-
-const wasmMemoryBuffer = G.WebAssembly ? getter(WebAssembly.Memory.prototype, "buffer") : null;
-function isWasmModuleOrMemory(o: object): boolean {
-  if (wasmMemoryBuffer === null) return false;
-  try {
-    WebAssembly.Module.exports(o as WebAssembly.Module);
-    return true;
-  } catch { /* not a module */ }
-  try {
-    wasmMemoryBuffer.call(o);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1218,42 +1173,19 @@ function writeTop(value: unknown): void {
   }
 }
 
-// In place (see _direct.ts): long strings, and typed arrays and DataViews, whose encoding reads
-// only intrinsic getters (unless their prototype is Object.prototype or Array.prototype: then they
-// are encoded as plain objects, whose getters may run). `measure` runs on every message, so it
-// uses only checks that cost nothing on an ordinary object: a top-level ArrayBuffer, which would
-// need a brand check (~10 ns) on every object sent, goes through the scratch buffer.
-
-/** Bytes a view's encoding adds to its buffer's: tags, varints, alignment padding. */
-const BINARY_OVERHEAD = 48;
-
-export function measure(value: unknown): number {
-  if (depth !== 0) return -1; // called from a getter: `encode` keeps the outer state apart
-  if (typeof value === "string") {
-    const n = value.length;
-    // UTF-8 takes at most 3 bytes per code unit; lone surrogates are written as 2.
-    const bound = 5 + 3 * n;
-    return n < DIRECT_MIN || bound > DIRECT_MAX ? -1 : bound;
-  }
-  if (!ArrayBuffer.isView(value)) return -1;
-  const proto = getProto(value);
-  if (proto === ObjectProto || proto === ArrayProto) return -1;
-  let buffer: ArrayBuffer;
-  try {
-    buffer = taTag.call(value) === undefined ? dvBuffer.call(value) : taBuffer.call(value);
-  } catch {
-    return -1;
-  }
-  if (!types.isArrayBuffer(buffer)) return -1; // shared: `encode` throws the error
-  // A buffer posing as a plain object or array is encoded as one (its getters may run).
-  const bufferProto = getProto(buffer);
-  if (bufferProto === ObjectProto || bufferProto === ArrayProto) return -1;
-  // Detached and resizable buffers go the ordinary way (errors; length-tracking checks).
-  if (abDetached.call(buffer) || abResizable.call(buffer)) return -1;
-  const n: number = abByteLength.call(buffer);
-  return n < DIRECT_MIN || n + BINARY_OVERHEAD > DIRECT_MAX ? -1 : n + BINARY_OVERHEAD;
+/**
+ * Whether a call to `encode` is in progress on this thread (a getter of the value it encodes is
+ * running): the in-place path declines then, as only `encode` keeps the outer state apart.
+ */
+export function encoding(): boolean {
+  return depth !== 0;
 }
 
+/**
+ * The in-place path's writer (see in_place.ts): writes `value` at `target[start..]`, within the
+ * `bound` measured for it, instead of into the scratch buffer.
+ * @returns The offset after the last byte written.
+ */
 export function encodeInto(
   value: unknown,
   target: Uint8Array,

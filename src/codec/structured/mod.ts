@@ -1,13 +1,20 @@
 /**
  * The `structured` codec: a binary encoding with `structuredClone` semantics.
  *
+ * The public entry of `src/codec/structured/`, whose modules each have one role and their own
+ * state: `encode.ts` (the encoder: scratch buffer, identity tracking, shape cache), `decode.ts`
+ * (the decoder: shape cache, value and frame stacks), `in_place.ts` (which values are written
+ * straight into a channel's ring), `intrinsics.ts` (intrinsics and brand checks), `wire.ts` (the
+ * format). This module only assembles the codec.
+ *
  * @module
  */
 
-import type { Codec } from "./types.ts";
-import { registerDirect } from "./_direct.ts";
-import { encode, encodeInto, measure } from "./_structured_encoder.ts";
-import { decode, decodeFrom } from "./_structured_decoder.ts";
+import type { Codec } from "../types.ts";
+import { registerDirect } from "../_direct.ts";
+import { encode } from "./encode.ts";
+import { inPlace } from "./in_place.ts";
+import { decode, decodeFrom } from "./decode.ts";
 
 /**
  * A binary codec with the semantics of `structuredClone`: whatever `structuredClone(value)`
@@ -42,7 +49,7 @@ import { decode, decodeFrom } from "./_structured_decoder.ts";
  *
  * @example Round trip
  * ```ts
- * import { structured } from "./structured.ts";
+ * import { structured } from "./mod.ts";
  * import { deepStrictEqual } from "node:assert/strict";
  *
  * const message = { id: 1, when: new Date(0), tags: new Set(["a"]), body: new Uint8Array([1, 2]) };
@@ -52,7 +59,7 @@ import { decode, decodeFrom } from "./_structured_decoder.ts";
  *
  * @example Uncloneable values
  * ```ts
- * import { structured } from "./structured.ts";
+ * import { structured } from "./mod.ts";
  *
  * try {
  *   structured.encode({ callback: () => {} });
@@ -68,4 +75,4 @@ export const structured: Codec<any> = Object.freeze({
   decode,
   decodeFrom,
 });
-registerDirect(structured, { measure, encodeInto });
+registerDirect(structured, inPlace);

@@ -1,6 +1,11 @@
 /**
  * The structured codec's decoder: bytes (usually a view of shared memory) to values that alias
- * none of them. Internal; the format is described in _wire.ts.
+ * none of them. Internal; the format is described in wire.ts.
+ *
+ * Its state, per thread and reused by every message: the message being read (and a DataView of
+ * its memory, cached), the objects decoded so far (by id, for REF), the shape cache (kept across
+ * messages), the stack of values of shaped objects and the stack of frames of nested containers,
+ * all cut back to a bound after a large message (`release`).
  *
  * Two promises, whatever the bytes say:
  * - **A bounded call stack.** Past a few dozen levels, containers being filled wait on an
@@ -14,9 +19,10 @@
  * @module
  */
 
-import * as W from "./_wire.ts";
-import { latin1, textScratchBytes, utf16, utf8 } from "./_text.ts";
-import { defineProp, ERROR_CTORS, VIEW_CTORS } from "./_structured_kinds.ts";
+import * as W from "./wire.ts";
+import { ERROR_CTORS, VIEW_CTORS } from "./wire.ts";
+import { latin1, textScratchBytes, utf16, utf8 } from "../_text.ts";
+import { defineProp } from "./intrinsics.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Decoder state. `rb` is the caller's view (in shared memory); nothing decoded may alias it.

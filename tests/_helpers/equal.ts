@@ -21,7 +21,7 @@ const taTag = Object.getOwnPropertyDescriptor(TypedArrayProto, Symbol.toStringTa
  * @throws Never.
  * @example
  * ```ts
- * import { graphDiff } from "./_equal.ts";
+ * import { graphDiff } from "./equal.ts";
  * const o = {};
  * if (graphDiff([o, o], [{}, {}]) === null) throw new Error("identity must count");
  * ```

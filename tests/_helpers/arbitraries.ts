@@ -140,7 +140,8 @@ export const values: fc.Arbitrary<unknown> = fc.tuple(tree, fc.array(fc.nat(), {
 
 /**
  * Large top-level strings and views (512 bytes and more): what the built-in codecs write in place
- * in a channel's ring (see _direct.ts), views at any offset of a buffer with room around them.
+ * in a channel's ring (see src/codec/_direct.ts), views at any offset of a buffer with room
+ * around them.
  */
 export const largeValues: fc.Arbitrary<unknown> = fc.oneof(
   fc.string({ minLength: 512, maxLength: 3000 }),
