@@ -67,8 +67,6 @@ export function instantiate(memory: WebAssembly.Memory): Core {
   return instance.exports as unknown as Core;
 }
 
-/** Default cap on the storage of one channel: 256 MiB. */
-export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
 /** Capacity of a channel's first ring (it shares the control block's 64 KiB page). */
 export const DEFAULT_INITIAL_CAPACITY = CORE.MAX_INITIAL_CAPACITY;
 

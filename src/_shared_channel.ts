@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { CORE, type Core, createMemory, instantiate } from "./_core.ts";
+import { CORE, type Core, createMemory, DEFAULT_INITIAL_CAPACITY, instantiate } from "./_core.ts";
 import type { Codec } from "./codec/types.ts";
 import type { DirectEncoder } from "./codec/_direct.ts";
 import { assertAlive, CLAIM_AT, CUT } from "./_lifeline.ts";
@@ -29,6 +29,16 @@ const SEALER_PATIENCE_MS = 20;
 const BUSY_SPINS = 1000;
 
 const { OK, BUSY, FULL, DISCONNECTED, TOO_LARGE, NO_MEMORY, CLAIMED, CORRUPTED } = CORE;
+
+/** The `bound` of an unbounded channel. */
+export const UNBOUNDED = CORE.UNBOUNDED;
+/** Largest `maxBytes` of a channel. */
+export const MAX_STORAGE = CORE.MAX_STORAGE;
+/**
+ * Largest reservation `pushInto` takes: the core records at most this many unwritten bytes of
+ * a reservation (MAX_TRIM).
+ */
+export const IN_PLACE_MAX = CORE.MAX_TRIM;
 
 /** What a push ends with: sent, or why not. */
 export type PushStatus =
@@ -80,8 +90,15 @@ export class SharedChannel {
     this.space = new WordPark(this.#core, this.#i32, offset, false);
   }
 
-  /** Creates a channel in a memory of its own. */
-  static create(bound: number, maxBytes: number, initialCapacity: number): SharedChannel {
+  /**
+   * Creates a channel in a memory of its own: `bound` messages (UNBOUNDED, or 0 for rendezvous),
+   * at most `maxBytes` of storage, a first ring of `initialCapacity` bytes.
+   */
+  static create(
+    bound: number,
+    maxBytes: number,
+    initialCapacity: number = DEFAULT_INITIAL_CAPACITY,
+  ): SharedChannel {
     const chan = new SharedChannel(createMemory(maxBytes), 0);
     const id = crypto.getRandomValues(new Int32Array(1))[0];
     const status = chan.#core.init(chan.offset, bound, maxBytes, initialCapacity, id);

@@ -3,8 +3,7 @@
  *
  * @module
  */
-import { SharedChannel } from "./_shared_channel.ts";
-import { CORE, DEFAULT_INITIAL_CAPACITY, DEFAULT_MAX_BYTES } from "./_core.ts";
+import { MAX_STORAGE, SharedChannel, UNBOUNDED } from "./_shared_channel.ts";
 import { type Codec, structured, validateCodec } from "./codec/mod.ts";
 import { newReceiver, type Receiver } from "./receiver.ts";
 import { newSender, type Sender } from "./sender.ts";
@@ -29,6 +28,8 @@ export interface ChannelOptions<T> {
   maxBytes?: number;
 }
 
+/** Default cap on the storage of one channel: 256 MiB. */
+const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
 /** Smallest `maxBytes`: the first ring fits. */
 const MIN_MAX_BYTES = 65536;
 
@@ -43,13 +44,13 @@ function create<T>(
       `Cannot create a channel: maxBytes must be a number, not ${typeof maxBytes}`,
     );
   }
-  if (!Number.isInteger(maxBytes) || maxBytes < MIN_MAX_BYTES || maxBytes > CORE.MAX_STORAGE) {
+  if (!Number.isInteger(maxBytes) || maxBytes < MIN_MAX_BYTES || maxBytes > MAX_STORAGE) {
     throw new RangeError(
       `Cannot create a channel: maxBytes must be an integer from ${MIN_MAX_BYTES} to ` +
-        `${CORE.MAX_STORAGE}, not ${maxBytes}`,
+        `${MAX_STORAGE}, not ${maxBytes}`,
     );
   }
-  const chan = SharedChannel.create(bound, maxBytes, DEFAULT_INITIAL_CAPACITY);
+  const chan = SharedChannel.create(bound, maxBytes);
   return [newSender(chan, codec), newReceiver(chan, codec)];
 }
 
@@ -72,7 +73,7 @@ function create<T>(
  * ```
  */
 export function channel<T>(options?: ChannelOptions<T>): [Sender<T>, Receiver<T>] {
-  return create(CORE.UNBOUNDED, options);
+  return create(UNBOUNDED, options);
 }
 
 /**

@@ -12,15 +12,16 @@
  * @module
  */
 import type { Codec } from "./types.ts";
-import { CORE } from "../_core_generated.ts";
+import { IN_PLACE_MAX } from "../_shared_channel.ts";
 
 /** Values at least this large are worth the reservation of a bound; smaller ones are copied. */
 export const DIRECT_MIN = 512;
 /**
- * Largest bound written in place: the core records at most MAX_TRIM unwritten bytes of a
- * reservation, and a claim held for long delays the receiver (larger values are copied).
+ * Largest bound written in place: the core records at most so many unwritten bytes of a
+ * reservation (IN_PLACE_MAX), and a claim held for long delays the receiver (larger values are
+ * copied).
  */
-export const DIRECT_MAX = CORE.MAX_TRIM;
+export const DIRECT_MAX = IN_PLACE_MAX;
 
 /** A codec's in-place encoder. */
 export interface DirectEncoder<T> {
