@@ -192,7 +192,7 @@ function cutAll(worker: Worker): void {
     Atomics.store(handle.lifeline, CUT, 1);
     settle(handle);
     // Wake the worker if it sleeps on this channel; sleepers elsewhere wake within a slice.
-    new SharedChannel(handle.memory, 0).wakeAll();
+    SharedChannel.wakeAll(handle.memory, 0);
   }
   postedTo.delete(worker);
 }

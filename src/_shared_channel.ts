@@ -210,6 +210,19 @@ export class SharedChannel {
     this.space.wake();
   }
 
+  /**
+   * Wakes every thread parked on either word of the channel at `offset` in `memory`, without
+   * connecting to it (for a terminator: no core instance, nothing validated, nothing written
+   * but the wait words).
+   */
+  static wakeAll(memory: WebAssembly.Memory, offset: number): void {
+    const words = new Int32Array(memory.buffer, offset, CORE.CONTROL_SIZE >> 2);
+    for (const word of [CORE.DATA_SEQ >> 2, CORE.SPACE_SEQ >> 2]) {
+      Atomics.add(words, word, 1);
+      Atomics.notify(words, word);
+    }
+  }
+
   // ── Producing.
 
   /** A view of the memory covering `[0, end)`. */

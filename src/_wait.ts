@@ -14,10 +14,13 @@ import { timeoutError } from "./errors.ts";
 
 /**
  * The spin policy: how many times a call looks again before it parks. Waking a parked thread
- * costs ~30 µs on an idle CPU; a look costs 10–50 ns.
+ * costs ~30 µs on an idle CPU; a look costs 10–50 ns. A blocking call spins before its first
+ * park only: once woken, the waker has made progress, and with several waiters woken at once
+ * (every blocked sender, when room is made) spinning again would burn the CPU the thread that
+ * makes progress needs.
  */
 export const SPIN = {
-  /** A blocking call, before each park. */
+  /** A blocking call, before its first park. */
   sync: 2000,
   /** An async call, before each park: it should not hold its thread for long. */
   async: 200,
@@ -60,8 +63,8 @@ export function deadlineOf(timeout: number | undefined): number {
 
 /**
  * Blocks the thread until `attempt(arg)` completes, or `deadline` passes (then throws a
- * `TimeoutError` saying `what`, e.g. "Receiving"). Spins SPIN.sync times before each park —
- * on `poll` if given (a cheap look that says an attempt may succeed), else on `attempt` — but
+ * `TimeoutError` saying `what`, e.g. "Receiving"). Spins SPIN.sync times before the first park
+ * — on `poll` if given (a cheap look that says an attempt may succeed), else on `attempt` — but
  * not with a deadline of -Infinity (timeout 0). Throws `AbortError` if this worker is
  * terminated while it waits, and whatever `attempt` throws.
  */
@@ -73,10 +76,11 @@ export function block<A, R>(
   arg: A,
   poll?: () => boolean,
 ): R {
+  let spin = deadline !== -Infinity;
   for (;;) {
     let result = attempt(arg);
     if (result !== PENDING) return result;
-    if (deadline !== -Infinity) {
+    if (spin) {
       let spins = 0;
       if (poll !== undefined) {
         while (spins < SPIN.sync && !poll()) spins++;
@@ -87,6 +91,7 @@ export function block<A, R>(
           if (result !== PENDING) return result;
         }
       }
+      spin = false;
     }
     assertAlive();
     const seq = park.begin();
@@ -140,6 +145,10 @@ export interface AsyncOp<E extends Waiter> {
 export class WaitQueue<E extends Waiter> {
   #waiters: E[] = [];
   #pumping = false;
+  /** The waiter whose attempt is running (it may run user code: a codec, a getter). */
+  #serving: E | null = null;
+  /** Whether `#serving` was aborted during its attempt. */
+  #servingAborted = false;
   #park: Park;
   #op: AsyncOp<E>;
 
@@ -158,17 +167,28 @@ export class WaitQueue<E extends Waiter> {
     const signal = waiter.signal;
     if (signal) {
       waiter.onAbort = () => {
-        const at = this.#waiters.indexOf(waiter);
-        if (at < 0) return;
-        this.#waiters.splice(at, 1);
-        if (this.#waiters.length === 0) this.#op.idle?.();
-        waiter.reject(signal.reason);
+        // During its own attempt, the attempt decides (see `#step`).
+        if (waiter === this.#serving) {
+          this.#servingAborted = true;
+          return;
+        }
+        this.#leave(waiter, signal.reason);
         this.#park.wake();
       };
       signal.addEventListener("abort", waiter.onAbort, { once: true });
     }
     this.#waiters.push(waiter);
     if (!this.#pumping) this.#pump();
+  }
+
+  /** Removes `waiter` (pending, not being served) and rejects it with `reason`. */
+  #leave(waiter: E, reason: unknown): void {
+    const at = this.#waiters.indexOf(waiter);
+    if (at < 0) return;
+    this.#waiters.splice(at, 1);
+    forget(waiter);
+    if (this.#waiters.length === 0) this.#op.idle?.();
+    waiter.reject(reason);
   }
 
   /** Rejects every waiter with `error()`. */
@@ -179,18 +199,29 @@ export class WaitQueue<E extends Waiter> {
     }
   }
 
-  /** Attempts the oldest waiter, removing it when it is settled (a throw rejects it). */
+  /**
+   * Attempts the oldest waiter, removing it when it is settled (a throw rejects it). An abort
+   * during the attempt counts only if the attempt did not complete: a message taken (or sent)
+   * belongs to the call, as an abort that comes after it would find.
+   */
   #step(waiter: E): Progress {
     let progress: Progress;
+    this.#serving = waiter;
+    this.#servingAborted = false;
     try {
       progress = this.#op.attempt(waiter);
     } catch (error) {
       progress = DONE;
       waiter.reject(error ?? new Error(String(error)));
+    } finally {
+      this.#serving = null;
     }
     if (progress === DONE) {
       if (this.#waiters[0] === waiter) this.#waiters.shift();
       forget(waiter);
+    } else if (this.#servingAborted) {
+      this.#leave(waiter, waiter.signal!.reason);
+      return DONE;
     }
     return progress;
   }

@@ -67,6 +67,31 @@ Deno.test("block: spins SPIN.sync attempts, then registers and looks again befor
   assert.equal(park.waiters, 0);
 });
 
+Deno.test("block: once woken without progress, it parks again without spinning", () => {
+  const park = new FakePark();
+  let attempts = 0;
+  let sleeps = 0;
+  park.onSleep = () => sleeps++;
+  const result = block(park, Infinity, "Testing", () => {
+    attempts++;
+    return sleeps === 3 ? "done" : PENDING;
+  }, undefined);
+  assert.equal(result, "done");
+  // The first round: 1 + SPIN.sync + 1; each of the next two rounds: 1 + 1; then 1.
+  assert.equal(attempts, SPIN.sync + 2 + 2 * 2 + 1);
+  assert.deepEqual(park.log, [
+    "begin",
+    "sleep",
+    "end",
+    "begin",
+    "sleep",
+    "end",
+    "begin",
+    "sleep",
+    "end",
+  ]);
+});
+
 Deno.test("block: a poll spins instead of attempts, and a true poll attempts again", () => {
   const park = new FakePark();
   let attempts = 0;
@@ -201,4 +226,29 @@ Deno.test("WaitQueue: rejectAll empties it; a closed end's queue stops serving",
   await assert.rejects(a, /closed/);
   await assert.rejects(b, /closed/);
   assert.equal(q.length, 0);
+});
+
+Deno.test("WaitQueue: an abort during the waiter's own attempt counts only if it did not complete", async () => {
+  const park = new FakePark();
+  const a = new AbortController();
+  const b = new AbortController();
+  const { add } = queue(park, (job) => {
+    if (job.id === 1) {
+      a.abort(new Error("late")); // completes all the same: the abort came too late
+      job.resolve(job.id);
+      return DONE;
+    }
+    if (job.id === 2) {
+      b.abort(new Error("in time")); // does not complete: the abort wins
+      return WAIT;
+    }
+    job.resolve(job.id);
+    return DONE;
+  });
+  const first = add(1, a.signal);
+  const second = add(2, b.signal);
+  const third = add(3);
+  assert.equal(await first, 1);
+  await assert.rejects(second, /in time/);
+  assert.equal(await third, 3);
 });

@@ -141,11 +141,14 @@ export class Sender<T> {
     const bound = direct === null ? -1 : direct.measure(value);
     if (bound < 0) {
       const bytes = encodedBytes(this.#codec, value);
+      // Encoding runs user code (getters, toJSON, a custom codec), which may close this sender.
+      this.#check("send");
       if (attempt && this.#outcome(this.#chan.push(bytes, this.#owner), value, bytes.length)) {
         return null;
       }
       return keep ? bytes.slice() : bytes;
     }
+    this.#check("send"); // `measure` ran the value's user code
     let status: PushStatus = FULL;
     if (attempt) {
       status = this.#chan.pushInto(direct!, value, bound, this.#owner);

@@ -633,3 +633,55 @@ Deno.test("a custom codec's handle adopted without the codec throws TypeError", 
   adopted.sendSync(7);
   assert.equal(rx.recvSync(), 7);
 });
+
+// Found by a review of the end/wait refactor: user code that runs inside a send (a getter read
+// by the encoder) closed the sender; the queued send() then never settled.
+Deno.test("a sender closed by the value's own getter: send() rejects, nothing is enqueued", async () => {
+  const [tx, rx] = syncChannel<unknown>(1);
+  tx.sendSync(0); // full
+  const sneaky = {
+    get x() {
+      tx.close();
+      return 1;
+    },
+  };
+  await assert.rejects(tx.send(sneaky), TypeError);
+  const [tx2, rx2] = channel<unknown>();
+  const sneaky2 = {
+    get x() {
+      tx2.close();
+      return 2;
+    },
+  };
+  assert.throws(() => tx2.sendSync(sneaky2), TypeError);
+  assert.throws(() => tx2.trySend(sneaky2), TypeError);
+  assert.deepEqual(rx2.tryRecv(), { state: "disconnected" });
+  assert.equal(rx.recvSync(), 0);
+  assert.deepEqual(rx.tryRecv(), { state: "disconnected" });
+  rx.close();
+  rx2.close();
+});
+
+// The same review: a recv() whose signal aborted while its own message was being decoded (user
+// code in a custom codec) lost that message.
+Deno.test("a recv() aborted while its message is decoded gets the message; none is lost", async () => {
+  const controller = new AbortController();
+  const codec = {
+    name: "aborting",
+    encode: (n: number) => new Uint8Array([n]),
+    decode: (b: Uint8Array) => {
+      if (b[0] === 1) controller.abort(new Error("too late"));
+      return b[0];
+    },
+  };
+  const [tx, rx] = channel<number>({ codec });
+  const first = rx.recv({ signal: controller.signal });
+  const second = rx.recv();
+  tx.sendSync(1);
+  tx.sendSync(2);
+  assert.equal(await first, 1);
+  assert.equal(await second, 2);
+  tx.close();
+  assert.deepEqual(rx.tryRecv(), { state: "disconnected" });
+  rx.close();
+});
