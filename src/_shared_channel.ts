@@ -295,11 +295,11 @@ export class SharedChannel {
    */
   #claim(length: number, owner: number): number {
     // A terminated worker keeps running synchronous code on Deno 2.9.6: it must not send, or
-    // it would write into a claim its terminator has reported dead (see _settlement.ts). An
-    // adopted sender looks at its own lifeline below (a terminator cuts every lifeline posted
-    // to the worker); any other looks at them all.
+    // it would write into a claim its terminator has reported dead (see _settlement.ts), and
+    // must not be told "full" for ever. An adopted sender looks at its own lifeline (a
+    // terminator cuts every lifeline posted to the worker); any other looks at them all.
     const claims = this.claims;
-    if (claims === null) assertAlive();
+    if (claims === null || Atomics.load(claims, CUT) !== 0) assertAlive();
     const at = this.#reserve(length, owner);
     if (at < CORE.FIRST_OFFSET) return at === CORRUPTED ? this.corrupted() : at;
     if (claims !== null) {

@@ -67,6 +67,30 @@ Deno.test("a worker looping on tryRecv and a getter stops when terminated", asyn
   tx.close();
 });
 
+// Found by a review: trySend on a full channel looked at the worker's lifeline only once it had
+// claimed space, so a worker polling a full channel survived terminate().
+Deno.test("a worker looping on trySend into a full channel stops when terminated", async () => {
+  const [tx, rx] = syncChannel<number>(1);
+  tx.sendSync(0); // full: every trySend returns false
+  const turns = new Int32Array(new SharedArrayBuffer(4));
+  const worker = await spawn("trysendloop", tx.clone().transfer(), { turns: turns.buffer });
+  worker.terminate();
+  const start = performance.now();
+  let last = -1;
+  // The loop must stop within a moment: its next call throws AbortError.
+  while (performance.now() - start < 5_000) {
+    const now = Atomics.load(turns, 0);
+    if (now === last) break;
+    last = now;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(Atomics.load(turns, 0), last, "the loop stopped");
+  assert.equal(rx.recvSync(), 0);
+  tx.close();
+  assert.deepEqual(rx.tryRecv(), { state: "disconnected" }, "the worker's sender was dropped");
+  rx.close();
+});
+
 // Issue 11: only the last 16 dead owners were remembered, so a 17th producer that died mid-claim
 // before the consumer looked left a claim that could never be skipped. There is no table now:
 // the terminator marks the claim itself.

@@ -66,6 +66,15 @@ self.onmessage = (e: MessageEvent) => {
       void rx.len;
       Atomics.add(turns, 0, 1);
     }
+  } else if (mode === "trysendloop") {
+    // Polls a full channel without pause, never returning to the event loop: counts its turns.
+    const tx = Sender.from<number>(handle);
+    const turns = new Int32Array(e.data.turns);
+    self.postMessage("ready");
+    for (;;) {
+      tx.trySend(1);
+      Atomics.add(turns, 0, 1);
+    }
   } else if (mode === "receive") {
     keep(Receiver.from<number>(handle)); // held, never used
   }
