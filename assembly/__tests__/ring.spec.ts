@@ -7,7 +7,7 @@ import {
   RING_DATA, senderCount, storageBytes, TOO_LARGE, UNBOUNDED, validate, CONTROL_SIZE,
   DATA_SEQ, DATA_WAITERS, SPACE_SEQ, SPACE_WAITERS, waitDataBegin, waitDataEnd, waitSpaceBegin,
   waitSpaceEnd, newOwner, markDead, unblock, NEXT_OWNER, OWNER_MASK, MISMATCH, largestPayload,
-} from "../ring";
+} from "../index";
 
 /**
  * Commits claim `p`, still in progress, as the producer that made it would: with the owner and
