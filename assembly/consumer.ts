@@ -3,10 +3,10 @@
 // thread at a time runs this code for a channel; it keeps the channel's HEAD itself (below).
 
 import {
-  ALIGN, BUSY, CONS_CHECK, CONS_RING, CORRUPT, CORRUPTED, DISCONNECTED, EMPTY, HEADER, OK, POSITION,
-  REALIGN, RECEIVED, RECORD_DEAD, RECORD_GAP, RECORD_MESSAGE, RECORD_PADDING, RING_DATA, RING_HEAD,
-  RING_NEXT, RING_START, RING_TAIL, SENDERS, SPACE_SEQ, SPACE_WAITERS, align8, consCheck, headerOk,
-  startCheck,
+  ALIGN, BUSY, CONS_CHECK, CONS_RING, CORRUPT, CORRUPTED, DEBUG, DISCONNECTED, EMPTY, HEADER,
+  MIN_CAPACITY, OK, POSITION, REALIGN, RECEIVED, RECORD_DEAD, RECORD_GAP, RECORD_MESSAGE,
+  RECORD_PADDING, RING_DATA, RING_HEAD, RING_NEXT, RING_START, RING_TAIL, SENDERS, SPACE_SEQ,
+  SPACE_WAITERS, align8, consCheck, headerOk, isPowerOfTwo, startCheck,
 } from "./layout";
 import { capacityOf, cfgLargest, enter, fail, maxRings } from "./channel";
 import { retire, sealedFor } from "./ring";
@@ -63,6 +63,7 @@ export function headRecord(ch: usize): usize {
 function enterRing(ch: usize, ring: usize): bool {
   const capacity = capacityOf(ch, ring);
   if (capacity == 0) return false;
+  if (DEBUG) assert(isPowerOfTwo(capacity) && capacity >= MIN_CAPACITY); // as `capacityOf` checked
   const head = atomic.load<i64>(ring + RING_HEAD);
   if (head < 0 || (head & (ALIGN - 1)) != 0) return false;
   consCh = ch;
@@ -215,6 +216,7 @@ function realign(ch: usize, tail: i64): void {
   const c = <i64>consCap;
   const resume = (tail + c - 1) & ~(c - 1);
   if (resume == tail) return;
+  if (DEBUG) assert((resume & (c - 1)) == 0); // offset 0 of the ring, even if `tail` was bogus
   if (atomic.cmpxchg<i64>(consRing + RING_TAIL, tail, resume) != tail) return;
   // Publishes the freed ring to producers (a CAS from the HEAD this consumer keeps: see `skip`).
   if (atomic.cmpxchg<i64>(consRing + RING_HEAD, consHead, resume) != consHead) {
@@ -254,6 +256,10 @@ export function peekLength(): i32 {
  * space that held unconsumed records meanwhile).
  */
 function skip(record: usize, extent: i32, dirty: i32): i32 {
+  // A committed record at HEAD, inside the ring (`extentOf` checked it); its dirty bytes in it.
+  if (DEBUG) assert(record == consRing + RING_DATA + <i32>(consHead & (consCap - 1)));
+  if (DEBUG) assert(extent > 0 && (extent & (ALIGN - 1)) == 0 && withinRing(extent));
+  if (DEBUG) assert(dirty >= HEADER && dirty <= extent);
   const zero = align8(dirty);
   // Zero before advancing: once HEAD moves, producers may claim these bytes again. Small
   // records by hand: `memory.fill` is a call into the runtime.

@@ -12,9 +12,9 @@
 // any unfinished claim at the head is skipped the same way.
 
 import {
-  BUSY, CORRUPTED, DATA_SEQ, DATA_WAITERS, HEADER, NEXT_OWNER, OK, OWNER_MASK, POSITION,
-  RECEIVER, RECORD_DEAD, RECORD_MESSAGE, RECORD_PADDING, RING_TAIL, SENDERS, SPACE_SEQ,
-  SPACE_WAITERS, align8, header,
+  BUSY, CORRUPTED, DATA_SEQ, DATA_WAITERS, HEADER, NEXT_OWNER, OK, OWNER_MASK, POSITION, RECEIVER,
+  RECORD_DEAD, RECORD_MESSAGE, RECORD_PADDING, RING_TAIL, SENDERS, SPACE_SEQ, SPACE_WAITERS, align8,
+  header,
 } from "./layout";
 import { enter, fail } from "./channel";
 import { consHead, consRing, extentOf, headRecord } from "./consumer";

@@ -213,6 +213,8 @@ export const ALIGN: i32 = 8;
 /** A record header as one i64: META (with its check) in the high half, SIZE in the low half. */
 // @ts-ignore: decorator
 @inline export function header(kind: i32, owner: i32, size: i32): i64 {
+  // Callers mask what they pass: META has 4 bits for the kind and 16 for the owner.
+  if (DEBUG) assert(<u32>kind <= 0xf && <u32>owner <= <u32>OWNER_MASK);
   const fields = kind | (owner << 16);
   // Two multiplications: every bit of SIZE and of the fields reaches the top 12 bits.
   const check = (((fields * 0x9e3779b1) ^ size) * 0x85ebca6b) >>> 20;

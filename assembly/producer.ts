@@ -3,7 +3,7 @@
 // ring.ts. Any number of threads run this code at once; each keeps its own view below.
 
 import {
-  ADMITTED, ALIGN, BUSY, CONTROL_SIZE, CORRUPTED, DATA_SEQ, DATA_WAITERS, DISCONNECTED,
+  ADMITTED, ALIGN, BUSY, CONTROL_SIZE, CORRUPTED, DATA_SEQ, DATA_WAITERS, DEBUG, DISCONNECTED,
   FIRST_OFFSET, FULL, HEADER, INVALID, MAX_LENGTH, MISMATCH, NO_MEMORY, OK, OWNER_MASK, PROD_RING,
   REALIGN, RECEIVED, RECEIVED_CACHE, RECEIVER, RECORD_GAP, RECORD_MESSAGE, RECORD_PADDING,
   RECV_WAITING, RING_DATA, RING_HEAD, RING_NEXT, RING_PREV, RING_TAIL, SEALED, SEALING, SEAL_GEN,
@@ -202,6 +202,11 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
       }
       record = data;
     }
+    // The room check keeps every claim inside the ring's data area, aligned, and this
+    // producer's view ordered (HEAD ≤ TAIL), whatever the memory read.
+    if (DEBUG) assert(record + size <= data + capacity, "claim past the ring's end");
+    if (DEBUG) assert(((record - data) & (ALIGN - 1)) == 0 && (size & (ALIGN - 1)) == 0);
+    if (DEBUG) assert(prodHead <= tail && tail < prodTail);
     // Marks the claim in progress; META names its owner (for recovery from a dead producer,
     // and for `commit`'s CAS). It publishes nothing (the consumer reads 0 or -size alike as
     // unfinished); `commit`'s CAS orders it with the payload.

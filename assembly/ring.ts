@@ -35,10 +35,10 @@
 // - Waiting: see wait.ts.
 
 import {
-  CONS_RING, CONTROL_SIZE, CORRUPT, CORRUPTED, FREE_RINGS, LARGE_RING, NO_MEMORY, OK, PAGE,
+  CONS_RING, CONTROL_SIZE, CORRUPT, CORRUPTED, DEBUG, FREE_RINGS, LARGE_RING, NO_MEMORY, OK, PAGE,
   POSITION, PROD_RING, RING_DATA, RING_FREE_NEXT, RING_HEAD, RING_NEXT, RING_PREV, RING_START,
-  RING_TAIL, SEALING, SEAL_GEN, SPIN_LIMIT, STORAGE, TOO_LARGE, initRing, nextPowerOfTwo,
-  pagesFor, startCheck,
+  RING_TAIL, SEALING, SEAL_GEN, SPIN_LIMIT, STORAGE, TOO_LARGE, initRing, isPowerOfTwo,
+  nextPowerOfTwo, pagesFor, startCheck,
 } from "./layout";
 import {
   capacityOf, cfgLargeIsFirst, cfgLargest, cfgMaxBytes, fail, grew, maxRings, memoryEnd,
@@ -86,6 +86,9 @@ export function allocRing(ch: usize, size: i32, current: i32): i32 {
     const bytes = pagesFor(capacity);
     // Whole pages are taken anyway: use them.
     while (capacity < largest && <i64>(RING_DATA + (capacity << 1)) <= bytes) capacity <<= 1;
+    // A ring that holds the record, no larger than the largest, in the pages it is given.
+    if (DEBUG) assert(isPowerOfTwo(capacity) && capacity >= minimum && capacity <= largest);
+    if (DEBUG) assert(<i64>(RING_DATA + capacity) <= bytes && bytes % PAGE == 0);
     if (bytes <= available) {
       const first = memory.grow(<i32>(bytes / PAGE));
       if (first >= 0) {
