@@ -127,6 +127,9 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
     const toEnd = capacity - index;
     const padding = size > toEnd ? toEnd : 0;
     const end = tail + padding + size;
+    // Positions stay far below 2^63 (SEALED): one past it was written there. (The room checks
+    // below subtract positions, and a wrapped `end` would pass them.)
+    if (end < 0) return fail(ch, 36);
     if (ring != prodRing) {
       prodRing = ring;
       prodHead = tail - capacity; // unknown yet: assume full, read HEAD below
