@@ -6,6 +6,35 @@
  *     deno task build          # regenerate src/_core_generated.ts
  *     deno task build:check    # fail if the committed file differs from a fresh build
  *
+ * ## Why the module must look the way it does
+ * Every thread that holds a channel end instantiates the same module over the same shared
+ * `WebAssembly.Memory`. Each instance has its own globals and its own allocator state, and
+ * instantiation re-applies active data segments and runs the start function in every new
+ * thread. So the core imports one shared memory and nothing else, has no data segment and no
+ * start function, and never allocates (no `new`, strings, arrays or closures in `assembly/`):
+ * its globals are per-thread caches by design. `compile()` sets the flags for that (each is
+ * explained at `ASC_FLAGS`) and `verify()` refuses a module that breaks it.
+ *
+ * ## The checks
+ * - `verify()`: no data segment (section 11, or its count section 12) — a worker instantiating
+ *   the module would reset that memory under the others; no start function (section 8), for
+ *   the same reason; exactly one import, `env.memory` — any other (an `env.abort` from an
+ *   `assert`, a `trace`, runtime helpers) calls out of the core or needs state the threads do
+ *   not share. The `DEBUG` checks of `assembly/` import `env.abort` and carry their messages in
+ *   a data segment, so a build with them compiled in is rejected here as well.
+ * - `constants()`: the layout constants come from the module's exported immutable globals, read
+ *   from a throwaway instance, so TypeScript never retypes an offset.
+ * - `--check` (CI): the compiler's output is deterministic, so the committed
+ *   `src/_core_generated.ts` must equal a fresh build byte for byte.
+ *
+ * ## DEBUG
+ * `assembly/layout.ts` defines `DEBUG = isDefined(CORE_DEBUG)`. The as-pect build
+ * (`as-pect.asconfig.json`) passes `--use CORE_DEBUG=1`, so its `if (DEBUG) assert(…)`
+ * invariant checks run in the unit tests. This build does not (and passes `--noAssert`), so
+ * they are compiled out: the release module is the same, byte for byte, with or without them.
+ * Do not put `use` in `asconfig.json`: asc reads that file for this build too (it is where
+ * `--enable threads` comes from for the as-pect build, which extends it).
+ *
  * @module
  */
 import asc from "assemblyscript/asc";
@@ -13,23 +42,39 @@ import asc from "assemblyscript/asc";
 const ROOT = new URL(".", import.meta.url);
 const OUTPUT = new URL("src/_core_generated.ts", ROOT);
 
-/** Compiler flags; see ../shared/notes/TOOLCHAIN.md for why each is needed. */
+/** Compiler flags (AssemblyScript 0.28), each with the reason it is there. */
 export const ASC_FLAGS = [
+  // The entry: its exports, and nothing else, are the module's exports.
   "assembly/index.ts",
+  // Kept in memory by `compile()`'s writeFile; nothing is written to disk.
   "--outFile",
   "core.wasm",
+  // Atomics (`atomic.load/store/cmpxchg/notify`) and shared memory.
   "--enable",
   "threads",
+  // One memory for every thread's instance, created by JavaScript (`createMemory` in
+  // src/_core.ts) and passed in as `env.memory`.
   "--importMemory",
+  // Atomics between workers need a shared memory.
   "--sharedMemory",
+  // The module's minimum: the JavaScript memory's initial size must be at least this.
   "--initialMemory",
   "1",
+  // A shared memory must declare a maximum, and the JavaScript memory's maximum must not exceed
+  // it: declare the largest (65536 pages, 4 GiB) and let JavaScript choose. A large maximum
+  // costs no resident memory up front.
   "--maximumMemory",
   "65536",
+  // JavaScript already holds the memory it passed in.
   "--noExportMemory",
+  // The smallest runtime (`--runtime none` no longer exists). The core never allocates:
+  // allocator state is per instance, so two threads would hand out the same block.
   "--runtime",
   "stub",
+  // `assert` compiles to nothing; with no `--use CORE_DEBUG=1` here, the DEBUG checks are
+  // compiled out as well (see "DEBUG" above).
   "--noAssert",
+  // Speed: the core is the hot path of every send and receive.
   "-O3",
 ];
 
