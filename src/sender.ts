@@ -263,7 +263,7 @@ export class Sender<T> {
       assertAlive();
       const seq = chan.begin(SPACE);
       try {
-        // Re-check after registering (see "Waiting" in assembly/ring.ts).
+        // Re-check after registering (see "Waiting" in assembly/wait.ts).
         if (this.#outcome(chan.push(bytes, this.#owner), value, bytes.length)) return;
         if (performance.now() >= deadline) throw timeoutError("Sending");
         chan.sleep(SPACE, seq, deadline);
