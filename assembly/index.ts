@@ -1,3 +1,54 @@
-// The core's ABI: everything exported here is the Wasm module's export list, and every exported
-// constant becomes an exported global that build.ts copies into src/_core_generated.ts.
-export * from "./ring";
+// The channel's queue: a multi-producer, single-consumer ring of variable-length records in a
+// shared WebAssembly.Memory, with the channel's counters, flags and wait words beside it.
+//
+// Every thread that holds a channel end runs its own instance of this module over the same
+// memory. Instances share nothing but that memory, so this code never allocates: only loads,
+// stores and atomics at offsets derived from the control block address `ch` that the caller
+// passes. Its globals are per-instance caches and out-parameters (see "This thread's view" in
+// channel.ts), by design. All atomics are sequentially consistent (Wasm threads).
+//
+// This file is the core's ABI: everything exported here is the Wasm module's export list, in
+// this order, and every exported constant becomes an exported global that build.ts copies into
+// src/_core_generated.ts. The code is in
+//   layout.ts    the memory layout: diagrams, offsets, limits, status codes, check words
+//   channel.ts   this thread's view of a channel: config, validated rings, the corruption gate
+//   ring.ts      the protocol; rings sealed, grown, retired and reused
+//   producer.ts  admission, claims, commits
+//   consumer.ts  peek, release, realign
+//   ends.ts      senders, receiver, owners, dead claims
+//   wait.ts      the wait words and rendezvous tokens
+// Each name is exported here explicitly: the modules export more to each other than the ABI.
+
+export {
+  // Status codes
+  OK, EMPTY, BUSY, FULL, DISCONNECTED, TOO_LARGE, NO_MEMORY, INVALID, CLAIMED, CORRUPTED, MISMATCH,
+  FIRST_OFFSET,
+  // Control block
+  MAGIC_VALUE, LAYOUT_VERSION, MAGIC, VERSION, BOUND, MAX_BYTES, STORAGE, FREE_RINGS, ID, CORRUPT,
+  CONFIG_CHECK, LARGE_RING, PROD_RING, ADMITTED, RECEIVED_CACHE, SEALING, SEAL_GEN, CONS_RING,
+  RECEIVED, REALIGN, CONS_CHECK, SENDERS, RECEIVER, RECV_WAITING, DATA_SEQ, DATA_WAITERS, SPACE_SEQ,
+  SPACE_WAITERS, NEXT_OWNER, OWNER_MASK, CONTROL_SIZE,
+  // Ring descriptor
+  RING_CAPACITY, RING_NEXT, RING_FREE_NEXT, RING_CHECK, RING_PREV, RING_START, RING_TAIL, RING_HEAD,
+  RING_DATA,
+  // Records
+  HEADER, RECORD_SIZE, RECORD_META, RECORD_MESSAGE, RECORD_PADDING, RECORD_GAP, RECORD_DEAD,
+  MAX_TRIM, ALIGN,
+  // Limits
+  UNBOUNDED, MIN_CAPACITY, MAX_INITIAL_CAPACITY, MAX_STORAGE, MAX_LENGTH, PAGE, SPIN_LIMIT,
+  SEAL_SPINS,
+} from "./layout";
+
+export { corrupt, corrupted, init, validate, largestPayload } from "./channel";
+export { reserve, commit, commitLength, cancel } from "./producer";
+export { peek, poll, peekLength, release } from "./consumer";
+export {
+  addSender, dropSender, closeReceiver, newOwner, markDead, headDead, unblock,
+} from "./ends";
+export { channelBound, channelId, channelMaxBytes } from "./channel";
+export { senderCount, receiverOpen } from "./ends";
+export { length } from "./producer";
+export { storageBytes, ringCapacity } from "./ring";
+export {
+  waitDataBegin, waitDataEnd, waitSpaceBegin, waitSpaceEnd, recvWaitBegin, recvWaitEnd,
+} from "./wait";

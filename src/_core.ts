@@ -8,7 +8,7 @@ import { CORE, CORE_WASM_BASE64 } from "./_core_generated.ts";
 
 export { CORE };
 
-/** The functions of one core instance; see `assembly/ring.ts` for their contracts. */
+/** The functions of one core instance; see `assembly/index.ts` for where each is defined. */
 export interface Core {
   init(ch: number, bound: number, maxBytes: number, initialCapacity: number, id: number): number;
   channelId(ch: number): number;

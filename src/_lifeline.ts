@@ -37,7 +37,7 @@ export const ID = 2;
 /**
  * Index of where the adopting thread's senders have a claim in progress: its payload address,
  * or 0 (none; a stale address is harmless: `markDead` checks the claim is still there). A
- * terminator marks that claim dead (see `markDead` in assembly/ring.ts), so that the consumer
+ * terminator marks that claim dead (see `markDead` in assembly/ends.ts), so that the consumer
  * can skip it however many producers die. A sender stores it, then looks at CUT; a terminator
  * stores CUT, then reads it: one of them sees the other (see `SharedChannel.#claim`).
  */

@@ -229,7 +229,7 @@ export class SharedChannel {
   #view(end: number): Uint8Array {
     if (end > this.#u8.length) {
       // The core has already brought this thread's view of the memory up to date (see
-      // `reach` in assembly/ring.ts); take the longer buffer.
+      // `reach` in assembly/channel.ts); take the longer buffer.
       this.#u8 = new Uint8Array(this.memory.buffer);
       if (end > this.#u8.length) {
         this.memory.grow(0);
@@ -337,7 +337,7 @@ export class SharedChannel {
   }
 
   /**
-   * Claims `length` bytes for `owner` (`reserve` in assembly/ring.ts). While another thread is
+   * Claims `length` bytes for `owner` (`reserve` in assembly/producer.ts). While another thread is
    * linking a new ring (BUSY: it sealed the current one and is allocating), waits for it on the
    * space word, as `pullWithin` waits for an unfinished write: at most SEALER_PATIENCE_MS, then
    * reports the channel full for now.
@@ -453,7 +453,7 @@ export class SharedChannel {
   }
 }
 
-/** One of a channel's wait words, with its waiter count (see "Waiting" in assembly/ring.ts). */
+/** One of a channel's wait words, with its waiter count (see "Waiting" in assembly/wait.ts). */
 class WordPark implements Park {
   #core: Core;
   #i32: Int32Array;

@@ -3,7 +3,7 @@
  * (`WaitQueue`) for the promise-returning ones. Both run an operation's `attempt` until it
  * completes, and between attempts they spin a little, then register on a `Park` (a wait word
  * with a waiter count), attempt once more, and only then sleep — the order that makes a wake-up
- * impossible to miss (see "Waiting" in assembly/ring.ts). The caller gives the park: a channel's
+ * impossible to miss (see "Waiting" in assembly/wait.ts). The caller gives the park: a channel's
  * data or space word today, any word a thread sleeps on for several channels later. Internal.
  *
  * @module

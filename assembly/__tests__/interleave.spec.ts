@@ -4,7 +4,7 @@
 import {
   BUSY, commit, EMPTY, FIRST_OFFSET, HEADER, init, OK, PAGE, peek, peekLength, release, reserve,
   UNBOUNDED,
-} from "../ring";
+} from "../index";
 
 /**
  * Commits claim `p`, still in progress, as the producer that made it would: with the owner and

@@ -7,7 +7,8 @@ import {
   RING_DATA, senderCount, storageBytes, TOO_LARGE, UNBOUNDED, validate, CONTROL_SIZE,
   DATA_SEQ, DATA_WAITERS, SPACE_SEQ, SPACE_WAITERS, waitDataBegin, waitDataEnd, waitSpaceBegin,
   waitSpaceEnd, newOwner, markDead, unblock, NEXT_OWNER, OWNER_MASK, MISMATCH, largestPayload,
-} from "../ring";
+  CORRUPTED, corrupted, RING_TAIL,
+} from "../index";
 
 /**
  * Commits claim `p`, still in progress, as the producer that made it would: with the owner and
@@ -545,6 +546,22 @@ describe("review regressions", () => {
     expect<i32>(unblock(ch)).toBe(OK);
     expect<i32>(send(ch, 4, 9)).toBe(OK, "the token is back");
     take(ch, 4, 9);
+  });
+});
+
+describe("untrusted memory", () => {
+  test("a TAIL written near 2^63 fails the channel, never a claim past the ring's end", () => {
+    const ch = channel(UNBOUNDED, 64);
+    const ring = ch + CONTROL_SIZE;
+    // A claim and its release: this producer now keeps a view of HEAD in this ring.
+    expect<i32>(send(ch, 8, 1)).toBe(OK);
+    take(ch, 8, 1);
+    // A stray write: TAIL aligned, unsealed, 16 bytes short of 2^63. A claim of 1,024 bytes
+    // there overflows the position; its room must not be computed from the wrapped value.
+    store<i64>(ring + RING_TAIL, 0x7ffffffffffffff0);
+    const p = reserve(ch, 1016, 1);
+    expect<i32>(p).toBe(CORRUPTED);
+    expect<bool>(corrupted(ch) != 0).toBe(true);
   });
 });
 

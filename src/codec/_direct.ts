@@ -1,7 +1,7 @@
 /**
  * Writing messages straight into a channel's ring instead of encoding them into a scratch buffer
  * and copying that: the sender reserves an upper bound of the encoded length, the codec writes
- * in place, and the core publishes what was written (`commitLength` in assembly/ring.ts).
+ * in place, and the core publishes what was written (`commitLength` in assembly/producer.ts).
  *
  * Internal, for the built-in codecs only: the ring relies on the writer leaving every byte of the
  * reservation past the reported end untouched (they must still read 0), and on it running no user

@@ -1,0 +1,307 @@
+// The consumer: finds the next message (`peek`), consumes it (`release`), and moves on to a
+// sealed ring's successor or realigns its ring when drained. See "Protocol" in ring.ts. One
+// thread at a time runs this code for a channel; it keeps the channel's HEAD itself (below).
+
+import {
+  ALIGN, BUSY, CONS_CHECK, CONS_RING, CORRUPT, CORRUPTED, DEBUG, DISCONNECTED, EMPTY, HEADER,
+  MIN_CAPACITY, OK, POSITION, REALIGN, RECEIVED, RECORD_DEAD, RECORD_GAP, RECORD_MESSAGE,
+  RECORD_PADDING, RING_DATA, RING_HEAD, RING_NEXT, RING_START, RING_TAIL, SENDERS, SPACE_SEQ,
+  SPACE_WAITERS, align8, consCheck, headerOk, isPowerOfTwo, startCheck,
+} from "./layout";
+import { capacityOf, cfgLargest, enter, fail, maxRings } from "./channel";
+import { retire, sealedFor } from "./ring";
+import { wake } from "./wait";
+
+// ── This consumer's view (see "This thread's view" in channel.ts). Written only in this
+//    file; ends.ts reads `consRing` and `consHead`.
+
+/**
+ * The consumer's ring, its HEAD and a lower bound of its TAIL. Only the consumer writes HEAD,
+ * so the value kept here is the truth; HEAD in memory is checked against it.
+ */
+let consCh: usize = -1;
+export let consRing: usize = 0;
+let consCap: i32 = 0;
+export let consHead: i64 = 0;
+let consTail: i64 = 0;
+/** Whether the consumer's ring is to be realigned whenever drained (see `realign`). */
+let consLarge: bool = false;
+
+// ── Out-parameters of `peek`
+
+/** Payload length of the record returned by the last `peek` of this instance. */
+let lastLength: i32 = 0;
+/** Where that record is, its header and extent as `peek` validated them (for `release`). */
+let lastRecord: usize = 0;
+let lastHeader: i64 = 0;
+let lastExtent: i32 = 0;
+
+/**
+ * Consumer: the address of the record at HEAD, from this instance's view (see `consHead`),
+ * checked against the memory. @returns it, or 0 after failing the channel.
+ */
+export function headRecord(ch: usize): usize {
+  const ring = <usize>atomic.load<i32>(ch + CONS_RING);
+  if (ch != consCh) {
+    // This instance starts consuming: take the ring and HEAD as the memory has them.
+    if (atomic.load<i32>(ch + CONS_CHECK) != consCheck(ring) || !enterRing(ch, ring)) {
+      fail(ch, 19);
+      return 0;
+    }
+  } else if (ring != consRing || atomic.load<i64>(ring + RING_HEAD) != consHead) {
+    // Only the consumer moves CONS_RING and HEAD, and it keeps them here.
+    fail(ch, 20);
+    return 0;
+  }
+  return ring + RING_DATA + <i32>(consHead & (consCap - 1));
+}
+
+/**
+ * Consumer: makes `ring` its ring, HEAD as the memory has it. @returns false for a ring or HEAD
+ * that cannot be (the caller fails the channel).
+ */
+function enterRing(ch: usize, ring: usize): bool {
+  const capacity = capacityOf(ch, ring);
+  if (capacity == 0) return false;
+  if (DEBUG) assert(isPowerOfTwo(capacity) && capacity >= MIN_CAPACITY); // as `capacityOf` checked
+  const head = atomic.load<i64>(ring + RING_HEAD);
+  if (head < 0 || (head & (ALIGN - 1)) != 0) return false;
+  consCh = ch;
+  consRing = ring;
+  consCap = capacity;
+  consHead = head;
+  consTail = head;
+  consLarge = capacity >= cfgLargest;
+  return true;
+}
+
+/**
+ * Consumer: whether a record of `extent` bytes at HEAD lies inside the ring. Not checked
+ * against TAIL here: that is the producers' line, which a consumer that keeps up would take
+ * from them at every message. A committed record's size is guarded by its header check and
+ * bounded by the ring; a claim's is checked against TAIL by `peek`, which reads TAIL for it.
+ */
+// @ts-ignore: decorator
+@inline function withinRing(extent: i32): bool {
+  return <i32>(consHead & (consCap - 1)) + extent <= consCap;
+}
+
+/**
+ * Consumer: classifies the header `h` at HEAD.
+ * @returns its extent in bytes (> 0) for a committed record (message or padding), 0 for an
+ * unfinished one (claimed, not written yet, or nothing claimed), -1 for a broken one.
+ */
+export function extentOf(ch: usize, h: i64): i32 {
+  if (h == 0) return 0;
+  if (!headerOk(h)) return -1;
+  const size = <i32>h;
+  const kind = <i32>(h >>> 32) & 0xf;
+  if (size > 0) {
+    if (size < HEADER || kind == RECORD_DEAD) return -1;
+    if (kind != RECORD_MESSAGE && kind != RECORD_PADDING && kind != RECORD_GAP) return -1;
+    if (kind != RECORD_MESSAGE && (size & (ALIGN - 1)) != 0) return -1;
+    return withinRing(align8(size)) ? align8(size) : -1;
+  }
+  if (-size < HEADER || (kind != RECORD_MESSAGE && kind != RECORD_DEAD)) return -1;
+  return withinRing(align8(-size)) ? 0 : -1;
+}
+
+/**
+ * Finds the next committed message for the consumer, skipping padding and following sealed
+ * rings to their successors.
+ *
+ * @returns the payload's address (its length is then `peekLength()`), or EMPTY, BUSY (the next
+ * claim is still being written), DISCONNECTED (empty and no sender left) or CORRUPTED.
+ */
+export function peek(ch: usize): i32 {
+  if (enter(ch) != OK) return CORRUPTED;
+  let noSenders = false;
+  let hops = 0; // rings followed in this call
+  // Each turn skips a record (at most capacity / 8 per ring) or moves to the next ring.
+  let budget = 0;
+  for (let turn = 0;; turn++) {
+    const record = headRecord(ch);
+    if (record == 0) return CORRUPTED;
+    if (turn == 0) budget = consCap / ALIGN + 2;
+    if (budget-- == 0) return fail(ch, 21);
+    // Waits for the producer's publishing CAS of the header (SIZE > 0). One i64 load, the same
+    // range as that CAS, reads SIZE and META together.
+    const h = atomic.load<i64>(record);
+    const extent = extentOf(ch, h);
+    if (extent < 0) return fail(ch, 22);
+    if (extent > 0) {
+      const kind = <i32>(h >>> 32) & 0xf;
+      if (kind == RECORD_MESSAGE) {
+        lastLength = <i32>h - HEADER;
+        lastRecord = record;
+        lastHeader = h;
+        lastExtent = extent;
+        return <i32>(record + HEADER);
+      }
+      if (skip(record, extent, kind == RECORD_GAP ? HEADER : extent) != OK) return CORRUPTED;
+      continue;
+    }
+    const ring = consRing;
+    const tail = atomic.load<i64>(ring + RING_TAIL);
+    const position = tail & POSITION;
+    if (position < consTail || position - consHead > consCap) return fail(ch, 23);
+    consTail = position;
+    // A claim lies below TAIL (one read of the producers' line serves both checks).
+    if (h != 0 && consHead + align8(-<i32>h) > position) return fail(ch, 32);
+    if (consHead != position) {
+      lastLength = -<i32>h; // the claim's length, once its header is written (see `pull` in JS)
+      return BUSY;
+    }
+    if (h != 0) return fail(ch, 24); // nothing claimed, yet a header
+    const moved = drained(ch, tail);
+    if (moved == CORRUPTED) return CORRUPTED;
+    if (moved == OK) {
+      if (++hops > maxRings()) return fail(ch, 25);
+      turn = -1;
+      continue;
+    }
+    // Empty. A sender's commits happen before its SENDERS decrement, so after reading
+    // SENDERS = 0 one more look at the ring is final.
+    if (noSenders) return DISCONNECTED;
+    if (atomic.load<i32>(ch + SENDERS) > 0) return EMPTY;
+    noSenders = true;
+  }
+  return CORRUPTED; // not reached: every turn spends the budget or returns
+}
+
+/**
+ * Consumer, with its ring drained up to TAIL (`tail`, as read): a sealed ring with a successor
+ * is left for it and retired; an unsealed one is realigned if it should be (see `realign`).
+ * @returns OK when it moved on to the successor, EMPTY when it did not, or CORRUPTED.
+ */
+function drained(ch: usize, tail: i64): i32 {
+  const ring = consRing;
+  if (tail >= 0) {
+    // Unsealed, so the last ring: no successor — unless TAIL changed meanwhile (a seal). (Not
+    // PROD_RING: it shares the line producers write at every claim, and this runs whenever the
+    // consumer finds the channel empty.)
+    if (atomic.load<i32>(ring + RING_NEXT) != 0 && atomic.load<i64>(ring + RING_TAIL) == tail) {
+      return fail(ch, 26);
+    }
+    if (consLarge || atomic.load<i32>(ch + REALIGN) != 0) realign(ch, tail);
+    return EMPTY;
+  }
+  const next = sealedFor(ch, ring, tail);
+  if (next == CORRUPTED) return CORRUPTED;
+  if (next == 0) return EMPTY; // its sealer is linking one
+  // The sealed ring is drained up to its final TAIL: move on and retire it. Its successor has
+  // not been consumed from: HEAD is where the sealer started it, as START says.
+  if (!enterRing(ch, <usize>next)) return fail(ch, 27);
+  if (load<i32>(<usize>next + RING_START) != startCheck(<usize>next, consHead)) return fail(ch, 33);
+  atomic.store<i32>(ch + CONS_CHECK, consCheck(<usize>next));
+  atomic.store<i32>(ch + CONS_RING, next);
+  return retire(ch, ring);
+}
+
+
+/**
+ * Consumer, with its ring empty at position `tail` and unsealed: moves HEAD and TAIL to the
+ * next multiple of the capacity, so that the next record starts at offset 0 and any record up
+ * to the ring's capacity fits. The consumer claims the rest of the ring like a producer would
+ * (a CAS on TAIL; nothing is written there, its bytes read 0), then skips it.
+ *
+ * An empty ring takes any record of up to half its capacity wherever it stands; a larger one
+ * only if it fits before the end or after the wrap. So the consumer realigns its ring whenever
+ * it drains it, if it is the largest ring the channel can have (no other ring can take such a
+ * record) or once a record over half its capacity has gone through it (the CAS is then cheap
+ * beside the copies); and when a producer asks (REALIGN) for a record that did not fit.
+ */
+function realign(ch: usize, tail: i64): void {
+  if (atomic.load<i32>(ch + REALIGN) != 0) atomic.store<i32>(ch + REALIGN, 0);
+  const c = <i64>consCap;
+  const resume = (tail + c - 1) & ~(c - 1);
+  if (resume == tail) return;
+  if (DEBUG) assert((resume & (c - 1)) == 0); // offset 0 of the ring, even if `tail` was bogus
+  if (atomic.cmpxchg<i64>(consRing + RING_TAIL, tail, resume) != tail) return;
+  // Publishes the freed ring to producers (a CAS from the HEAD this consumer keeps: see `skip`).
+  if (atomic.cmpxchg<i64>(consRing + RING_HEAD, consHead, resume) != consHead) {
+    fail(ch, 34);
+    return;
+  }
+  consHead = resume;
+  consTail = resume;
+  wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+}
+
+/**
+ * Consumer: whether the record at the head is committed (a message or padding), reading only the
+ * header — not TAIL, which producers write on every claim. For spinning, a bounded number of
+ * times between calls to `peek`, which tells the rest: at the end of a sealed ring this stays 0
+ * for ever, and only `peek` moves on to the successor.
+ * @returns 1 or 0 (also 0 when the channel is corrupted: `peek` says so).
+ */
+export function poll(ch: usize): i32 {
+  if (ch != consCh || atomic.load<i32>(ch + CORRUPT) != 0) return 0;
+  const ring = consRing;
+  return <i32>atomic.load<i64>(ring + RING_DATA + <i32>(consHead & (consCap - 1))) > 0 ? 1 : 0;
+}
+
+/**
+ * Payload length of the message returned by this instance's last successful `peek`; after a
+ * BUSY, the total length of the unfinished claim (header included; 0 if not yet known).
+ */
+export function peekLength(): i32 {
+  return lastLength;
+}
+
+/**
+ * Consumer: zeroes the first `dirty` bytes of the record at `record` (at HEAD, `extent` bytes
+ * long; the rest already reads 0) and advances HEAD past it.
+ * @returns OK, or CORRUPTED when HEAD was written by somebody else (producers may have claimed
+ * space that held unconsumed records meanwhile).
+ */
+function skip(record: usize, extent: i32, dirty: i32): i32 {
+  // A committed record at HEAD, inside the ring (`extentOf` checked it); its dirty bytes in it.
+  if (DEBUG) assert(record == consRing + RING_DATA + <i32>(consHead & (consCap - 1)));
+  if (DEBUG) assert(extent > 0 && (extent & (ALIGN - 1)) == 0 && withinRing(extent));
+  if (DEBUG) assert(dirty >= HEADER && dirty <= extent);
+  const zero = align8(dirty);
+  // Zero before advancing: once HEAD moves, producers may claim these bytes again. Small
+  // records by hand: `memory.fill` is a call into the runtime.
+  if (zero <= 64) {
+    for (let i = 0; i < zero; i += 8) store<i64>(record + i, 0);
+  } else {
+    memory.fill(record, 0, zero);
+  }
+  // Publishes the freed space to producers. A CAS from the HEAD this consumer keeps: a store
+  // would overwrite the evidence of a write there (no dearer: a sequentially consistent store
+  // is a locked instruction too).
+  const head = consHead;
+  consHead = head + extent;
+  if (atomic.cmpxchg<i64>(consRing + RING_HEAD, head, consHead) != head) return fail(consCh, 35);
+  return OK;
+}
+
+/** Consumes the message returned by the last `peek`. @returns OK or CORRUPTED. */
+export function release(ch: usize): i32 {
+  // Right after this instance's `peek`, which checked the flag, the ring and HEAD.
+  if (ch != consCh && (enter(ch) != OK || headRecord(ch) == 0)) return CORRUPTED;
+  const record = consRing + RING_DATA + <i32>(consHead & (consCap - 1));
+  // Read again: it must still be the message `peek` returned (checked again if not).
+  const h = atomic.load<i64>(record);
+  let extent = lastExtent;
+  if (record != lastRecord || h != lastHeader) {
+    extent = extentOf(ch, h);
+    if (extent <= 0 || (<i32>(h >>> 32) & 0xf) != RECORD_MESSAGE) return fail(ch, 28);
+  }
+  if (skip(record, extent, extent) != OK) return CORRUPTED;
+  if (extent > consCap >> 1) consLarge = true;
+  if (consLarge && consHead >= consTail) {
+    // A ring for large records, caught up with the TAIL last seen. Drained? Then realign it, or
+    // leave it (sealed) for its successor, now: the next record may need the room before this
+    // thread peeks again (see `realign`, `allocRing`). Corruption found there is flagged for
+    // the next call: this message was good.
+    const tail = atomic.load<i64>(consRing + RING_TAIL);
+    if ((tail & POSITION) == consHead) drained(ch, tail);
+  }
+  // Publishes the free slot to bounded producers.
+  atomic.add<i32>(ch + RECEIVED, 1);
+  wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+  return OK;
+}
+

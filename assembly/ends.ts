@@ -1,0 +1,137 @@
+// The channel's ends: the senders' count (the last one gone disconnects the receiver), the
+// receiver's flag, owner ids for senders' claims, and the recovery from a producer that died
+// with a claim in progress.
+//
+// ## Dead producers
+// A claim whose producer died before committing would stop the consumer for ever (BUSY).
+// Whoever learns that a producer died (the thread that terminated its worker) marks its
+// unfinished claim RECORD_DEAD with `markDead` (the producer tells where its claim is; see
+// src/_lifeline.ts); the consumer, after a grace period in which a dying thread may still be
+// writing, calls `unblock`, which turns the claim into padding (cf. Agrona's unblock). There is
+// no table of dead owners: any number of dead claims are skipped. Once no sender is left at all,
+// any unfinished claim at the head is skipped the same way.
+
+import {
+  BUSY, CORRUPTED, DATA_SEQ, DATA_WAITERS, HEADER, NEXT_OWNER, OK, OWNER_MASK, POSITION, RECEIVER,
+  RECORD_DEAD, RECORD_MESSAGE, RECORD_PADDING, RING_TAIL, SENDERS, SPACE_SEQ, SPACE_WAITERS, align8,
+  header,
+} from "./layout";
+import { enter, fail } from "./channel";
+import { consHead, consRing, extentOf, headRecord } from "./consumer";
+import { payloadOk, unadmit } from "./producer";
+import { wake } from "./wait";
+
+// ── Senders and the receiver
+
+/** Counts one more sender (a clone). @returns the senders now counted, or -CORRUPTED. */
+export function addSender(ch: usize): i32 {
+  if (enter(ch) != OK) return -CORRUPTED;
+  return atomic.add<i32>(ch + SENDERS, 1) + 1;
+}
+
+/** Counts one sender fewer; the last one gone wakes the receiver. @returns senders left. */
+export function dropSender(ch: usize): i32 {
+  const left = atomic.sub<i32>(ch + SENDERS, 1) - 1;
+  if (left <= 0) wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+  return left;
+}
+
+/** Marks the receiver closed and wakes every waiting sender. */
+export function closeReceiver(ch: usize): void {
+  // Publishes the disconnection: later reserves fail with DISCONNECTED.
+  atomic.store<i32>(ch + RECEIVER, 0);
+  wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+}
+
+// ── Owners of claims
+
+/** @returns a fresh owner id (1 … OWNER_MASK) for a sender's claims. */
+export function newOwner(ch: usize): i32 {
+  for (let turn = 0; turn < 2; turn++) {
+    const owner = (atomic.add<i32>(ch + NEXT_OWNER, 1) + 1) & OWNER_MASK;
+    if (owner != 0) return owner;
+  }
+  return 1;
+}
+
+// ── Dead claims
+
+/**
+ * Reports that producer `owner`, whose unfinished claim has its payload at `payload`, is dead:
+ * marks the claim RECORD_DEAD, so that `unblock` may skip it. Nothing happens unless a claim of
+ * that owner is in progress there (it was committed or cancelled meanwhile, say). `payload` is
+ * what the producer reported (see src/_lifeline.ts), so it is validated like any input.
+ * @returns OK if a claim was marked, else BUSY (or CORRUPTED).
+ */
+export function markDead(ch: usize, payload: usize, owner: i32): i32 {
+  if (enter(ch) != OK) return CORRUPTED;
+  if (!payloadOk(ch, payload)) return BUSY;
+  const record = payload - HEADER;
+  const h = atomic.load<i64>(record);
+  const size = <i32>h;
+  const o = owner & OWNER_MASK;
+  if (size >= 0 || h != header(RECORD_MESSAGE, o, size)) return BUSY;
+  // The CAS decides between this and a late `commit` or `cancel` of a producer that is not
+  // quite dead: whichever changes the header first wins.
+  if (atomic.cmpxchg<i64>(record, h, header(RECORD_DEAD, o, size)) != h) return BUSY;
+  // The consumer may be waiting on this claim: let it start its grace period.
+  atomic.add<i32>(ch + DATA_SEQ, 1);
+  atomic.notify(ch + DATA_SEQ, -1);
+  return OK;
+}
+
+/**
+ * Consumer: whether the next record is an unfinished claim that nobody will finish — one marked
+ * RECORD_DEAD, or any once no sender is left — which `unblock` skips. Callers wait a grace
+ * period from the first time this says so (a dying thread may still be writing).
+ * @returns 1 or 0.
+ */
+export function headDead(ch: usize): i32 {
+  if (enter(ch) != OK) return 0;
+  const record = headRecord(ch);
+  if (record == 0) return 0;
+  const h = atomic.load<i64>(record);
+  if (<i32>h > 0) return 0;
+  if (h != 0 && (<i32>(h >>> 32) & 0xf) == RECORD_DEAD) return 1;
+  return atomic.load<i32>(ch + SENDERS) <= 0 ? 1 : 0;
+}
+
+/**
+ * Consumer: if the next record is an unfinished claim that nobody will finish (see
+ * `headDead`), turns it into padding (it is never delivered) and gives back its admission.
+ * @returns OK if a claim was skipped, BUSY if not, CORRUPTED when the claim cannot be skipped
+ * (no sender is left and its header was never written: its extent is unknown).
+ */
+export function unblock(ch: usize): i32 {
+  if (enter(ch) != OK) return CORRUPTED;
+  const record = headRecord(ch);
+  if (record == 0) return CORRUPTED;
+  const h = atomic.load<i64>(record);
+  const extent = extentOf(ch, h);
+  if (extent < 0) return fail(ch, 29);
+  if (extent > 0 || <i32>h > 0) return BUSY;
+  const noSenders = atomic.load<i32>(ch + SENDERS) <= 0;
+  if (h == 0) {
+    const position = atomic.load<i64>(consRing + RING_TAIL) & POSITION;
+    return noSenders && position != consHead ? fail(ch, 30) : BUSY;
+  }
+  const meta = <i32>(h >>> 32);
+  if ((meta & 0xf) != RECORD_DEAD && !noSenders) return BUSY;
+  const padding = header(RECORD_PADDING, meta >>> 16, align8(-<i32>h));
+  if (atomic.cmpxchg<i64>(record, h, padding) != h) return BUSY;
+  unadmit(ch);
+  return OK;
+}
+
+// ── Informational
+
+/** @returns the number of live senders (racy; informational). */
+export function senderCount(ch: usize): i32 {
+  return atomic.load<i32>(ch + SENDERS);
+}
+
+/** @returns 1 while the receiver is open, else 0. */
+export function receiverOpen(ch: usize): i32 {
+  return atomic.load<i32>(ch + RECEIVER) != 0 ? 1 : 0;
+}
+

@@ -1,0 +1,275 @@
+// The layout of a channel in the shared memory: the control block, the ring descriptor and the
+// record header, each drawn directly above the constants and accessors it describes; the status
+// codes and limits of the core; and the check words that guard the layout's fields (see
+// "Untrusted memory" in channel.ts). Every exported constant here that index.ts re-exports
+// becomes an exported global that build.ts copies into src/_core_generated.ts, so TypeScript
+// never retypes an offset.
+//
+// Nothing here keeps state, and nothing but `initRing` touches memory.
+
+// ── Build switch. Internal invariants are checked with `if (DEBUG) assert(…)`: on in the
+//    as-pect build (as-pect.asconfig.json passes `--use CORE_DEBUG=1`), compiled out of the
+//    release build (build.ts passes no such flag). Values read from shared memory are never
+//    checked this way: those checks are unconditional (see "Untrusted memory" in channel.ts).
+
+// @ts-ignore: decorator, and CORE_DEBUG is defined only by `--use CORE_DEBUG=1`
+@inline export const DEBUG: bool = isDefined(CORE_DEBUG);
+
+// ── Status codes. Functions returning an offset return one of these instead; offsets are
+//    always ≥ FIRST_OFFSET.
+export const OK: i32 = 0;
+export const EMPTY: i32 = 1;
+export const BUSY: i32 = 2;
+export const FULL: i32 = 3;
+export const DISCONNECTED: i32 = 4;
+export const TOO_LARGE: i32 = 5;
+export const NO_MEMORY: i32 = 6;
+export const INVALID: i32 = 7;
+export const CLAIMED: i32 = 8;
+/** The channel's memory broke an invariant (see "Untrusted memory" in channel.ts); sticky. */
+export const CORRUPTED: i32 = 9;
+/** `commit`/`cancel`: the claim's header is not the one its producer wrote (see `commit`). */
+export const MISMATCH: i32 = 10;
+export const FIRST_OFFSET: i32 = 16;
+
+// ── Control block (byte offsets from `ch`; every line is 64 bytes so that producer-written,
+//    consumer-written and rarely-written words never share a cache line)
+//
+//   ch + 0    ┌──────────────────────────────────────────────────────────────────┐
+//             │ MAGIC │ VERSION │ BOUND │ MAX_BYTES │ STORAGE │ FREE_RINGS │ ID │ config
+//             │ CORRUPT │ CONFIG_CHECK │ LARGE_RING                              │
+//   ch + 64   ├──────────────────────────────────────────────────────────────────┤
+//             │ PROD_RING │ ADMITTED │ RECEIVED_CACHE │ SEALING │ SEAL_GEN       │ producers
+//   ch + 128  ├──────────────────────────────────────────────────────────────────┤
+//             │ CONS_RING │ RECEIVED │ REALIGN │ CONS_CHECK                      │ consumer
+//   ch + 192  ├──────────────────────────────────────────────────────────────────┤
+//             │ SENDERS │ RECEIVER │ RECV_WAITING │                             │ ends
+//   ch + 256  ├──────────────────────────────────────────────────────────────────┤
+//             │ DATA_SEQ │ DATA_WAITERS │                                        │ wait: data
+//   ch + 320  ├──────────────────────────────────────────────────────────────────┤
+//             │ SPACE_SEQ │ SPACE_WAITERS │                                      │ wait: space
+//   ch + 384  ├──────────────────────────────────────────────────────────────────┤
+//             │ NEXT_OWNER │                                                      │ owners
+//   ch + 448  ├──────────────────────────────────────────────────────────────────┤
+//             │ (unused)                                                         │
+//   ch + 512  ├──────────────────────────────────────────────────────────────────┤
+//             │ first ring (descriptor + data), see below                        │
+//             └──────────────────────────────────────────────────────────────────┘
+//
+// CONFIG_CHECK is a hash of BOUND, MAX_BYTES and ID: a thread reads the config once, checks it
+// and keeps its own copy, so a later write there changes nothing.
+
+export const MAGIC_VALUE: i32 = 0x4d505343; // "MPSC"
+export const LAYOUT_VERSION: i32 = 3;
+export const MAGIC: i32 = 0;
+export const VERSION: i32 = 4;
+export const BOUND: i32 = 8;
+export const MAX_BYTES: i32 = 12;
+export const STORAGE: i32 = 16;
+export const FREE_RINGS: i32 = 20;
+export const ID: i32 = 24;
+export const CORRUPT: i32 = 28;
+export const CONFIG_CHECK: i32 = 32;
+/** The ring of the largest capacity the channel can have, once allocated (see `allocRing`). */
+export const LARGE_RING: i32 = 36;
+export const PROD_RING: i32 = 64;
+export const ADMITTED: i32 = 68;
+/** Producers' last view of RECEIVED, so that a bounded send reads the consumer's line rarely. */
+export const RECEIVED_CACHE: i32 = 72;
+/** Sealers at work: raised before a seal, lowered once its ring is linked or unsealed. */
+export const SEALING: i32 = 76;
+/** Seals finished (wrapping): with SEALING, tells a sealed ring nobody links (`sealedFor`). */
+export const SEAL_GEN: i32 = 80;
+export const CONS_RING: i32 = 128;
+export const RECEIVED: i32 = 132;
+/** Set by a producer whose record fits the current ring only from offset 0 (see `realign`). */
+export const REALIGN: i32 = 136;
+/** A check of CONS_RING (`consCheck`), written with it: a consumer that starts checks it. */
+export const CONS_CHECK: i32 = 140;
+export const SENDERS: i32 = 192;
+export const RECEIVER: i32 = 196;
+export const RECV_WAITING: i32 = 200;
+export const DATA_SEQ: i32 = 256;
+export const DATA_WAITERS: i32 = 260;
+export const SPACE_SEQ: i32 = 320;
+export const SPACE_WAITERS: i32 = 324;
+export const NEXT_OWNER: i32 = 384;
+/** Owner ids fit the 16 bits META leaves them. */
+export const OWNER_MASK: i32 = 0xffff;
+export const CONTROL_SIZE: i32 = 512;
+
+/** Config check word. */
+// @ts-ignore: decorator
+@inline export function configCheck(bound: u32, maxBytes: u32, id: i32): i32 {
+  return mix(mix(<i32>bound, <i32>maxBytes), id ^ MAGIC_VALUE);
+}
+
+/** Check word of CONS_RING = `ring`. */
+// @ts-ignore: decorator
+@inline export function consCheck(ring: usize): i32 {
+  return mix(<i32>ring, 0x434f4e53);
+}
+
+// ── Ring descriptor
+//
+// A ring is a descriptor followed by `capacity` bytes of data (a power of two ≥ 16):
+//
+//   r + 0     │ CAPACITY │ NEXT (ring that follows once this one is sealed; 0 = none) │
+//             │ FREE_NEXT (next retired ring in the FREE_RINGS list) │ RING_CHECK     │
+//             │ PREV (the ring it succeeds, written before NEXT links it) │ START      │
+//   r + 64    │ TAIL: i64 byte position claimed by producers; bit 63 = SEALED        │
+//   r + 128   │ HEAD: i64 byte position of the next record to consume                │
+//   r + 192   │ data[capacity] ...                                                   │
+//
+// RING_CHECK is a hash of the ring's address and capacity: a ring address read from shared
+// memory (PROD_RING, CONS_RING, NEXT, FREE_RINGS, FREE_NEXT) is used only if the descriptor
+// there carries the right check, lies inside the memory after the control block, and holds a
+// valid capacity. A successor must name its predecessor in PREV; a free ring must be sealed,
+// drained and neither ring in use; only the consumer moves CONS_RING. A ring starts (fresh or
+// reused) with HEAD = TAIL at a multiple of its capacity, and START is a check of its address
+// and that HEAD: the consumer moving on to a successor takes HEAD from memory only if START
+// vouches for it; after that it keeps HEAD itself and moves it by CAS from the value it keeps,
+// so a write to HEAD is found at its next read or release. Positions grow monotonically; the
+// byte of position p is at data + (p & (capacity - 1)).
+
+export const RING_CAPACITY: i32 = 0;
+export const RING_NEXT: i32 = 4;
+export const RING_FREE_NEXT: i32 = 8;
+export const RING_CHECK: i32 = 12;
+/** The ring this one succeeds (written by the sealer that links it; 0 for the first ring). */
+export const RING_PREV: i32 = 16;
+/** A check of the ring's address and its starting HEAD (see `startCheck`), written with HEAD. */
+export const RING_START: i32 = 20;
+export const RING_TAIL: i32 = 64;
+export const RING_HEAD: i32 = 128;
+export const RING_DATA: i32 = 192;
+
+/** TAIL's SEALED bit (bit 63), and the mask of the byte position below it. */
+export const SEALED: i64 = i64.MIN_VALUE;
+export const POSITION: i64 = i64.MAX_VALUE;
+
+/** Check word of a ring at `ring` with `capacity`. */
+// @ts-ignore: decorator
+@inline export function ringCheck(ring: usize, capacity: i32): i32 {
+  return mix(<i32>ring ^ 0x52494e47, capacity);
+}
+
+/** Check word (RING_START) of ring `ring` starting at HEAD = `head`. */
+// @ts-ignore: decorator
+@inline export function startCheck(ring: usize, head: i64): i32 {
+  return mix(<i32>ring ^ 0x53544152, <i32>head ^ mix(<i32>(head >>> 32), 0x48454144));
+}
+
+/** Writes an empty ring descriptor at `r`. The data area must be zero (fresh pages). */
+export function initRing(r: usize, capacity: i32): void {
+  store<i32>(r + RING_CAPACITY, capacity);
+  store<i32>(r + RING_NEXT, 0);
+  store<i32>(r + RING_FREE_NEXT, 0);
+  store<i32>(r + RING_CHECK, ringCheck(r, capacity));
+  store<i32>(r + RING_PREV, 0);
+  store<i32>(r + RING_START, startCheck(r, 0));
+  store<i64>(r + RING_TAIL, 0);
+  store<i64>(r + RING_HEAD, 0);
+}
+
+/** Bytes of whole pages taken by a ring of `capacity` (its descriptor and data). */
+// @ts-ignore: decorator
+@inline export function pagesFor(capacity: i32): i64 {
+  return (<i64>(RING_DATA + capacity) + PAGE - 1) / PAGE * PAGE;
+}
+
+// ── Record
+//
+// A record is an 8-byte header and its payload, padded to a multiple of 8 bytes:
+//
+//   +0  SIZE  i32  0 = not written yet; -(8 + length) = claimed, being written;
+//                  +(8 + length) = committed message; for padding, its whole extent
+//   +4  META  i32  kind (bits 0–3) | check (bits 4–15) | owner id (bits 16–31), where the
+//                  kind is RECORD_MESSAGE (a message, or a claim of one while SIZE < 0),
+//                  RECORD_DEAD (a claim whose producer was reported dead), RECORD_PADDING, or
+//                  RECORD_GAP (a padding whose bytes after the header are still 0)
+//   +8  payload[length], then zeros up to the next multiple of 8
+//
+// The check is a hash of SIZE, kind and owner (`header`): a header changed by a stray write
+// fails it (but for 1 in 4,096). SIZE and META form one i64 (SIZE in the low half): a producer
+// publishes a claim by one 64-bit CAS from the header it wrote (its owner, -size) to the
+// committed one, so that a producer that was reported dead, and whose claim was skipped and
+// reused by another producer, can never publish or touch that other producer's record: the
+// owner in the expected value differs.
+
+export const HEADER: i32 = 8;
+export const RECORD_SIZE: i32 = 0;
+export const RECORD_META: i32 = 4;
+export const RECORD_MESSAGE: i32 = 1;
+export const RECORD_PADDING: i32 = 2;
+/** Padding whose bytes after the header were never written (they still read 0). */
+export const RECORD_GAP: i32 = 3;
+/** A claim (SIZE < 0) whose producer was reported dead: `unblock` may skip it. */
+export const RECORD_DEAD: i32 = 5;
+/** Largest bound the built-in codecs write in place (see src/codec/_direct.ts). */
+export const MAX_TRIM: i32 = 0xffffff;
+export const ALIGN: i32 = 8;
+
+/** A record header as one i64: META (with its check) in the high half, SIZE in the low half. */
+// @ts-ignore: decorator
+@inline export function header(kind: i32, owner: i32, size: i32): i64 {
+  // Callers mask what they pass: META has 4 bits for the kind and 16 for the owner.
+  if (DEBUG) assert(<u32>kind <= 0xf && <u32>owner <= <u32>OWNER_MASK);
+  const fields = kind | (owner << 16);
+  // Two multiplications: every bit of SIZE and of the fields reaches the top 12 bits.
+  const check = (((fields * 0x9e3779b1) ^ size) * 0x85ebca6b) >>> 20;
+  return (<i64>(fields | (check << 4)) << 32) | <i64><u32>size;
+}
+
+/** Whether the header `h` read from shared memory carries a right check (and a known kind). */
+// @ts-ignore: decorator
+@inline export function headerOk(h: i64): bool {
+  const meta = <i32>(h >>> 32);
+  return header(meta & 0xf, meta >>> 16, <i32>h) == h;
+}
+
+// ── Limits
+export const UNBOUNDED: u32 = 0xffffffff;
+export const MIN_CAPACITY: i32 = 16;
+/** Largest initial capacity: the first ring shares the control block's 64 KiB page. */
+export const MAX_INITIAL_CAPACITY: i32 = 32768;
+/** Largest storage of one channel (1 GiB), so that every offset is a positive i32. */
+export const MAX_STORAGE: u32 = 0x40000000;
+/** Largest payload of one record. */
+export const MAX_LENGTH: i32 = 0x20000000;
+export const PAGE: i32 = 65536;
+/**
+ * Most turns of one CAS retry loop, or of one wait for another thread's step inside a call
+ * (a sealer linking its new ring). Far beyond any real contention; a bound against a writer
+ * that keeps changing a word.
+ */
+export const SPIN_LIMIT: i32 = 1 << 20;
+/** Turns `reserve` waits for a sealer to link a ring before it returns BUSY. */
+export const SEAL_SPINS: i32 = 1024;
+
+// ── Arithmetic
+
+// @ts-ignore: decorator
+@inline export function align8(n: i32): i32 {
+  return (n + (ALIGN - 1)) & ~(ALIGN - 1);
+}
+
+// @ts-ignore: decorator
+@inline export function isPowerOfTwo(n: i32): bool {
+  return n > 0 && (n & (n - 1)) == 0;
+}
+
+// @ts-ignore: decorator
+@inline export function nextPowerOfTwo(n: i32): i32 {
+  return n <= 1 ? 1 : (1 << (32 - clz<i32>(n - 1)));
+}
+
+/** A 32-bit mix of two words (for check words; not cryptographic). */
+// @ts-ignore: decorator
+@inline function mix(a: i32, b: i32): i32 {
+  let x = (a * 0x9e3779b1) ^ (b * 0x85ebca6b);
+  x ^= x >>> 15;
+  x *= 0x2c1b3c6d;
+  return x ^ (x >>> 13);
+}
+
