@@ -144,7 +144,10 @@ export function peek(ch: usize): i32 {
     const ring = consRing;
     const tail = atomic.load<i64>(ring + RING_TAIL);
     const position = tail & POSITION;
-    if (position < consTail || position - consHead > consCap) return fail(ch, 23);
+    // TAIL lies between this consumer's HEAD (TAIL is never behind it) and a ring further on.
+    if (position < consTail || position < consHead || position - consHead > consCap) {
+      return fail(ch, 23);
+    }
     consTail = position;
     // A claim lies below TAIL (one read of the producers' line serves both checks).
     if (h != 0 && consHead + align8(-<i32>h) > position) return fail(ch, 32);
@@ -305,3 +308,25 @@ export function release(ch: usize): i32 {
   return OK;
 }
 
+
+/** Bytes after an unwritten header at HEAD that `wipedHeader` looks at. */
+const LOOK_AHEAD: i32 = 4096;
+
+/**
+ * Consumer, with the header at HEAD (`record`) reading 0 and TAIL at `position`, further on —
+ * a claim whose header is not written yet, for as long as `pull` spun on it: whether that
+ * header was rather wiped by a stray write over a record already written. A producer writes
+ * its claim's header before any of its payload, and the space between one claim and the next
+ * reads 0 until then; so the first word that is not 0 after an unwritten header is the header
+ * of a later record, and a word that is no header is payload of the record whose header was
+ * wiped. Looks at most LOOK_AHEAD bytes, up to TAIL and the ring's end.
+ */
+export function wipedHeader(record: usize, position: i64): bool {
+  let limit = min(consCap - <i32>(consHead & (consCap - 1)), LOOK_AHEAD);
+  if (position - consHead < <i64>limit) limit = <i32>(position - consHead);
+  for (let at = HEADER; at < limit; at += ALIGN) {
+    const w = atomic.load<i64>(record + at);
+    if (w != 0) return !headerOk(w);
+  }
+  return false;
+}

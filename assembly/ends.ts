@@ -17,7 +17,7 @@ import {
   header,
 } from "./layout";
 import { enter, fail } from "./channel";
-import { consHead, consRing, extentOf, headRecord } from "./consumer";
+import { consHead, consRing, extentOf, headRecord, wipedHeader } from "./consumer";
 import { payloadOk, unadmit } from "./producer";
 import { wake } from "./wait";
 
@@ -84,16 +84,24 @@ export function markDead(ch: usize, payload: usize, owner: i32): i32 {
  * Consumer: whether the next record is an unfinished claim that nobody will finish — one marked
  * RECORD_DEAD, or any once no sender is left — which `unblock` skips. Callers wait a grace
  * period from the first time this says so (a dying thread may still be writing).
- * @returns 1 or 0.
+ * @returns 1 or 0, or CORRUPTED (also when the unfinished claim turns out to be a record whose
+ * header was wiped: see `wipedHeader`).
  */
 export function headDead(ch: usize): i32 {
-  if (enter(ch) != OK) return 0;
+  if (enter(ch) != OK) return CORRUPTED;
   const record = headRecord(ch);
-  if (record == 0) return 0;
+  if (record == 0) return CORRUPTED;
   const h = atomic.load<i64>(record);
   if (<i32>h > 0) return 0;
   if (h != 0 && (<i32>(h >>> 32) & 0xf) == RECORD_DEAD) return 1;
-  return atomic.load<i32>(ch + SENDERS) <= 0 ? 1 : 0;
+  if (atomic.load<i32>(ch + SENDERS) <= 0) return 1;
+  // A header that stays 0 while senders live: a producer between its claim and its header
+  // write (preempted, or dead before it recorded the claim) — or a header wiped by a stray write.
+  if (h == 0) {
+    const position = atomic.load<i64>(consRing + RING_TAIL) & POSITION;
+    if (position > consHead && wipedHeader(record, position)) return fail(ch, 37);
+  }
+  return 0;
 }
 
 /**

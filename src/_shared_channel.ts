@@ -403,7 +403,9 @@ export class SharedChannel {
    */
   #unblock(): boolean {
     const core = this.#core;
-    if (core.headDead(this.offset) === 0) {
+    const dead = core.headDead(this.offset);
+    if (dead === CORRUPTED) this.corrupted();
+    if (dead === 0) {
       this.#deadSince = 0;
       return false;
     }

@@ -248,6 +248,39 @@ Deno.test("a reused successor ring's HEAD lowered: an error, not a stall", () =>
   assertUnusable(tx, rx, new Uint8Array(1));
 });
 
+// Found by the fuzz soak (seed 5030546): a published record's header set to 0 reads as a claim
+// whose header is not written yet; with the sender alive, the receiver waited for ever.
+Deno.test("a published record's header wiped while senders live: an error, not a stall", () => {
+  const [tx, rx] = channel<Uint8Array>({ codec: bytes });
+  const { i64 } = memoryOf(tx);
+  tx.sendSync(new Uint8Array(16).fill(7));
+  tx.sendSync(new Uint8Array(16).fill(8));
+  i64[RECORD / 8] = 0n;
+  assert.throws(() => {
+    for (let i = 0; i < 100; i++) {
+      const r = rx.tryRecv();
+      if (r.state === "ok") throw new Error(`delivered ${r.value}`);
+    }
+  }, ChannelCorruptedError);
+  assertUnusable(tx, rx, new Uint8Array(1));
+});
+
+// Found by a review of the core split: TAIL written below the receiver's HEAD (but above the
+// TAIL it last read) made it wait for ever while the senders were idle.
+Deno.test("TAIL moved below the receiver's HEAD: an error, not a stall", () => {
+  const [tx, rx] = channel<number>();
+  const { i64 } = memoryOf(tx);
+  for (let i = 0; i < 3; i++) tx.sendSync(i);
+  assert.equal(rx.recvSync(), 0);
+  assert.equal(rx.recvSync(), 1);
+  const tail = (RING + CORE.RING_TAIL) / 8;
+  i64[tail] = i64[tail] / 3n; // one record's end: below HEAD, above the TAIL the receiver saw
+  assert.throws(() => {
+    for (let i = 0; i < 100; i++) rx.tryRecv();
+  }, ChannelCorruptedError);
+  assertUnusable(tx, rx, 1);
+});
+
 Deno.test("a changed ring capacity is caught by its check word", () => {
   const [tx, rx] = channel<number>();
   const { i32 } = memoryOf(tx);
