@@ -1,5 +1,5 @@
 // The structured decoder reads a message straight out of a channel's ring (`decodeFrom`, see
-// `pull` in src/_chan.ts): it must read nothing past the message's end, and no count in the
+// `pull` in src/_shared_channel.ts): it must read nothing past the message's end, and no count in the
 // message may make it allocate or loop before the count is checked against the bytes left.
 // Issue 11: a 6-byte "array of 2^32 − 1 elements" took 9 s and 1.5 GiB to fail.
 
