@@ -239,14 +239,18 @@ export class Sender<T> {
     }
     const bytes = this.#first(value, true, false);
     if (bytes === null) return;
-    block(this.#chan.space, deadline, "Sending", this.#attempt, { bytes, value });
+    const status = block(this.#chan.space, deadline, "Sending", this.#attempt, bytes);
+    this.#outcome(status, value, bytes.length);
   }
 
-  /** One attempt of `sendSync`: enqueues the message, or says to wait for room. */
-  #attempt = (message: { bytes: Uint8Array; value: T }): true | typeof PENDING =>
-    this.#outcome(this.#chan.push(message.bytes, this.#owner), message.value, message.bytes.length)
-      ? true
-      : PENDING;
+  /**
+   * One attempt of `sendSync`: enqueues `bytes`, or says to wait for room. (It allocates
+   * nothing: on a full bounded channel most sends come here.)
+   */
+  #attempt = (bytes: Uint8Array): PushStatus | typeof PENDING => {
+    const status = this.#chan.push(bytes, this.#owner);
+    return status === FULL ? PENDING : status;
+  };
 
   /**
    * Sends `value`, waiting without blocking the thread while a bounded channel is full (a

@@ -23,7 +23,8 @@
 // the corrupter wrote (with the concurrent corrupter, a header it found at HEAD may be consumed
 // and its space reused for a payload before the write lands: user data, "payload-overlap"); per
 // producer, no message twice or out of order, and none lost (missing ones are accepted only
-// after a ChannelCorruptedError, and only at the end of a producer's stream). After a
+// after a ChannelCorruptedError, and only at the end of a producer's stream; or one per
+// payload-overlap delivery whose own header was overwritten, as it names no message). After a
 // ChannelCorruptedError, later calls on both ends in every thread throw it too, and close() does
 // not throw. A call late by more than LATE_MS fails the trial, unless the watchdog itself overslept
 // about as much in that trial ("late-under-load": the machine was overloaded, as under
@@ -137,7 +138,8 @@ interface Consumed {
   received: number;
   /** Per producer: the sequence numbers received, in order. */
   got: number[][];
-  wrong: { reason: string; start?: number; end?: number }[];
+  /** Damaged deliveries; `named`: the header still names the message (it counts as delivered). */
+  wrong: { reason: string; start?: number; end?: number; named?: boolean }[];
   duplicates: string[];
   unexpected: string[];
   notSticky: string[];
@@ -250,7 +252,12 @@ async function consume(
       const verdict = verify(value, plan.seed, plan.counts, plan.profile);
       if (!verdict.ok) {
         const where = whereOf(value);
-        out.wrong.push({ reason: verdict.reason, start: where?.start, end: where?.end });
+        out.wrong.push({
+          reason: verdict.reason,
+          start: where?.start,
+          end: where?.end,
+          named: verdict.p !== undefined,
+        });
       }
       // A damaged message whose header names (p, seq) still counts as that message's delivery.
       const { p, seq } = verdict;
@@ -428,10 +435,14 @@ function judge(
   const corrupted = consumed.end === "corrupted" ||
     reports.some((r) => r.end === "corrupted");
 
+  // A delivery damaged by a write into its bytes whose header no longer names the message: it
+  // was delivered all the same, so it explains one message missing from its producer's stream.
+  let damagedUnnamed = 0;
   for (const wrong of consumed.wrong) {
     const inside = wrong.start !== undefined && wrong.end !== undefined &&
       writes.some((w) => w.addr + 4 > wrong.start! && w.addr < wrong.end!);
     if (inside) {
+      if (!wrong.named) damagedUnnamed++;
       tags.add("payload-overlap");
       line.notes.push(`payload-overlap: ${wrong.reason} (read at [${wrong.start}, ${wrong.end}))`);
     } else {
@@ -468,6 +479,13 @@ function judge(
     for (let seq = 0; seq < report.sent; seq++) {
       if (have.has(seq)) continue;
       if (seq < last) {
+        if (damagedUnnamed > 0) {
+          damagedUnnamed--;
+          line.notes.push(
+            `payload-overlap: (${report.p}, ${seq}) delivered with its header overwritten`,
+          );
+          continue;
+        }
         // A hole in the stream: lost before anything was reported.
         fail("lost", `(${report.p}, ${seq}) missing, (${report.p}, ${last}) received`);
       } else lostAtEnd++;
