@@ -53,6 +53,7 @@ async function run(bound: number, initialCapacity: number) {
     }
     if (at === CORE.DISCONNECTED) break;
     if (at === CORE.BUSY) continue;
+    if (at === CORE.CORRUPTED) assert.fail(`the channel was failed by check ${core.corrupted(0)}`);
     assert.equal(at, CORE.EMPTY);
     const seq = core.waitDataBegin(0);
     if (core.peek(0) === CORE.EMPTY) {

@@ -21,7 +21,8 @@ self.onmessage = (event: MessageEvent) => {
       // FULL: the bound; NO_MEMORY: maxBytes reached while the consumer catches up; BUSY:
       // another producer is linking a new ring.
       if (at !== CORE.FULL && at !== CORE.NO_MEMORY && at !== CORE.BUSY) {
-        throw new Error(`reserve failed with status ${at}`);
+        const check = at === CORE.CORRUPTED ? ` (check ${core.corrupted(0)})` : "";
+        throw new Error(`reserve failed with status ${at}${check}`);
       }
       spins++;
     }
