@@ -189,7 +189,7 @@ function drained(ch: usize, tail: i64): i32 {
     if (consLarge || atomic.load<i32>(ch + REALIGN) != 0) realign(ch, tail);
     return EMPTY;
   }
-  const next = sealedFor(ch, ring, tail);
+  const next = sealedFor(ch, ring, tail, false);
   if (next == CORRUPTED) return CORRUPTED;
   if (next == 0) return EMPTY; // its sealer is linking one
   // The sealed ring is drained up to its final TAIL: move on and retire it. Its successor has

@@ -112,7 +112,7 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
     const tail = atomic.load<i64>(ring + RING_TAIL);
     if (tail < 0) {
       // Sealed: help publish its successor, or wait for the sealer to link one.
-      const next = sealedFor(ch, ring, tail);
+      const next = sealedFor(ch, ring, tail, true);
       if (next == CORRUPTED) return CORRUPTED;
       if (next != 0) atomic.cmpxchg<i32>(ch + PROD_RING, <i32>ring, next);
       else if (++sealed == SEAL_SPINS) {
@@ -152,8 +152,10 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
     }
     if (end - prodHead > capacity) {
       // No room: seal this ring and continue in another one. SEALING is raised first and
-      // lowered last, after SEAL_GEN: see `sealedFor`.
+      // lowered last; SEAL_GEN counts the seal before it is made and again once it is done (a
+      // ring unsealed and sealed again has the same TAIL): see `sealedFor`.
       atomic.add<i32>(ch + SEALING, 1);
+      atomic.add<i32>(ch + SEAL_GEN, 1);
       if (atomic.cmpxchg<i64>(ring + RING_TAIL, tail, tail | SEALED) != tail) {
         atomic.sub<i32>(ch + SEALING, 1);
         continue;

@@ -210,15 +210,22 @@ export function retire(ch: usize, ring: usize): i32 {
 /**
  * For a ring found sealed (TAIL `tail`, as read): its successor, once linked.
  *
- * A sealer raises SEALING before it seals, and once it has linked a successor (or unsealed the
- * ring again, NO_MEMORY) it counts the seal in SEAL_GEN and lowers SEALING. So a ring read
- * sealed, with no successor, while SEALING reads 0 and neither TAIL, NEXT nor SEAL_GEN moved
- * meanwhile, was sealed by nobody: a seal whose sealer lowered SEALING before that read has
- * either linked a successor or unsealed, and counted itself in SEAL_GEN before; a later one
- * raised SEALING, or changed TAIL or SEAL_GEN, before the second reads.
+ * A sealer raises SEALING and counts the seal in SEAL_GEN before it seals, and once it has
+ * linked a successor (or unsealed the ring again, NO_MEMORY) it counts it in SEAL_GEN again and
+ * lowers SEALING. So a ring read sealed, with no successor, while SEALING reads 0 and neither
+ * TAIL, NEXT nor SEAL_GEN moved meanwhile, was sealed by nobody: a seal whose sealer lowered
+ * SEALING before that read has either linked a successor or unsealed, and counted itself in
+ * SEAL_GEN before; a later one raised SEALING after that read and counted itself in SEAL_GEN
+ * before its seal made TAIL what the second read finds. (Counting only at the end missed a
+ * ring unsealed and sealed again: its TAIL is the same, and the second seal was still under
+ * way. Found by tests/core_workers_test.ts under load.)
+ *
+ * A producer (`producer`) may hold a ring it read long ago, retired since, whose successor has
+ * been reused after another ring: its PREV names that ring, which is not corruption as long as
+ * the ring is no longer the producers' (the producer reads PROD_RING again).
  * @returns the successor's address, 0 while a sealer is at work, or CORRUPTED.
  */
-export function sealedFor(ch: usize, ring: usize, tail: i64): i32 {
+export function sealedFor(ch: usize, ring: usize, tail: i64, producer: bool): i32 {
   const gen = atomic.load<i32>(ch + SEAL_GEN);
   let next = <usize>atomic.load<i32>(ring + RING_NEXT);
   if (next == 0) {
@@ -231,7 +238,10 @@ export function sealedFor(ch: usize, ring: usize, tail: i64): i32 {
     if (next == 0) return 0;
   }
   if (next == ring || capacityOf(ch, next) == 0) return fail(ch, 12);
-  if (<usize>load<i32>(next + RING_PREV) != ring) return fail(ch, 13);
+  if (<usize>load<i32>(next + RING_PREV) != ring) {
+    if (producer && atomic.load<i32>(ch + PROD_RING) != <i32>ring) return 0;
+    return fail(ch, 13);
+  }
   return <i32>next;
 }
 
