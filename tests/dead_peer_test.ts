@@ -46,16 +46,13 @@ Deno.test("an unfinished claim of a terminated producer is skipped", async () =>
   assert.equal(rx.tryRecv().state, "disconnected");
 });
 
-// Issue 11: a worker looping on tryRecv survived terminate() (Deno 2.9.6 does not stop
-// synchronous code) and the process never exited: every call in a terminated worker throws.
-Deno.test("a worker looping on tryRecv and a getter stops when terminated", async () => {
-  const [tx, rx] = channel<number>();
-  const turns = new Int32Array(new SharedArrayBuffer(4));
-  const worker = await spawn("tryloop", rx.transfer(), { turns: turns.buffer });
-  worker.terminate();
+/**
+ * Waits until a terminated worker's loop, which counts its turns in `turns[0]`, stops: its next
+ * call throws AbortError, so it must stop within a moment.
+ */
+async function assertLoopStops(turns: Int32Array): Promise<void> {
   const start = performance.now();
   let last = -1;
-  // The loop must stop within a moment: its next call throws AbortError.
   while (performance.now() - start < 5_000) {
     const now = Atomics.load(turns, 0);
     if (now === last) break;
@@ -63,6 +60,16 @@ Deno.test("a worker looping on tryRecv and a getter stops when terminated", asyn
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   assert.equal(Atomics.load(turns, 0), last, "the loop stopped");
+}
+
+// Issue 11: a worker looping on tryRecv survived terminate() (Deno 2.9.6 does not stop
+// synchronous code) and the process never exited: every call in a terminated worker throws.
+Deno.test("a worker looping on tryRecv and a getter stops when terminated", async () => {
+  const [tx, rx] = channel<number>();
+  const turns = new Int32Array(new SharedArrayBuffer(4));
+  const worker = await spawn("tryloop", rx.transfer(), { turns: turns.buffer });
+  worker.terminate();
+  await assertLoopStops(turns);
   assert.throws(() => tx.sendSync(1), SendError);
   tx.close();
 });
@@ -75,16 +82,7 @@ Deno.test("a worker looping on trySend into a full channel stops when terminated
   const turns = new Int32Array(new SharedArrayBuffer(4));
   const worker = await spawn("trysendloop", tx.clone().transfer(), { turns: turns.buffer });
   worker.terminate();
-  const start = performance.now();
-  let last = -1;
-  // The loop must stop within a moment: its next call throws AbortError.
-  while (performance.now() - start < 5_000) {
-    const now = Atomics.load(turns, 0);
-    if (now === last) break;
-    last = now;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.equal(Atomics.load(turns, 0), last, "the loop stopped");
+  await assertLoopStops(turns);
   assert.equal(rx.recvSync(), 0);
   tx.close();
   assert.deepEqual(rx.tryRecv(), { state: "disconnected" }, "the worker's sender was dropped");
