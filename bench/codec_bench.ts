@@ -103,6 +103,24 @@ Deno.bench("JSON.stringify + parse", { group: "1,000 small objects" }, () => {
   sink = JSON.parse(JSON.stringify(many));
 });
 
+// --- large BigInts: coding must be linear (issue 11: 64 bits at a time was quadratic) ---------
+/** A random BigInt of exactly `bytes` bytes (top bit set). */
+function randomBigInt(bytes: number): bigint {
+  const b = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i += 65536) crypto.getRandomValues(b.subarray(i, i + 65536));
+  b[0] |= 0x80;
+  return BigInt("0x" + b.toHex());
+}
+const halfMiB = randomBigInt(512 << 10);
+const oneMiB = randomBigInt(1 << 20);
+// The encoding (~1 MiB) exceeds the shared stand-in: decoded from the encoder's own bytes.
+Deno.bench("structured codec, 512 KiB", { group: "BigInt", baseline: true }, () => {
+  sink = structured.decode(structured.encode(halfMiB));
+});
+Deno.bench("structured codec, 1 MiB", { group: "BigInt" }, () => {
+  sink = structured.decode(structured.encode(oneMiB));
+});
+
 // Keep `sink` observable so that nothing is optimised away.
 globalThis.addEventListener("unload", () => {
   if (sink === Symbol.for("never")) console.log(sink);

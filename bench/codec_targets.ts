@@ -1,5 +1,5 @@
 /**
- * Checks the codec's speed targets (issue 4) over several runs of `bench/codec_bench.ts`: one
+ * Checks the codec's speed targets (issues 4 and 11) over several runs of `bench/codec_bench.ts`: one
  * `deno bench` run is not enough on a shared machine, where whole runs are slower or faster by
  * half. Each figure is taken within one run (a ratio to a baseline of the same run, or a time),
  * then the median over the runs is compared with its target.
@@ -60,6 +60,13 @@ const TARGETS: Target[] = [
       avg("1,000 small objects", "structuredClone"),
     unit: "×",
     limit: 1 / 4,
+  },
+  {
+    label: "a 1 MiB BigInt vs a 512 KiB one, encode+decode (≤ 2.5×: linear; issue 11)",
+    figure: (avg) =>
+      avg("BigInt", "structured codec, 1 MiB") / avg("BigInt", "structured codec, 512 KiB"),
+    unit: "×",
+    limit: 2.5,
   },
 ];
 
