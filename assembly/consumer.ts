@@ -315,7 +315,9 @@ const LOOK_AHEAD: i32 = 4096;
 /**
  * Consumer, with the header at HEAD (`record`) reading 0 and TAIL at `position`, further on —
  * a claim whose header is not written yet, for as long as `pull` spun on it: whether that
- * header was rather wiped by a stray write over a record already written. A producer writes
+ * header was rather wiped by a stray write over a record already written. (A "yes" is final
+ * only when it holds again after a grace period: see `headDead` and `unblock`; on hardware
+ * that reorders plain stores the payload may show before the header.) A producer writes
  * its claim's header before any of its payload, and the space between one claim and the next
  * reads 0 until then; so the first word that is not 0 after an unwritten header is the header
  * of a later record, and a word that is no header is payload of the record whose header was
@@ -326,7 +328,9 @@ export function wipedHeader(record: usize, position: i64): bool {
   if (position - consHead < <i64>limit) limit = <i32>(position - consHead);
   for (let at = HEADER; at < limit; at += ALIGN) {
     const w = atomic.load<i64>(record + at);
-    if (w != 0) return !headerOk(w);
+    // Payload, and the header (written before it) still reads 0. (The header is read again: a
+    // producer may have published both since the caller read it.)
+    if (w != 0) return !headerOk(w) && atomic.load<i64>(record) == 0;
   }
   return false;
 }

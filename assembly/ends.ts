@@ -84,8 +84,8 @@ export function markDead(ch: usize, payload: usize, owner: i32): i32 {
  * Consumer: whether the next record is an unfinished claim that nobody will finish — one marked
  * RECORD_DEAD, or any once no sender is left — which `unblock` skips. Callers wait a grace
  * period from the first time this says so (a dying thread may still be writing).
- * @returns 1 or 0, or CORRUPTED (also when the unfinished claim turns out to be a record whose
- * header was wiped: see `wipedHeader`).
+ * @returns 1 or 0, or CORRUPTED. (1 also for a header that reads 0 with payload after it: a
+ * record whose header was wiped, see `wipedHeader`, which `unblock` reports after the grace.)
  */
 export function headDead(ch: usize): i32 {
   if (enter(ch) != OK) return CORRUPTED;
@@ -96,10 +96,11 @@ export function headDead(ch: usize): i32 {
   if (h != 0 && (<i32>(h >>> 32) & 0xf) == RECORD_DEAD) return 1;
   if (atomic.load<i32>(ch + SENDERS) <= 0) return 1;
   // A header that stays 0 while senders live: a producer between its claim and its header
-  // write (preempted, or dead before it recorded the claim) — or a header wiped by a stray write.
+  // write (preempted, or dead before it recorded the claim) — or a header wiped by a stray write,
+  // which `unblock` tells apart once the grace period has passed.
   if (h == 0) {
     const position = atomic.load<i64>(consRing + RING_TAIL) & POSITION;
-    if (position > consHead && wipedHeader(record, position)) return fail(ch, 37);
+    if (position > consHead && wipedHeader(record, position)) return 1;
   }
   return 0;
 }
@@ -108,7 +109,8 @@ export function headDead(ch: usize): i32 {
  * Consumer: if the next record is an unfinished claim that nobody will finish (see
  * `headDead`), turns it into padding (it is never delivered) and gives back its admission.
  * @returns OK if a claim was skipped, BUSY if not, CORRUPTED when the claim cannot be skipped
- * (no sender is left and its header was never written: its extent is unknown).
+ * (no sender is left and its header was never written: its extent is unknown), or when its
+ * header reads 0 with payload after it (a wiped header; see `wipedHeader`).
  */
 export function unblock(ch: usize): i32 {
   if (enter(ch) != OK) return CORRUPTED;
@@ -121,7 +123,10 @@ export function unblock(ch: usize): i32 {
   const noSenders = atomic.load<i32>(ch + SENDERS) <= 0;
   if (h == 0) {
     const position = atomic.load<i64>(consRing + RING_TAIL) & POSITION;
-    return noSenders && position != consHead ? fail(ch, 30) : BUSY;
+    if (position == consHead) return BUSY;
+    // Still 0 after the grace, with payload after it: a wiped header, not a slow producer.
+    if (noSenders || wipedHeader(record, position)) return fail(ch, noSenders ? 30 : 37);
+    return BUSY;
   }
   const meta = <i32>(h >>> 32);
   if ((meta & 0xf) != RECORD_DEAD && !noSenders) return BUSY;
