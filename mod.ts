@@ -48,6 +48,7 @@ export {
   bytes,
   type Codec,
   json,
+  registerCodec,
   string,
   structured,
   validateCodec,

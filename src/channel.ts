@@ -4,17 +4,18 @@
  * @module
  */
 import { MAX_STORAGE, SharedChannel, UNBOUNDED } from "./_shared_channel.ts";
-import { type Codec, structured, validateCodec } from "./codec/mod.ts";
+import { type Codec, resolveCodec, structured } from "./codec/mod.ts";
 import { newReceiver, type Receiver } from "./receiver.ts";
 import { newSender, type Sender } from "./sender.ts";
 
 /** Options of {@linkcode channel} and {@linkcode syncChannel}. */
 export interface ChannelOptions<T> {
   /**
-   * How messages become bytes and back. Default: {@linkcode structured}, the semantics of
+   * How messages become bytes and back: a codec, or the name of a built-in or registered one
+   * (see `registerCodec`). Default: {@linkcode structured}, the semantics of
    * `structuredClone`/`postMessage`.
    */
-  codec?: Codec<T>;
+  codec?: Codec<T> | string;
   /**
    * Most bytes of shared memory the channel's buffer may use (at least 65536, at most
    * 1 GiB). Storage grows with the backlog up to this; a send that needs more fails with a
@@ -37,7 +38,9 @@ function create<T>(
   bound: number,
   options: ChannelOptions<T> | undefined,
 ): [Sender<T>, Receiver<T>] {
-  const codec = options?.codec === undefined ? structured : validateCodec<T>(options.codec);
+  const codec = options?.codec === undefined
+    ? structured as Codec<T>
+    : resolveCodec<T>(options.codec, "Cannot create a channel");
   const maxBytes = options?.maxBytes ?? DEFAULT_MAX_BYTES;
   if (typeof maxBytes !== "number") {
     throw new TypeError(

@@ -6,7 +6,7 @@
 import { SharedChannel } from "./_shared_channel.ts";
 import { createClaim, createLifeline, LIFELINE_WORDS, OWNER, PROTOCOL } from "./_lifeline.ts";
 import { claim, track } from "./_settlement.ts";
-import { builtinCodecs, type Codec, validateCodec } from "./codec/mod.ts";
+import { type Codec, codecNamed, resolveCodec } from "./codec/mod.ts";
 
 /** What a sender or receiver handle holds; plain data that `postMessage` can copy. */
 export interface EndHandle {
@@ -53,10 +53,11 @@ export interface ReceiverHandle<T> extends EndHandle {
 /** Options of `Sender.from()` and `Receiver.from()`. */
 export interface AdoptOptions<T> {
   /**
-   * The channel's codec. Required when the channel uses a custom codec (functions do not
-   * survive `postMessage`); it must have the name recorded in the handle.
+   * The channel's codec, or its name. Needed only when the channel uses a custom codec that is
+   * not registered in this thread (see `registerCodec`); it must have the name recorded in the
+   * handle.
    */
-  codec?: Codec<T>;
+  codec?: Codec<T> | string;
 }
 
 /** Makes a handle for an end of `chan`; senders adopting it will claim as a new owner. */
@@ -109,21 +110,22 @@ export function adopt<T>(
   }
   let codec: Codec<T>;
   if (options?.codec !== undefined) {
-    codec = validateCodec<T>(options.codec);
+    codec = resolveCodec<T>(options.codec, `Cannot adopt a ${kind}`);
     if (codec.name !== h.codec) {
       throw new TypeError(
         `Cannot adopt a ${kind}: the channel uses codec "${h.codec}", not "${codec.name}"`,
       );
     }
   } else {
-    const builtin = builtinCodecs.get(h.codec);
-    if (builtin === undefined) {
+    const known = codecNamed(h.codec);
+    if (known === undefined) {
       throw new TypeError(
-        `Cannot adopt a ${kind}: the channel uses the custom codec "${h.codec}"; ` +
-          `pass it as ${what}.from(handle, { codec })`,
+        `Cannot adopt a ${kind}: the channel uses the custom codec "${h.codec}", not ` +
+          `registered in this thread; call registerCodec(codec) at the top level of a module ` +
+          `this worker imports, or pass it as ${what}.from(handle, { codec })`,
       );
     }
-    codec = builtin as Codec<T>;
+    codec = known as Codec<T>;
   }
   const chan = new SharedChannel(h.memory, 0);
   const status = chan.validate();

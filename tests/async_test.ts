@@ -496,7 +496,7 @@ Deno.test("invalid channel arguments throw RangeError or TypeError", () => {
       { name: "u8", encode: () => new Uint8Array(), decode: "no" },
       { encode: () => new Uint8Array(), decode },
       null,
-      "structured",
+      "no-such-codec",
     ]
   ) {
     assert.throws(

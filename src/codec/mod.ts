@@ -35,7 +35,9 @@
  *   them; copy first.
  *
  * Both sides of a channel need the codec, so define it in a module that both the sending and the
- * receiving worker import, and check it with {@linkcode validateCodec}.
+ * receiving worker import, check it with {@linkcode validateCodec}, and register it with
+ * {@linkcode registerCodec} at the top level of that module: an end that arrives in a worker
+ * finds its codec by the name it carries.
  *
  * ```ts
  * import { type Codec, validateCodec } from "./mod.ts";
@@ -117,4 +119,68 @@ export function validateCodec<T = unknown>(codec: unknown): Codec<T> {
   if (typeof c.encode !== "function") throw new TypeError("Invalid codec: missing encode");
   if (typeof c.decode !== "function") throw new TypeError("Invalid codec: missing decode");
   return codec as Codec<T>;
+}
+
+/** Every codec this thread knows by name: the built-in ones and the registered ones. */
+const registry = new Map<string, Codec<unknown>>(builtinCodecs);
+
+/**
+ * Registers a custom codec in this thread under its name, so that channel ends that use it can
+ * arrive here (in `spawn` data, or adopted with `Sender.from`/`Receiver.from` without the
+ * `codec` option) and so that `channel({ codec: name })` finds it. Call it at the top level of
+ * the module that defines the codec, and import that module in every worker that uses it:
+ * registration is per thread. Registering the same codec again does nothing.
+ *
+ * @typeParam T The type of value the codec carries.
+ * @param codec The codec (checked with {@linkcode validateCodec}).
+ * @returns `codec` itself.
+ * @throws {TypeError} The codec is invalid, or its name is taken by a built-in codec or by
+ * another codec registered here.
+ * @example
+ * ```ts
+ * import { channel, registerCodec, type Codec } from "./mod.ts";
+ *
+ * const upper: Codec<string> = registerCodec({
+ *   name: "upper",
+ *   encode: (s: string) => new TextEncoder().encode(s.toUpperCase()),
+ *   decode: (bytes: Uint8Array) => new TextDecoder().decode(bytes.slice()),
+ * });
+ * using tx = channel<string>({ codec: "upper" })[0];
+ * if (tx.isDisconnected) throw new Error("unexpected");
+ * if (registerCodec(upper) !== upper) throw new Error("unexpected");
+ * ```
+ */
+export function registerCodec<T>(codec: Codec<T>): Codec<T> {
+  const c = validateCodec<T>(codec);
+  const known = registry.get(c.name);
+  if (known === c) return c;
+  if (known !== undefined) {
+    throw new TypeError(
+      `Cannot register codec "${c.name}": ${
+        builtinCodecs.has(c.name) ? "a built-in codec has that name" : "another codec has that name"
+      }`,
+    );
+  }
+  registry.set(c.name, c as Codec<unknown>);
+  return c;
+}
+
+/**
+ * The codec `codec` names (built-in or registered in this thread), or `codec` itself checked.
+ * @throws {TypeError} for an unknown name or an invalid codec; `action` begins the message.
+ */
+export function resolveCodec<T>(codec: Codec<T> | string, action: string): Codec<T> {
+  if (typeof codec !== "string") return validateCodec<T>(codec);
+  const found = registry.get(codec);
+  if (found === undefined) {
+    throw new TypeError(
+      `${action}: no codec named "${codec}" in this thread; register it with registerCodec()`,
+    );
+  }
+  return found as Codec<T>;
+}
+
+/** The codec registered (or built in) under `name` in this thread, if any. */
+export function codecNamed(name: string): Codec<unknown> | undefined {
+  return registry.get(name);
 }
