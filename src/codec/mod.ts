@@ -138,7 +138,7 @@ const registry = new Map<string, Codec<unknown>>(builtinCodecs);
  * another codec registered here.
  * @example
  * ```ts
- * import { channel, registerCodec, type Codec } from "./mod.ts";
+ * import { channel, type Codec, registerCodec } from "@wasmring/mpsc";
  *
  * const upper: Codec<string> = registerCodec({
  *   name: "upper",
