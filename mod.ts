@@ -42,6 +42,7 @@ export {
   type TryRecvResult,
 } from "./src/receiver.ts";
 export { ChannelCorruptedError, RecvError, SendError } from "./src/errors.ts";
+export { JoinHandle, type JoinOptions, spawn, type SpawnOptions } from "./src/spawn.ts";
 export type { AdoptOptions, EndHandle, ReceiverHandle, SenderHandle } from "./src/handle.ts";
 export {
   builtinCodecs,

@@ -8,7 +8,8 @@
  * @module
  */
 import { adjustHeld } from "./_lifeline.ts";
-import { watchWorkers } from "./_settlement.ts";
+import { watchWorkers } from "./_deno_35657.ts";
+import { heldHere } from "./_settlement.ts";
 import type { SharedChannel } from "./_shared_channel.ts";
 import type { Codec } from "./codec/types.ts";
 import { type EndHandle, makeHandle } from "./handle.ts";
@@ -89,22 +90,46 @@ export class End {
   }
 
   /**
+   * Why the end cannot be moved into a handle now, or null: it must be open, with no async
+   * calls (`pending`) in flight.
+   */
+  blocker(pending: number): string | null {
+    const kind = this.#held.kind;
+    if (this.#state !== OPEN) {
+      return `this ${kind} was ${this.#state === MOVED ? "transferred" : "closed"}`;
+    }
+    if (pending > 0) return `its ${kind === "sender" ? "send" : "recv"}() calls are pending`;
+    return null;
+  }
+
+  /**
    * Moves the end into a handle: this object becomes unusable; the channel's count does not
    * change (the end leaves this thread, so it is no longer held here).
    * @throws {TypeError} if the end has async calls pending (`pending` > 0).
    */
   transfer(codec: Codec<unknown>, pending: number): EndHandle {
-    const kind = this.#held.kind;
     if (pending > 0) {
-      throw new TypeError(
-        `Cannot transfer a ${kind} while its ${kind === "sender" ? "send" : "recv"}() calls ` +
-          `are pending`,
-      );
+      throw new TypeError(`Cannot transfer a ${this.#held.kind}: ${this.blocker(pending)}`);
     }
+    const handle = this.prepare(codec);
+    this.commit();
+    return handle;
+  }
+
+  /**
+   * A handle for this end, which stays usable until `commit()` (`spawn` posts the handle, then
+   * commits: if posting throws, nothing has moved). Nobody can adopt the handle before it is
+   * posted, and this thread does not use the end between the two calls.
+   */
+  prepare(codec: Codec<unknown>): EndHandle {
+    return makeHandle(this.#held.kind, this.chan, codec);
+  }
+
+  /** Marks the end moved into the handle `prepare()` made: this object becomes unusable. */
+  commit(): void {
     this.#state = MOVED;
     dropped.unregister(this);
     if (this.#held.lifeline !== null) adjustHeld(this.#held.lifeline, -1);
-    return makeHandle(kind, this.chan, codec);
   }
 
   /** The channel, for a getter: throws if this worker was terminated or it is corrupted. */
@@ -118,4 +143,16 @@ export class End {
     const bound = this.usable().bound;
     return bound < 0 ? Infinity : bound;
   }
+}
+
+/**
+ * An end made in this thread by `channel()`: held directly, or, in a thread that `spawn`
+ * started, under a lifeline its parent settles if this thread ends (see `heldHere`).
+ * `claimOwner` is the owner id a sender's claims carry.
+ */
+export function madeHere(owner: object, kind: Kind, chan: SharedChannel, claimOwner = 0): End {
+  const lifeline = heldHere(kind, chan, claimOwner);
+  // Its claims are recorded where the parent will look for them (see CLAIM_AT).
+  if (lifeline !== null && kind === "sender") chan.claims = lifeline;
+  return new End(owner, kind, chan, lifeline);
 }

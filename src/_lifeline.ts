@@ -17,12 +17,18 @@
  *
  * @module
  */
+import { parentWords, T_CUT } from "./_thread.ts";
 
 /** The `protocol` of handles (see handle.ts). */
 export const PROTOCOL = "@wasmring/mpsc@1";
 
-/** Index of the "adopted" flag in a claim. */
+/**
+ * Index of the "adopted" flag in a claim: 0 until a thread adopts the handle (1), or a thread
+ * closes its end because the worker it was posted to ended first (ABANDONED).
+ */
 export const ADOPTED = 0;
+/** The ADOPTED flag of a handle nobody adopted before the worker it was posted to ended. */
+export const ABANDONED = 2;
 /** Index of the owner id that the adopting thread's senders write in their claims. */
 export const OWNER = 1;
 /** Index of the "worker terminated" flag in a lifeline. */
@@ -104,9 +110,13 @@ export function adoptedHere(): readonly Lifelined[] {
 
 /** Throws an `AbortError` if this thread's worker was terminated. */
 export function assertAlive(): void {
+  const thread = parentWords();
+  if (thread !== null && Atomics.load(thread, T_CUT) !== 0) throw terminated();
   for (let i = 0; i < adopted.length; i++) {
-    if (Atomics.load(adopted[i].lifeline, CUT) !== 0) {
-      throw new DOMException("Cannot use a channel: this worker was terminated", "AbortError");
-    }
+    if (Atomics.load(adopted[i].lifeline, CUT) !== 0) throw terminated();
   }
+}
+
+function terminated(): DOMException {
+  return new DOMException("Cannot use a channel: this worker was terminated", "AbortError");
 }

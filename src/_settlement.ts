@@ -1,220 +1,164 @@
 /**
- * Settling the ends of workers that die, so that their peers never wait for them for ever; and
- * stopping a terminated worker that runs synchronous code (Deno's `worker.terminate()` does not:
- * denoland/deno#35657, seen on Deno 2.9.6). Internal.
+ * Settling the ends of threads that end, so that their peers never wait for them for ever.
+ * Internal.
  *
- * The thread that posts a handle to a worker remembers it; when that thread calls
- * `worker.terminate()`, the lifelines it posted to that worker are cut (see _lifeline.ts) and
- * the channels' waiters are woken, so that a worker blocked in `recvSync`/`sendSync` unwinds.
- * A worker that dies of an unhandled error is treated the same way: the error reaches the
- * parent's `Worker` object (Deno ends the worker either way), and a listener there does what
- * `terminate()` would.
+ * Every end a thread holds is counted under a *lifeline* (see _lifeline.ts) that some other
+ * thread can reach: the one that posted it the handle (on Deno, for a plain `Worker`: see
+ * _deno_35657.ts), or its parent, if `spawn` started it (it reports every end it comes to hold:
+ * see _thread.ts). When the thread ends — terminated, dead of an unhandled error, its function
+ * returned, `self.close()` — that thread *cuts* the lifelines (every later call in the dead
+ * thread throws `AbortError`, so a thread blocked in `recvSync`/`sendSync` unwinds) and settles
+ * the dead thread's accounts: the senders it held are dropped (the receiver sees disconnection
+ * once the others are gone), a receiver it held is closed (senders get `SendError`), and a claim
+ * its senders left unfinished in the ring (they record where, CLAIM_AT) is marked dead, so that
+ * it is skipped. Whoever settles a lifeline's ends takes its HELD count with one CAS (to
+ * SETTLING), so each end is settled exactly once, by its thread or by another, and a thread that
+ * finds another one settling waits until it is done. A handle the dead thread never adopted is
+ * settled too, unless some other thread adopted it.
  *
- * The same hook settles the dead worker's accounts: the senders it held are dropped (the
- * receiver sees disconnection once the others are gone), a receiver it held is closed (senders
- * get `SendError`), and a claim its senders left unfinished in the ring (they record where,
- * CLAIM_AT) is marked dead, so that it is skipped. Whoever settles a lifeline's ends takes its
- * HELD count with one CAS (to SETTLING), so each end is settled exactly once, by its thread or
- * by the terminator, and a terminator that finds the worker settling its own ends waits until
- * it is done. A handle the dead worker never adopted is settled too, unless some other thread
- * adopted it.
- *
- * Posting one handle to two workers is allowed (the second adoption throws); the second posting
- * gets a copy of the handle with its own lifeline, so that terminating the worker that did not
- * adopt it leaves the one that did alone.
- *
- * To see which worker a handle goes to and when it is terminated, this module wraps
- * `Worker.prototype.postMessage` and `Worker.prototype.terminate` in a thread as soon as it
- * holds a channel end (before any `transfer()`: `worker.postMessage(tx.transfer())` looks up
- * `postMessage` before it calls `transfer()`). The wrappers do nothing else: a message without
- * handles costs one WeakSet lookup (plus one per element for small arrays and plain objects).
+ * Posting one handle to two workers is allowed (the second adoption throws); each posting gets
+ * a lifeline of its own, so that ending the worker that did not adopt it leaves the one that did
+ * alone.
  *
  * @module
  */
 import {
+  ABANDONED,
   adjustHeld,
   ADOPTED,
   adoptedHere,
   CLAIM_AT,
+  createClaim,
   createLifeline,
   CUT,
   HELD,
   ID,
   type Lifelined,
   OWNER,
-  PROTOCOL,
   remember,
   SETTLED,
   SETTLING,
 } from "./_lifeline.ts";
+import { endCloneError } from "./_brand.ts";
 import { SharedChannel } from "./_shared_channel.ts";
+import { report, spawned } from "./_thread.ts";
+import { find } from "./_walk.ts";
 
 /** Longest wait for another thread to finish settling (it runs synchronous code: microseconds). */
 const SETTLING_PATIENCE_MS = 1000;
 
+/** Workers whose postings their owner (`spawn`) watches itself: wrappers leave them alone. */
+export const ownWorkers: WeakSet<object> = new WeakSet();
+
+/** Handles made in this thread. */
+const made = new WeakSet<object>();
+/** Handles posted from this thread (a second posting gets a lifeline of its own). */
+const posted = new WeakSet<object>();
+/** Ids of the lifelines this thread posted to workers. */
+const postedIds = new Set<number>();
+
+/** Notes a handle made in this thread (see `handlesFor`). */
+export function track(handle: object): void {
+  made.add(handle);
+}
+
+/**
+ * Finds the handles anywhere in `message`, which this thread is about to post to a worker, and
+ * gives each a lifeline of its own for this posting, unless it is a handle made here and never
+ * posted (a handle posted before, or received from another thread and being forwarded, keeps
+ * its lifeline for the other posting). If such a handle comes back unadopted and is adopted
+ * here, it is held under a fresh lifeline (see `claim`).
+ * @returns the handles, for the poster to settle when that worker ends.
+ * @throws {DOMException} `DataCloneError` if the message holds a live end (`structuredClone`
+ * would make it `{}`: `transfer()` was forgotten).
+ */
+export function handlesFor(message: unknown): Lifelined[] {
+  const found = find(message);
+  if (found === null) return [];
+  if (found.ends.length > 0) throw endCloneError();
+  const list: Lifelined[] = [];
+  for (const value of found.handles) {
+    const handle = value as Lifelined & { lifeline: Int32Array; claim: unknown };
+    if (!(handle.claim instanceof Int32Array) || !(handle.lifeline instanceof Int32Array)) {
+      continue; // damaged: adoption will say so
+    }
+    if (posted.has(handle) || !made.has(handle)) handle.lifeline = createLifeline();
+    posted.add(handle);
+    postedIds.add(handle.lifeline[ID]);
+    list.push(handle as Lifelined);
+  }
+  return list;
+}
+
 /**
  * Adopts `handle` in this thread: claims it (once, across all its copies) and counts the end
- * as held under its lifeline — or under a fresh one if its lifeline is one this thread posted
- * to a worker (the handle came back unadopted): terminating that worker must not touch it.
+ * as held under a lifeline that another thread will settle if this one ends: the one posted
+ * with the handle; or, in a thread that `spawn` started, a fresh one reported to its parent
+ * (the handle may have come by any path); or a fresh one if the handle's lifeline is one this
+ * thread posted to a worker (it came back unadopted: ending that worker must not touch it).
  * @returns the lifeline the end is held under, or an error message.
  */
 export function claim(handle: Lifelined): Int32Array | string {
-  if (Atomics.compareExchange(handle.claim, ADOPTED, 0, 1) !== 0) {
-    return "this handle was already adopted";
+  const before = Atomics.compareExchange(handle.claim, ADOPTED, 0, 1);
+  if (before === ABANDONED) {
+    return "the worker it was posted to ended before anyone adopted it, and its end was closed";
   }
-  if (postedIds.has(handle.lifeline[ID])) handle = { ...handle, lifeline: createLifeline() };
+  if (before !== 0) return "this handle was already adopted";
+  if (spawned() || postedIds.has(handle.lifeline[ID])) {
+    handle = { ...handle, lifeline: createLifeline() };
+  }
   if (!adjustHeld(handle.lifeline, 1)) {
     // The terminator settled this lifeline between our claim and now, and saw the handle as
     // adopted: the end is ours to close.
     closeEnds(handle, 1);
     return "the worker it was posted to was terminated";
   }
+  report(handle);
   remember(handle);
-  wrapClose();
   return handle.lifeline;
 }
 
-const handles = new WeakSet<object>();
-const posted = new WeakSet<object>();
-/** Ids of the lifelines this thread posted to workers. */
-const postedIds = new Set<number>();
-const postedTo = new WeakMap<Worker, Lifelined[]>();
-let installed = false;
-
-/** Registers a handle created in this thread, so that posting it to a worker is noticed. */
-export function track(handle: Lifelined): void {
-  handles.add(handle);
-}
-
-/** Installs the wrappers in this thread (once); called whenever a channel end is made here. */
-export function watchWorkers(): void {
-  if (!installed && typeof Worker === "function") install();
+/**
+ * In a thread that `spawn` started: a lifeline for an end made here (by `channel()`), reported
+ * to the parent, so that the end is settled if this thread ends. Elsewhere: null (the end is
+ * held directly).
+ */
+export function heldHere(
+  kind: "sender" | "receiver",
+  chan: SharedChannel,
+  owner: number,
+): Int32Array | null {
+  if (!spawned()) return null;
+  const claim = createClaim(owner);
+  claim[ADOPTED] = 1;
+  const handle = { kind, memory: chan.memory, claim, lifeline: createLifeline() };
+  handle.lifeline[HELD] = 1;
+  report(handle);
+  remember(handle);
+  return handle.lifeline;
 }
 
 /**
- * Finds the handles in `message` (top level, or among the first 16 entries of a top-level array
- * or plain object) and notes them in `found`.
- * @returns the message to post: `message` itself, or a shallow copy in which handles posted
- * before are replaced by copies with lifelines of their own.
+ * Ends the lives of `handles`' lifelines: cuts them (the calls of the thread that holds their
+ * ends throw `AbortError` from now on), settles their ends, and wakes the channels' sleepers
+ * (so that a thread blocked on one unwinds now; sleepers elsewhere wake within a slice).
  */
-function handlesIn(message: unknown, found: Lifelined[]): unknown {
-  if (typeof message !== "object" || message === null) return message;
-  if (isHandle(message)) return note(message as Lifelined, found);
-  if (Array.isArray(message)) {
-    let copy: unknown[] | undefined;
-    for (let i = 0; i < message.length && i < 16; i++) {
-      if (!isHandle(message[i])) continue;
-      const handle = note(message[i], found);
-      if (handle !== message[i]) (copy ??= [...message])[i] = handle;
-    }
-    return copy ?? message;
+export function cutAll(handles: Iterable<Lifelined>): void {
+  for (const handle of handles) {
+    Atomics.store(handle.lifeline, CUT, 1);
+    settle(handle);
+    SharedChannel.wakeAll(handle.memory, 0);
   }
-  if (Object.getPrototypeOf(message) === Object.prototype) {
-    let copy: Record<string, unknown> | undefined;
-    let n = 0;
-    for (const key in message) {
-      const value = (message as Record<string, unknown>)[key];
-      if (isHandle(value)) {
-        const handle = note(value as Lifelined, found);
-        if (handle !== value) (copy ??= { ...message })[key] = handle;
-      }
-      if (++n === 16) break;
-    }
-    return copy ?? message;
-  }
-  return message;
 }
 
-/**
- * Whether `value` is a handle: one made here, or one received from another thread and being
- * forwarded (it gets a lifeline of its own: the one it came with belongs to this thread).
- */
-function isHandle(value: unknown): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  if (handles.has(value)) return true;
-  const h = value as Partial<Lifelined> & { protocol?: unknown };
-  if (h.protocol !== PROTOCOL || !(h.claim instanceof Int32Array)) return false;
-  handles.add(value);
-  posted.add(value); // forwarded: never under the lifeline it arrived with
-  return true;
-}
-
-/** Notes a handle being posted. @returns the handle to post (a copy if it was posted before). */
-function note(handle: Lifelined, found: Lifelined[]): Lifelined {
-  if (posted.has(handle)) handle = { ...handle, lifeline: createLifeline() };
-  posted.add(handle);
-  postedIds.add(handle.lifeline[ID]);
-  found.push(handle);
-  return handle;
-}
-
-function install(): void {
-  installed = true;
-  const proto = Worker.prototype;
-  const postMessage = proto.postMessage;
-  const terminate = proto.terminate;
-  proto.postMessage = function (this: Worker, message: unknown, ...rest: unknown[]) {
-    const found: Lifelined[] = [];
-    message = handlesIn(message, found);
-    if (found.length > 0) {
-      const list = postedTo.get(this);
-      if (list) {
-        // Forget handles whose ends were adopted and have all been closed or moved on: there
-        // is nothing left to settle, and keeping them would keep their channels' memory.
-        let kept = 0;
-        for (const handle of list) if (!finished(handle)) list[kept++] = handle;
-        list.length = kept;
-        list.push(...found);
-      } else {
-        postedTo.set(this, found);
-        // An error that reaches the parent was not handled in the worker, and Deno ends a
-        // worker on an unhandled error: its ends are settled as if it were terminated.
-        this.addEventListener("error", () => cutAll(this));
-      }
-    }
-    // deno-lint-ignore no-explicit-any
-    return (postMessage as any).call(this, message, ...rest);
-  };
-  proto.terminate = function (this: Worker) {
-    cutAll(this);
-    return terminate.call(this);
-  };
+/** Settles the ends this thread holds under lifelines, as another thread would if it died. */
+export function settleHere(): void {
+  for (const handle of adoptedHere()) settle(handle);
 }
 
 /** Whether `handle` was adopted and every end held under its lifeline is gone. */
-function finished(handle: Lifelined): boolean {
+export function finished(handle: Lifelined): boolean {
   return Atomics.load(handle.claim, ADOPTED) !== 0 && Atomics.load(handle.lifeline, HELD) === 0;
-}
-
-/** Cuts the lifelines of every handle posted to `worker` and settles the ends it held. */
-function cutAll(worker: Worker): void {
-  for (const handle of postedTo.get(worker) ?? []) {
-    Atomics.store(handle.lifeline, CUT, 1);
-    settle(handle);
-    // Wake the worker if it sleeps on this channel; sleepers elsewhere wake within a slice.
-    SharedChannel.wakeAll(handle.memory, 0);
-  }
-  postedTo.delete(worker);
-}
-
-let closeWrapped = false;
-
-/**
- * A worker that ends itself with `self.close()` stops at once: `using` blocks and `finally`
- * clauses do not run, and the ends it holds would stay open for ever. In a worker that adopted
- * handles, `self.close` is wrapped to settle them first, as a terminator would.
- */
-function wrapClose(): void {
-  if (closeWrapped) return;
-  closeWrapped = true;
-  // deno-lint-ignore no-explicit-any
-  const scope = globalThis as any;
-  if (typeof scope.WorkerGlobalScope !== "function" || typeof scope.close !== "function") return;
-  const close = scope.close;
-  scope.close = function (this: unknown) {
-    for (const handle of adoptedHere()) settle(handle);
-    return close.call(this);
-  };
 }
 
 /**
@@ -243,7 +187,9 @@ export function settle(handle: Lifelined): void {
     try {
       // Not adopted under this lifeline: if not adopted at all, it is lost with the worker.
       if (held > 0) closeEnds(handle, held);
-      else if (Atomics.compareExchange(handle.claim, ADOPTED, 0, 1) === 0) closeEnds(handle, 1);
+      else if (Atomics.compareExchange(handle.claim, ADOPTED, 0, ABANDONED) === 0) {
+        closeEnds(handle, 1);
+      }
     } finally {
       Atomics.store(lifeline, HELD, SETTLED);
       Atomics.notify(lifeline, HELD);

@@ -11,7 +11,7 @@ import {
   type PullStatus,
   type SharedChannel,
 } from "./_shared_channel.ts";
-import { End } from "./_end.ts";
+import { End, madeHere } from "./_end.ts";
 import {
   block,
   deadlineOf,
@@ -121,7 +121,11 @@ export class Receiver<T> {
       idle: () => this.#dropToken(),
       open: () => this.#end.open,
     });
-    markEnd(this);
+    markEnd(this, {
+      blocker: () => this.#end.blocker(this.#pending.length),
+      prepare: () => this.#end.prepare(this.#codec as Codec<unknown>),
+      commit: () => this.#end.commit(),
+    });
   }
 
   static {
@@ -553,5 +557,5 @@ function isTimeout(error: unknown): boolean {
 
 /** Creates a receiver over `chan` (for `channel()`). */
 export function newReceiver<T>(chan: SharedChannel, codec: Codec<T>): Receiver<T> {
-  return create((receiver) => new End(receiver, "receiver", chan, null), codec);
+  return create((receiver) => madeHere(receiver, "receiver", chan), codec);
 }

@@ -13,7 +13,7 @@ import {
   type SharedChannel,
   TOO_LARGE,
 } from "./_shared_channel.ts";
-import { End } from "./_end.ts";
+import { End, madeHere } from "./_end.ts";
 import { block, deadlineOf, DONE, PENDING, type Progress, WAIT, WaitQueue } from "./_wait.ts";
 import type { Codec } from "./codec/types.ts";
 import { type DirectEncoder, directOf, encodeAside } from "./codec/_direct.ts";
@@ -92,7 +92,11 @@ export class Sender<T> {
       attempt: (entry) => this.#sendPending(entry),
       open: () => this.#end.open,
     });
-    markEnd(this);
+    markEnd(this, {
+      blocker: () => this.#end.blocker(this.#pending.length),
+      prepare: () => this.#end.prepare(this.#codec as Codec<unknown>),
+      commit: () => this.#end.commit(),
+    });
   }
 
   static {
@@ -468,5 +472,6 @@ function describe(value: unknown): string {
 
 /** Creates a sender over `chan` (for `channel()`). */
 export function newSender<T>(chan: SharedChannel, codec: Codec<T>): Sender<T> {
-  return create((sender) => new End(sender, "sender", chan, null), codec, chan.newOwner());
+  const owner = chan.newOwner();
+  return create((sender) => madeHere(sender, "sender", chan, owner), codec, owner);
 }

@@ -253,3 +253,48 @@ Deno.test("a terminator that finds the worker settling its own ends waits until 
     tx.close();
   }
 });
+
+// Issue 12: the wrapper saw handles only at the top level of a message or among the first 16
+// entries of a top-level array or object. `worker.postMessage({ cfg: { rx: rx.transfer() } })`
+// then `terminate()` left the receiver counted as alive: sendSync succeeded into a dead channel,
+// then blocked for ever.
+for (
+  const [name, wrap, path] of [
+    ["{ cfg: { rx } }", (h: unknown) => ({ cfg: { rx: h } }), ["cfg", "rx"]],
+    ["20 entries in, in an array", (h: unknown) => [...Array(20).fill(0), h], ["20"]],
+    ["10 deep", (h: unknown) => {
+      let v = h;
+      for (let i = 0; i < 10; i++) v = { v };
+      return v;
+    }, Array(10).fill("v")],
+    ["inside a Map", (h: unknown) => ({ m: new Map([["k", h]]) }), [
+      "m",
+      "k",
+    ]],
+  ] as const
+) {
+  Deno.test(`a receiver posted ${name} to a plain worker is settled when it is terminated`, async () => {
+    const [tx, rx] = channel<number>();
+    const worker = await spawn("deep", undefined, { deep: wrap(rx.transfer()), path });
+    worker.terminate();
+    assert.throws(() => tx.sendSync(1), SendError);
+  });
+}
+
+Deno.test("posting a live end to a plain worker is a DataCloneError naming transfer()", () => {
+  const [tx] = channel<number>();
+  const worker = new Worker(new URL("./workers/echo.ts", import.meta.url), { type: "module" });
+  try {
+    for (const message of [tx, { cfg: { tx } }, new Map([[1, [tx]]])]) {
+      assert.throws(
+        () => worker.postMessage(message),
+        (e) =>
+          e instanceof DOMException && e.name === "DataCloneError" &&
+          /transfer\(\)/.test(e.message),
+      );
+    }
+    tx.sendSync(1); // still usable
+  } finally {
+    worker.terminate();
+  }
+});

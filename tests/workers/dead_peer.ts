@@ -77,6 +77,11 @@ self.onmessage = (e: MessageEvent) => {
     }
   } else if (mode === "receive") {
     keep(Receiver.from<number>(handle)); // held, never used
+  } else if (mode === "deep") {
+    // The handle is somewhere down `e.data.deep`, at the keys in `e.data.path` (Maps: get).
+    let at = e.data.deep;
+    for (const key of e.data.path) at = at instanceof Map ? at.get(key) : at[key];
+    keep(at.kind === "sender" ? Sender.from<number>(at) : Receiver.from<number>(at));
   }
   self.postMessage("ready"); // then idle in the event loop until terminated
 };

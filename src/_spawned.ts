@@ -1,0 +1,166 @@
+/**
+ * The inside of a worker that `spawn` started: waits for its start message, imports the
+ * worker's module, adopts the ends moved into its data, runs the module's default export,
+ * settles the ends the thread still holds, and reports the outcome to the parent. Internal.
+ *
+ * The worker's entry module is a one-line `data:` module that imports this one by its URL and
+ * calls `serve()`, so that this module and the user's module share one copy of the library.
+ *
+ * @module
+ */
+import { cutAll } from "./_settlement.ts";
+import { adoptedHere } from "./_lifeline.ts";
+import { linkParent } from "./_thread.ts";
+import { find, substitute } from "./_walk.ts";
+import { Receiver } from "./receiver.ts";
+import { Sender } from "./sender.ts";
+import type { EndHandle } from "./handle.ts";
+
+/** Marks a start message (see spawn.ts). */
+export const START = "@wasmring/mpsc/spawn@1";
+
+/** The start message a parent posts to a worker it spawned. */
+export interface Start {
+  type: typeof START;
+  /** URL of the worker's module. */
+  module: string;
+  /** The data, ends replaced by handles marked `moved`. */
+  data: unknown;
+  /** Words shared with the parent (see _thread.ts). */
+  words: Int32Array;
+  /** Where this thread reports the ends it holds, and its outcome. */
+  port: MessagePort;
+}
+
+/** What the worker reports when its function settles. */
+export type Outcome =
+  | { done: true; ok: true; value: unknown }
+  | { done: true; ok: false; error: unknown };
+
+// deno-lint-ignore no-explicit-any
+const scope = globalThis as any;
+
+/**
+ * Runs this worker for `spawn`: called once by the worker's entry module. Messages posted to
+ * the worker after the start message are held back until the default export has been called
+ * (its synchronous part has run, and installed its listeners), then dispatched in order.
+ */
+export function serve(): void {
+  let start: Start | null = null;
+  let early: MessageEvent[] | null = [];
+  const hold = (event: MessageEvent) => {
+    event.stopImmediatePropagation();
+    if (start !== null) {
+      early?.push(event);
+      return;
+    }
+    start = event.data as Start; // the parent posts the start message first
+    run(start, () => {
+      const events = early;
+      if (events === null) return;
+      early = null;
+      scope.removeEventListener("message", hold);
+      for (const e of events) {
+        scope.dispatchEvent(new MessageEvent("message", { data: e.data, ports: [...e.ports] }));
+      }
+    });
+  };
+  scope.addEventListener("message", hold);
+}
+
+/** Where the outcome goes, until it has gone. */
+let parentPort: MessagePort | null = null;
+
+async function run(start: Start, called: () => void): Promise<void> {
+  const { port } = start;
+  parentPort = port;
+  linkParent(start.words, port);
+  guardClose();
+  let outcome: Outcome;
+  try {
+    const module = await import(start.module);
+    // After the module's own listeners, so that an error it handles is left alone.
+    guardErrors();
+    const main = module.default;
+    if (typeof main !== "function") {
+      throw new TypeError(
+        `Cannot run ${start.module}: its default export is ${
+          main === undefined ? "missing" : `a ${typeof main}`
+        }, not a function`,
+      );
+    }
+    const result = main(adoptAll(start.data));
+    called();
+    outcome = { done: true, ok: true, value: await result };
+  } catch (error) {
+    called();
+    outcome = { done: true, ok: false, error };
+  }
+  // As a Rust closure drops what it captured: the ends this thread still holds are closed (and
+  // cut: a callback that runs later cannot use them), then the parent hears the outcome.
+  cutAll(adoptedHere());
+  if (parentPort === null) return; // self.close() was called
+  parentPort = null;
+  try {
+    port.postMessage(outcome);
+  } catch (error) {
+    // The value cannot be cloned: the parent hears why instead.
+    port.postMessage({ done: true, ok: false, error } satisfies Outcome);
+  }
+  port.close();
+  close();
+}
+
+/** The data with every moved end adopted here. */
+function adoptAll(data: unknown): unknown {
+  const found = find(data);
+  if (found === null) return data;
+  const adopted = new Map<object, unknown>();
+  for (const value of found.handles) {
+    const handle = value as EndHandle & { kind: string; moved?: boolean };
+    if (handle.moved !== true) continue; // a handle the parent put there itself: left as it is
+    adopted.set(
+      handle,
+      handle.kind === "sender"
+        ? Sender.from(handle as EndHandle & { kind: "sender" })
+        : Receiver.from(handle as EndHandle & { kind: "receiver" }),
+    );
+  }
+  return substitute(data, adopted);
+}
+
+/** The worker's own `close`, before `guardClose` wrapped it. */
+let close: () => void = () => scope.close();
+
+/**
+ * `self.close()` stops this worker at once, without running `using` blocks or `finally`
+ * clauses: the ends it holds are settled first, here, so that a parent blocked on one of their
+ * channels sees it at once. Only this worker's global is touched: `spawn` started it.
+ */
+function guardClose(): void {
+  if (typeof scope.close !== "function") return;
+  const original = scope.close;
+  close = () => original.call(scope);
+  scope.close = function () {
+    cutAll(adoptedHere());
+    if (parentPort !== null) {
+      const error = new DOMException(
+        "The worker closed itself before its function settled",
+        "AbortError",
+      );
+      parentPort.postMessage({ done: true, ok: false, error } satisfies Outcome);
+      parentPort.close();
+      parentPort = null;
+    }
+    return original.call(scope);
+  };
+}
+
+/** An error nobody handles ends this worker: its ends are settled first, here. */
+function guardErrors(): void {
+  const settle = (event: Event) => {
+    if (!event.defaultPrevented) cutAll(adoptedHere());
+  };
+  scope.addEventListener("error", settle);
+  scope.addEventListener("unhandledrejection", settle);
+}

@@ -1,0 +1,325 @@
+/**
+ * `spawn`: starts a worker that runs a module's default export with the data given, the channel
+ * ends in it moved there, as Rust's `thread::spawn(move || …)` does; and `JoinHandle`, which
+ * waits for its result.
+ *
+ * @module
+ */
+import { moverOf } from "./_brand.ts";
+import type { Lifelined } from "./_lifeline.ts";
+import { cutAll, finished, handlesFor, ownWorkers } from "./_settlement.ts";
+import { type Outcome, START, type Start } from "./_spawned.ts";
+import { T_CUT, T_REPORTED, THREAD_WORDS } from "./_thread.ts";
+import { find, substitute } from "./_walk.ts";
+
+export { serve as serveSpawned } from "./_spawned.ts";
+
+/** Options of {@linkcode spawn}: what the runtime's `Worker` takes, passed through. */
+export interface SpawnOptions {
+  /** The worker's name, for debugging (`self.name` inside it). */
+  name?: string;
+  /** Deno's worker options, e.g. `{ permissions: "inherit" }` (ignored elsewhere). */
+  deno?: Record<string, unknown>;
+  /** Objects in `data` to transfer rather than copy (`MessagePort`s, `ArrayBuffer`s). */
+  transfer?: Transferable[];
+}
+
+/** Options of {@linkcode JoinHandle.join}. */
+export interface JoinOptions {
+  /** Stops waiting (the promise rejects with the signal's reason); the worker runs on. */
+  signal?: AbortSignal;
+}
+
+/** How long a parent waits for reports a worker posted before it ended (see _thread.ts). */
+const REPORT_PATIENCE_MS = 1000;
+
+/** The module the worker's entry imports: this one, or the bundle it is part of. */
+const SELF = import.meta.url;
+
+/**
+ * Starts a worker that runs the default export of `module` with `data`, as Rust's
+ * `thread::spawn(move || …)` runs a closure with what it captured.
+ *
+ * Every {@linkcode Sender} and {@linkcode Receiver} anywhere in `data` (at any depth, in arrays,
+ * objects, `Map`s and `Set`s) is *moved*: it is unusable here from now on, and arrives in the
+ * worker as an end ready to use, without `transfer()` or `from()`. Everything else in `data` is
+ * copied as `postMessage` copies it. The worker owns the ends it holds, however they reached it:
+ * when it ends — its function returned or threw, it was terminated, it called `self.close()`,
+ * or an error went unhandled — they are closed (senders dropped, receivers closed), so that its
+ * peers see disconnection instead of waiting for ever.
+ *
+ * The module runs in a module worker; its default export may be async. When it settles, the
+ * ends the worker still holds are closed, the worker ends, and {@linkcode JoinHandle.join}
+ * settles with its result (structured-cloned) or its error. A custom codec travels by name:
+ * register it with `registerCodec` at the top level of a module that both threads import.
+ *
+ * @typeParam R The type of the module's default export's result.
+ * @param module The worker's module: a `URL` (e.g. `new URL("./worker.ts", import.meta.url)`)
+ * or an absolute URL string.
+ * @param data What the default export is called with.
+ * @param options Passed to the runtime's `Worker`.
+ * @returns A handle to join or terminate the worker.
+ * @throws {TypeError} `module` is not an absolute URL, an end in `data` is closed, transferred
+ * or has async calls pending, or this runtime has no workers.
+ * @throws {DOMException} `DataCloneError` if `data` cannot be copied (a `MessagePort` in it
+ * must be listed in `options.transfer`); nothing is moved then.
+ * @example
+ * ```ts ignore
+ * // main.ts
+ * import { channel, spawn } from "@wasmring/mpsc";
+ *
+ * const [tx, rx] = channel<string>();
+ * const worker = spawn<number>(new URL("./worker.ts", import.meta.url), { tx });
+ * console.log(await rx.recv()); // "Hello from the worker!"
+ * console.log(await worker.join()); // 42
+ *
+ * // worker.ts
+ * import type { Sender } from "@wasmring/mpsc";
+ *
+ * export default function ({ tx }: { tx: Sender<string> }) {
+ *   tx.sendSync("Hello from the worker!");
+ *   return 42;
+ * }
+ * ```
+ */
+export function spawn<R = unknown>(
+  module: string | URL,
+  data?: unknown,
+  options?: SpawnOptions,
+): JoinHandle<R> {
+  if (typeof Worker !== "function") {
+    throw new TypeError("Cannot spawn: this runtime has no Worker");
+  }
+  const url = absolute(module);
+  return new JoinHandle<R>(url, prepareEnds(data), options, key);
+}
+
+const key = Symbol("JoinHandle");
+
+/**
+ * A worker started by {@linkcode spawn}: wait for its result with {@linkcode JoinHandle.join},
+ * stop it with {@linkcode JoinHandle.terminate} (or `await using`).
+ *
+ * @typeParam R The type of the worker's result.
+ */
+export class JoinHandle<R = unknown> implements AsyncDisposable {
+  /**
+   * The worker, for `postMessage` and events. Handles posted to it (at any depth) are
+   * settled with it; `worker.terminate()` is {@linkcode JoinHandle.terminate}.
+   */
+  readonly worker: Worker;
+  #words = new Int32Array(new SharedArrayBuffer(THREAD_WORDS * 4));
+  #port: MessagePort;
+  /** What the worker holds or was posted, for settling when it ends. */
+  #held: Lifelined[] = [];
+  #received = 0;
+  #outcome: Outcome | null = null;
+  #settled: Promise<void>;
+  #resolveSettled!: () => void;
+  #ended = false;
+
+  /** Not public: use {@linkcode spawn}. */
+  constructor(
+    url: string,
+    { data, commit }: { data: unknown; commit: () => void },
+    options: SpawnOptions | undefined,
+    token: symbol,
+  ) {
+    if (token !== key) throw new TypeError("Cannot construct a JoinHandle: use spawn()");
+    this.#settled = new Promise((resolve) => this.#resolveSettled = resolve);
+    // Found before the worker exists: a DataCloneError here leaves nothing behind.
+    const handles = handlesFor(data);
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    const worker = new Worker(entry(), {
+      type: "module",
+      name: options?.name,
+      deno: options?.deno,
+    } as WorkerOptions);
+    this.worker = worker;
+    ownWorkers.add(worker);
+    const proto = Object.getPrototypeOf(worker) as Worker;
+    const start: Start = { type: START, module: url, data, words: this.#words, port: port2 };
+    try {
+      proto.postMessage.call(worker, start, { transfer: [port2, ...(options?.transfer ?? [])] });
+    } catch (error) {
+      proto.terminate.call(worker);
+      port1.close();
+      throw error;
+    }
+    commit();
+    this.#held.push(...handles);
+    port1.onmessage = (event) => this.#onReport(event.data);
+    worker.addEventListener("error", (event) => {
+      // The worker's error belongs to join(), as a thread's panic to Rust's join().
+      event.preventDefault();
+      this.#finish({ done: true, ok: false, error: errorOf(event) });
+    });
+    // Postings to this worker are watched here, not by any wrapper on Worker.prototype.
+    Object.defineProperties(worker, {
+      postMessage: {
+        configurable: true,
+        writable: true,
+        value: (message: unknown, transfer?: Transferable[] | StructuredSerializeOptions) => {
+          const found = handlesFor(message);
+          // deno-lint-ignore no-explicit-any
+          (proto.postMessage as any).call(worker, message, transfer);
+          this.#remember(found);
+        },
+      },
+      terminate: { configurable: true, writable: true, value: () => void this.terminate() },
+    });
+  }
+
+  /**
+   * Waits for the worker's function to settle and its ends to be closed.
+   *
+   * @param options A signal to stop waiting.
+   * @returns The default export's return value (or what its promise resolved to), cloned.
+   * @throws What the worker's function threw, or an error that ended the worker; a
+   * `DOMException` named `AbortError` if the worker was terminated; the signal's reason.
+   * @example
+   * ```ts ignore
+   * const result = await spawn<number>(new URL("./worker.ts", import.meta.url)).join();
+   * ```
+   */
+  async join(options?: JoinOptions): Promise<R> {
+    const signal = options?.signal;
+    if (signal !== undefined) {
+      signal.throwIfAborted();
+      let onAbort!: () => void;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+      try {
+        await Promise.race([this.#settled, aborted]);
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+      }
+    } else {
+      await this.#settled;
+    }
+    const outcome = this.#outcome!;
+    if (outcome.ok) return outcome.value as R;
+    throw outcome.error;
+  }
+
+  /**
+   * Stops the worker (if it is still running: `join()` then rejects with an `AbortError`) and
+   * settles the ends it held.
+   *
+   * @returns A promise that resolves once the worker's ends are settled.
+   */
+  terminate(): Promise<void> {
+    this.#finish({
+      done: true,
+      ok: false,
+      error: new DOMException("The worker was terminated", "AbortError"),
+    });
+    return this.#settled;
+  }
+
+  /** {@linkcode JoinHandle.terminate}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.terminate();
+  }
+
+  #remember(found: Lifelined[]): void {
+    if (found.length === 0) return;
+    if (this.#ended) {
+      cutAll(found);
+      return;
+    }
+    let kept = 0;
+    for (const handle of this.#held) if (!finished(handle)) this.#held[kept++] = handle;
+    this.#held.length = kept;
+    this.#held.push(...found);
+  }
+
+  #onReport(message: Outcome | Lifelined): void {
+    if ("done" in message) {
+      this.#finish(message);
+      return;
+    }
+    this.#received++;
+    this.#remember([message]);
+  }
+
+  /** Ends the worker with `outcome` (the first one wins) and settles what it held. */
+  #finish(outcome: Outcome): void {
+    if (this.#outcome !== null) return;
+    this.#outcome = outcome;
+    // From now on every channel call in the worker throws AbortError (it unwinds if blocked).
+    Atomics.store(this.#words, T_CUT, 1);
+    Object.getPrototypeOf(this.worker).terminate.call(this.worker);
+    void this.#settle();
+  }
+
+  async #settle(): Promise<void> {
+    // Reports posted before the worker ended are still on their way: wait for them.
+    const deadline = Date.now() + REPORT_PATIENCE_MS;
+    while (this.#received < Atomics.load(this.#words, T_REPORTED) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    this.#ended = true;
+    cutAll(this.#held);
+    this.#held = [];
+    this.#port.close();
+    this.#resolveSettled();
+  }
+}
+
+/**
+ * `data` with every end in it replaced by a handle marked `moved` (the worker adopts those), and
+ * a function that marks the ends moved, to call once the data is posted: if posting throws,
+ * nothing has moved.
+ * @throws {TypeError} an end cannot move.
+ */
+function prepareEnds(data: unknown): { data: unknown; commit: () => void } {
+  const found = find(data);
+  if (found === null || found.ends.length === 0) return { data, commit: () => {} };
+  const movers = found.ends.map((end) => moverOf(end)!);
+  for (const mover of movers) {
+    const why = mover.blocker();
+    if (why !== null) throw new TypeError(`Cannot spawn: ${why}`);
+  }
+  const handles = new Map<object, unknown>();
+  found.ends.forEach((end, i) => {
+    const handle = movers[i].prepare() as { moved?: boolean };
+    handle.moved = true;
+    handles.set(end, handle);
+  });
+  return {
+    data: substitute(data, handles),
+    commit: () => movers.forEach((mover) => mover.commit()),
+  };
+}
+
+function absolute(module: string | URL): string {
+  if (module instanceof URL) return module.href;
+  if (typeof module === "string") {
+    try {
+      return new URL(module).href;
+    } catch {
+      // deno-lint-ignore no-explicit-any
+      const base = (globalThis as any).location?.href;
+      if (typeof base === "string") return new URL(module, base).href;
+    }
+  }
+  throw new TypeError(
+    `Cannot spawn ${String(module)}: pass a URL, e.g. new URL("./worker.ts", import.meta.url)`,
+  );
+}
+
+/** The worker's entry: a one-line module that imports this library and serves. */
+function entry(): string {
+  const source = `import{serveSpawned}from${JSON.stringify(SELF)};serveSpawned();`;
+  return `data:text/javascript,${encodeURIComponent(source)}`;
+}
+
+function errorOf(event: Event): unknown {
+  const e = event as ErrorEvent;
+  if (e.error !== undefined && e.error !== null) return e.error;
+  return new Error(e.message || "The worker failed");
+}

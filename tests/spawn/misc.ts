@@ -1,0 +1,48 @@
+/// <reference lib="deno.worker" />
+// A spawned worker for the smaller spawn tests; `mode` says what it does.
+import { channel, type Receiver, type Sender, spawn } from "../../mod.ts";
+import { type Point, point } from "./point_codec.ts";
+
+// deno-lint-ignore no-explicit-any
+type Data = { mode: string; [key: string]: any };
+
+export default async function (data: Data): Promise<unknown> {
+  switch (data.mode) {
+    case "async":
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return { sum: data.a + data.b, at: new Date(0), map: new Map([[1, "one"]]) };
+    case "deep": {
+      // Ends 10 levels down, in a Map in a Set in arrays and objects.
+      let node = data.root;
+      for (let i = 0; i < 8; i++) node = node.next[0];
+      const tx = [...node.set][0].get("tx") as Sender<string>;
+      const rx = node.rx as Receiver<string>;
+      tx.sendSync(`got ${rx.recvSync()}`);
+      return "deep";
+    }
+    case "point":
+      (data.tx as Sender<Point>).sendSync({ x: 1.5, y: -2 });
+      void point; // imported for its registration
+      return "sent";
+    case "typeerror":
+      throw new TypeError("bad input: " + data.what);
+    case "uncloneable":
+      return () => 1;
+    case "wait": // until the parent sends something on `rx`
+      return (data.rx as Receiver<string>).recvSync();
+    case "nested": {
+      // Spawns a grandchild with the sender it got, and returns what that one returned.
+      const child = spawn<string>(new URL("./hello.ts", import.meta.url), { tx: data.tx });
+      return await child.join();
+    }
+    case "made-here": {
+      // A channel made in this worker: its sender goes to the parent, its receiver stays here.
+      const [tx, rx] = channel<number>();
+      self.postMessage(tx.transfer());
+      data.words[0] = 1;
+      Atomics.notify(data.words, 0);
+      return await new Promise(() => void rx); // holds rx until terminated
+    }
+  }
+  throw new Error(`unknown mode ${data.mode}`);
+}
