@@ -7,7 +7,7 @@
 // Each stage loops over its input receiver and sends on its output sender. When the main
 // thread closes the first sender, disconnection flows down the pipeline: each stage's loop
 // ends, it closes its own sender, and the next stage's loop ends in turn.
-import { channel } from "@wasmring/mpsc";
+import { channel, spawn } from "@wasmring/mpsc";
 import type { Order, Totals } from "./workers/pipeline_stages.ts";
 
 const [linesTx, linesRx] = channel<string>();
@@ -15,14 +15,11 @@ const [parsedTx, parsedRx] = channel<Order>();
 const [pricedTx, pricedRx] = channel<Order>();
 const [totalsTx, totalsRx] = channel<Totals>();
 
-/** Starts a stage: one worker, given the receiver it reads and the sender it writes. */
-function stage(name: string, input: unknown, output: unknown): void {
-  new Worker(new URL("./workers/pipeline_stages.ts", import.meta.url), { type: "module", name })
-    .postMessage({ input, output });
-}
-stage("parse", linesRx.transfer(), parsedTx.transfer());
-stage("transform", parsedRx.transfer(), pricedTx.transfer());
-stage("aggregate", pricedRx.transfer(), totalsTx.transfer());
+// One worker per stage, given the receiver it reads and the sender it writes (both moved).
+const stages = new URL("./workers/pipeline_stages.ts", import.meta.url);
+spawn(stages, { stage: "parse", input: linesRx, output: parsedTx });
+spawn(stages, { stage: "transform", input: parsedRx, output: pricedTx });
+spawn(stages, { stage: "aggregate", input: pricedRx, output: totalsTx });
 
 // Feed stage 1 with CSV lines ("user,amount,currency"), one of them malformed, then close.
 const LINES = [

@@ -4,24 +4,17 @@
 // sender made by `tx.clone()`. Messages from different producers interleave in whatever order
 // they happen to arrive, but the messages of one producer always arrive in the order it sent
 // them. The receiver sees disconnection once every sender — clones included — is closed.
-import { channel } from "@wasmring/mpsc";
-
-/** What the producers send: who sent it, and its position in that producer's sequence. */
-interface Message {
-  producer: string;
-  seq: number;
-}
+import { channel, spawn } from "@wasmring/mpsc";
+import type { Message } from "./workers/producer_worker.ts";
 
 const PRODUCERS = ["A", "B", "C"];
 const PER_PRODUCER = 5;
 
 const [tx, rx] = channel<Message>();
+const url = new URL("./workers/producer_worker.ts", import.meta.url);
 for (const name of PRODUCERS) {
-  const worker = new Worker(new URL("./workers/producer_worker.ts", import.meta.url), {
-    type: "module",
-  });
-  // A handle can travel inside any message: here with the producer's name and count.
-  worker.postMessage({ name, count: PER_PRODUCER, tx: tx.clone().transfer() });
+  // Each worker gets a clone of the sender, moved in with its name and count.
+  spawn(url, { name, count: PER_PRODUCER, tx: tx.clone() });
 }
 // The main thread's own sender is not needed any more. Close it, or the channel never
 // disconnects and the loop below never ends.
@@ -29,7 +22,7 @@ tx.close();
 
 const arrival: string[] = [];
 const received = new Map<string, number[]>(PRODUCERS.map((name) => [name, []]));
-for (const { producer, seq } of rx) {
+for await (const { producer, seq } of rx) {
   arrival.push(`${producer}${seq}`);
   received.get(producer)!.push(seq);
 }

@@ -54,9 +54,9 @@ function assertInOrder(lines: string[], expected: (string | RegExp)[]): void {
   }
 }
 
-Deno.test("hello.ts prints the worker's greeting", async () => {
+Deno.test("hello.ts prints the worker's greeting and its result", async () => {
   const { stdout } = await run("hello");
-  assert.equal(stdout, "Hello from the worker!\n");
+  assert.equal(stdout, "Hello from the worker!\nthe worker returned 42\n");
 });
 
 Deno.test("stream.ts receives 1 to 4 with for … of, then ends", async () => {

@@ -1,10 +1,8 @@
-/// <reference lib="deno.worker" />
-// The worker of examples/hello.ts: adopts the sender it is given and sends one message.
-import { Sender, type SenderHandle } from "@wasmring/mpsc";
+// The worker of examples/hello.ts: `spawn` calls its default export with the data it was given,
+// the sender already adopted. Ends it still holds are closed when it returns.
+import type { Sender } from "@wasmring/mpsc";
 
-self.onmessage = (e: MessageEvent<SenderHandle<string>>) => {
-  const tx = Sender.from(e.data);
+export default function ({ tx }: { tx: Sender<string> }): number {
   tx.sendSync("Hello from the worker!");
-  tx.close(); // the receiver now sees disconnection once it has taken the message
-  self.close(); // end the worker (an idle worker would keep the process alive)
-};
+  return 42;
+}

@@ -1,7 +1,5 @@
-/// <reference lib="deno.worker" />
-// The three stages of examples/pipeline.ts. The worker's name (`new Worker(…, { name })`)
-// picks the stage; each gets its input receiver and output sender in its first message.
-import { Receiver, type ReceiverHandle, Sender, type SenderHandle } from "@wasmring/mpsc";
+// The three stages of examples/pipeline.ts, one per worker started by `spawn`.
+import type { Receiver, Sender } from "@wasmring/mpsc";
 
 /** An order, as parsed from a line; `cents` is in `currency`. */
 export interface Order {
@@ -52,22 +50,19 @@ function aggregate(input: Receiver<Order>, output: Sender<Totals>): void {
   output.sendSync(totals);
 }
 
-/** A stage's first message: the receiver it reads and the sender it writes. */
-interface Setup<In, Out> {
-  input: ReceiverHandle<In>;
-  output: SenderHandle<Out>;
-}
+/** What `spawn` gives a stage: which one it is, the receiver it reads, the sender it writes. */
+export type Stage =
+  | { stage: "parse"; input: Receiver<string>; output: Sender<Order> }
+  | { stage: "transform"; input: Receiver<Order>; output: Sender<Order> }
+  | { stage: "aggregate"; input: Receiver<Order>; output: Sender<Totals> };
 
-/** Adopts the two ends, runs `body`, then closes both: the next stage sees disconnection. */
-function run<In, Out>(setup: Setup<In, Out>, body: (i: Receiver<In>, o: Sender<Out>) => void) {
-  using input = Receiver.from(setup.input);
-  using output = Sender.from(setup.output);
-  body(input, output);
+/**
+ * Runs a stage. When it returns, its two ends are closed: the next stage sees disconnection.
+ * (The stage is picked by the data it is given, not by the worker's name: `self.name` is not
+ * set in every runtime.)
+ */
+export default function (setup: Stage): void {
+  if (setup.stage === "parse") parse(setup.input, setup.output);
+  else if (setup.stage === "transform") transform(setup.input, setup.output);
+  else aggregate(setup.input, setup.output);
 }
-
-self.onmessage = (e: MessageEvent) => {
-  if (self.name === "parse") run<string, Order>(e.data, parse);
-  else if (self.name === "transform") run<Order, Order>(e.data, transform);
-  else if (self.name === "aggregate") run<Order, Totals>(e.data, aggregate);
-  self.close(); // only after `run` has closed the ends
-};
