@@ -41,44 +41,55 @@ export type Outcome =
 const scope = globalThis as any;
 
 /**
- * Runs this worker for `spawn`: called once by the worker's entry module. Messages posted to
- * the worker after the start message are held back until the default export has been called
- * (its synchronous part has run, and installed its listeners), then dispatched in order.
+ * What the worker's entry module (see `entry` in spawn.ts) gives `serve`: the worker's module
+ * (or why it failed to load), which it imported in parallel with this library; and the messages
+ * that arrived meanwhile, held back by its listener `hold`, which calls `wake` for each.
  */
-export function serve(): void {
-  let start: Start | null = null;
-  let early: MessageEvent[] | null = [];
-  const hold = (event: MessageEvent) => {
-    event.stopImmediatePropagation();
-    if (start !== null) {
-      early?.push(event);
-      return;
-    }
-    start = event.data as Start; // the parent posts the start message first
-    run(start, () => {
-      const events = early;
-      if (events === null) return;
-      early = null;
+export interface Entry {
+  loaded: { module?: Record<string, unknown>; error?: unknown };
+  early: MessageEvent[];
+  hold: (event: MessageEvent) => void;
+  wake: (notify: () => void) => void;
+}
+
+/**
+ * Runs this worker for `spawn`: called once by the worker's entry module. The first message is
+ * the start message; messages posted to the worker after it are held back until the default
+ * export has been called (its synchronous part has run, and installed its listeners), then
+ * dispatched in order.
+ */
+export function serve(entry: Entry): void {
+  const { early, hold } = entry;
+  const begin = () => {
+    entry.wake(() => {});
+    const start = early.shift()!.data as Start; // the parent posts the start message first
+    run(start, entry.loaded, () => {
       scope.removeEventListener("message", hold);
-      for (const e of events) {
+      for (const e of early.splice(0)) {
         scope.dispatchEvent(new MessageEvent("message", { data: e.data, ports: [...e.ports] }));
       }
     });
   };
-  scope.addEventListener("message", hold);
+  if (early.length > 0) begin();
+  else entry.wake(begin);
 }
 
 /** Where the outcome goes, until it has gone. */
 let parentPort: MessagePort | null = null;
 
-async function run(start: Start, called: () => void): Promise<void> {
+async function run(
+  start: Start,
+  loaded: Entry["loaded"],
+  called: () => void,
+): Promise<void> {
   const { port } = start;
   parentPort = port;
   linkParent(start.words, port);
   guardClose();
   let outcome: Outcome;
   try {
-    const module = await import(start.module);
+    if (loaded.module === undefined) throw loaded.error;
+    const module = loaded.module;
     // After the module's own listeners, so that an error it handles is left alone.
     guardErrors();
     const main = module.default;

@@ -21,7 +21,8 @@ export interface Found {
 
 const { isArray } = Array;
 const { isView } = ArrayBuffer;
-const { hasOwn } = Object;
+const { hasOwn, getPrototypeOf, keys: objectKeys } = Object;
+const ObjectPrototype = Object.prototype;
 
 /** @returns whether `value` has the shape of a handle (its fields are checked on adoption). */
 export function isHandleShape(value: object): boolean {
@@ -36,32 +37,59 @@ export function isHandleShape(value: object): boolean {
 export function find(root: unknown): Found | null {
   if (typeof root !== "object" || root === null) return null;
   let found: Found | null = null;
+  // Only objects with objects inside are remembered (a cycle needs one): a leaf object met
+  // twice is looked at twice, which costs less than remembering every object.
   const seen = new Set<object>();
   const stack: unknown[] = [root];
   while (stack.length > 0) {
     const value = stack.pop();
     if (typeof value !== "object" || value === null || seen.has(value)) continue;
-    seen.add(value);
-    if (isArray(value)) {
+    const proto = getPrototypeOf(value);
+    if (proto === ObjectPrototype) {
+      // The common case first: a plain object (a handle is one too).
+      if (isHandleShape(value)) {
+        (found ??= { ends: [], handles: [] }).handles.push(value);
+        seen.add(value);
+        continue;
+      }
+      const keys = objectKeys(value);
+      let inner = false;
+      for (let i = 0; i < keys.length; i++) {
+        const item = (value as Record<string, unknown>)[keys[i]];
+        if (typeof item !== "object" || item === null) continue;
+        if (!inner) {
+          inner = true;
+          seen.add(value);
+        }
+        stack.push(item);
+      }
+    } else if (isArray(value)) {
+      let inner = false;
       for (let i = 0; i < value.length; i++) {
         const item = value[i];
-        if (typeof item === "object" && item !== null) stack.push(item);
+        if (typeof item !== "object" || item === null) continue;
+        if (!inner) {
+          inner = true;
+          seen.add(value);
+        }
+        stack.push(item);
       }
     } else if (isView(value) || value instanceof ArrayBuffer) {
       continue;
-    } else if (value instanceof Map) {
-      for (const [k, v] of value) stack.push(k, v);
-    } else if (value instanceof Set) {
-      for (const v of value) stack.push(v);
-    } else if (isEnd(value)) {
-      (found ??= { ends: [], handles: [] }).ends.push(value);
-    } else if (isHandleShape(value)) {
-      (found ??= { ends: [], handles: [] }).handles.push(value);
     } else {
-      for (const key in value) {
-        if (!hasOwn(value, key)) continue;
-        const item = (value as Record<string, unknown>)[key];
-        if (typeof item === "object" && item !== null) stack.push(item);
+      seen.add(value);
+      if (value instanceof Map) {
+        for (const [k, v] of value) stack.push(k, v);
+      } else if (value instanceof Set) {
+        for (const v of value) stack.push(v);
+      } else if (isEnd(value)) {
+        (found ??= { ends: [], handles: [] }).ends.push(value);
+      } else if (isHandleShape(value)) {
+        (found ??= { ends: [], handles: [] }).handles.push(value);
+      } else {
+        for (const key in value) {
+          if (hasOwn(value, key)) stack.push((value as Record<string, unknown>)[key]);
+        }
       }
     }
   }

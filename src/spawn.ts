@@ -131,7 +131,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
     const handles = handlesFor(data);
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
-    const worker = new Worker(entry(), {
+    const worker = new Worker(entry(url), {
       type: "module",
       name: options?.name,
       deno: options?.deno,
@@ -312,9 +312,18 @@ function absolute(module: string | URL): string {
   );
 }
 
-/** The worker's entry: a one-line module that imports this library and serves. */
-function entry(): string {
-  const source = `import{serveSpawned}from${JSON.stringify(SELF)};serveSpawned();`;
+/**
+ * The worker's entry: a small module that holds back messages, imports this library and the
+ * worker's module in parallel (one round of loading, not two), and serves (see `Entry` in
+ * _spawned.ts).
+ */
+function entry(module: string): string {
+  const source = `const early=[];let notify=()=>{};` +
+    `const hold=(e)=>{e.stopImmediatePropagation();early.push(e);notify()};` +
+    `addEventListener("message",hold);` +
+    `const[lib,loaded]=await Promise.all([import(${JSON.stringify(SELF)}),` +
+    `import(${JSON.stringify(module)}).then((module)=>({module}),(error)=>({error}))]);` +
+    `lib.serveSpawned({loaded,early,hold,wake:(f)=>{notify=f}});`;
   return `data:text/javascript,${encodeURIComponent(source)}`;
 }
 

@@ -318,3 +318,18 @@ Deno.test("worker.terminate() on a spawned worker is JoinHandle.terminate()", as
   await assert.rejects(job.join(), (e) => e instanceof DOMException && e.name === "AbortError");
   assert.throws(() => tx.sendSync("late"), SendError);
 });
+
+Deno.test("a module that fails to load: join() rejects, the ends in its data are settled", async () => {
+  const [tx, rx] = channel<number>();
+  const job = spawn(new URL("./spawn/no_such_module.ts", import.meta.url), { tx });
+  await assert.rejects(job.join());
+  assert.deepEqual(rx.tryRecv(), { state: "disconnected" });
+});
+
+Deno.test("messages posted right after spawn reach the function's listeners, in order", async () => {
+  const [tx, rx] = channel<string>();
+  const job = spawn(misc, { mode: "echo", tx });
+  for (const word of ["one", "two", "three"]) job.worker.postMessage(word);
+  assert.deepEqual([await rx.recv(), await rx.recv(), await rx.recv()], ["one", "two", "three"]);
+  await job.terminate();
+});

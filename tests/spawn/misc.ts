@@ -35,6 +35,9 @@ export default async function (data: Data): Promise<unknown> {
       const child = spawn<string>(new URL("./hello.ts", import.meta.url), { tx: data.tx });
       return await child.join();
     }
+    case "echo": // sends back every message posted to this worker
+      self.onmessage = (e) => (data.tx as Sender<string>).sendSync(e.data);
+      return await new Promise(() => {});
     case "made-here": {
       // A channel made in this worker: its sender goes to the parent, its receiver stays here.
       const [tx, rx] = channel<number>();

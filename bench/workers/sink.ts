@@ -1,0 +1,2 @@
+// Takes messages and does nothing with them (bench/spawn_bench.ts).
+self.onmessage = () => {};
