@@ -3,13 +3,10 @@
 // The same stream as stream.ts, received with `await`: `rx.recv()` and `for await … of` wait
 // without blocking the thread, so the event loop keeps running timers, I/O and callbacks while
 // a message is on its way. Here a timer ticks every 30 ms during the whole receive loop.
-import { channel } from "@wasmring/mpsc";
+import { channel, spawn } from "@wasmring/mpsc";
 
 const [tx, rx] = channel<number>();
-const worker = new Worker(new URL("./workers/counter_worker.ts", import.meta.url), {
-  type: "module",
-});
-worker.postMessage(tx.transfer());
+spawn(new URL("./workers/counter_worker.ts", import.meta.url), { tx });
 
 const start = performance.now();
 const elapsed = () => `${Math.round(performance.now() - start)}`.padStart(4) + " ms";
