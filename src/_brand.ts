@@ -6,6 +6,19 @@
  * @module
  */
 import type { EndHandle } from "./handle.ts";
+import { VERSION } from "./_version.ts";
+
+/**
+ * Every copy of the library marks its `Sender` and `Receiver` prototypes with this registered
+ * symbol (value: its version), so that an end of another copy in the same thread — a bundle
+ * beside the source, another release — is recognised as an end, not copied as a plain object.
+ */
+export const END_BRAND: unique symbol = Symbol.for("@wasmring/mpsc/end") as never;
+
+/** Marks the prototype of an end class (once, at class definition). */
+export function brandEndClass(proto: object): void {
+  Object.defineProperty(proto, END_BRAND, { value: VERSION });
+}
 
 /** How `spawn` moves an end into a handle, in two steps (see `End.prepare`). */
 export interface Mover {
@@ -24,9 +37,19 @@ export function markEnd(end: object, mover: Mover | null = null): void {
   ends.set(end, mover);
 }
 
-/** @returns whether `value` is a channel end (open, closed or transferred alike). */
+/**
+ * @returns whether `value` is a channel end (open, closed or transferred alike), of this copy of
+ * the library or of another one.
+ */
 export function isEnd(value: object): boolean {
-  return ends.has(value);
+  return ends.has(value) || (value as { [END_BRAND]?: unknown })[END_BRAND] !== undefined;
+}
+
+/** @returns the version of the other copy of the library that made the end `value`, or null. */
+export function foreignVersion(value: object): string | null {
+  if (ends.has(value)) return null;
+  const version = (value as { [END_BRAND]?: unknown })[END_BRAND];
+  return version === undefined ? null : String(version);
 }
 
 /** @returns how to move the channel end `end`, or null if it is not one. */

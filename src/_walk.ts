@@ -26,7 +26,9 @@ const ObjectPrototype = Object.prototype;
 
 /** @returns whether `value` has the shape of a handle (its fields are checked on adoption). */
 export function isHandleShape(value: object): boolean {
-  return (value as { protocol?: unknown }).protocol === PROTOCOL;
+  const protocol = (value as { protocol?: unknown }).protocol;
+  return protocol === PROTOCOL ||
+    (typeof protocol === "string" && protocol.startsWith("@wasmring/mpsc@"));
 }
 
 /**

@@ -6,12 +6,15 @@
 import { SharedChannel } from "./_shared_channel.ts";
 import { createClaim, createLifeline, LIFELINE_WORDS, OWNER, PROTOCOL } from "./_lifeline.ts";
 import { claim, track } from "./_settlement.ts";
+import { VERSION } from "./_version.ts";
 import { type Codec, codecNamed, resolveCodec } from "./codec/mod.ts";
 
 /** What a sender or receiver handle holds; plain data that `postMessage` can copy. */
 export interface EndHandle {
   /** Always `"@wasmring/mpsc@1"`. */
   readonly protocol: "@wasmring/mpsc@1";
+  /** The version of the library that made the handle; another version's handle is refused. */
+  readonly version: string;
   /** The channel's shared memory. */
   readonly memory: WebAssembly.Memory;
   /** The channel's id, checked against the memory on adoption. */
@@ -68,6 +71,7 @@ export function makeHandle<K extends "sender" | "receiver">(
 ): EndHandle & { kind: K } {
   const handle = {
     protocol: PROTOCOL,
+    version: VERSION,
     kind,
     memory: chan.memory,
     id: chan.id,
@@ -92,8 +96,18 @@ export function adopt<T>(
 ): { chan: SharedChannel; codec: Codec<T>; lifeline: Int32Array; owner: number } {
   const what = kind === "sender" ? "Sender" : "Receiver";
   const h = handle as Partial<EndHandle & { kind: string }> | null;
-  if (typeof h !== "object" || h === null || h.protocol !== PROTOCOL) {
+  if (
+    typeof h !== "object" || h === null || typeof h.protocol !== "string" ||
+    !h.protocol.startsWith("@wasmring/mpsc@")
+  ) {
     throw new TypeError(`Cannot adopt a ${kind}: not a handle from ${what}.transfer()`);
+  }
+  if (h.protocol !== PROTOCOL || h.version !== VERSION) {
+    throw new TypeError(
+      `Cannot adopt a ${kind}: the handle comes from @wasmring/mpsc ` +
+        `${typeof h.version === "string" ? h.version : "older than 0.1.0"}, and this thread ` +
+        `runs ${VERSION}: every thread must use the same version`,
+    );
   }
   if (h.kind !== kind) {
     throw new TypeError(`Cannot adopt a ${kind}: this is a ${String(h.kind)} handle`);

@@ -24,7 +24,7 @@ import {
 } from "./_wait.ts";
 import type { Codec } from "./codec/types.ts";
 import { RecvError } from "./errors.ts";
-import { endCloneError, markEnd } from "./_brand.ts";
+import { brandEndClass, endCloneError, markEnd } from "./_brand.ts";
 import { adopt, type AdoptOptions, type ReceiverHandle } from "./handle.ts";
 
 /** Options of {@linkcode Receiver.recv}. */
@@ -126,6 +126,10 @@ export class Receiver<T> {
       prepare: () => this.#end.prepare(this.#codec as Codec<unknown>),
       commit: () => this.#end.commit(),
     });
+  }
+
+  static {
+    brandEndClass(this.prototype);
   }
 
   static {

@@ -18,7 +18,7 @@ import { block, deadlineOf, DONE, PENDING, type Progress, WAIT, WaitQueue } from
 import type { Codec } from "./codec/types.ts";
 import { type DirectEncoder, directOf, encodeAside } from "./codec/_direct.ts";
 import { SendError } from "./errors.ts";
-import { endCloneError, markEnd } from "./_brand.ts";
+import { brandEndClass, endCloneError, markEnd } from "./_brand.ts";
 import { adopt, type AdoptOptions, type SenderHandle } from "./handle.ts";
 
 /** Options of {@linkcode Sender.send}. */
@@ -97,6 +97,10 @@ export class Sender<T> {
       prepare: () => this.#end.prepare(this.#codec as Codec<unknown>),
       commit: () => this.#end.commit(),
     });
+  }
+
+  static {
+    brandEndClass(this.prototype);
   }
 
   static {

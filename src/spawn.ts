@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { moverOf } from "./_brand.ts";
+import { foreignVersion, moverOf } from "./_brand.ts";
+import { VERSION } from "./_version.ts";
 import type { Lifelined } from "./_lifeline.ts";
 import { cutAll, finished, handlesFor, ownWorkers } from "./_settlement.ts";
 import { type Outcome, START, type Start } from "./_spawned.ts";
@@ -279,7 +280,14 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
 function prepareEnds(data: unknown): { data: unknown; commit: () => void } {
   const found = find(data);
   if (found === null || found.ends.length === 0) return { data, commit: () => {} };
-  const movers = found.ends.map((end) => moverOf(end)!);
+  const movers = found.ends.map((end) => {
+    const mover = moverOf(end);
+    if (mover !== null) return mover;
+    throw new TypeError(
+      `Cannot spawn: a channel end in the data comes from another copy of @wasmring/mpsc ` +
+        `(${foreignVersion(end)}; this one is ${VERSION}): use one copy in every module`,
+    );
+  });
   for (const mover of movers) {
     const why = mover.blocker();
     if (why !== null) throw new TypeError(`Cannot spawn: ${why}`);
