@@ -47,8 +47,10 @@ const scope = globalThis as any;
  */
 export interface Entry {
   loaded: { module?: Record<string, unknown>; error?: unknown };
+  /** The start data, when the runtime handed it over with the worker (Node's `workerData`). */
+  start: Start | null;
   early: MessageEvent[];
-  hold: (event: MessageEvent) => void;
+  hold: ((event: MessageEvent) => void) | null;
   wake: (notify: () => void) => void;
 }
 
@@ -59,6 +61,10 @@ export interface Entry {
  * dispatched in order.
  */
 export function serve(entry: Entry): void {
+  if (entry.start !== null) {
+    run(entry.start, entry.loaded, () => {});
+    return;
+  }
   const { early, hold } = entry;
   const begin = () => {
     entry.wake(() => {});
@@ -141,7 +147,7 @@ function adoptAll(data: unknown): unknown {
 }
 
 /** The worker's own `close`, before `guardClose` wrapped it. */
-let close: () => void = () => scope.close();
+let close: () => void = () => scope.close?.();
 
 /**
  * `self.close()` stops this worker at once, without running `using` blocks or `finally`
@@ -167,11 +173,19 @@ function guardClose(): void {
   };
 }
 
-/** An error nobody handles ends this worker: its ends are settled first, here. */
+/**
+ * An error nobody handles ends this worker: its ends are settled first, here. On Node and Bun,
+ * whatever ends the worker (`process.exit()` too) runs the process's `exit` listeners first.
+ */
 function guardErrors(): void {
-  const settle = (event: Event) => {
-    if (!event.defaultPrevented) cutAll(adoptedHere());
-  };
-  scope.addEventListener("error", settle);
-  scope.addEventListener("unhandledrejection", settle);
+  if (typeof scope.addEventListener === "function") {
+    const settle = (event: Event) => {
+      if (!event.defaultPrevented) cutAll(adoptedHere());
+    };
+    scope.addEventListener("error", settle);
+    scope.addEventListener("unhandledrejection", settle);
+  }
+  if (typeof scope.Deno === "undefined" && typeof scope.process?.on === "function") {
+    scope.process.on("exit", () => cutAll(adoptedHere()));
+  }
 }

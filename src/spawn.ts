@@ -12,6 +12,7 @@ import { cutAll, finished, handlesFor, ownWorkers } from "./_settlement.ts";
 import { type Outcome, START, type Start } from "./_spawned.ts";
 import { T_CUT, T_REPORTED, THREAD_WORDS } from "./_thread.ts";
 import { find, substitute } from "./_walk.ts";
+import { canStartWorkers, type Started, startWorker } from "./_workers.ts";
 
 export { serve as serveSpawned } from "./_spawned.ts";
 
@@ -88,9 +89,7 @@ export function spawn<R = unknown>(
   data?: unknown,
   options?: SpawnOptions,
 ): JoinHandle<R> {
-  if (typeof Worker !== "function") {
-    throw new TypeError("Cannot spawn: this runtime has no Worker");
-  }
+  if (!canStartWorkers()) throw new TypeError("Cannot spawn: this runtime has no workers");
   const url = absolute(module);
   return new JoinHandle<R>(url, prepareEnds(data), options, key);
 }
@@ -118,6 +117,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
   #settled: Promise<void>;
   #resolveSettled!: () => void;
   #ended = false;
+  #started!: Started;
 
   /** Not public: use {@linkcode spawn}. */
   constructor(
@@ -132,43 +132,42 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
     const handles = handlesFor(data);
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
-    const worker = new Worker(entry(url), {
-      type: "module",
-      name: options?.name,
-      deno: options?.deno,
-    } as WorkerOptions);
-    this.worker = worker;
-    ownWorkers.add(worker);
-    const proto = Object.getPrototypeOf(worker) as Worker;
     const start: Start = { type: START, module: url, data, words: this.#words, port: port2 };
+    let started: Started;
     try {
-      proto.postMessage.call(worker, start, { transfer: [port2, ...(options?.transfer ?? [])] });
+      started = startWorker(
+        (viaWorkerData) => entry(url, viaWorkerData),
+        start,
+        [port2, ...(options?.transfer ?? [])],
+        { name: options?.name, deno: options?.deno },
+        {
+          error: (error) => this.#finish({ done: true, ok: false, error }),
+          exit: () => this.#finish({ done: true, ok: false, error: exited() }),
+        },
+      );
     } catch (error) {
-      proto.terminate.call(worker);
       port1.close();
       throw error;
     }
     commit();
+    this.#started = started;
+    const worker = this.worker = started.worker as Worker;
+    ownWorkers.add(worker);
     this.#held.push(...handles);
     port1.onmessage = (event) => this.#onReport(event.data);
-    worker.addEventListener("error", (event) => {
-      // The worker's error belongs to join(), as a thread's panic to Rust's join().
-      event.preventDefault();
-      this.#finish({ done: true, ok: false, error: errorOf(event) });
-    });
-    // Postings to this worker are watched here, not by any wrapper on Worker.prototype.
+    // Postings to this worker are watched here, not by any wrapper on a prototype.
+    const post = Object.getPrototypeOf(worker).postMessage as (...args: unknown[]) => void;
     Object.defineProperties(worker, {
       postMessage: {
         configurable: true,
         writable: true,
-        value: (message: unknown, transfer?: Transferable[] | StructuredSerializeOptions) => {
+        value: (message: unknown, ...rest: unknown[]) => {
           const found = handlesFor(message);
-          // deno-lint-ignore no-explicit-any
-          (proto.postMessage as any).call(worker, message, transfer);
+          post.call(worker, message, ...rest);
           this.#remember(found);
         },
       },
-      terminate: { configurable: true, writable: true, value: () => void this.terminate() },
+      terminate: { configurable: true, writable: true, value: () => this.terminate() },
     });
   }
 
@@ -253,7 +252,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
     this.#outcome = outcome;
     // From now on every channel call in the worker throws AbortError (it unwinds if blocked).
     Atomics.store(this.#words, T_CUT, 1);
-    Object.getPrototypeOf(this.worker).terminate.call(this.worker);
+    this.#started.terminate();
     void this.#settle();
   }
 
@@ -321,22 +320,25 @@ function absolute(module: string | URL): string {
 }
 
 /**
- * The worker's entry: a small module that holds back messages, imports this library and the
- * worker's module in parallel (one round of loading, not two), and serves (see `Entry` in
- * _spawned.ts).
+ * The worker's entry: a small module that imports this library and the worker's module in
+ * parallel (one round of loading, not two), and serves (see `Entry` in _spawned.ts). On the web,
+ * the start message comes first, and the entry holds back every message until the library takes
+ * over; on Node, the start data is the worker's `workerData`.
  */
-function entry(module: string): string {
-  const source = `const early=[];let notify=()=>{};` +
-    `const hold=(e)=>{e.stopImmediatePropagation();early.push(e);notify()};` +
-    `addEventListener("message",hold);` +
-    `const[lib,loaded]=await Promise.all([import(${JSON.stringify(SELF)}),` +
-    `import(${JSON.stringify(module)}).then((module)=>({module}),(error)=>({error}))]);` +
-    `lib.serveSpawned({loaded,early,hold,wake:(f)=>{notify=f}});`;
+function entry(module: string, viaWorkerData: boolean): string {
+  const load = `const[lib,loaded]=await Promise.all([import(${JSON.stringify(SELF)}),` +
+    `import(${JSON.stringify(module)}).then((module)=>({module}),(error)=>({error}))]);`;
+  const source = viaWorkerData
+    ? `import{workerData}from"node:worker_threads";${load}` +
+      `lib.serveSpawned({loaded,start:workerData,early:[],hold:null,wake:()=>{}});`
+    : `const early=[];let notify=()=>{};` +
+      `const hold=(e)=>{e.stopImmediatePropagation();early.push(e);notify()};` +
+      `addEventListener("message",hold);${load}` +
+      `lib.serveSpawned({loaded,start:null,early,hold,wake:(f)=>{notify=f}});`;
   return `data:text/javascript,${encodeURIComponent(source)}`;
 }
 
-function errorOf(event: Event): unknown {
-  const e = event as ErrorEvent;
-  if (e.error !== undefined && e.error !== null) return e.error;
-  return new Error(e.message || "The worker failed");
+/** The error `join()` rejects with when the worker ended without settling its function. */
+function exited(): DOMException {
+  return new DOMException("The worker ended before its function settled", "AbortError");
 }

@@ -1,0 +1,114 @@
+/**
+ * Starting a worker for `spawn` on this runtime, and what the runtime tells about its end: a web
+ * `Worker` (Deno, browsers, Bun) or a `node:worker_threads` `Worker` (Node, which has no global
+ * `Worker`). Internal.
+ *
+ * | runtime | worker             | start data          | it failed           | it ended            |
+ * | ------- | ------------------ | ------------------- | ------------------- | ------------------- |
+ * | Deno    | web, `data:` entry | first message       | `error` event       | (no event)          |
+ * | browser | web, `data:` entry | first message       | `error` event       | (no event)          |
+ * | Bun     | web, `data:` entry | first message       | `error` event       | `close` event       |
+ * | Node    | worker_threads     | `workerData`        | `error` event       | `exit` event        |
+ *
+ * @module
+ */
+
+/** What `spawn` hears from a worker's runtime object. */
+export interface WorkerEvents {
+  /** An error nobody handled in the worker ended it. */
+  error(error: unknown): void;
+  /** The worker ended (where the runtime says so). */
+  exit(): void;
+}
+
+/** A started worker. */
+export interface Started {
+  /** The runtime's worker object (given to the user as `JoinHandle.worker`). */
+  worker: object;
+  /** The runtime's own `postMessage` of that worker (whatever its instance now has). */
+  post(message: unknown, transfer: Transferable[]): void;
+  /** The runtime's own `terminate`. */
+  terminate(): void;
+}
+
+interface NodeWorker {
+  postMessage(message: unknown, transfer?: readonly unknown[]): void;
+  terminate(): Promise<number>;
+  on(event: string, listener: (arg: unknown) => void): void;
+}
+
+// deno-lint-ignore no-explicit-any
+const scope = globalThis as any;
+
+/** The Node `worker_threads` module, when this runtime is Node (no web `Worker`), else null. */
+function nodeWorkers(): { Worker: new (url: URL, options: object) => NodeWorker } | null {
+  if (typeof scope.Worker === "function") return null;
+  const load = scope.process?.getBuiltinModule;
+  return typeof load === "function" ? load("node:worker_threads") : null;
+}
+
+/** Whether `spawn` can start workers here. */
+export function canStartWorkers(): boolean {
+  return typeof scope.Worker === "function" || nodeWorkers() !== null;
+}
+
+/**
+ * Starts a worker on `entry` (see `entry` in spawn.ts: a `data:` module whose source depends on
+ * `workerData`, the runtime's way to hand over `start`), with `start` as its first message or
+ * its `workerData`.
+ * @throws whatever the runtime throws for `start` (a `DataCloneError`): nothing is started then.
+ */
+export function startWorker(
+  entry: (viaWorkerData: boolean) => string,
+  start: unknown,
+  transfer: Transferable[],
+  options: { name?: string; deno?: unknown },
+  events: WorkerEvents,
+): Started {
+  const node = nodeWorkers();
+  if (node !== null) {
+    const worker = new node.Worker(new URL(entry(true)), {
+      workerData: start,
+      transferList: transfer,
+      name: options.name,
+    });
+    const proto = Object.getPrototypeOf(worker) as NodeWorker;
+    worker.on("error", (error) => events.error(error));
+    worker.on("exit", () => events.exit());
+    return {
+      worker,
+      post: (message, list) => proto.postMessage.call(worker, message, list),
+      terminate: () => void proto.terminate.call(worker),
+    };
+  }
+  const worker = new scope.Worker(entry(false), {
+    type: "module",
+    name: options.name,
+    deno: options.deno,
+  }) as Worker;
+  const proto = Object.getPrototypeOf(worker) as Worker;
+  try {
+    proto.postMessage.call(worker, start, { transfer });
+  } catch (error) {
+    proto.terminate.call(worker);
+    throw error;
+  }
+  worker.addEventListener("error", (event) => {
+    // The worker's error belongs to join(), as a thread's panic to Rust's join().
+    event.preventDefault();
+    events.error(errorOf(event));
+  });
+  // Bun tells when a worker has ended, whatever ended it (`process.exit()` included).
+  worker.addEventListener("close", () => events.exit());
+  return {
+    worker,
+    post: (message, list) => proto.postMessage.call(worker, message, { transfer: list }),
+    terminate: () => proto.terminate.call(worker),
+  };
+}
+
+function errorOf(event: Event): unknown {
+  const e = event as ErrorEvent;
+  if (e.error !== undefined && e.error !== null) return e.error;
+  return new Error(e.message || "The worker failed");
+}
