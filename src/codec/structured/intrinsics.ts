@@ -103,7 +103,21 @@ export const NOT_SERIALIZABLE = typeof G.URL === "function"
 /** Deno's host objects (Blob, File, MessagePort, DOMException…) carry this symbol. */
 export const HOST_OBJECT = Symbol.for("Deno.core.hostObject");
 
-export const isError: (x: unknown) => boolean = G.Error.isError ?? types.isNativeError;
+/**
+ * Whether DOMExceptions are ordinary objects here (Node, Bun), not host objects (Deno): the
+ * encoder, which looks for them among host objects, then meets them as errors (see `isError`)
+ * and must tell them apart there.
+ */
+export const DOMEXC_UNMARKED = DOMExc !== undefined && !(HOST_OBJECT in new DOMExc());
+const nativeIsError: (x: unknown) => boolean = G.Error.isError ?? types.isNativeError;
+/** Whether `o` is an Error (by internal slot); where DOMEXC_UNMARKED, a DOMException too. */
+export const isError: (o: object) => boolean = DOMEXC_UNMARKED
+  ? (o) => nativeIsError(o) || (inherits(o, DOMExc!.prototype) && isDOMException(o))
+  : nativeIsError;
+function inherits(o: object, proto: object): boolean {
+  for (let p = getProto(o); p !== null; p = getProto(p)) if (p === proto) return true;
+  return false;
+}
 
 /**
  * Objects V8's serializer rejects although nothing but their prototype identifies them from
@@ -146,6 +160,23 @@ for (const C of ["Global", "Table", "Instance", "Tag", "Exception"]) {
   });
   if (key) methodBrand(P, key);
   else reject(P, () => true);
+}
+// Elsewhere than Deno, the web classes carry neither of Deno's markers: find them by prototype,
+// so that a channel rejects on every runtime what it rejects on Deno (rather than sending, say,
+// a Blob as `{}`).
+if (NOT_SERIALIZABLE === undefined) {
+  methodBrand(G.URL?.prototype, "href");
+  methodBrand(G.URLSearchParams?.prototype, "has", "a");
+  methodBrand(G.Headers?.prototype, "has", "a");
+  methodBrand(G.Request?.prototype, "url");
+  methodBrand(G.Response?.prototype, "status");
+  methodBrand(G.ReadableStream?.prototype, "locked");
+  methodBrand(G.WritableStream?.prototype, "locked");
+  methodBrand(G.TransformStream?.prototype, "readable");
+}
+if (typeof G.Blob === "function" && !(HOST_OBJECT in G.Blob.prototype)) {
+  methodBrand(G.Blob.prototype, "size"); // and File, which extends it
+  methodBrand(G.MessagePort?.prototype, "onmessage");
 }
 // Built-in iterators have no side-effect-free brand check: their prototype decides.
 for (
