@@ -162,21 +162,30 @@ for (const C of ["Global", "Table", "Instance", "Tag", "Exception"]) {
   else reject(P, () => true);
 }
 // Elsewhere than Deno, the web classes carry neither of Deno's markers: find them by prototype,
-// so that a channel rejects on every runtime what it rejects on Deno (rather than sending, say,
-// a Blob as `{}`).
-if (NOT_SERIALIZABLE === undefined) {
-  methodBrand(G.URL?.prototype, "href");
-  methodBrand(G.URLSearchParams?.prototype, "has", "a");
-  methodBrand(G.Headers?.prototype, "has", "a");
-  methodBrand(G.Request?.prototype, "url");
-  methodBrand(G.Response?.prototype, "status");
-  methodBrand(G.ReadableStream?.prototype, "locked");
-  methodBrand(G.WritableStream?.prototype, "locked");
-  methodBrand(G.TransformStream?.prototype, "readable");
+// so that a channel rejects on other runtimes what it rejects on Deno (rather than sending, say,
+// a Blob as `{}`). Node defines most of them lazily, and loading Headers, Request and Response
+// takes it some 20 ms: a class whose global is still a lazy accessor is left alone (Node's own
+// structuredClone turns those into `{}` too), except Blob, which costs nothing to load.
+/** The prototype of global class `name` if it is loaded (or `always`), without loading it. */
+function loadedProto(name: string, always = false): object | undefined {
+  const d = getOwnDesc(globalThis, name);
+  const C = d === undefined ? undefined : "value" in d ? d.value : always ? G[name] : undefined;
+  return typeof C === "function" ? C.prototype : undefined;
 }
-if (typeof G.Blob === "function" && !(HOST_OBJECT in G.Blob.prototype)) {
-  methodBrand(G.Blob.prototype, "size"); // and File, which extends it
-  methodBrand(G.MessagePort?.prototype, "onmessage");
+if (NOT_SERIALIZABLE === undefined) {
+  methodBrand(loadedProto("URL", true), "href");
+  methodBrand(loadedProto("URLSearchParams", true), "has", "a");
+  methodBrand(loadedProto("Headers"), "has", "a");
+  methodBrand(loadedProto("Request"), "url");
+  methodBrand(loadedProto("Response"), "status");
+  methodBrand(loadedProto("ReadableStream"), "locked");
+  methodBrand(loadedProto("WritableStream"), "locked");
+  methodBrand(loadedProto("TransformStream"), "readable");
+}
+const BlobProto = loadedProto("Blob", true);
+if (BlobProto !== undefined && !(HOST_OBJECT in BlobProto)) {
+  methodBrand(BlobProto, "size"); // and File, which extends it
+  methodBrand(loadedProto("MessagePort"), "onmessage");
 }
 // Built-in iterators have no side-effect-free brand check: their prototype decides.
 for (
