@@ -56,9 +56,29 @@ let compiled: WebAssembly.Module | undefined;
 
 /** The compiled core, compiled once per thread. */
 export function coreModule(): WebAssembly.Module {
-  return compiled ??= new WebAssembly.Module(
-    Uint8Array.fromBase64(CORE_WASM_BASE64) as Uint8Array<ArrayBuffer>,
-  );
+  return compiled ??= new WebAssembly.Module(fromBase64(CORE_WASM_BASE64));
+}
+
+// deno-lint-ignore no-explicit-any
+const G = globalThis as any;
+
+/**
+ * Decodes base64: natively where the runtime can (Deno, Bun; 0.04 ms for the core), else with
+ * Node's Buffer (Node 20: 0.1 ms), else through `atob` (about 0.5–1 ms).
+ */
+export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  if (typeof G.Uint8Array.fromBase64 === "function") return G.Uint8Array.fromBase64(text);
+  if (typeof G.Buffer?.from === "function") {
+    const b = G.Buffer.from(text, "base64") as Uint8Array;
+    return new Uint8Array(b.buffer as ArrayBuffer, b.byteOffset, b.length);
+  }
+  if (typeof G.atob !== "function") {
+    throw new TypeError("Cannot load the channel core: this runtime cannot decode base64");
+  }
+  const binary: string = G.atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }
 
 /** Instantiates the core over `memory`. Instances keep no shared state: one per thread is fine. */

@@ -22,7 +22,7 @@
 import * as W from "./wire.ts";
 import { ERROR_CTORS, VIEW_CTORS } from "./wire.ts";
 import { latin1, textScratchBytes, utf16, utf8 } from "../_text.ts";
-import { defineProp } from "./intrinsics.ts";
+import { dataCloneError, defineProp, DOMExc, HAS_RESIZABLE } from "./intrinsics.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Decoder state. `rb` is the caller's view (in shared memory); nothing decoded may alias it.
@@ -62,6 +62,11 @@ interface DecShape {
 const SHAPE_SLOTS = 128;
 const SHAPE_BLOCK_MAX = 2048;
 const decShapeCache: (DecShape | undefined)[] = new Array(SHAPE_SLOTS);
+
+/** The error for a value of a type this runtime lacks (encoded where it has it). */
+function lacks(type: string): DOMException {
+  return dataCloneError(`A ${type} could not be decoded: this runtime has no ${type}`);
+}
 
 function corrupt(): never {
   throw new TypeError("Cannot decode structured value: the bytes are malformed");
@@ -288,7 +293,10 @@ function readView(): ArrayBufferView {
     buffer = refs[id];
   }
   const C = VIEW_CTORS[kind];
-  if (C === undefined || !(buffer instanceof ArrayBuffer)) corrupt();
+  if (C === undefined || !(buffer instanceof ArrayBuffer)) {
+    if (C === undefined && kind === W.VIEW_FLOAT16) throw lacks("Float16Array");
+    corrupt();
+  }
   let view: ArrayBufferView;
   try {
     view = flags & W.VIEW_LENGTH_TRACKING ? new C(buffer, offset) : new C(buffer, offset, length);
@@ -307,6 +315,7 @@ function readBuffer(): ArrayBuffer {
   if (n > rend - rp || (max >= 0 && max < n)) corrupt();
   let b: ArrayBuffer;
   if (max >= 0) {
+    if (!HAS_RESIZABLE) throw lacks("resizable ArrayBuffer");
     b = new ArrayBuffer(n, { maxByteLength: max });
     new Uint8Array(b).set(rb.subarray(rp, rp + n));
   } else {
@@ -322,7 +331,8 @@ function readDOMException(): DOMException {
   const name = readString();
   const message = readString();
   const flags = readByte();
-  const e = new DOMException(message, name);
+  if (DOMExc === undefined) throw lacks("DOMException");
+  const e = new DOMExc(message, name);
   if (flags & W.ERROR_HAS_STACK) {
     // Deno's own deserializer defines the stack as a data property.
     defineProp(e, "stack", {

@@ -24,6 +24,7 @@ import {
   booleanValueOf,
   dataCloneError,
   dateGetTime,
+  DOMEXC_UNMARKED,
   domExceptionMessage,
   domExceptionName,
   dvBuffer,
@@ -641,6 +642,7 @@ function sharedError(): DOMException {
 
 // deno-lint-ignore no-explicit-any
 function writeError(e: any): void {
+  if (DOMEXC_UNMARKED && isDOMException(e)) return writeDOMException(e);
   // Same reads, in the same order, as V8's ValueSerializer::WriteJSError.
   const messageDesc = getOwnDesc(e, "message");
   const causeDesc = getOwnDesc(e, "cause");

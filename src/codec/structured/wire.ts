@@ -105,6 +105,8 @@ export const VIEW_CTORS: (ViewCtor | undefined)[] = [
   (globalThis as { Float16Array?: ViewCtor }).Float16Array,
 ];
 export const VIEW_DATAVIEW = 11;
+/** The one view kind a runtime may lack (Node 20 has no Float16Array). */
+export const VIEW_FLOAT16 = 12;
 export const VIEW_KIND: Record<string, number> = { __proto__: null } as unknown as Record<
   string,
   number
