@@ -10,7 +10,7 @@
  */
 import { cutAll } from "./_settlement.ts";
 import { adoptedHere } from "./_lifeline.ts";
-import { linkParent } from "./_thread.ts";
+import { linkParent, posted } from "./_thread.ts";
 import { find, substitute } from "./_walk.ts";
 import { Receiver } from "./receiver.ts";
 import { Sender } from "./sender.ts";
@@ -124,6 +124,7 @@ async function run(
     // The value cannot be cloned: the parent hears why instead.
     port.postMessage({ done: true, ok: false, error } satisfies Outcome);
   }
+  posted();
   port.close();
   close();
 }
@@ -159,23 +160,28 @@ function guardClose(): void {
   const original = scope.close;
   close = () => original.call(scope);
   scope.close = function () {
-    cutAll(adoptedHere());
-    if (parentPort !== null) {
-      const error = new DOMException(
-        "The worker closed itself before its function settled",
-        "AbortError",
-      );
-      parentPort.postMessage({ done: true, ok: false, error } satisfies Outcome);
-      parentPort.close();
-      parentPort = null;
-    }
+    ending("The worker closed itself before its function settled");
     return original.call(scope);
   };
 }
 
 /**
- * An error nobody handles ends this worker: its ends are settled first, here. On Node and Bun,
- * whatever ends the worker (`process.exit()` too) runs the process's `exit` listeners first.
+ * This worker ends before its function settled: its ends are settled here, and the parent hears
+ * why (it may have no other way to learn it: Deno tells nothing when a worker exits).
+ */
+function ending(why: string): void {
+  cutAll(adoptedHere());
+  if (parentPort === null) return;
+  const error = new DOMException(why, "AbortError");
+  parentPort.postMessage({ done: true, ok: false, error } satisfies Outcome);
+  posted();
+  parentPort.close();
+  parentPort = null;
+}
+
+/**
+ * An error nobody handles ends this worker: its ends are settled first, here. So does
+ * `process.exit()` (Node, Bun, Deno), which runs the process's `exit` listeners first.
  */
 function guardErrors(): void {
   if (typeof scope.addEventListener === "function") {
@@ -185,7 +191,13 @@ function guardErrors(): void {
     scope.addEventListener("error", settle);
     scope.addEventListener("unhandledrejection", settle);
   }
-  if (typeof scope.Deno === "undefined" && typeof scope.process?.on === "function") {
-    scope.process.on("exit", () => cutAll(adoptedHere()));
+  if (typeof scope.process?.on === "function") {
+    // Node and Bun tell the parent how the worker ended (its error, or that it exited); Deno
+    // does not, so there the parent hears it from here.
+    const tell = typeof scope.Deno === "object";
+    scope.process.on("exit", () => {
+      if (tell) ending("The worker exited before its function settled");
+      else cutAll(adoptedHere());
+    });
   }
 }

@@ -15,8 +15,10 @@
 export const T_CUT = 0;
 /** Index of the number of reports this thread has posted. */
 export const T_REPORTED = 1;
+/** Index of the "this thread has posted its outcome" flag (set after posting it). */
+export const T_DONE = 2;
 /** Words shared by a parent and the thread it spawned. */
-export const THREAD_WORDS = 2;
+export const THREAD_WORDS = 3;
 
 /** What a thread reports of an end it holds: enough for its parent to settle it. */
 export interface Report {
@@ -46,6 +48,11 @@ export function parentWords(): Int32Array | null {
 /** Whether `spawn` started this thread (its ends are then reported to its parent). */
 export function spawned(): boolean {
   return parent !== null;
+}
+
+/** Notes that this thread has posted its outcome to its parent (see T_DONE). */
+export function posted(): void {
+  if (parent !== null) Atomics.store(parent.words, T_DONE, 1);
 }
 
 /** Tells this thread's parent about an end held here (no-op if `spawn` did not start it). */

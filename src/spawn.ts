@@ -10,7 +10,7 @@ import { VERSION } from "./_version.ts";
 import type { Lifelined } from "./_lifeline.ts";
 import { cutAll, finished, handlesFor, ownWorkers } from "./_settlement.ts";
 import { type Outcome, START, type Start } from "./_spawned.ts";
-import { T_CUT, T_REPORTED, THREAD_WORDS } from "./_thread.ts";
+import { T_CUT, T_DONE, T_REPORTED, THREAD_WORDS } from "./_thread.ts";
 import { find, substitute } from "./_walk.ts";
 import { canStartWorkers, type Started, startWorker } from "./_workers.ts";
 
@@ -142,7 +142,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
         { name: options?.name, deno: options?.deno },
         {
           error: (error) => this.#finish({ done: true, ok: false, error }),
-          exit: () => this.#finish({ done: true, ok: false, error: exited() }),
+          exit: () => void this.#exited(),
         },
       );
     } catch (error) {
@@ -244,6 +244,20 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
     }
     this.#received++;
     this.#remember([message]);
+  }
+
+  /**
+   * The runtime says the worker ended. If it posted its outcome first, that message may still
+   * be on its way (a port and the worker's events are separate queues): wait for it.
+   */
+  async #exited(): Promise<void> {
+    const deadline = Date.now() + REPORT_PATIENCE_MS;
+    while (
+      this.#outcome === null && Atomics.load(this.#words, T_DONE) !== 0 && Date.now() < deadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    this.#finish({ done: true, ok: false, error: exited() });
   }
 
   /** Ends the worker with `outcome` (the first one wins) and settles what it held. */

@@ -1,0 +1,112 @@
+// node tests/runtimes/spawn.mjs <bundle.mjs>   (or bun …, or deno run -A …)
+//
+// spawn on Node, Bun and Deno, with the library as bundled by `deno task bundle`: the runtime-
+// neutral core of tests/spawn_test.ts and the hello/producers/pipeline examples. Prints one line
+// per check, then "all passed on <runtime>"; exits non-zero at the first failure. Run by
+// tests/runtimes_test.ts.
+import assert from "node:assert/strict";
+import { pathToFileURL } from "node:url";
+
+const bundle = process.argv[2];
+if (!bundle) throw new Error("usage: spawn.mjs <bundle.mjs>");
+const lib = pathToFileURL(bundle).href;
+const runtime = globalThis.Bun
+  ? `Bun ${globalThis.Bun.version}`
+  : globalThis.Deno
+  ? `Deno ${globalThis.Deno.version.deno}`
+  : `Node ${process.version}`;
+const { channel, RecvError, SendError, spawn, syncChannel } = await import(lib);
+const peer = new URL("./spawn_peer.mjs", import.meta.url);
+
+function ok(what) {
+  console.log(`ok: ${what}`);
+}
+
+/** Waits until words[0] is set by a worker. */
+async function ready(words) {
+  for (let i = 0; Atomics.load(words, 0) === 0; i++) {
+    if (i > 5000) throw new Error("the worker never got ready");
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+{
+  const [tx, rx] = channel();
+  const job = spawn(peer, { mode: "hello", tx });
+  assert.throws(() => tx.sendSync("here"), /transferred/);
+  assert.equal(await rx.recv(), "Hello from the worker!");
+  assert.equal(await job.join(), 42);
+  assert.deepEqual(rx.tryRecv(), { state: "disconnected" });
+  ok("hello: a moved sender, join(), disconnection when the function returns");
+}
+{
+  const [tx, rx] = channel();
+  const jobs = ["A", "B", "C"].map((name) =>
+    spawn(peer, { mode: "produce", name, tx: tx.clone() })
+  );
+  tx.close();
+  const seen = new Map([["A", []], ["B", []], ["C", []]]);
+  for await (const { name, seq } of rx) seen.get(name).push(seq);
+  for (const [, seqs] of seen) assert.deepEqual(seqs, [1, 2, 3, 4, 5]);
+  for (const job of jobs) await job.join();
+  ok("producers: three workers, per-producer order, disconnection");
+}
+{
+  const [linesTx, linesRx] = channel();
+  const [upperTx, upperRx] = syncChannel(1);
+  const stage = spawn(peer, { mode: "upper", input: linesRx, output: upperTx });
+  for (const line of ["a", "b", "c"]) linesTx.sendSync(line);
+  linesTx.close();
+  const out = [];
+  for await (const line of upperRx) out.push(line);
+  assert.deepEqual(out, ["A", "B", "C"]);
+  await stage.join();
+  ok("pipeline: a stage's loop ends on disconnection, and so does the next");
+}
+{
+  const [tx, rx] = syncChannel(1);
+  const words = new Int32Array(new SharedArrayBuffer(4));
+  const job = spawn(peer, { mode: "block", rx, words });
+  await ready(words);
+  await job.terminate();
+  await assert.rejects(job.join(), (e) => e.name === "AbortError");
+  assert.throws(() => tx.sendSync(1, { timeout: 0 }), SendError);
+  ok("terminate() while blocked in recvSync: the receiver is closed");
+}
+{
+  const [tx, rx] = channel();
+  const job = spawn(peer, { mode: "throw", tx });
+  await assert.rejects(job.join(), /the worker fails/);
+  assert.equal(rx.recvSync({ timeout: 5000 }), 1);
+  assert.throws(() => rx.recvSync({ timeout: 5000 }), RecvError);
+  ok("an error in the worker: join() rejects with it, the sender is dropped");
+}
+{
+  const [tx, rx] = channel();
+  const job = spawn(peer, { mode: "exit", tx });
+  assert.equal(rx.recvSync({ timeout: 5000 }), 1);
+  assert.throws(() => rx.recvSync({ timeout: 5000 }), RecvError);
+  await assert.rejects(job.join(), (e) => e.name === "AbortError");
+  ok("process.exit() in the worker: the sender is dropped, join() rejects");
+}
+{
+  const [tx, rx] = channel();
+  const words = new Int32Array(new SharedArrayBuffer(4));
+  const job = spawn(peer, { mode: "adopt", lib, words });
+  job.worker.postMessage({ a: [{ b: { rx: rx.transfer() } }] });
+  await ready(words);
+  await job.terminate();
+  assert.throws(() => tx.sendSync(1, { timeout: 0 }), SendError);
+  ok("a handle posted 3 deep to the worker: settled when it is terminated");
+}
+{
+  const [tx] = channel();
+  const [helloTx, helloRx] = channel();
+  const job = spawn(peer, { mode: "hello", tx: helloTx });
+  assert.throws(() => job.worker.postMessage(tx), (e) => e.name === "DataCloneError");
+  assert.equal(await job.join(), 42);
+  assert.equal(helloRx.recvSync(), "Hello from the worker!");
+  tx.close();
+  ok("posting a live end is a DataCloneError");
+}
+console.log(`all passed on ${runtime} `);
