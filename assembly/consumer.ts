@@ -4,9 +4,10 @@
 
 import {
   ALIGN, BUSY, CONS_CHECK, CONS_RING, CORRUPT, CORRUPTED, DEBUG, DISCONNECTED, EMPTY, HEADER,
-  MIN_CAPACITY, OK, POSITION, REALIGN, RECEIVED, RECORD_DEAD, RECORD_GAP, RECORD_MESSAGE,
-  RECORD_PADDING, RING_DATA, RING_HEAD, RING_NEXT, RING_START, RING_TAIL, SENDERS, SPACE_SEQ,
-  SPACE_WAITERS, align8, consCheck, headerOk, isPowerOfTwo, startCheck,
+  MIN_CAPACITY, OK, POSITION, REALIGN, REALIGNING, RECEIVED, RECORD_DEAD, RECORD_GAP,
+  RECORD_MESSAGE, RECORD_PADDING, RING_DATA, RING_HEAD, RING_NEXT, RING_REALIGNS, RING_START,
+  RING_TAIL, SENDERS, SPACE_SEQ, SPACE_WAITERS, align8, consCheck, headerOk, isPowerOfTwo,
+  startCheck,
 } from "./layout";
 import { capacityOf, cfgLargest, enter, fail, maxRings } from "./channel";
 import { retire, sealedFor } from "./ring";
@@ -144,8 +145,12 @@ export function peek(ch: usize): i32 {
     const ring = consRing;
     const tail = atomic.load<i64>(ring + RING_TAIL);
     const position = tail & POSITION;
-    // TAIL lies between this consumer's HEAD (TAIL is never behind it) and a ring further on.
-    if (position < consTail || position < consHead || position - consHead > consCap) {
+    // TAIL lies between this consumer's HEAD (TAIL is never behind it) and a ring further on,
+    // aligned (only this consumer marks it REALIGNING, and unmarks it before it returns).
+    if (
+      position < consTail || position < consHead || position - consHead > consCap ||
+      (tail & (ALIGN - 1)) != 0
+    ) {
       return fail(ch, 23);
     }
     consTail = position;
@@ -189,6 +194,10 @@ function drained(ch: usize, tail: i64): i32 {
     if (consLarge || atomic.load<i32>(ch + REALIGN) != 0) realign(ch, tail);
     return EMPTY;
   }
+  // Nothing at HEAD, read after TAIL: else TAIL was written back over a record (see `realign`).
+  if (atomic.load<i64>(ring + RING_DATA + <i32>(consHead & (consCap - 1))) != 0) {
+    return fail(ch, 24);
+  }
   const next = sealedFor(ch, ring, tail, false);
   if (next == CORRUPTED) return CORRUPTED;
   if (next == 0) return EMPTY; // its sealer is linking one
@@ -206,7 +215,18 @@ function drained(ch: usize, tail: i64): i32 {
  * Consumer, with its ring empty at position `tail` and unsealed: moves HEAD and TAIL to the
  * next multiple of the capacity, so that the next record starts at offset 0 and any record up
  * to the ring's capacity fits. The consumer claims the rest of the ring like a producer would
- * (a CAS on TAIL; nothing is written there, its bytes read 0), then skips it.
+ * (nothing is written there, its bytes read 0), then skips it.
+ *
+ * In three steps, each a CAS: TAIL marked REALIGNING (no producer claims from it any more),
+ * HEAD moved, TAIL moved; a producer that reads the mark does the last two itself
+ * (`finishRealign`) rather than wait. HEAD moves before TAIL, so that a TAIL at the realigned
+ * position, or past it, is never seen before HEAD is there: a claim computed from a TAIL
+ * written back below it (a stray write of a value read there) finds HEAD above it, which the
+ * producer checks after such a claim (see `reserve`). REALIGNS, counted first, tells a producer
+ * that its last claim came before a realign, so that TAIL written back to where that claim
+ * ended is not taken for its own. (Moving TAIL, then HEAD, with nothing counted, a producer
+ * claimed below the new HEAD after such a write, and the message was skipped: fuzz seed
+ * 6085190. See "TAIL written back" in ring.ts.)
  *
  * An empty ring takes any record of up to half its capacity wherever it stands; a larger one
  * only if it fits before the end or after the wrap. So the consumer realigns its ring whenever
@@ -216,14 +236,34 @@ function drained(ch: usize, tail: i64): i32 {
  */
 function realign(ch: usize, tail: i64): void {
   if (atomic.load<i32>(ch + REALIGN) != 0) atomic.store<i32>(ch + REALIGN, 0);
+  const ring = consRing;
   const c = <i64>consCap;
   const resume = (tail + c - 1) & ~(c - 1);
   if (resume == tail) return;
   if (DEBUG) assert((resume & (c - 1)) == 0); // offset 0 of the ring, even if `tail` was bogus
-  if (atomic.cmpxchg<i64>(consRing + RING_TAIL, tail, resume) != tail) return;
-  // Publishes the freed ring to producers (a CAS from the HEAD this consumer keeps: see `skip`).
-  if (atomic.cmpxchg<i64>(consRing + RING_HEAD, consHead, resume) != consHead) {
+  if (DEBUG) assert(tail == consHead && (tail & (ALIGN - 1)) == 0);
+  // Only the consumer writes REALIGNS; the CAS that marks TAIL publishes the count with it.
+  store<i32>(ring + RING_REALIGNS, load<i32>(ring + RING_REALIGNS) + 1);
+  const marked = tail | REALIGNING;
+  if (atomic.cmpxchg<i64>(ring + RING_TAIL, tail, marked) != tail) return; // a claim came first
+  // Nothing at HEAD, read after the mark: TAIL said drained, but a stray write may have taken it
+  // back to the start of a record. A producer reads TAIL after writing its header, so either
+  // this finds the header or that producer finds the mark (see `reserve`).
+  if (atomic.load<i64>(ring + RING_DATA + <i32>(consHead & (consCap - 1))) != 0) {
+    fail(ch, 24);
+    return;
+  }
+  // Publishes the freed ring to producers: HEAD by a CAS from the value this consumer keeps (see
+  // `skip`), or moved already by a producer that read the mark; then TAIL, unless moved already
+  // (and claimed past, or sealed, since).
+  const head = atomic.cmpxchg<i64>(ring + RING_HEAD, consHead, resume);
+  if (head != consHead && head != resume) {
     fail(ch, 34);
+    return;
+  }
+  const now = atomic.cmpxchg<i64>(ring + RING_TAIL, marked, resume);
+  if (now != marked && ((now & (ALIGN - 1)) != 0 || (now & POSITION) < resume)) {
+    fail(ch, 38);
     return;
   }
   consHead = resume;

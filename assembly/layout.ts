@@ -60,7 +60,7 @@ export const FIRST_OFFSET: i32 = 16;
 // and keeps its own copy, so a later write there changes nothing.
 
 export const MAGIC_VALUE: i32 = 0x4d505343; // "MPSC"
-export const LAYOUT_VERSION: i32 = 3;
+export const LAYOUT_VERSION: i32 = 4;
 export const MAGIC: i32 = 0;
 export const VERSION: i32 = 4;
 export const BOUND: i32 = 8;
@@ -117,7 +117,8 @@ export const CONTROL_SIZE: i32 = 512;
 //   r + 0     │ CAPACITY │ NEXT (ring that follows once this one is sealed; 0 = none) │
 //             │ FREE_NEXT (next retired ring in the FREE_RINGS list) │ RING_CHECK     │
 //             │ PREV (the ring it succeeds, written before NEXT links it) │ START      │
-//   r + 64    │ TAIL: i64 byte position claimed by producers; bit 63 = SEALED        │
+//   r + 64    │ TAIL: i64 byte position claimed by producers; bit 63 = SEALED,       │
+//             │   bit 2 = REALIGNING │ REALIGNS                                      │
 //   r + 128   │ HEAD: i64 byte position of the next record to consume                │
 //   r + 192   │ data[capacity] ...                                                   │
 //
@@ -141,12 +142,23 @@ export const RING_PREV: i32 = 16;
 /** A check of the ring's address and its starting HEAD (see `startCheck`), written with HEAD. */
 export const RING_START: i32 = 20;
 export const RING_TAIL: i32 = 64;
+/**
+ * Realigns the consumer began in this ring (wrapping), counted before it moves TAIL: a producer
+ * whose last claim came before one takes its next claim's space on no word of its own (see
+ * `reserve`). On TAIL's line, which the producers read anyway.
+ */
+export const RING_REALIGNS: i32 = 72;
 export const RING_HEAD: i32 = 128;
 export const RING_DATA: i32 = 192;
 
 /** TAIL's SEALED bit (bit 63), and the mask of the byte position below it. */
 export const SEALED: i64 = i64.MIN_VALUE;
 export const POSITION: i64 = i64.MAX_VALUE;
+/**
+ * A mark in TAIL's alignment bits: the consumer is realigning the ring from this position (see
+ * `realign`). Nobody claims from a marked TAIL; whoever reads it may finish the realign.
+ */
+export const REALIGNING: i64 = 4;
 
 /** Check word of a ring at `ring` with `capacity`. */
 // @ts-ignore: decorator
@@ -169,6 +181,7 @@ export function initRing(r: usize, capacity: i32): void {
   store<i32>(r + RING_PREV, 0);
   store<i32>(r + RING_START, startCheck(r, 0));
   store<i64>(r + RING_TAIL, 0);
+  store<i32>(r + RING_REALIGNS, 0);
   store<i64>(r + RING_HEAD, 0);
 }
 

@@ -4,13 +4,14 @@
 
 import {
   ADMITTED, ALIGN, BUSY, CONTROL_SIZE, CORRUPTED, DATA_SEQ, DATA_WAITERS, DEBUG, DISCONNECTED,
-  FIRST_OFFSET, FULL, HEADER, INVALID, MAX_LENGTH, MISMATCH, NO_MEMORY, OK, OWNER_MASK, PROD_RING,
-  REALIGN, RECEIVED, RECEIVED_CACHE, RECEIVER, RECORD_GAP, RECORD_MESSAGE, RECORD_PADDING,
-  RECV_WAITING, RING_DATA, RING_HEAD, RING_NEXT, RING_PREV, RING_TAIL, SEALED, SEALING, SEAL_GEN,
-  SEAL_SPINS, SPACE_SEQ, SPACE_WAITERS, SPIN_LIMIT, TOO_LARGE, UNBOUNDED, align8, header,
+  FIRST_OFFSET, FULL, HEADER, INVALID, MAX_LENGTH, MISMATCH, NO_MEMORY, OK, OWNER_MASK, POSITION,
+  PROD_RING, REALIGN, REALIGNING, RECEIVED, RECEIVED_CACHE, RECEIVER, RECORD_GAP, RECORD_MESSAGE,
+  RECORD_PADDING, RECV_WAITING, RING_DATA, RING_HEAD, RING_NEXT, RING_PREV, RING_REALIGNS,
+  RING_TAIL, SEALED, SEALING, SEAL_GEN, SEAL_SPINS, SPACE_SEQ, SPACE_WAITERS, SPIN_LIMIT,
+  TOO_LARGE, UNBOUNDED, align8, header,
 } from "./layout";
 import { attached, capacityOf, cfgBound, enter, fail, reach } from "./channel";
-import { allocRing, sealedFor } from "./ring";
+import { allocRing, finishRealign, sealedFor } from "./ring";
 import { wake } from "./wait";
 
 // ── Admission
@@ -85,8 +86,9 @@ export function length(ch: usize): i32 {
 let prodRing: usize = 0;
 let prodHead: i64 = 0;
 let prodTail: i64 = 0;
-/** Where this thread's last claim in `prodRing` ended. */
+/** Where this thread's last claim in `prodRing` ended, and REALIGNS as it read it for that claim. */
 let prodEnd: i64 = -1;
+let prodRealigns: i32 = 0;
 
 /**
  * Claims space for a record with a payload of `length` bytes, on behalf of sender `owner`.
@@ -122,7 +124,16 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
       }
       continue;
     }
-    if ((tail & (ALIGN - 1)) != 0) return fail(ch, 15);
+    if ((tail & (ALIGN - 1)) != 0) {
+      // Marked: the consumer is realigning the ring. Finish that, then claim past it.
+      if ((tail & (ALIGN - 1)) != REALIGNING || !finishRealign(ring, capacity, tail)) {
+        return fail(ch, 15);
+      }
+      continue;
+    }
+    // Read after TAIL: a TAIL that a realign moved (or a value derived from it) comes with the
+    // count that realign raised (see `realign`).
+    const realigns = atomic.load<i32>(ring + RING_REALIGNS);
     const index = <i32>(tail & (capacity - 1));
     const toEnd = capacity - index;
     const padding = size > toEnd ? toEnd : 0;
@@ -186,11 +197,25 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
       continue;
     }
     if (atomic.cmpxchg<i64>(ring + RING_TAIL, tail, end) != tail) continue;
-    // Right after this thread's own last claim, TAIL has not moved since it moved it: the space
-    // is as that claim left it (a move back is caught above). Else its first word is checked.
-    const follows = tail == prodEnd;
+    // Right after this thread's own last claim, with no realign since, TAIL has not moved since
+    // it moved it: the space is as that claim left it (a move back is caught above).
+    const follows = tail == prodEnd && realigns == prodRealigns;
     prodTail = end;
     prodEnd = end;
+    prodRealigns = realigns;
+    if (!follows) {
+      // Another thread moved TAIL since (another producer; or the consumer, realigning): this
+      // producer's views of TAIL and HEAD are old, and TAIL may have been written back below
+      // HEAD, into space the consumer has passed (zeroed: the header check below passes). A
+      // claim is never below HEAD: the consumer stops at it until its header is written, and
+      // realigns only a ring drained up to TAIL. So a HEAD past it means TAIL was written.
+      const head = atomic.load<i64>(ring + RING_HEAD);
+      if (head > tail) {
+        unadmit(ch);
+        return fail(ch, 39);
+      }
+      if (head > prodHead) prodHead = head;
+    }
     const data = ring + RING_DATA;
     let record = data + index;
     // Space between HEAD and the claims reads 0 (see "Protocol" in ring.ts): a header there
@@ -221,6 +246,23 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
     } else if (atomic.cmpxchg<i64>(record, 0, claim) != 0) {
       unadmit(ch);
       return fail(ch, 18);
+    }
+    // TAIL again, after the header: never below this claim's end, nor marked (the consumer
+    // realigns only a ring drained up to TAIL, and this claim is not consumed). Else TAIL was
+    // written back into the claim before the header was there — and the consumer, which reads
+    // the header at HEAD after marking TAIL or, for a sealed ring, after reading it (see
+    // `realign`, `drained`), may have passed the claim by: one of the two sees the other. A
+    // realign begun since (and finished: HEAD first) shows in REALIGNS, and HEAD tells.
+    const after = atomic.load<i64>(ring + RING_TAIL);
+    if ((after & (ALIGN - 1)) != 0 || (after & POSITION) < end) {
+      unadmit(ch);
+      return fail(ch, 40);
+    }
+    if (atomic.load<i32>(ring + RING_REALIGNS) != realigns) {
+      if (atomic.load<i64>(ring + RING_HEAD) > tail) {
+        unadmit(ch);
+        return fail(ch, 40);
+      }
     }
     return <i32>(record + HEADER);
   }

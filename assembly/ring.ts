@@ -27,6 +27,29 @@
 //   Positions stay monotonic across reuse (a reused ring resumes past its final TAIL): a
 //   producer that read a ring long ago can only win its CAS on TAIL with a HEAD no newer than
 //   the real one, so even a claim computed before the ring was retired is a valid claim.
+// - Realigning (`realign` in consumer.ts): the consumer, finding its ring drained off a multiple
+//   of the capacity, may move HEAD and TAIL on to the next multiple, claiming the rest of the
+//   ring like a producer would. Three CASes: TAIL marked REALIGNING (nobody claims from it), HEAD,
+//   then TAIL; a producer that reads the mark does the last two itself (`finishRealign`), so no
+//   claim waits for the consumer. REALIGNS counts the realigns begun, before the mark.
+// - TAIL written back (a stray write of a lower value) lets a claim overlap space that is not
+//   free: a record not consumed yet, or space below HEAD, which the consumer never reads again
+//   (a message lost without a report). So each producer fails the channel on a TAIL below the
+//   highest it saw (check 16); a claim that does not follow its producer's own last claim, or
+//   follows it across a realign (REALIGNS moved), writes its header by a CAS from 0 (18) and
+//   finds HEAD not past its start (39), which a realign, moving HEAD before TAIL, guarantees for
+//   any TAIL read at or past the realigned position; and every producer reads TAIL again after
+//   writing its header (40), while the consumer reads the header at HEAD again after marking TAIL
+//   for a realign, or after reading the TAIL of a sealed ring it leaves (24): so TAIL written
+//   back to the start of a claim, which the consumer would take for the end of its ring, is seen
+//   by one of them. With one producer every TAIL written back is found (fuzz seed 6085190 lost
+//   messages both ways before: a claim below a realigned HEAD, a realign past a record). With
+//   several, two are not, both overwriting a record that may then be lost, or delivered with
+//   another producer's bytes, without a report: TAIL written back to exactly where one
+//   producer's last claim ended after others claimed past it (that producer takes its claim for
+//   the continuation of its own and writes the header with a plain store, not a CAS from 0:
+//   see `reserve`); and TAIL written back into a record another producer is still writing, or
+//   has written, onto a word of it that reads 0 (its header not written yet, zero payload).
 // - Dead producers: see ends.ts.
 // - Counting: ADMITTED (producers) and RECEIVED (consumer) are wrapping message counters;
 //   ADMITTED - RECEIVED is the number of messages claimed and not yet consumed, which a bounded
@@ -35,7 +58,7 @@
 // - Waiting: see wait.ts.
 
 import {
-  CONS_RING, CONTROL_SIZE, CORRUPT, CORRUPTED, DEBUG, FREE_RINGS, LARGE_RING, NO_MEMORY, OK, PAGE,
+  ALIGN, CONS_RING, CONTROL_SIZE, CORRUPT, CORRUPTED, DEBUG, FREE_RINGS, LARGE_RING, NO_MEMORY, OK, PAGE,
   POSITION, PROD_RING, RING_DATA, RING_FREE_NEXT, RING_HEAD, RING_NEXT, RING_PREV, RING_START,
   RING_TAIL, SEALING, SEAL_GEN, SPIN_LIMIT, STORAGE, TOO_LARGE, initRing, isPowerOfTwo,
   nextPowerOfTwo, pagesFor, startCheck,
@@ -243,6 +266,32 @@ export function sealedFor(ch: usize, ring: usize, tail: i64, producer: bool): i3
     return fail(ch, 13);
   }
   return <i32>next;
+}
+
+// ── Realigning
+
+/**
+ * Finishes the realign the consumer began in `ring` (of `capacity` bytes) by marking its TAIL
+ * `marked` (see `realign` in consumer.ts): moves HEAD, then TAIL, from the marked position to
+ * the next multiple of the capacity. The consumer calls it after marking; a producer that reads
+ * the mark calls it too, so that no claim waits for the consumer. Each step is a CAS from the
+ * value before it, so whoever comes second changes nothing.
+ * @returns false if the memory contradicts a realign under way (the caller fails the channel).
+ */
+export function finishRealign(ring: usize, capacity: i32, marked: i64): bool {
+  const from = marked & ~(<i64>ALIGN - 1);
+  const c = <i64>capacity;
+  const to = (from + c - 1) & ~(c - 1);
+  // Only an unsealed TAIL off a multiple of the capacity is ever marked.
+  if (marked < 0 || to == from) return false;
+  // HEAD first: TAIL shows the realigned position only once HEAD is there too (see `realign`).
+  const head = atomic.cmpxchg<i64>(ring + RING_HEAD, from, to);
+  if (head != from && head != to) {
+    // Not a realign under way, unless it was finished since and consumption went on.
+    return atomic.load<i64>(ring + RING_TAIL) != marked;
+  }
+  atomic.cmpxchg<i64>(ring + RING_TAIL, marked, to);
+  return true;
 }
 
 // ── Informational

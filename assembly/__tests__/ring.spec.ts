@@ -7,7 +7,7 @@ import {
   RING_DATA, senderCount, storageBytes, TOO_LARGE, UNBOUNDED, validate, CONTROL_SIZE,
   DATA_SEQ, DATA_WAITERS, SPACE_SEQ, SPACE_WAITERS, waitDataBegin, waitDataEnd, waitSpaceBegin,
   waitSpaceEnd, newOwner, markDead, unblock, NEXT_OWNER, OWNER_MASK, MISMATCH, largestPayload,
-  CORRUPTED, corrupted, RING_TAIL,
+  CORRUPTED, corrupted, RING_TAIL, RING_HEAD, REALIGNING,
 } from "../index";
 
 /**
@@ -562,6 +562,82 @@ describe("untrusted memory", () => {
     const p = reserve(ch, 1016, 1);
     expect<i32>(p).toBe(CORRUPTED);
     expect<bool>(corrupted(ch) != 0).toBe(true);
+  });
+});
+
+describe("a TAIL moved back under a realigned HEAD", () => {
+  // The consumer realigns a drained ring that is the largest the channel can have (a first ring
+  // of 256 bytes within 64 KiB): HEAD and TAIL move on to the next multiple of the capacity.
+  // A stray write then takes TAIL back by 64 bytes, to a value still past every TAIL this
+  // producer saw. A claim there lies below HEAD: the consumer never reads it (fuzz seed 6085190
+  // lost messages this way), so the claim must fail the channel.
+  const C = 256;
+  test("a claim that does not follow this producer's own (seed 6085190)", () => {
+    const ch = channel(UNBOUNDED, C, 65536);
+    const ring = ch + CONTROL_SIZE;
+    expect<i32>(send(ch, 100, 1)).toBe(OK); // [0, 112)
+    take(ch, 100, 1); // drained: realigned to 256
+    expect<i64>(load<i64>(ring + RING_HEAD)).toBe(C);
+    expect<i64>(load<i64>(ring + RING_TAIL)).toBe(C);
+    store<i32>(ring + RING_TAIL, C - 64); // the low word, as the fuzz corrupter writes it
+    expect<i32>(reserve(ch, 24, 1)).toBe(CORRUPTED);
+    expect<bool>(corrupted(ch) != 0).toBe(true);
+  });
+  test("a claim that looks like it follows this producer's own (TAIL back where it left it)", () => {
+    const ch = channel(UNBOUNDED, C, 65536);
+    const ring = ch + CONTROL_SIZE;
+    expect<i32>(send(ch, 184, 1)).toBe(OK); // [0, 192)
+    take(ch, 184, 1); // realigned to 256
+    store<i32>(ring + RING_TAIL, C - 64); // = 192, where this producer's last claim ended
+    expect<i32>(reserve(ch, 56, 1)).toBe(CORRUPTED); // [192, 256) would end exactly at HEAD
+    expect<bool>(corrupted(ch) != 0).toBe(true);
+  });
+  test("a realign that would pass a record: TAIL taken back to where that record starts", () => {
+    const ch = channel(UNBOUNDED, C, 65536);
+    const ring = ch + CONTROL_SIZE;
+    expect<i32>(send(ch, 100, 1)).toBe(OK); // [0, 112)
+    expect<i32>(send(ch, 24, 2)).toBe(OK); // [112, 144)
+    store<i32>(ring + RING_TAIL, 112); // the consumer will take the ring as drained after one
+    take(ch, 100, 1);
+    // Realigning now would skip the second message (fuzz seed 6085190 lost messages this way).
+    expect<i32>(peek(ch)).toBe(CORRUPTED);
+  });
+  test("without the stray write, claims go on at the realigned position", () => {
+    const ch = channel(UNBOUNDED, C, 65536);
+    expect<i32>(send(ch, 184, 1)).toBe(OK);
+    take(ch, 184, 1);
+    expect<i32>(send(ch, 24, 2)).toBe(OK);
+    expect<i32>(send(ch, 75, 3)).toBe(OK);
+    take(ch, 24, 2);
+    take(ch, 75, 3);
+    expect<i32>(peek(ch)).toBe(EMPTY);
+    expect<i32>(corrupted(ch)).toBe(0);
+  });
+});
+
+describe("realign", () => {
+  test("a producer that finds TAIL marked finishes the realign, then claims past it", () => {
+    const ch = channel(UNBOUNDED, 256, MB); // not the largest ring: no realign when drained
+    const ring = ch + CONTROL_SIZE;
+    expect<i32>(send(ch, 100, 1)).toBe(OK);
+    take(ch, 100, 1);
+    expect<i64>(load<i64>(ring + RING_TAIL)).toBe(112);
+    // The first step of a realign, as a consumer that stopped right after it leaves TAIL.
+    store<i64>(ring + RING_TAIL, 112 | REALIGNING);
+    const p = reserve(ch, 24, 1);
+    expect<i32>(p).toBe(<i32>(ring + RING_DATA + HEADER), "at offset 0");
+    expect<i64>(load<i64>(ring + RING_HEAD)).toBe(256);
+    expect<i64>(load<i64>(ring + RING_TAIL)).toBe(256 + 32);
+    // This consumer never began that realign (a stray write marked TAIL): HEAD moved under it.
+    commitClaim(ch, p);
+    expect<i32>(peek(ch)).toBe(CORRUPTED);
+  });
+  test("a mark on a TAIL that is not HEAD fails the channel", () => {
+    const ch = channel(UNBOUNDED, 256, MB);
+    const ring = ch + CONTROL_SIZE;
+    expect<i32>(send(ch, 100, 1)).toBe(OK); // unconsumed: HEAD 0, TAIL 112
+    store<i64>(ring + RING_TAIL, 112 | REALIGNING);
+    expect<i32>(reserve(ch, 24, 1)).toBe(CORRUPTED);
   });
 });
 
