@@ -41,7 +41,13 @@ export {
   type RecvSyncOptions,
   type TryRecvResult,
 } from "./src/receiver.ts";
-export { ChannelCorruptedError, RecvError, SendError } from "./src/errors.ts";
+export {
+  ChannelCorruptedError,
+  type DisconnectOptions,
+  type DisconnectReason,
+  RecvError,
+  SendError,
+} from "./src/errors.ts";
 export { JoinHandle, type JoinOptions, spawn, type SpawnOptions } from "./src/spawn.ts";
 export type { AdoptOptions, EndHandle, ReceiverHandle, SenderHandle } from "./src/handle.ts";
 export {

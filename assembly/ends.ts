@@ -12,7 +12,7 @@
 // any unfinished claim at the head is skipped the same way.
 
 import {
-  BUSY, CORRUPTED, DATA_SEQ, DATA_WAITERS, HEADER, NEXT_OWNER, OK, OWNER_MASK, POSITION, RECEIVER,
+  BUSY, CORRUPTED, DATA_SEQ, DATA_WAITERS, DIED, DIED_RECEIVER, DIED_SENDER, HEADER, NEXT_OWNER, OK, OWNER_MASK, POSITION, RECEIVER,
   RECORD_DEAD, RECORD_MESSAGE, RECORD_PADDING, RING_TAIL, SENDERS, SPACE_SEQ, SPACE_WAITERS, align8,
   header,
 } from "./layout";
@@ -41,6 +41,20 @@ export function closeReceiver(ch: usize): void {
   // Publishes the disconnection: later reserves fail with DISCONNECTED.
   atomic.store<i32>(ch + RECEIVER, 0);
   wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+}
+
+/**
+ * Notes that `ends` (DIED_SENDER, DIED_RECEIVER) were settled for a thread that died: called
+ * before the sender is dropped or the receiver closed, so a peer that sees the disconnection
+ * sees why.
+ */
+export function markDied(ch: usize, ends: i32): void {
+  atomic.or<i32>(ch + DIED, ends & (DIED_SENDER | DIED_RECEIVER));
+}
+
+/** @returns which ends were settled for a thread that died (any thread may write it: a hint). */
+export function diedEnds(ch: usize): i32 {
+  return atomic.load<i32>(ch + DIED) & (DIED_SENDER | DIED_RECEIVER);
 }
 
 // ── Owners of claims

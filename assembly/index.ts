@@ -26,8 +26,8 @@ export {
   // Control block
   MAGIC_VALUE, LAYOUT_VERSION, MAGIC, VERSION, BOUND, MAX_BYTES, STORAGE, FREE_RINGS, ID, CORRUPT,
   CONFIG_CHECK, LARGE_RING, PROD_RING, ADMITTED, RECEIVED_CACHE, SEALING, SEAL_GEN, CONS_RING,
-  RECEIVED, REALIGN, CONS_CHECK, SENDERS, RECEIVER, RECV_WAITING, DATA_SEQ, DATA_WAITERS, SPACE_SEQ,
-  SPACE_WAITERS, NEXT_OWNER, OWNER_MASK, CONTROL_SIZE,
+  RECEIVED, REALIGN, CONS_CHECK, SENDERS, RECEIVER, RECV_WAITING, DIED, DIED_SENDER, DIED_RECEIVER,
+  DATA_SEQ, DATA_WAITERS, SPACE_SEQ, SPACE_WAITERS, NEXT_OWNER, OWNER_MASK, CONTROL_SIZE,
   // Ring descriptor
   RING_CAPACITY, RING_NEXT, RING_FREE_NEXT, RING_CHECK, RING_PREV, RING_START, RING_TAIL, RING_HEAD,
   RING_DATA, RING_REALIGNS, REALIGNING,
@@ -46,7 +46,7 @@ export {
   addSender, dropSender, closeReceiver, newOwner, markDead, headDead, unblock,
 } from "./ends";
 export { channelBound, channelId, channelMaxBytes } from "./channel";
-export { senderCount, receiverOpen } from "./ends";
+export { senderCount, receiverOpen, markDied, diedEnds } from "./ends";
 export { length } from "./producer";
 export { storageBytes, ringCapacity } from "./ring";
 export {

@@ -43,7 +43,7 @@ export const FIRST_OFFSET: i32 = 16;
 //   ch + 128  ├──────────────────────────────────────────────────────────────────┤
 //             │ CONS_RING │ RECEIVED │ REALIGN │ CONS_CHECK                      │ consumer
 //   ch + 192  ├──────────────────────────────────────────────────────────────────┤
-//             │ SENDERS │ RECEIVER │ RECV_WAITING │                             │ ends
+//             │ SENDERS │ RECEIVER │ RECV_WAITING │ DIED │                      │ ends
 //   ch + 256  ├──────────────────────────────────────────────────────────────────┤
 //             │ DATA_SEQ │ DATA_WAITERS │                                        │ wait: data
 //   ch + 320  ├──────────────────────────────────────────────────────────────────┤
@@ -89,6 +89,13 @@ export const CONS_CHECK: i32 = 140;
 export const SENDERS: i32 = 192;
 export const RECEIVER: i32 = 196;
 export const RECV_WAITING: i32 = 200;
+/**
+ * Which ends were settled for a thread that died holding them (DIED_SENDER | DIED_RECEIVER),
+ * rather than closed: set before the count it explains changes, read only to word the errors.
+ */
+export const DIED: i32 = 204;
+export const DIED_SENDER: i32 = 1;
+export const DIED_RECEIVER: i32 = 2;
 export const DATA_SEQ: i32 = 256;
 export const DATA_WAITERS: i32 = 260;
 export const SPACE_SEQ: i32 = 320;

@@ -40,6 +40,8 @@ export interface Core {
   dropSender(ch: number): number;
   closeReceiver(ch: number): void;
   senderCount(ch: number): number;
+  markDied(ch: number, ends: number): void;
+  diedEnds(ch: number): number;
   receiverOpen(ch: number): number;
   length(ch: number): number;
   storageBytes(ch: number): number;

@@ -74,7 +74,7 @@ function remember(worker: Worker, found: Lifelined[]): void {
 function end(worker: Worker): void {
   const list = postedTo.get(worker);
   postedTo.delete(worker);
-  if (list !== undefined) cutAll(list);
+  if (list !== undefined) cutAll(list, true);
 }
 
 /**

@@ -109,8 +109,8 @@ export function claim(handle: Lifelined): Int32Array | string {
   }
   if (!adjustHeld(handle.lifeline, 1)) {
     // The terminator settled this lifeline between our claim and now, and saw the handle as
-    // adopted: the end is ours to close.
-    closeEnds(handle, 1);
+    // adopted: the end is ours to close (its worker died).
+    closeEnds(handle, 1, true);
     return "the worker it was posted to was terminated";
   }
   report(handle);
@@ -142,18 +142,19 @@ export function heldHere(
  * Ends the lives of `handles`' lifelines: cuts them (the calls of the thread that holds their
  * ends throw `AbortError` from now on), settles their ends, and wakes the channels' sleepers
  * (so that a thread blocked on one unwinds now; sleepers elsewhere wake within a slice).
+ * `died`: the thread that held them died (its peers' errors say so), rather than finished.
  */
-export function cutAll(handles: Iterable<Lifelined>): void {
+export function cutAll(handles: Iterable<Lifelined>, died: boolean): void {
   for (const handle of handles) {
     Atomics.store(handle.lifeline, CUT, 1);
-    settle(handle);
+    settle(handle, died);
     SharedChannel.wakeAll(handle.memory, 0);
   }
 }
 
-/** Settles the ends this thread holds under lifelines, as another thread would if it died. */
+/** Closes the ends this thread holds under lifelines, as it ends itself (`self.close()`). */
 export function settleHere(): void {
-  for (const handle of adoptedHere()) settle(handle);
+  for (const handle of adoptedHere()) settle(handle, false);
 }
 
 /** Whether `handle` was adopted and every end held under its lifeline is gone. */
@@ -168,7 +169,7 @@ export function finished(handle: Lifelined): boolean {
  * that when `terminate()` returns, the worker's ends are settled whoever did it (a worker that
  * posts its last message and calls `self.close()` races its terminator).
  */
-export function settle(handle: Lifelined): void {
+export function settle(handle: Lifelined, died: boolean): void {
   const lifeline = handle.lifeline;
   for (let held = Atomics.load(lifeline, HELD);;) {
     if (held === SETTLED) return;
@@ -186,9 +187,9 @@ export function settle(handle: Lifelined): void {
     }
     try {
       // Not adopted under this lifeline: if not adopted at all, it is lost with the worker.
-      if (held > 0) closeEnds(handle, held);
+      if (held > 0) closeEnds(handle, held, died);
       else if (Atomics.compareExchange(handle.claim, ADOPTED, 0, ABANDONED) === 0) {
-        closeEnds(handle, 1);
+        closeEnds(handle, 1, true); // lost with the worker
       }
     } finally {
       Atomics.store(lifeline, HELD, SETTLED);
@@ -198,10 +199,14 @@ export function settle(handle: Lifelined): void {
   }
 }
 
-/** Closes `count` ends of `handle`'s kind on its channel, for a thread that cannot. */
-function closeEnds(handle: Lifelined, count: number): void {
+/**
+ * Closes `count` ends of `handle`'s kind on its channel, for a thread that cannot; `died`: that
+ * thread died (recorded first, for the peers' errors).
+ */
+function closeEnds(handle: Lifelined, count: number, died: boolean): void {
   const chan = new SharedChannel(handle.memory, 0);
   if (chan.validate() !== "ok") return;
+  if (died) chan.markDied(handle.kind);
   if (handle.kind === "receiver") {
     chan.closeReceiver();
     return;

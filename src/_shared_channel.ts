@@ -162,6 +162,22 @@ export class SharedChannel {
   }
 
   /** Closes the receiver; senders wake and fail from now on. */
+  /**
+   * Notes that an end of `kind` is being settled for a thread that died; call before dropping or
+   * closing it, so that a peer that sees the disconnection sees why.
+   */
+  markDied(kind: "sender" | "receiver"): void {
+    this.#core.markDied(this.offset, kind === "sender" ? CORE.DIED_SENDER : CORE.DIED_RECEIVER);
+  }
+
+  /** Why the peers of an end of `kind` are gone: did one of them die holding its end? */
+  peersGone(kind: "sender" | "receiver"): "closed" | "died" {
+    const died = this.#core.diedEnds(this.offset);
+    return (died & (kind === "sender" ? CORE.DIED_RECEIVER : CORE.DIED_SENDER)) !== 0
+      ? "died"
+      : "closed";
+  }
+
   closeReceiver(): void {
     this.#core.closeReceiver(this.offset);
   }

@@ -114,8 +114,9 @@ async function run(
     outcome = { done: true, ok: false, error };
   }
   // As a Rust closure drops what it captured: the ends this thread still holds are closed (and
-  // cut: a callback that runs later cannot use them), then the parent hears the outcome.
-  cutAll(adoptedHere());
+  // cut: a callback that runs later cannot use them), then the parent hears the outcome. A
+  // function that threw died, as far as its peers can tell: its work is unfinished.
+  cutAll(adoptedHere(), !outcome.ok);
   if (parentPort === null) return; // self.close() was called
   parentPort = null;
   try {
@@ -160,7 +161,7 @@ function guardClose(): void {
   const original = scope.close;
   close = () => original.call(scope);
   scope.close = function () {
-    ending("The worker closed itself before its function settled");
+    ending("The worker closed itself before its function settled", false);
     return original.call(scope);
   };
 }
@@ -169,8 +170,8 @@ function guardClose(): void {
  * This worker ends before its function settled: its ends are settled here, and the parent hears
  * why (it may have no other way to learn it: Deno tells nothing when a worker exits).
  */
-function ending(why: string): void {
-  cutAll(adoptedHere());
+function ending(why: string, died: boolean): void {
+  cutAll(adoptedHere(), died);
   if (parentPort === null) return;
   const error = new DOMException(why, "AbortError");
   parentPort.postMessage({ done: true, ok: false, error } satisfies Outcome);
@@ -186,7 +187,7 @@ function ending(why: string): void {
 function guardErrors(): void {
   if (typeof scope.addEventListener === "function") {
     const settle = (event: Event) => {
-      if (!event.defaultPrevented) cutAll(adoptedHere());
+      if (!event.defaultPrevented) cutAll(adoptedHere(), true);
     };
     scope.addEventListener("error", settle);
     scope.addEventListener("unhandledrejection", settle);
@@ -195,9 +196,10 @@ function guardErrors(): void {
     // Node and Bun tell the parent how the worker ended (its error, or that it exited); Deno
     // does not, so there the parent hears it from here.
     const tell = typeof scope.Deno === "object";
-    scope.process.on("exit", () => {
-      if (tell) ending("The worker exited before its function settled");
-      else cutAll(adoptedHere());
+    scope.process.on("exit", (code: unknown) => {
+      const died = code !== 0; // an uncaught error, or process.exit(n) with n ≠ 0
+      if (tell) ending(`The worker exited (code ${code}) before its function settled`, died);
+      else cutAll(adoptedHere(), died);
     });
   }
 }

@@ -5,8 +5,23 @@
  */
 
 /**
- * A send failed because the receiver is gone (closed, or its worker terminated). The message was
- * not enqueued; it is returned in {@linkcode SendError.value}.
+ * Why a channel is disconnected: its peers closed their ends (`"closed"`: `close()`, `using`, a
+ * spawned worker's function returned), or a worker died holding one (`"died"`: terminated,
+ * failed with an error its function threw or nobody handled, or its end was lost with it). A
+ * pipeline can tell a producer that finished from one that crashed half way.
+ */
+export type DisconnectReason = "closed" | "died";
+
+/** Options of the error constructors. */
+export interface DisconnectOptions {
+  /** Why the channel is disconnected. Default: `"closed"`. */
+  reason?: DisconnectReason;
+}
+
+/**
+ * A send failed because the receiver is gone (closed, or its worker died: see
+ * {@linkcode SendError.reason}). The message was not enqueued; it is returned in
+ * {@linkcode SendError.value}.
  *
  * @typeParam T The channel's message type.
  * @example Catching a send to a closed receiver
@@ -26,22 +41,33 @@
 export class SendError<T> extends Error {
   /** The message that could not be sent. */
   readonly value: T;
+  /** `"died"` if the receiver's worker died holding it, else `"closed"`. */
+  readonly reason: DisconnectReason;
   /**
    * Creates a send error carrying the unsent value.
    *
    * @param value The message that could not be sent.
-   * @param message The error message.
+   * @param message The error message (default: says whether the receiver was closed or died).
+   * @param options Why the channel is disconnected.
    */
-  constructor(value: T, message = "Cannot send on a disconnected channel") {
-    super(message);
+  constructor(value: T, message?: string, options?: DisconnectOptions) {
+    const reason = options?.reason ?? "closed";
+    super(
+      message ??
+        (reason === "died"
+          ? "Cannot send on a disconnected channel: the receiver's worker died"
+          : "Cannot send on a disconnected channel"),
+    );
     this.name = "SendError";
     this.value = value;
+    this.reason = reason;
   }
 }
 
 /**
  * A receive failed because every sender is gone and every buffered message was taken: nothing
- * will ever arrive.
+ * will ever arrive. {@linkcode RecvError.reason} says whether a sender's worker died holding it
+ * (then some messages it meant to send may never have been sent).
  *
  * @example Draining until disconnection
  * ```ts
@@ -59,14 +85,24 @@ export class SendError<T> extends Error {
  * ```
  */
 export class RecvError extends Error {
+  /** `"died"` if a sender's worker died holding it, else `"closed"`. */
+  readonly reason: DisconnectReason;
   /**
    * Creates a receive error.
    *
-   * @param message The error message.
+   * @param message The error message (default: says whether a sender's worker died).
+   * @param options Why the channel is disconnected.
    */
-  constructor(message = "Cannot receive on a disconnected channel") {
-    super(message);
+  constructor(message?: string, options?: DisconnectOptions) {
+    const reason = options?.reason ?? "closed";
+    super(
+      message ??
+        (reason === "died"
+          ? "Cannot receive on a disconnected channel: a sender's worker died"
+          : "Cannot receive on a disconnected channel"),
+    );
     this.name = "RecvError";
+    this.reason = reason;
   }
 }
 

@@ -171,8 +171,13 @@ export class Receiver<T> {
       this.#took(true);
       return pulled;
     }
-    if (pulled === PULL_DISCONNECTED) throw new RecvError();
+    if (pulled === PULL_DISCONNECTED) throw this.#disconnected();
     return PENDING;
+  }
+
+  /** The error of a receive on a disconnected channel, saying whether a sender died. */
+  #disconnected(): RecvError {
+    return new RecvError(undefined, { reason: this.#chan.peersGone("receiver") });
   }
 
   /** `#attempt` for the wait driver (a method called directly is cheaper on the fast path). */
@@ -347,7 +352,7 @@ export class Receiver<T> {
       return DONE;
     }
     if (pulled === PULL_DISCONNECTED) {
-      entry.reject(new RecvError());
+      entry.reject(this.#disconnected());
       return DONE;
     }
     return pulled === PULL_BUSY ? RETRY : WAIT;

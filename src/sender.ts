@@ -120,7 +120,9 @@ export class Sender<T> {
   #outcome(status: PushStatus, value: T, bytes: number): boolean {
     if (status === OK) return true;
     if (status === FULL) return false;
-    if (status === DISCONNECTED) throw new SendError(value);
+    if (status === DISCONNECTED) {
+      throw new SendError(value, undefined, { reason: this.#chan.peersGone("sender") });
+    }
     if (status === TOO_LARGE) {
       throw new RangeError(
         `Cannot send a message of ${bytes} bytes: this channel takes at most ` +

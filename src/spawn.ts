@@ -228,7 +228,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
   #remember(found: Lifelined[]): void {
     if (found.length === 0) return;
     if (this.#ended) {
-      cutAll(found);
+      cutAll(found, true);
       return;
     }
     let kept = 0;
@@ -277,7 +277,9 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     this.#ended = true;
-    cutAll(this.#held);
+    // Whatever the worker still held when it ended is lost with it: it died. (A function that
+    // returned closed its ends itself before saying so: nothing is left here then.)
+    cutAll(this.#held, true);
     this.#held = [];
     this.#port.close();
     this.#resolveSettled();

@@ -28,7 +28,30 @@ Deno.test("the receiver sees disconnection when the worker holding senders is te
   assert.equal(rx.isDisconnected, false);
   worker.terminate();
   assert.deepEqual([rx.recvSync(), rx.recvSync(), rx.recvSync()], [0, 1, 2]);
-  assert.throws(() => rx.recvSync({ timeout: 5_000 }), RecvError);
+  assert.throws(
+    () => rx.recvSync({ timeout: 5_000 }),
+    (e) =>
+      e instanceof RecvError && e.reason === "died" && /a sender's worker died/.test(e.message),
+  );
+});
+
+Deno.test("a close is reported as a close, a death as a death", async () => {
+  const [tx, rx] = channel<number>();
+  tx.close();
+  assert.throws(() => rx.recvSync(), (e) => e instanceof RecvError && e.reason === "closed");
+  const [tx2, rx2] = channel<number>();
+  rx2.close();
+  assert.throws(() => tx2.sendSync(1), (e) => e instanceof SendError && e.reason === "closed");
+  // A worker that dies holding the receiver: its senders hear it died.
+  const [tx3, rx3] = channel<number>();
+  const worker = await spawn("receive", rx3.transfer());
+  worker.terminate();
+  assert.throws(
+    () => tx3.sendSync(1),
+    (e) =>
+      e instanceof SendError && e.reason === "died" && /receiver's worker died/.test(e.message),
+  );
+  await assert.rejects(tx3.send(1), (e) => e instanceof SendError && e.reason === "died");
 });
 
 Deno.test("an unfinished claim of a terminated producer is skipped", async () => {
@@ -244,7 +267,7 @@ Deno.test("a terminator that finds the worker settling its own ends waits until 
       worker.postMessage({ memory: handle.memory, lifeline: handle.lifeline, ms: 100 });
     });
     const start = performance.now();
-    settle(handle); // as terminate() does
+    settle(handle, true); // as terminate() does
     assert.equal(tx.isDisconnected, true, "settled when settle returns");
     assert.ok(performance.now() - start >= 50, "it waited for the worker");
     assert.equal(Atomics.load(handle.lifeline, HELD), SETTLED);

@@ -114,8 +114,12 @@ async function end(job: JoinHandle<string>, death: Death): Promise<void> {
   }
 }
 
-/** The peer's end is settled: its channel says so to the end kept here, at once. */
-function assertSettled(mine: Sender<number> | Receiver<number>): void {
+/**
+ * The peer's end is settled: its channel says so to the end kept here, at once, and says
+ * whether the peer closed it or died holding it.
+ */
+function assertSettled(mine: Sender<number> | Receiver<number>, death: Death): void {
+  const reason = death === "selfclose" || death === "return" ? "closed" : "died";
   if (mine instanceof Receiver) {
     // Drain what the peer sent (a blocked sender filled the channel), then disconnection.
     for (let i = 0; i < 3; i++) {
@@ -123,12 +127,16 @@ function assertSettled(mine: Sender<number> | Receiver<number>): void {
         mine.recvSync({ timeout: 0 });
       } catch (e) {
         assert.ok(e instanceof RecvError, `disconnected, not ${e}`);
+        assert.equal(e.reason, reason);
         return;
       }
     }
     assert.fail("the receiver never saw disconnection");
   } else {
-    assert.throws(() => mine.sendSync(1, { timeout: 0 }), SendError);
+    assert.throws(
+      () => mine.sendSync(1, { timeout: 0 }),
+      (e) => e instanceof SendError && e.reason === reason,
+    );
   }
 }
 
@@ -140,7 +148,7 @@ for (const path of paths) {
       Deno.test(`a ${kind} that reached a spawned worker by ${path} is settled when it ends by ${death}`, async () => {
         const { job, mine } = await start(path, death, kind);
         await end(job, death);
-        assertSettled(mine);
+        assertSettled(mine, death);
       });
     }
   }

@@ -7,7 +7,8 @@ import {
   RING_DATA, senderCount, storageBytes, TOO_LARGE, UNBOUNDED, validate, CONTROL_SIZE,
   DATA_SEQ, DATA_WAITERS, SPACE_SEQ, SPACE_WAITERS, waitDataBegin, waitDataEnd, waitSpaceBegin,
   waitSpaceEnd, newOwner, markDead, unblock, NEXT_OWNER, OWNER_MASK, MISMATCH, largestPayload,
-  CORRUPTED, corrupted, RING_TAIL, RING_HEAD, REALIGNING,
+  CORRUPTED, corrupted, RING_TAIL, RING_HEAD, REALIGNING, markDied, diedEnds, DIED, DIED_SENDER,
+  DIED_RECEIVER,
 } from "../index";
 
 /**
@@ -436,6 +437,17 @@ describe("ends and disconnection", () => {
     expect<i32>(receiverOpen(ch)).toBe(0);
     expect<i32>(reserve(ch, 1, 1)).toBe(DISCONNECTED);
     expect<i32>(length(ch)).toBe(0);
+  });
+  test("deaths are recorded per kind of end, and a stray write there is only a hint", () => {
+    const ch = channel();
+    expect<i32>(diedEnds(ch)).toBe(0);
+    markDied(ch, DIED_SENDER);
+    expect<i32>(diedEnds(ch)).toBe(DIED_SENDER);
+    markDied(ch, DIED_RECEIVER | 0x100);
+    expect<i32>(diedEnds(ch)).toBe(DIED_SENDER | DIED_RECEIVER);
+    store<i32>(ch + DIED, -1);
+    expect<i32>(diedEnds(ch)).toBe(DIED_SENDER | DIED_RECEIVER);
+    expect<i32>(validate(ch)).toBe(OK);
   });
 });
 

@@ -70,22 +70,31 @@ async function ready(words) {
   await ready(words);
   await job.terminate();
   await assert.rejects(job.join(), (e) => e.name === "AbortError");
-  assert.throws(() => tx.sendSync(1, { timeout: 0 }), SendError);
-  ok("terminate() while blocked in recvSync: the receiver is closed");
+  assert.throws(
+    () => tx.sendSync(1, { timeout: 0 }),
+    (e) => e instanceof SendError && e.reason === "died",
+  );
+  ok("terminate() while blocked in recvSync: the receiver is closed, its worker died");
 }
 {
   const [tx, rx] = channel();
   const job = spawn(peer, { mode: "throw", tx });
   await assert.rejects(job.join(), /the worker fails/);
   assert.equal(rx.recvSync({ timeout: 5000 }), 1);
-  assert.throws(() => rx.recvSync({ timeout: 5000 }), RecvError);
+  assert.throws(
+    () => rx.recvSync({ timeout: 5000 }),
+    (e) => e instanceof RecvError && e.reason === "died",
+  );
   ok("an error in the worker: join() rejects with it, the sender is dropped");
 }
 {
   const [tx, rx] = channel();
   const job = spawn(peer, { mode: "exit", tx });
   assert.equal(rx.recvSync({ timeout: 5000 }), 1);
-  assert.throws(() => rx.recvSync({ timeout: 5000 }), RecvError);
+  assert.throws(
+    () => rx.recvSync({ timeout: 5000 }),
+    (e) => e instanceof RecvError && e.reason === "closed",
+  );
   await assert.rejects(job.join(), (e) => e.name === "AbortError");
   ok("process.exit() in the worker: the sender is dropped, join() rejects");
 }
