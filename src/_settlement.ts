@@ -43,6 +43,7 @@ import { endCloneError } from "./_brand.ts";
 import { SharedChannel } from "./_shared_channel.ts";
 import { report, spawned } from "./_thread.ts";
 import { find } from "./_walk.ts";
+import { nap } from "./_wait.ts";
 
 /** Longest wait for another thread to finish settling (it runs synchronous code: microseconds). */
 const SETTLING_PATIENCE_MS = 1000;
@@ -176,7 +177,7 @@ export function settle(handle: Lifelined, died: boolean): void {
     if (held === SETTLING) {
       const deadline = performance.now() + SETTLING_PATIENCE_MS;
       while (Atomics.load(lifeline, HELD) === SETTLING && performance.now() < deadline) {
-        Atomics.wait(lifeline, HELD, SETTLING, 10);
+        nap(lifeline, HELD, SETTLING, 10);
       }
       return;
     }

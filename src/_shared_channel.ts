@@ -12,7 +12,7 @@ import type { Codec } from "./codec/types.ts";
 import type { DirectEncoder } from "./codec/_direct.ts";
 import { assertAlive, CLAIM_AT, CUT } from "./_lifeline.ts";
 import { ChannelCorruptedError } from "./errors.ts";
-import type { Park } from "./_wait.ts";
+import { nap, type Park } from "./_wait.ts";
 
 /** Longest single sleep: blocked calls look at their worker's lifeline this often. */
 const SLICE_MS = 50;
@@ -365,7 +365,7 @@ export class SharedChannel {
     const deadline = performance.now() + SEALER_PATIENCE_MS;
     const space = (this.offset + CORE.SPACE_SEQ) >> 2;
     do {
-      Atomics.wait(this.#i32, space, Atomics.load(this.#i32, space), 1);
+      nap(this.#i32, space, Atomics.load(this.#i32, space), 1);
       at = this.#core.reserve(this.offset, length, owner);
     } while (at === BUSY && performance.now() < deadline);
     return at === BUSY ? FULL : at;
@@ -450,7 +450,7 @@ export class SharedChannel {
     const deadline = performance.now() + ms;
     const data = (this.offset + CORE.DATA_SEQ) >> 2;
     do {
-      Atomics.wait(this.#i32, data, Atomics.load(this.#i32, data), 0.1);
+      nap(this.#i32, data, Atomics.load(this.#i32, data), 0.1);
       pulled = this.pull(codec);
     } while (pulled === PULL_BUSY && performance.now() < deadline);
     return pulled === PULL_BUSY ? PULL_EMPTY : pulled;

@@ -26,6 +26,45 @@ export const SPIN = {
   async: 200,
 } as const;
 
+/**
+ * Whether this thread may block in `Atomics.wait`: a browser's main thread may not (the check
+ * comes before the value comparison, so the probe never sleeps).
+ */
+export const CAN_BLOCK: boolean = (() => {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * Sleeps while `words[index]` holds `value`, at most `ms`: in `Atomics.wait`, or, on a thread that
+ * may not block, spinning (only for the short waits of non-blocking calls: a few ms at most).
+ */
+export function nap(words: Int32Array, index: number, value: number, ms: number): void {
+  if (CAN_BLOCK) {
+    Atomics.wait(words, index, value, ms);
+    return;
+  }
+  const end = performance.now() + ms;
+  while (Atomics.load(words, index) === value && performance.now() < end) {
+    // spin: this thread may not sleep
+  }
+}
+
+/**
+ * Throws a `TypeError` for the blocking call `call` on a thread that may not block, naming the
+ * async call to use instead.
+ */
+export function assertCanBlock(call: string, instead: string): void {
+  if (CAN_BLOCK) return;
+  throw new TypeError(
+    `Cannot ${call} on this thread: a browser's main thread may not block; use ${instead}`,
+  );
+}
+
 /** Longest single async sleep; a notify normally ends it much sooner. */
 const SLICE_ASYNC_MS = 1000;
 /** Async sleep while the next message is still being written. */

@@ -13,6 +13,7 @@ import {
 } from "./_shared_channel.ts";
 import { End, madeHere } from "./_end.ts";
 import {
+  assertCanBlock,
   block,
   deadlineOf,
   DONE,
@@ -245,6 +246,7 @@ export class Receiver<T> {
    */
   recvSync(options?: RecvSyncOptions): T {
     this.#check("receive");
+    assertCanBlock("recvSync", "await rx.recv()");
     const deadline = deadlineOf(options?.timeout);
     const now = this.#attempt();
     if (now !== PENDING) return now;
@@ -385,6 +387,7 @@ export class Receiver<T> {
    * ```
    */
   [Symbol.iterator](): Iterator<T> {
+    assertCanBlock("iterate a receiver with for … of", "for await (const value of rx)");
     return {
       next: (): IteratorResult<T> => {
         try {

@@ -14,7 +14,16 @@ import {
   TOO_LARGE,
 } from "./_shared_channel.ts";
 import { End, madeHere } from "./_end.ts";
-import { block, deadlineOf, DONE, PENDING, type Progress, WAIT, WaitQueue } from "./_wait.ts";
+import {
+  assertCanBlock,
+  block,
+  deadlineOf,
+  DONE,
+  PENDING,
+  type Progress,
+  WAIT,
+  WaitQueue,
+} from "./_wait.ts";
 import type { Codec } from "./codec/types.ts";
 import { type DirectEncoder, directOf, encodeAside } from "./codec/_direct.ts";
 import { SendError } from "./errors.ts";
@@ -243,6 +252,7 @@ export class Sender<T> {
    */
   sendSync(value: T, options?: SendSyncOptions): void {
     this.#check("send");
+    assertCanBlock("sendSync", "await tx.send(value)");
     const deadline = deadlineOf(options?.timeout);
     if (this.#pending.length > 0) {
       throw new TypeError("Cannot sendSync while send() calls of this sender are pending");
