@@ -153,6 +153,16 @@ export function cutAll(handles: Iterable<Lifelined>, died: boolean): void {
   }
 }
 
+/**
+ * Closes the end of a handle that nobody adopted and nobody will (it was collected unsent):
+ * unless some thread adopted it meanwhile.
+ */
+export function abandon(handle: Lifelined): void {
+  if (Atomics.compareExchange(handle.claim, ADOPTED, 0, ABANDONED) === 0) {
+    closeEnds(handle, 1, false);
+  }
+}
+
 /** Closes the ends this thread holds under lifelines, as it ends itself (`self.close()`). */
 export function settleHere(): void {
   for (const handle of adoptedHere()) settle(handle, false);

@@ -4,8 +4,15 @@
  * @module
  */
 import { SharedChannel } from "./_shared_channel.ts";
-import { createClaim, createLifeline, LIFELINE_WORDS, OWNER, PROTOCOL } from "./_lifeline.ts";
-import { claim, track } from "./_settlement.ts";
+import {
+  createClaim,
+  createLifeline,
+  LIFELINE_WORDS,
+  type Lifelined,
+  OWNER,
+  PROTOCOL,
+} from "./_lifeline.ts";
+import { abandon, claim, track } from "./_settlement.ts";
 import { VERSION } from "./_version.ts";
 import { type Codec, codecNamed, resolveCodec } from "./codec/mod.ts";
 
@@ -63,22 +70,58 @@ export interface AdoptOptions<T> {
   codec?: Codec<T> | string;
 }
 
-/** Makes a handle for an end of `chan`; senders adopting it will claim as a new owner. */
+/** What becomes of a handle made here, for `lost` (it must not hold the handle itself). */
+interface Fate {
+  /** Whether the handle was ever copied out of this thread (or read: see `makeHandle`). */
+  sent: boolean;
+  handle: Lifelined;
+}
+
+/**
+ * Handles that are garbage-collected without ever having been copied out of this thread
+ * (posted, by any path) or adopted: their ends are closed, as an end collected unclosed is.
+ */
+const lost = new FinalizationRegistry<Fate>((fate) => {
+  if (!fate.sent) abandon(fate.handle);
+});
+
+/**
+ * Makes a handle for an end of `chan`; senders adopting it will claim as a new owner.
+ *
+ * The handle's `id` is a getter: whatever copies the handle out of this thread — `postMessage`
+ * on a worker or a `MessagePort`, `structuredClone` — reads it, which marks the handle as sent
+ * (the copy arrives with a plain `id`). A handle collected unsent and unadopted has its end
+ * closed (see `lost`).
+ */
 export function makeHandle<K extends "sender" | "receiver">(
   kind: K,
   chan: SharedChannel,
   codec: Codec<unknown>,
 ): EndHandle & { kind: K } {
+  const id = chan.id;
   const handle = {
     protocol: PROTOCOL,
     version: VERSION,
     kind,
     memory: chan.memory,
-    id: chan.id,
+    id,
     codec: codec.name,
     claim: createClaim(kind === "sender" ? chan.newOwner() : 0),
     lifeline: createLifeline(),
   } as const;
+  const fate: Fate = {
+    sent: false,
+    handle: { kind, memory: chan.memory, claim: handle.claim, lifeline: handle.lifeline },
+  };
+  Object.defineProperty(handle, "id", {
+    get: () => {
+      fate.sent = true;
+      return id;
+    },
+    enumerable: true,
+    configurable: true,
+  });
+  lost.register(handle, fate);
   track(handle);
   return handle;
 }
