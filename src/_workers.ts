@@ -62,12 +62,13 @@ export function startWorker(
   entry: (viaWorkerData: boolean) => string,
   start: unknown,
   transfer: Transferable[],
-  options: { name?: string; deno?: unknown },
+  options: { name?: string; deno?: unknown; node?: Record<string, unknown> },
   events: WorkerEvents,
 ): Started {
   const node = nodeWorkers();
   if (node !== null) {
     const worker = new node.Worker(new URL(entry(true)), {
+      ...options.node,
       workerData: start,
       transferList: transfer,
       name: options.name,

@@ -22,6 +22,11 @@ export interface SpawnOptions {
   name?: string;
   /** Deno's worker options, e.g. `{ permissions: "inherit" }` (ignored elsewhere). */
   deno?: Record<string, unknown>;
+  /**
+   * Node's `worker_threads` options, e.g. `{ resourceLimits, env }` (ignored elsewhere; spawn
+   * sets `workerData` and `transferList` itself).
+   */
+  node?: Record<string, unknown>;
   /** Objects in `data` to transfer rather than copy (`MessagePort`s, `ArrayBuffer`s). */
   transfer?: Transferable[];
 }
@@ -139,7 +144,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
         (viaWorkerData) => entry(url, viaWorkerData),
         start,
         [port2, ...(options?.transfer ?? [])],
-        { name: options?.name, deno: options?.deno },
+        { name: options?.name, deno: options?.deno, node: options?.node },
         {
           error: (error) => this.#finish({ done: true, ok: false, error }),
           exit: () => void this.#exited(),
