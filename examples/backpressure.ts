@@ -5,24 +5,16 @@
 // can; the main thread consumes one message every 100 ms. The producer cannot run ahead by more
 // than the bound: after the first few messages it makes one every 100 ms too, and the buffer
 // never holds more than 2 messages.
-import { syncChannel } from "@wasmring/mpsc";
+import { spawn, syncChannel } from "@wasmring/mpsc";
+import type { Item } from "./workers/fast_producer.ts";
 
 const BOUND = 2;
 const COUNT = 8;
 const CONSUMER_PAUSE_MS = 100;
 
-/** A message: its number, and when the producer made it (ms since `start`). */
-interface Item {
-  n: number;
-  madeAt: number;
-}
-
 const start = Date.now(); // wall clock, shared by the threads (performance.now() is not)
 const [tx, rx] = syncChannel<Item>(BOUND);
-const worker = new Worker(new URL("./workers/fast_producer.ts", import.meta.url), {
-  type: "module",
-});
-worker.postMessage({ start, count: COUNT, tx: tx.transfer() });
+spawn(new URL("./workers/fast_producer.ts", import.meta.url), { start, count: COUNT, tx });
 
 let last: Item | undefined;
 for await (const item of rx) {

@@ -5,7 +5,7 @@
 // timer on the main thread sends an event of its own into the same channel (possible because
 // the loop does not block the event loop). The loop ends on a "quit" event, or when every
 // sender is closed.
-import { channel } from "@wasmring/mpsc";
+import { channel, spawn } from "@wasmring/mpsc";
 
 /** Every kind of event, told apart by `type`. */
 type AppEvent =
@@ -18,8 +18,7 @@ type AppEvent =
 const [tx, rx] = channel<AppEvent>();
 
 // The input device: a worker with its own sender.
-new Worker(new URL("./workers/input_worker.ts", import.meta.url), { type: "module" })
-  .postMessage(tx.clone().transfer());
+spawn(new URL("./workers/input_worker.ts", import.meta.url), { tx: tx.clone() });
 
 // A timer sends one event on the main thread's sender, then closes it. (Where it falls among
 // the worker's events depends on timing.)

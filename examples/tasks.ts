@@ -4,20 +4,8 @@
 // round-robin, and every worker sends its results back on one shared result channel (each
 // with a clone of the result sender). Closing the task senders tells the workers that no more
 // tasks will come; they then close their result senders, which ends the result loop.
-import { channel, type Sender } from "@wasmring/mpsc";
-
-/** A task: count the primes below `limit`. */
-interface Task {
-  id: number;
-  limit: number;
-}
-
-/** A result: the task's answer, and which worker computed it. */
-interface Result {
-  id: number;
-  primes: number;
-  worker: number;
-}
+import { channel, type Sender, spawn } from "@wasmring/mpsc";
+import type { Result, Task } from "./workers/pool_worker.ts";
 
 const POOL_SIZE = 3;
 const TASKS: Task[] = [10, 100, 1_000, 10_000, 100_000, 200_000, 300_000, 400_000, 500_000]
@@ -28,8 +16,8 @@ const taskTxs: Sender<Task>[] = [];
 for (let worker = 0; worker < POOL_SIZE; worker++) {
   const [taskTx, taskRx] = channel<Task>();
   taskTxs.push(taskTx);
-  new Worker(new URL("./workers/pool_worker.ts", import.meta.url), { type: "module" })
-    .postMessage({ worker, tasks: taskRx.transfer(), results: resultTx.clone().transfer() });
+  const url = new URL("./workers/pool_worker.ts", import.meta.url);
+  spawn(url, { worker, tasks: taskRx, results: resultTx.clone() });
 }
 resultTx.close(); // only the workers send results
 

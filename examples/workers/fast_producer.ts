@@ -1,20 +1,17 @@
-/// <reference lib="deno.worker" />
 // The worker of examples/backpressure.ts: sends `count` messages as fast as the channel lets
 // it. `sendSync` blocks this worker whenever the bounded channel is full.
-import { Sender, type SenderHandle } from "@wasmring/mpsc";
+import type { Sender } from "@wasmring/mpsc";
 
-interface Job {
-  start: number;
-  count: number;
-  tx: SenderHandle<{ n: number; madeAt: number }>;
+/** A message: its number, and when the producer made it (ms since `start`). */
+export interface Item {
+  n: number;
+  madeAt: number;
 }
 
-self.onmessage = (e: MessageEvent<Job>) => {
-  const { start, count } = e.data;
-  const tx = Sender.from(e.data.tx);
+export default function (
+  { start, count, tx }: { start: number; count: number; tx: Sender<Item> },
+): void {
   for (let n = 1; n <= count; n++) {
     tx.sendSync({ n, madeAt: Date.now() - start }); // waits while the channel is full
   }
-  tx.close();
-  self.close();
-};
+} // tx is closed when the function returns

@@ -1,7 +1,6 @@
-/// <reference lib="deno.worker" />
 // The worker of examples/events.ts: sends a scripted series of input events, 20 ms apart,
 // ending with "quit".
-import { Sender, type SenderHandle } from "@wasmring/mpsc";
+import type { Sender } from "@wasmring/mpsc";
 
 const SCRIPT = [
   { type: "key", key: "h" },
@@ -12,12 +11,11 @@ const SCRIPT = [
   { type: "quit" },
 ] as const;
 
-self.onmessage = async (e: MessageEvent<SenderHandle<(typeof SCRIPT)[number]>>) => {
-  const tx = Sender.from(e.data);
+export default async function (
+  { tx }: { tx: Sender<(typeof SCRIPT)[number]> },
+): Promise<void> {
   for (const event of SCRIPT) {
     await new Promise((resolve) => setTimeout(resolve, 20));
     tx.sendSync(event);
   }
-  tx.close();
-  self.close();
-};
+}

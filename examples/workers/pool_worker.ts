@@ -1,38 +1,28 @@
-/// <reference lib="deno.worker" />
 // A worker of examples/tasks.ts: takes tasks from its own channel until it is closed, and sends
 // each result on the shared result channel.
-import { Receiver, type ReceiverHandle, Sender, type SenderHandle } from "@wasmring/mpsc";
+import type { Receiver, Sender } from "@wasmring/mpsc";
 
-interface Task {
+/** A task: count the primes below `limit`. */
+export interface Task {
   id: number;
   limit: number;
 }
 
-interface Result {
+/** A result: the task's answer, and which worker computed it. */
+export interface Result {
   id: number;
   primes: number;
   worker: number;
 }
 
-interface Setup {
-  worker: number;
-  tasks: ReceiverHandle<Task>;
-  results: SenderHandle<Result>;
-}
-
-self.onmessage = (e: MessageEvent<Setup>) => {
-  work(e.data);
-  self.close(); // after `work` has returned and closed both ends
-};
-
-function work({ worker, tasks, results }: Setup): void {
-  using taskRx = Receiver.from(tasks);
-  using resultTx = Sender.from(results);
+export default function (
+  { worker, tasks, results }: { worker: number; tasks: Receiver<Task>; results: Sender<Result> },
+): void {
   // Blocks between tasks; ends when the main thread closes the task sender.
-  for (const task of taskRx) {
-    resultTx.sendSync({ id: task.id, primes: countPrimes(task.limit), worker });
+  for (const task of tasks) {
+    results.sendSync({ id: task.id, primes: countPrimes(task.limit), worker });
   }
-}
+} // both ends are closed when the function returns
 
 /** Counts the primes below `limit` with a sieve of Eratosthenes. */
 function countPrimes(limit: number): number {
