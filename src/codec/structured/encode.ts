@@ -10,7 +10,7 @@
  * @module
  */
 
-import * as types from "node:util/types";
+import { types } from "./brands.ts";
 import * as W from "./wire.ts";
 import { ERROR_KIND, VIEW_DATAVIEW, VIEW_KIND } from "./wire.ts";
 import { endCloneError, isEnd } from "../../_brand.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import * as types from "node:util/types";
+import { types } from "./brands.ts";
 import { DIRECT_MAX, DIRECT_MIN, type DirectEncoder } from "../_direct.ts";
 import { encodeInto, encoding } from "./encode.ts";
 import {

@@ -8,7 +8,7 @@
  * @module
  */
 
-import * as types from "node:util/types";
+import { types } from "./brands.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Intrinsics, captured once so that user code patching prototypes cannot fool the brand checks.
