@@ -3,8 +3,9 @@
  * worker's module, adopts the ends moved into its data, runs the module's default export,
  * settles the ends the thread still holds, and reports the outcome to the parent. Internal.
  *
- * The worker's entry module is a one-line `data:` module that imports this one by its URL and
- * calls `serve()`, so that this module and the user's module share one copy of the library.
+ * The worker's entry is a small module (a `data:` URL; a `blob:` URL in a browser: see
+ * _workers.ts) that imports this library by its URL and the worker's module, then calls
+ * `serve()`, so that the library and the user's module share one copy of it.
  *
  * @module
  */

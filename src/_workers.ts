@@ -6,7 +6,7 @@
  * | runtime | worker             | start data          | it failed           | it ended            |
  * | ------- | ------------------ | ------------------- | ------------------- | ------------------- |
  * | Deno    | web, `data:` entry | first message       | `error` event       | (no event)          |
- * | browser | web, `data:` entry | first message       | `error` event       | (no event)          |
+ * | browser | web, `blob:` entry | first message       | `error` event       | (no event)          |
  * | Bun     | web, `data:` entry | first message       | `error` event       | `close` event       |
  * | Node    | worker_threads     | `workerData`        | `error` event       | `exit` event        |
  *
@@ -82,7 +82,7 @@ export function startWorker(
       terminate: () => void proto.terminate.call(worker),
     };
   }
-  const worker = new scope.Worker(entry(false), {
+  const worker = new scope.Worker(webURL(entry(false)), {
     type: "module",
     name: options.name,
     deno: options.deno,
@@ -106,6 +106,27 @@ export function startWorker(
     post: (message, list) => proto.postMessage.call(worker, message, { transfer: list }),
     terminate: () => proto.terminate.call(worker),
   };
+}
+
+/** The `blob:` URLs made for entries, by their `data:` URL: one per worker module, kept. */
+const blobs = new Map<string, string>();
+
+/**
+ * The URL a web worker starts on, for its entry's `data:` URL. A browser gives a `data:` worker an
+ * opaque origin: it is not cross-origin isolated (it has no `SharedArrayBuffer`), and its imports
+ * are cross-origin requests. There it starts on a `blob:` URL of the same source, which has the
+ * page's origin; the URL is never revoked (a browser may load it after `new Worker` returns), and
+ * the next worker on the same module reuses it. Deno and Bun take the `data:` URL.
+ */
+function webURL(dataURL: string): string {
+  if (typeof scope.Deno === "object" || typeof scope.Bun === "object") return dataURL;
+  let url = blobs.get(dataURL);
+  if (url === undefined) {
+    const source = decodeURIComponent(dataURL.slice(dataURL.indexOf(",") + 1));
+    url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    blobs.set(dataURL, url);
+  }
+  return url;
 }
 
 function errorOf(event: Event): unknown {
