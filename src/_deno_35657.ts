@@ -49,7 +49,10 @@ function wrapWorker(): void {
     return (postMessage as any).call(this, message, ...rest);
   };
   proto.terminate = function (this: Worker) {
-    if (!ownWorkers.has(this)) end(this);
+    // A spawned worker's owner settles it (and comes back here to stop it: then a no-op).
+    const owner = ownWorkers.get(this);
+    if (owner !== undefined) owner();
+    else end(this);
     return terminate.call(this);
   };
 }

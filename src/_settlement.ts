@@ -48,8 +48,11 @@ import { nap } from "./_wait.ts";
 /** Longest wait for another thread to finish settling (it runs synchronous code: microseconds). */
 const SETTLING_PATIENCE_MS = 1000;
 
-/** Workers whose postings their owner (`spawn`) watches itself: wrappers leave them alone. */
-export const ownWorkers: WeakSet<object> = new WeakSet();
+/**
+ * Workers whose postings their owner (`spawn`) watches itself, with the owner's `terminate`:
+ * wrappers leave their postings alone and send a terminate to their owner.
+ */
+export const ownWorkers: WeakMap<object, () => void> = new WeakMap();
 
 /** Handles made in this thread. */
 const made = new WeakSet<object>();
@@ -154,12 +157,13 @@ export function cutAll(handles: Iterable<Lifelined>, died: boolean): void {
 }
 
 /**
- * Closes the end of a handle that nobody adopted and nobody will (it was collected unsent):
- * unless some thread adopted it meanwhile.
+ * Closes the end of a handle that nobody adopted and nobody will (it was collected unsent, or
+ * the worker it was moved to failed before adopting it): unless some thread adopted it
+ * meanwhile. `died`: say so to its peers.
  */
-export function abandon(handle: Lifelined): void {
+export function abandon(handle: Lifelined, died = false): void {
   if (Atomics.compareExchange(handle.claim, ADOPTED, 0, ABANDONED) === 0) {
-    closeEnds(handle, 1, false);
+    closeEnds(handle, 1, died);
   }
 }
 

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { cutAll } from "./_settlement.ts";
-import { adoptedHere } from "./_lifeline.ts";
+import { abandon, cutAll } from "./_settlement.ts";
+import { adoptedHere, type Lifelined } from "./_lifeline.ts";
 import { linkParent, posted } from "./_thread.ts";
 import { find, substitute } from "./_walk.ts";
 import { Receiver } from "./receiver.ts";
@@ -118,6 +118,9 @@ async function run(
   // cut: a callback that runs later cannot use them), then the parent hears the outcome. A
   // function that threw died, as far as its peers can tell: its work is unfinished.
   cutAll(adoptedHere(), !outcome.ok);
+  // Ends moved here that were never adopted (the module failed to load, or an adoption before
+  // theirs failed) are closed here too: the parent may be blocked on one of their channels.
+  if (!outcome.ok) abandonMoved(start.data);
   if (parentPort === null) return; // self.close() was called
   parentPort = null;
   try {
@@ -129,6 +132,14 @@ async function run(
   posted();
   port.close();
   close();
+}
+
+/** Closes the ends moved here in `data` that nobody adopted (their peers hear a death). */
+function abandonMoved(data: unknown): void {
+  for (const value of find(data)?.handles ?? []) {
+    const handle = value as Lifelined & { moved?: boolean };
+    if (handle.moved === true && handle.claim instanceof Int32Array) abandon(handle, true);
+  }
 }
 
 /** The data with every moved end adopted here. */
@@ -192,6 +203,14 @@ function guardErrors(): void {
     };
     scope.addEventListener("error", settle);
     scope.addEventListener("unhandledrejection", settle);
+  }
+  // Deno tells the parent nothing when a worker exits: `Deno.exit()` (which runs `unload`
+  // listeners, not the process's `exit` ones) is told from here.
+  if (typeof scope.Deno === "object" && typeof scope.addEventListener === "function") {
+    scope.addEventListener(
+      "unload",
+      () => ending("The worker exited before its function settled", false),
+    );
   }
   if (typeof scope.process?.on === "function") {
     // Node and Bun tell the parent how the worker ended (its error, or that it exited); Deno

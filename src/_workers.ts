@@ -15,6 +15,8 @@
 
 /** What `spawn` hears from a worker's runtime object. */
 export interface WorkerEvents {
+  /** The worker object exists (called before anything is posted to it). */
+  created(worker: object): void;
   /** An error nobody handled in the worker ended it. */
   error(error: unknown): void;
   /** The worker ended (where the runtime says so). */
@@ -73,6 +75,7 @@ export function startWorker(
       transferList: transfer,
       name: options.name,
     });
+    events.created(worker);
     const proto = Object.getPrototypeOf(worker) as NodeWorker;
     worker.on("error", (error) => events.error(error));
     worker.on("exit", () => events.exit());
@@ -87,6 +90,7 @@ export function startWorker(
     name: options.name,
     deno: options.deno,
   }) as Worker;
+  events.created(worker);
   const proto = Object.getPrototypeOf(worker) as Worker;
   try {
     proto.postMessage.call(worker, start, { transfer });

@@ -85,6 +85,11 @@ const lost = new FinalizationRegistry<Fate>((fate) => {
   if (!fate.sent) abandon(fate.handle);
 });
 
+/** Forgets `handle` (made by `makeHandle`): its collection closes nothing (spawn failed). */
+export function disarm(handle: object): void {
+  lost.unregister(handle);
+}
+
 /**
  * Makes a handle for an end of `chan`; senders adopting it will claim as a new owner.
  *
@@ -121,7 +126,7 @@ export function makeHandle<K extends "sender" | "receiver">(
     enumerable: true,
     configurable: true,
   });
-  lost.register(handle, fate);
+  lost.register(handle, fate, handle);
   track(handle);
   return handle;
 }

@@ -10,7 +10,8 @@ import { VERSION } from "./_version.ts";
 import type { Lifelined } from "./_lifeline.ts";
 import { cutAll, finished, handlesFor, ownWorkers } from "./_settlement.ts";
 import { type Outcome, START, type Start } from "./_spawned.ts";
-import { T_CUT, T_DONE, T_REPORTED, THREAD_WORDS } from "./_thread.ts";
+import { report, T_CUT, T_DONE, T_REPORTED, THREAD_WORDS } from "./_thread.ts";
+import { disarm } from "./handle.ts";
 import { find, substitute } from "./_walk.ts";
 import { canStartWorkers, type Started, startWorker } from "./_workers.ts";
 
@@ -122,12 +123,12 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
   #settled: Promise<void>;
   #resolveSettled!: () => void;
   #ended = false;
-  #started!: Started;
+  #started: Started | undefined;
 
   /** Not public: use {@linkcode spawn}. */
   constructor(
     url: string,
-    { data, commit }: { data: unknown; commit: () => void },
+    { data, commit, abort }: Prepared,
     options: SpawnOptions | undefined,
     token: symbol,
   ) {
@@ -146,19 +147,21 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
         [port2, ...(options?.transfer ?? [])],
         { name: options?.name, deno: options?.deno, node: options?.node },
         {
+          // Owned before anything is posted to it: a wrapper must not note the start message.
+          created: (worker) => ownWorkers.set(worker, () => void this.terminate()),
           error: (error) => this.#finish({ done: true, ok: false, error }),
           exit: () => void this.#exited(),
         },
       );
     } catch (error) {
       port1.close();
+      abort();
       throw error;
     }
     commit();
     this.#started = started;
     const worker = this.worker = started.worker as Worker;
-    ownWorkers.add(worker);
-    this.#held.push(...handles);
+    this.#hold(handles);
     port1.onmessage = (event) => this.#onReport(event.data);
     // Postings to this worker are watched here, not by any wrapper on a prototype.
     const post = Object.getPrototypeOf(worker).postMessage as (...args: unknown[]) => void;
@@ -239,7 +242,17 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
     let kept = 0;
     for (const handle of this.#held) if (!finished(handle)) this.#held[kept++] = handle;
     this.#held.length = kept;
-    this.#held.push(...found);
+    this.#hold(found);
+  }
+
+  /**
+   * Holds `handles` for settling when the worker ends. In a thread that was spawned itself, its
+   * parent hears of them too: this thread's workers end when it ends, and so must their ends be
+   * settled then, though this JoinHandle is gone with it.
+   */
+  #hold(handles: Lifelined[]): void {
+    this.#held.push(...handles);
+    for (const handle of handles) report(handle);
   }
 
   #onReport(message: Outcome | Lifelined): void {
@@ -271,7 +284,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
     this.#outcome = outcome;
     // From now on every channel call in the worker throws AbortError (it unwinds if blocked).
     Atomics.store(this.#words, T_CUT, 1);
-    this.#started.terminate();
+    this.#started?.terminate(); // not there yet if starting it failed
     void this.#settle();
   }
 
@@ -291,15 +304,24 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
   }
 }
 
+/** `data` ready to post, and what to do once it was posted (`commit`) or could not be (`abort`). */
+interface Prepared {
+  data: unknown;
+  commit(): void;
+  abort(): void;
+}
+
 /**
  * `data` with every end in it replaced by a handle marked `moved` (the worker adopts those), and
  * a function that marks the ends moved, to call once the data is posted: if posting throws,
- * nothing has moved.
+ * `abort` forgets the handles and nothing has moved.
  * @throws {TypeError} an end cannot move.
  */
-function prepareEnds(data: unknown): { data: unknown; commit: () => void } {
+function prepareEnds(data: unknown): Prepared {
   const found = find(data);
-  if (found === null || found.ends.length === 0) return { data, commit: () => {} };
+  if (found === null || found.ends.length === 0) {
+    return { data, commit: () => {}, abort: () => {} };
+  }
   const movers = found.ends.map((end) => {
     const mover = moverOf(end);
     if (mover !== null) return mover;
@@ -321,6 +343,8 @@ function prepareEnds(data: unknown): { data: unknown; commit: () => void } {
   return {
     data: substitute(data, handles),
     commit: () => movers.forEach((mover) => mover.commit()),
+    // The ends stay here: their handles must not close them when collected.
+    abort: () => handles.forEach((handle) => disarm(handle as object)),
   };
 }
 

@@ -35,6 +35,20 @@ export default async function (data: Data): Promise<unknown> {
       const child = spawn<string>(new URL("./hello.ts", import.meta.url), { tx: data.tx });
       return await child.join();
     }
+    case "middle": {
+      // Passes its end on to a worker of its own (which idles holding it), then waits for ever.
+      spawn(new URL("./peer.ts", import.meta.url), {
+        path: "data",
+        death: "idle",
+        end: data.end,
+        words: data.words,
+      });
+      return await new Promise(() => {});
+    }
+    case "deno-exit": // ends the worker without closing its sender
+      (data.tx as Sender<number>).sendSync(1);
+      Deno.exit(0);
+      return;
     case "echo": // sends back every message posted to this worker
       self.onmessage = (e) => (data.tx as Sender<string>).sendSync(e.data);
       return await new Promise(() => {});

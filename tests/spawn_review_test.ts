@@ -1,0 +1,78 @@
+// Regressions found by reviewing spawn (issue 12), with the library as a user gets it on Deno:
+// the workaround's wrappers on Worker.prototype installed (tests/spawn_test.ts runs without).
+import assert from "node:assert/strict";
+import { channel, type Codec, RecvError, SendError, spawn } from "../mod.ts";
+
+const misc = new URL("./spawn/misc.ts", import.meta.url);
+
+async function ready(words: Int32Array): Promise<void> {
+  for (let i = 0; Atomics.load(words, 0) === 0; i++) {
+    if (i > 5000) throw new Error("the worker never got ready");
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+Deno.test("a spawn that fails to post its data moves nothing and closes nothing", () => {
+  const [tx, rx] = channel<number>();
+  const [tx2, rx2] = channel<number>();
+  assert.throws(
+    () => spawn(misc, { onDone: () => {}, tx, rx2 }),
+    (e) => e instanceof DOMException && e.name === "DataCloneError",
+  );
+  tx.sendSync(1);
+  assert.equal(rx.recvSync(), 1);
+  tx2.sendSync(2);
+  assert.equal(rx2.recvSync(), 2);
+  assert.deepEqual(rx.tryRecv(), { state: "empty" });
+});
+
+Deno.test("the ends of a worker's own workers are settled when it is terminated", async () => {
+  const [tx, rx] = channel<number>();
+  const words = new Int32Array(new SharedArrayBuffer(8));
+  const middle = spawn(misc, { mode: "middle", end: tx, words });
+  await ready(words); // the grandchild holds the sender
+  await middle.terminate();
+  const error = await rx.recv().catch((e) => e);
+  assert.ok(error instanceof RecvError && error.reason === "died", String(error));
+});
+
+Deno.test("Deno.exit() in a spawned worker: join() settles, its sender is dropped", async () => {
+  const [tx, rx] = channel<number>();
+  const job = spawn(misc, { mode: "deno-exit", tx });
+  await assert.rejects(job.join(), (e) => e instanceof DOMException && e.name === "AbortError");
+  assert.equal(rx.recvSync({ timeout: 10_000 }), 1);
+  assert.throws(() => rx.recvSync({ timeout: 10_000 }), RecvError);
+});
+
+Deno.test("Worker.prototype.terminate called on a spawned worker settles its ends", async () => {
+  const [tx, rx] = channel<string>();
+  const job = spawn<string>(misc, { mode: "wait", rx });
+  Worker.prototype.terminate.call(job.worker);
+  await assert.rejects(job.join(), (e) => e instanceof DOMException && e.name === "AbortError");
+  assert.throws(() => tx.sendSync("late"), (e) => e instanceof SendError && e.reason === "died");
+});
+
+Deno.test("a parent blocked in recvSync hears of a worker whose module failed to load", () => {
+  const [tx, rx] = channel<number>();
+  spawn(new URL("./spawn/no_such_module.ts", import.meta.url), { tx });
+  // Blocked: this thread cannot run its event loop; the worker itself closes what it got.
+  assert.throws(
+    () => rx.recvSync({ timeout: 10_000 }),
+    (e) => e instanceof RecvError && e.reason === "died",
+  );
+});
+
+Deno.test("a parent blocked in recvSync hears of a worker that failed to adopt an end", () => {
+  const unregistered: Codec<number> = {
+    name: "review-unregistered",
+    encode: (n) => new Uint8Array([n]),
+    decode: (b) => b[0],
+  };
+  const [, crx] = channel({ codec: unregistered });
+  const [tx, rx] = channel<number>();
+  spawn(misc, { mode: "async", a: 1, b: 2, tx, first: crx });
+  assert.throws(
+    () => rx.recvSync({ timeout: 10_000 }),
+    (e) => e instanceof RecvError && e.reason === "died",
+  );
+});
