@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { Mover } from "./_brand.ts";
 import { adjustHeld } from "./_lifeline.ts";
 import { watchWorkers } from "./_deno_35657.ts";
 import { heldHere } from "./_settlement.ts";
@@ -87,6 +88,18 @@ export class End {
     dropped.unregister(this);
     drop(this.#held);
     return true;
+  }
+
+  /**
+   * How `spawn` moves this end (see `Mover`): `pending` counts its object's async calls in
+   * flight, `codec` is its channel's codec.
+   */
+  mover(pending: () => number, codec: Codec<unknown>): Mover {
+    return {
+      blocker: () => this.blocker(pending()),
+      prepare: () => this.prepare(codec),
+      commit: () => this.commit(),
+    };
   }
 
   /**

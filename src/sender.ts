@@ -101,11 +101,7 @@ export class Sender<T> {
       attempt: (entry) => this.#sendPending(entry),
       open: () => this.#end.open,
     });
-    markEnd(this, {
-      blocker: () => this.#end.blocker(this.#pending.length),
-      prepare: () => this.#end.prepare(this.#codec as Codec<unknown>),
-      commit: () => this.#end.commit(),
-    });
+    markEnd(this, this.#end.mover(() => this.#pending.length, this.#codec as Codec<unknown>));
   }
 
   static {

@@ -8,6 +8,7 @@
 // Skipped when no `chromium` is on PATH, unless CI is set (.ci/run installs it): then it fails.
 import assert from "node:assert/strict";
 import { runWithin } from "../tools/_watchdog.ts";
+import { findExecutable } from "./_helpers/executables.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -34,22 +35,7 @@ const TYPES: Record<string, string> = {
   mjs: "text/javascript; charset=utf-8",
 };
 
-/** The first executable file named one of `names` in PATH's directories. */
-function findExecutable(...names: string[]): string | undefined {
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").filter((d) => d !== "");
-  for (const name of names) {
-    for (const dir of dirs) {
-      const path = `${dir}/${name}`;
-      try {
-        const info = Deno.statSync(path);
-        if (info.isFile && info.mode !== null && (info.mode & 0o111) !== 0) return path;
-      } catch { /* not here */ }
-    }
-  }
-  return undefined;
-}
-
-const CHROMIUM = findExecutable("chromium", "chromium-browser");
+const CHROMIUM = findExecutable(["chromium", "chromium-browser"]);
 
 /** What the page posts (see checks.mjs and index.html). */
 interface Report {

@@ -5,6 +5,7 @@
 // a run that hangs; nothing is timed.
 import assert from "node:assert/strict";
 import { runWithin } from "../tools/_watchdog.ts";
+import { findExecutable } from "./_helpers/executables.ts";
 
 const ROOT = new URL("../", import.meta.url);
 /** The scripts, relative to ROOT (the subprocesses' working directory). */
@@ -13,21 +14,8 @@ const SCRIPTS = { smoke: "tests/runtimes/smoke.mjs", spawn: "tests/runtimes/spaw
 /** Longest a bundling or a smoke run may take before it is killed (they take about a second). */
 const WATCHDOG_MS = 60_000;
 
-/** The first executable file named `name` in PATH's directories, then in `extra`. */
-function findExecutable(name: string, extra: string[] = []): string | undefined {
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").filter((d) => d !== "");
-  for (const dir of [...dirs, ...extra]) {
-    const path = `${dir}/${name}`;
-    try {
-      const info = Deno.statSync(path);
-      if (info.isFile && info.mode !== null && (info.mode & 0o111) !== 0) return path;
-    } catch { /* not here */ }
-  }
-  return undefined;
-}
-
-const NODE = findExecutable("node");
-const BUN = findExecutable("bun", ["/tmp/node_modules/.bin"]);
+const NODE = findExecutable(["node"]);
+const BUN = findExecutable(["bun"], ["/tmp/node_modules/.bin"]);
 
 let bundled: Promise<string> | undefined;
 /** Bundles the library once into a temporary directory, as `deno task bundle` does. @returns the bundle's path. */
