@@ -12,10 +12,8 @@
 import { abandon, cutAll } from "./_settlement.ts";
 import { adoptedHere, type Lifelined } from "./_lifeline.ts";
 import { linkParent, posted } from "./_thread.ts";
-import { find, substitute } from "./_walk.ts";
-import { Receiver } from "./receiver.ts";
-import { Sender } from "./sender.ts";
-import type { EndHandle } from "./handle.ts";
+import { find } from "./_walk.ts";
+import { adoptMoved, type Prepared, prepareEnds } from "./_move.ts";
 
 /** Marks a start message (see spawn.ts). */
 export const START = "@wasmring/mpsc/spawn@1";
@@ -89,6 +87,7 @@ async function run(
   loaded: Entry["loaded"],
   called: () => void,
 ): Promise<void> {
+  let returned: Prepared | undefined;
   const { port } = start;
   parentPort = port;
   linkParent(start.words, port);
@@ -107,13 +106,18 @@ async function run(
         }, not a function`,
       );
     }
-    const result = main(adoptAll(start.data));
+    const result = main(adoptMoved(start.data));
     called();
-    outcome = { done: true, ok: true, value: await result };
+    const value = await result;
+    // Ends in the result move to the parent, as a Rust thread's result moves to `join()`. They
+    // leave this thread before it closes what it still holds.
+    returned = prepareEnds(value, "Cannot return from a spawned worker");
+    outcome = { done: true, ok: true, value: returned.data };
   } catch (error) {
     called();
     outcome = { done: true, ok: false, error };
   }
+  returned?.commit();
   // As a Rust closure drops what it captured: the ends this thread still holds are closed (and
   // cut: a callback that runs later cannot use them), then the parent hears the outcome. A
   // function that threw died, as far as its peers can tell: its work is unfinished.
@@ -126,7 +130,9 @@ async function run(
   try {
     port.postMessage(outcome);
   } catch (error) {
-    // The value cannot be cloned: the parent hears why instead.
+    // The value cannot be cloned: the parent hears why instead, and the ends it held, which
+    // left this thread, are lost with it.
+    abandonMoved(outcome.ok ? outcome.value : undefined);
     port.postMessage({ done: true, ok: false, error } satisfies Outcome);
   }
   posted();
@@ -140,24 +146,6 @@ function abandonMoved(data: unknown): void {
     const handle = value as Lifelined & { moved?: boolean };
     if (handle.moved === true && handle.claim instanceof Int32Array) abandon(handle, true);
   }
-}
-
-/** The data with every moved end adopted here. */
-function adoptAll(data: unknown): unknown {
-  const found = find(data);
-  if (found === null) return data;
-  const adopted = new Map<object, unknown>();
-  for (const value of found.handles) {
-    const handle = value as EndHandle & { kind: string; moved?: boolean };
-    if (handle.moved !== true) continue; // a handle the parent put there itself: left as it is
-    adopted.set(
-      handle,
-      handle.kind === "sender"
-        ? Sender.from(handle as EndHandle & { kind: "sender" })
-        : Receiver.from(handle as EndHandle & { kind: "receiver" }),
-    );
-  }
-  return substitute(data, adopted);
 }
 
 /** The worker's own `close`, before `guardClose` wrapped it. */

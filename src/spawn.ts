@@ -5,14 +5,11 @@
  *
  * @module
  */
-import { foreignVersion, moverOf } from "./_brand.ts";
-import { VERSION } from "./_version.ts";
 import type { Lifelined } from "./_lifeline.ts";
 import { cutAll, finished, handlesFor, ownWorkers } from "./_settlement.ts";
 import { type Outcome, START, type Start } from "./_spawned.ts";
 import { report, T_CUT, T_DONE, T_REPORTED, THREAD_WORDS } from "./_thread.ts";
-import { disarm } from "./handle.ts";
-import { find, substitute } from "./_walk.ts";
+import { adoptMoved, type Prepared, prepareEnds } from "./_move.ts";
 import { canStartWorkers, type Started, startWorker } from "./_workers.ts";
 
 export { serve as serveSpawned } from "./_spawned.ts";
@@ -58,7 +55,7 @@ const SELF = import.meta.url;
  *
  * The module runs in a module worker; its default export may be async. When it settles, the
  * ends the worker still holds are closed, the worker ends, and {@linkcode JoinHandle.join}
- * settles with its result (structured-cloned) or its error. A custom codec travels by name:
+ * settles with its result (structured-cloned; ends in it are moved back, adopted) or its error. A custom codec travels by name:
  * register it with `registerCodec` at the top level of a module that both threads import.
  *
  * @typeParam R The type of the module's default export's result.
@@ -97,7 +94,7 @@ export function spawn<R = unknown>(
 ): JoinHandle<R> {
   if (!canStartWorkers()) throw new TypeError("Cannot spawn: this runtime has no workers");
   const url = absolute(module);
-  return new JoinHandle<R>(url, prepareEnds(data), options, key);
+  return new JoinHandle<R>(url, prepareEnds(data, "Cannot spawn"), options, key);
 }
 
 const key = Symbol("JoinHandle");
@@ -257,6 +254,15 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
 
   #onReport(message: Outcome | Lifelined): void {
     if ("done" in message) {
+      // Ends in the result were moved here: adopted at once, so that they are held by this
+      // thread (and settled with it) whether or not anyone joins.
+      if (message.ok) {
+        try {
+          message = { done: true, ok: true, value: adoptMoved(message.value) };
+        } catch (error) {
+          message = { done: true, ok: false, error };
+        }
+      }
       this.#finish(message);
       return;
     }
@@ -302,50 +308,6 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
     this.#port.close();
     this.#resolveSettled();
   }
-}
-
-/** `data` ready to post, and what to do once it was posted (`commit`) or could not be (`abort`). */
-interface Prepared {
-  data: unknown;
-  commit(): void;
-  abort(): void;
-}
-
-/**
- * `data` with every end in it replaced by a handle marked `moved` (the worker adopts those), and
- * a function that marks the ends moved, to call once the data is posted: if posting throws,
- * `abort` forgets the handles and nothing has moved.
- * @throws {TypeError} an end cannot move.
- */
-function prepareEnds(data: unknown): Prepared {
-  const found = find(data);
-  if (found === null || found.ends.length === 0) {
-    return { data, commit: () => {}, abort: () => {} };
-  }
-  const movers = found.ends.map((end) => {
-    const mover = moverOf(end);
-    if (mover !== null) return mover;
-    throw new TypeError(
-      `Cannot spawn: a channel end in the data comes from another copy of @wasmring/mpsc ` +
-        `(${foreignVersion(end)}; this one is ${VERSION}): use one copy in every module`,
-    );
-  });
-  for (const mover of movers) {
-    const why = mover.blocker();
-    if (why !== null) throw new TypeError(`Cannot spawn: ${why}`);
-  }
-  const handles = new Map<object, unknown>();
-  found.ends.forEach((end, i) => {
-    const handle = movers[i].prepare() as { moved?: boolean };
-    handle.moved = true;
-    handles.set(end, handle);
-  });
-  return {
-    data: substitute(data, handles),
-    commit: () => movers.forEach((mover) => mover.commit()),
-    // The ends stay here: their handles must not close them when collected.
-    abort: () => handles.forEach((handle) => disarm(handle as object)),
-  };
 }
 
 function absolute(module: string | URL): string {

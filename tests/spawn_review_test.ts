@@ -76,3 +76,29 @@ Deno.test("a parent blocked in recvSync hears of a worker that failed to adopt a
     (e) => e instanceof RecvError && e.reason === "died",
   );
 });
+
+Deno.test("ends in a worker's result move to the parent, as a thread's result to join()", async () => {
+  const [tx, rx] = channel<string>();
+  const job = spawn<{ got: [typeof rx]; made: Map<string, ReturnType<typeof channel<number>>[1]> }>(
+    misc,
+    { mode: "return-ends", rx },
+  );
+  const result = await job.join();
+  const back = result.got[0];
+  tx.sendSync("round trip");
+  assert.equal(back.recvSync({ timeout: 5_000 }), "round trip");
+  const made = result.made.get("rx")!;
+  assert.equal(made.recvSync({ timeout: 5_000 }), 7);
+  // Its sender was closed when the worker's function returned.
+  assert.throws(() => made.recvSync({ timeout: 5_000 }), RecvError);
+  assert.equal(await job.join(), result, "join() again gives the same, already adopted");
+});
+
+Deno.test("a result holding an end that cannot move: join() says why", async () => {
+  await assert.rejects(
+    spawn(misc, { mode: "return-closed" }).join(),
+    (e) =>
+      e instanceof TypeError &&
+      /Cannot return from a spawned worker: this sender was closed/.test(e.message),
+  );
+});

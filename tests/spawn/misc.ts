@@ -49,6 +49,17 @@ export default async function (data: Data): Promise<unknown> {
       (data.tx as Sender<number>).sendSync(1);
       Deno.exit(0);
       return;
+    case "return-ends": {
+      // Returns a receiver it was given and the sender of a channel it made, deep in its result.
+      const [tx, rx] = channel<number>();
+      tx.sendSync(7);
+      return { got: [data.rx], made: new Map([["rx", rx]]) };
+    }
+    case "return-closed": {
+      const [tx] = channel<number>();
+      tx.close();
+      return { tx };
+    }
     case "echo": // sends back every message posted to this worker
       self.onmessage = (e) => (data.tx as Sender<string>).sendSync(e.data);
       return await new Promise(() => {});

@@ -1,0 +1,76 @@
+/**
+ * Moving the channel ends found in a value to another thread, as `spawn` moves its data and a
+ * spawned worker its result: each end becomes a handle marked `moved`, which the receiving
+ * thread adopts in place. Internal.
+ *
+ * @module
+ */
+import { foreignVersion, moverOf } from "./_brand.ts";
+import { VERSION } from "./_version.ts";
+import { find, substitute } from "./_walk.ts";
+import { disarm, type EndHandle } from "./handle.ts";
+import { Receiver } from "./receiver.ts";
+import { Sender } from "./sender.ts";
+
+/** `data` ready to post, and what to do once it was posted (`commit`) or could not be (`abort`). */
+export interface Prepared {
+  data: unknown;
+  commit(): void;
+  abort(): void;
+}
+
+/**
+ * `data` with every end in it replaced by a handle marked `moved` (the receiving thread adopts
+ * those: see `adoptMoved`), and
+ * a function that marks the ends moved, to call once the data is posted: if posting throws,
+ * `abort` forgets the handles and nothing has moved.
+ * @throws {TypeError} an end cannot move.
+ */
+export function prepareEnds(data: unknown, action: string): Prepared {
+  const found = find(data);
+  if (found === null || found.ends.length === 0) {
+    return { data, commit: () => {}, abort: () => {} };
+  }
+  const movers = found.ends.map((end) => {
+    const mover = moverOf(end);
+    if (mover !== null) return mover;
+    throw new TypeError(
+      `${action}: a channel end in it comes from another copy of @wasmring/mpsc ` +
+        `(${foreignVersion(end)}; this one is ${VERSION}): use one copy in every module`,
+    );
+  });
+  for (const mover of movers) {
+    const why = mover.blocker();
+    if (why !== null) throw new TypeError(`${action}: ${why}`);
+  }
+  const handles = new Map<object, unknown>();
+  found.ends.forEach((end, i) => {
+    const handle = movers[i].prepare() as { moved?: boolean };
+    handle.moved = true;
+    handles.set(end, handle);
+  });
+  return {
+    data: substitute(data, handles),
+    commit: () => movers.forEach((mover) => mover.commit()),
+    // The ends stay here: their handles must not close them when collected.
+    abort: () => handles.forEach((handle) => disarm(handle as object)),
+  };
+}
+
+/** `data` (as received) with every moved end in it adopted in this thread. */
+export function adoptMoved(data: unknown): unknown {
+  const found = find(data);
+  if (found === null) return data;
+  const adopted = new Map<object, unknown>();
+  for (const value of found.handles) {
+    const handle = value as EndHandle & { kind: string; moved?: boolean };
+    if (handle.moved !== true) continue; // a handle put there by hand: left as it is
+    adopted.set(
+      handle,
+      handle.kind === "sender"
+        ? Sender.from(handle as EndHandle & { kind: "sender" })
+        : Receiver.from(handle as EndHandle & { kind: "receiver" }),
+    );
+  }
+  return substitute(data, adopted);
+}
