@@ -13,6 +13,12 @@
  * @module
  */
 
+/**
+ * What a spawned web worker's entry posts on the worker's own channel as it closes itself (see
+ * `entry` in spawn.ts): the only sign of it on Deno, where a worker that ends tells nothing.
+ */
+export const CLOSED = "@wasmring/mpsc/closed";
+
 /** What `spawn` hears from a worker's runtime object. */
 export interface WorkerEvents {
   /** The worker object exists (called before anything is posted to it). */
@@ -98,6 +104,12 @@ export function startWorker(
     proto.terminate.call(worker);
     throw error;
   }
+  // Before any listener of the user's: the mark is not theirs to see.
+  worker.addEventListener("message", (event) => {
+    if (event.data !== CLOSED) return;
+    event.stopImmediatePropagation();
+    events.exit();
+  });
   worker.addEventListener("error", (event) => {
     // The worker's error belongs to join(), as a thread's panic to Rust's join().
     event.preventDefault();

@@ -10,7 +10,7 @@ import { cutAll, finished, handlesFor, ownWorkers } from "./_settlement.ts";
 import { type Outcome, START, type Start } from "./_spawned.ts";
 import { report, T_CUT, T_DONE, T_REPORTED, THREAD_WORDS } from "./_thread.ts";
 import { adoptMoved, type Prepared, prepareEnds } from "./_move.ts";
-import { canStartWorkers, type Started, startWorker } from "./_workers.ts";
+import { canStartWorkers, CLOSED, type Started, startWorker } from "./_workers.ts";
 
 export { serve as serveSpawned } from "./_spawned.ts";
 
@@ -340,7 +340,11 @@ function entry(module: string, viaWorkerData: boolean): string {
       `lib.serveSpawned({loaded,start:workerData,early:[],hold:null,wake:()=>{}});`
     : `const early=[];let notify=()=>{};` +
       `const hold=(e)=>{e.stopImmediatePropagation();early.push(e);notify()};` +
-      `addEventListener("message",hold);${load}` +
+      `addEventListener("message",hold);` +
+      // self.close() while the modules load (or ever after: the library wraps this) is told to
+      // the parent, which may hear of it no other way (Deno gives no exit event).
+      `const close0=self.close;if(typeof close0==="function")self.close=function(){` +
+      `postMessage(${JSON.stringify(CLOSED)});return close0.call(self)};${load}` +
       `lib.serveSpawned({loaded,start:null,early,hold,wake:(f)=>{notify=f}});`;
   return `data:text/javascript,${encodeURIComponent(source)}`;
 }

@@ -102,3 +102,20 @@ Deno.test("a result holding an end that cannot move: join() says why", async () 
       /Cannot return from a spawned worker: this sender was closed/.test(e.message),
   );
 });
+
+Deno.test("a worker that closes itself while its module loads: join() settles, its ends are too", async () => {
+  const [tx, rx] = channel<number>();
+  const job = spawn(new URL("./spawn/close_at_load.ts", import.meta.url), { tx });
+  await assert.rejects(job.join(), (e) => e instanceof DOMException && e.name === "AbortError");
+  assert.deepEqual(rx.tryRecv(), { state: "disconnected" });
+});
+
+Deno.test("the mark a closing worker posts is not seen by the worker's listeners", async () => {
+  const [tx, rx] = channel<number>();
+  const job = spawn(misc, { mode: "async", a: 1, b: 1, tx });
+  const seen: unknown[] = [];
+  job.worker.onmessage = (e) => seen.push(e.data);
+  await job.join();
+  assert.deepEqual(seen, []);
+  assert.deepEqual(rx.tryRecv(), { state: "disconnected" });
+});
