@@ -8,7 +8,9 @@
 import { foreignVersion, moverOf } from "./_brand.ts";
 import { VERSION } from "./_version.ts";
 import { find, substitute } from "./_walk.ts";
-import { disarm, type EndHandle } from "./handle.ts";
+import { disarm, DOWN, type EndHandle, UP, type Way } from "./handle.ts";
+
+export { DOWN, UP, type Way };
 import { Receiver } from "./receiver.ts";
 import { Sender } from "./sender.ts";
 
@@ -26,7 +28,7 @@ export interface Prepared {
  * `abort` forgets the handles and nothing has moved.
  * @throws {TypeError} an end cannot move.
  */
-export function prepareEnds(data: unknown, action: string): Prepared {
+export function prepareEnds(data: unknown, action: string, way: Way): Prepared {
   const found = find(data);
   if (found === null || found.ends.length === 0) {
     return { data, commit: () => {}, abort: () => {} };
@@ -45,8 +47,8 @@ export function prepareEnds(data: unknown, action: string): Prepared {
   }
   const handles = new Map<object, unknown>();
   found.ends.forEach((end, i) => {
-    const handle = movers[i].prepare() as { moved?: boolean };
-    handle.moved = true;
+    const handle = movers[i].prepare() as { moved?: Way };
+    handle.moved = way;
     handles.set(end, handle);
   });
   return {
@@ -63,8 +65,8 @@ export function adoptMoved(data: unknown): unknown {
   if (found === null) return data;
   const adopted = new Map<object, unknown>();
   for (const value of found.handles) {
-    const handle = value as EndHandle & { kind: string; moved?: boolean };
-    if (handle.moved !== true) continue; // a handle put there by hand: left as it is
+    const handle = value as EndHandle & { kind: string; moved?: unknown };
+    if (handle.moved !== DOWN && handle.moved !== UP) continue; // put there by hand: left as is
     adopted.set(
       handle,
       handle.kind === "sender"

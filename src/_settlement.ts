@@ -97,27 +97,27 @@ export function handlesFor(message: unknown): Lifelined[] {
 /**
  * Adopts `handle` in this thread: claims it (once, across all its copies) and counts the end
  * as held under a lifeline that another thread will settle if this one ends: the one posted
- * with the handle; or, in a thread that `spawn` started, a fresh one reported to its parent
- * (the handle may have come by any path); or a fresh one if the handle's lifeline is one this
+ * with the handle (and, with `keep`, an end `spawn` moved here: its parent holds that lifeline);
+ * or, in a thread that `spawn` started, a fresh one reported to its parent (the handle may have
+ * come by any path); or a fresh one if the handle's lifeline is one this
  * thread posted to a worker (it came back unadopted: ending that worker must not touch it).
  * @returns the lifeline the end is held under, or an error message.
  */
-export function claim(handle: Lifelined): Int32Array | string {
+export function claim(handle: Lifelined, keep = false): Int32Array | string {
   const before = Atomics.compareExchange(handle.claim, ADOPTED, 0, 1);
   if (before === ABANDONED) {
     return "the worker it was posted to ended before anyone adopted it, and its end was closed";
   }
   if (before !== 0) return "this handle was already adopted";
-  if (spawned() || postedIds.has(handle.lifeline[ID])) {
-    handle = { ...handle, lifeline: createLifeline() };
-  }
+  const fresh = !keep && (spawned() || postedIds.has(handle.lifeline[ID]));
+  if (fresh) handle = { ...handle, lifeline: createLifeline() };
   if (!adjustHeld(handle.lifeline, 1)) {
     // The terminator settled this lifeline between our claim and now, and saw the handle as
     // adopted: the end is ours to close (its worker died).
     closeEnds(handle, 1, true);
     return "the worker it was posted to was terminated";
   }
-  report(handle);
+  if (fresh) report(handle);
   remember(handle);
   return handle.lifeline;
 }

@@ -13,7 +13,7 @@ import { abandon, cutAll } from "./_settlement.ts";
 import { adoptedHere, type Lifelined } from "./_lifeline.ts";
 import { linkParent, posted } from "./_thread.ts";
 import { find } from "./_walk.ts";
-import { adoptMoved, type Prepared, prepareEnds } from "./_move.ts";
+import { adoptMoved, DOWN, type Prepared, prepareEnds, UP } from "./_move.ts";
 
 /** Marks a start message (see spawn.ts). */
 export const START = "@wasmring/mpsc/spawn@1";
@@ -111,7 +111,7 @@ async function run(
     const value = await result;
     // Ends in the result move to the parent, as a Rust thread's result moves to `join()`. They
     // leave this thread before it closes what it still holds.
-    returned = prepareEnds(value, "Cannot return from a spawned worker");
+    returned = prepareEnds(value, "Cannot return from a spawned worker", UP);
     outcome = { done: true, ok: true, value: returned.data };
   } catch (error) {
     called();
@@ -143,8 +143,9 @@ async function run(
 /** Closes the ends moved here in `data` that nobody adopted (their peers hear a death). */
 function abandonMoved(data: unknown): void {
   for (const value of find(data)?.handles ?? []) {
-    const handle = value as Lifelined & { moved?: boolean };
-    if (handle.moved === true && handle.claim instanceof Int32Array) abandon(handle, true);
+    const handle = value as Lifelined & { moved?: unknown };
+    const moved = handle.moved === DOWN || handle.moved === UP;
+    if (moved && handle.claim instanceof Int32Array) abandon(handle, true);
   }
 }
 

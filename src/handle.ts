@@ -60,6 +60,15 @@ export interface ReceiverHandle<T> extends EndHandle {
   readonly __message?: T;
 }
 
+/**
+ * Which way a moved end goes: `DOWN` into a worker `spawn` starts (its handle's lifeline is one
+ * the spawning thread holds, and has reported to its own parent: the worker adopts under it),
+ * or `UP` in a worker's result (its lifeline dies with that worker: adopted under a fresh one).
+ */
+export type Way = typeof DOWN | typeof UP;
+export const DOWN = "down";
+export const UP = "up";
+
 /** Options of `Sender.from()` and `Receiver.from()`. */
 export interface AdoptOptions<T> {
   /**
@@ -195,7 +204,10 @@ export function adopt<T>(
   if (status !== "ok" || chan.id !== h.id) {
     throw new TypeError(`Cannot adopt a ${kind}: the handle's memory holds no such channel`);
   }
-  const lifeline = claim({ kind, claim: h.claim!, lifeline: h.lifeline!, memory: h.memory });
+  // An end `spawn` moved into this worker is held under the lifeline it came with: the spawning
+  // thread holds that one already (and has told its own parent), so no report can come too late.
+  const keep = (h as { moved?: unknown }).moved === DOWN;
+  const lifeline = claim({ kind, claim: h.claim!, lifeline: h.lifeline!, memory: h.memory }, keep);
   if (typeof lifeline === "string") throw new TypeError(`Cannot adopt a ${kind}: ${lifeline}`);
   // Its senders tell a terminator where their claims are (see CLAIM_AT in _lifeline.ts).
   if (kind === "sender") chan.claims = lifeline;

@@ -9,7 +9,7 @@ import type { Lifelined } from "./_lifeline.ts";
 import { cutAll, finished, handlesFor, ownWorkers } from "./_settlement.ts";
 import { type Outcome, START, type Start } from "./_spawned.ts";
 import { report, T_CUT, T_DONE, T_REPORTED, THREAD_WORDS } from "./_thread.ts";
-import { adoptMoved, type Prepared, prepareEnds } from "./_move.ts";
+import { adoptMoved, DOWN, type Prepared, prepareEnds } from "./_move.ts";
 import { canStartWorkers, CLOSED, type Started, startWorker } from "./_workers.ts";
 
 export { serve as serveSpawned } from "./_spawned.ts";
@@ -94,7 +94,7 @@ export function spawn<R = unknown>(
 ): JoinHandle<R> {
   if (!canStartWorkers()) throw new TypeError("Cannot spawn: this runtime has no workers");
   const url = absolute(module);
-  return new JoinHandle<R>(url, prepareEnds(data, "Cannot spawn"), options, key);
+  return new JoinHandle<R>(url, prepareEnds(data, "Cannot spawn", DOWN), options, key);
 }
 
 const key = Symbol("JoinHandle");
