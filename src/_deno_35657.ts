@@ -20,7 +20,8 @@
  * @module
  */
 import type { Lifelined } from "./_lifeline.ts";
-import { cutAll, finished, handlesFor, ownWorkers, settleHere } from "./_settlement.ts";
+import { adoptedHere } from "./_lifeline.ts";
+import { cutAll, finished, handlesFor, ownWorkers } from "./_settlement.ts";
 
 const postedTo = new WeakMap<Worker, Lifelined[]>();
 let installed = false;
@@ -91,7 +92,7 @@ function wrapClose(): void {
   if (typeof scope.WorkerGlobalScope !== "function" || typeof scope.close !== "function") return;
   const close = scope.close;
   scope.close = function (this: unknown) {
-    settleHere();
+    cutAll(adoptedHere(), false); // closed, not died: the worker ends itself
     return close.call(this);
   };
 }

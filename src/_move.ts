@@ -7,6 +7,8 @@
  */
 import { foreignVersion, moverOf } from "./_brand.ts";
 import { VERSION } from "./_version.ts";
+import type { Lifelined } from "./_lifeline.ts";
+import { abandon } from "./_settlement.ts";
 import { find, substitute } from "./_walk.ts";
 import { disarm, DOWN, type EndHandle, UP, type Way } from "./handle.ts";
 
@@ -61,12 +63,10 @@ export function prepareEnds(data: unknown, action: string, way: Way): Prepared {
 
 /** `data` (as received) with every moved end in it adopted in this thread. */
 export function adoptMoved(data: unknown): unknown {
-  const found = find(data);
-  if (found === null) return data;
+  const moved = movedIn(data);
+  if (moved.length === 0) return data;
   const adopted = new Map<object, unknown>();
-  for (const value of found.handles) {
-    const handle = value as EndHandle & { kind: string; moved?: unknown };
-    if (handle.moved !== DOWN && handle.moved !== UP) continue; // put there by hand: left as is
+  for (const handle of moved) {
     adopted.set(
       handle,
       handle.kind === "sender"
@@ -75,4 +75,21 @@ export function adoptMoved(data: unknown): unknown {
     );
   }
   return substitute(data, adopted);
+}
+
+/** Closes the ends moved in `data` that nobody adopted (their peers hear a death). */
+export function abandonMoved(data: unknown): void {
+  for (const handle of movedIn(data)) {
+    if (handle.claim instanceof Int32Array) abandon(handle as Lifelined, true);
+  }
+}
+
+/** The handles of moved ends in `data` (a handle put there by hand is not one). */
+function movedIn(data: unknown): (EndHandle & { kind: string })[] {
+  const moved: (EndHandle & { kind: string })[] = [];
+  for (const value of find(data)?.handles ?? []) {
+    const handle = value as EndHandle & { kind: string; moved?: unknown };
+    if (handle.moved === DOWN || handle.moved === UP) moved.push(handle);
+  }
+  return moved;
 }

@@ -26,7 +26,6 @@ import {
   ABANDONED,
   adjustHeld,
   ADOPTED,
-  adoptedHere,
   CLAIM_AT,
   createClaim,
   createLifeline,
@@ -165,11 +164,6 @@ export function abandon(handle: Lifelined, died = false): void {
   if (Atomics.compareExchange(handle.claim, ADOPTED, 0, ABANDONED) === 0) {
     closeEnds(handle, 1, died);
   }
-}
-
-/** Closes the ends this thread holds under lifelines, as it ends itself (`self.close()`). */
-export function settleHere(): void {
-  for (const handle of adoptedHere()) settle(handle, false);
 }
 
 /** Whether `handle` was adopted and every end held under its lifeline is gone. */

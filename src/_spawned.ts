@@ -9,11 +9,10 @@
  *
  * @module
  */
-import { abandon, cutAll } from "./_settlement.ts";
-import { adoptedHere, type Lifelined } from "./_lifeline.ts";
+import { cutAll } from "./_settlement.ts";
+import { adoptedHere } from "./_lifeline.ts";
 import { linkParent, posted } from "./_thread.ts";
-import { find } from "./_walk.ts";
-import { adoptMoved, DOWN, type Prepared, prepareEnds, UP } from "./_move.ts";
+import { abandonMoved, adoptMoved, type Prepared, prepareEnds, UP } from "./_move.ts";
 
 /** Marks a start message (see spawn.ts). */
 export const START = "@wasmring/mpsc/spawn@1";
@@ -138,15 +137,6 @@ async function run(
   posted();
   port.close();
   close();
-}
-
-/** Closes the ends moved here in `data` that nobody adopted (their peers hear a death). */
-function abandonMoved(data: unknown): void {
-  for (const value of find(data)?.handles ?? []) {
-    const handle = value as Lifelined & { moved?: unknown };
-    const moved = handle.moved === DOWN || handle.moved === UP;
-    if (moved && handle.claim instanceof Int32Array) abandon(handle, true);
-  }
 }
 
 /** The worker's own `close`, before `guardClose` wrapped it. */
