@@ -97,11 +97,17 @@ export function adjustHeld(lifeline: Int32Array, delta: number): boolean {
 export function remember(handle: Lifelined): void {
   // Forget handles whose ends are all closed or moved on (as a parent forgets them at its next
   // posting): `assertAlive` runs on every send and must not grow with the handles ever adopted.
-  let kept = 0;
-  for (const h of adopted) if (Atomics.load(h.lifeline, HELD) !== 0) adopted[kept++] = h;
-  adopted.length = kept;
+  // Pruned once the list has doubled since the last time: linear in adoptions, not quadratic.
+  if (adopted.length >= pruneAt) {
+    let kept = 0;
+    for (const h of adopted) if (Atomics.load(h.lifeline, HELD) !== 0) adopted[kept++] = h;
+    adopted.length = kept;
+    pruneAt = Math.max(2 * kept, 16);
+  }
   adopted.push(handle);
 }
+
+let pruneAt = 16;
 
 /** The handles adopted in this thread (see `remember`). */
 export function adoptedHere(): readonly Lifelined[] {
@@ -117,6 +123,7 @@ export function assertAlive(): void {
   }
 }
 
-function terminated(): DOMException {
+/** The error every channel call throws in a thread being ended. */
+export function terminated(): DOMException {
   return new DOMException("Cannot use a channel: this worker was terminated", "AbortError");
 }

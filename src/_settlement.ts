@@ -37,10 +37,11 @@ import {
   remember,
   SETTLED,
   SETTLING,
+  terminated,
 } from "./_lifeline.ts";
 import { endCloneError } from "./_brand.ts";
 import { SharedChannel } from "./_shared_channel.ts";
-import { report, spawned } from "./_thread.ts";
+import { report, spawned, uncut } from "./_thread.ts";
 import { find } from "./_walk.ts";
 import { nap } from "./_wait.ts";
 
@@ -103,6 +104,13 @@ export function handlesFor(message: unknown): Lifelined[] {
  * @returns the lifeline the end is held under, or an error message.
  */
 export function claim(handle: Lifelined, keep = false): Int32Array | string {
+  // Claimed and counted, and reported, or neither: a thread above settles what it heard of.
+  return uncut(() => claimNow(handle, keep), () => {
+    throw terminated();
+  });
+}
+
+function claimNow(handle: Lifelined, keep: boolean): Int32Array | string {
   const before = Atomics.compareExchange(handle.claim, ADOPTED, 0, 1);
   if (before === ABANDONED) {
     return "the worker it was posted to ended before anyone adopted it, and its end was closed";
@@ -136,9 +144,13 @@ export function heldHere(
   claim[ADOPTED] = 1;
   const handle = { kind, memory: chan.memory, claim, lifeline: createLifeline() };
   handle.lifeline[HELD] = 1;
-  report(handle);
-  remember(handle);
-  return handle.lifeline;
+  return uncut(() => {
+    report(handle);
+    remember(handle);
+    return handle.lifeline;
+  }, () => {
+    throw terminated();
+  });
 }
 
 /**
@@ -148,9 +160,11 @@ export function heldHere(
  * `died`: the thread that held them died (its peers' errors say so), rather than finished.
  */
 export function cutAll(handles: Iterable<Lifelined>, died: boolean): void {
+  // Many ends of one channel are common (a worker adopting clones): one view of each channel.
+  const channels = new Map<WebAssembly.Memory, SharedChannel>();
   for (const handle of handles) {
     Atomics.store(handle.lifeline, CUT, 1);
-    settle(handle, died);
+    settle(handle, died, channels);
     SharedChannel.wakeAll(handle.memory, 0);
   }
 }
@@ -166,9 +180,13 @@ export function abandon(handle: Lifelined, died = false): void {
   }
 }
 
-/** Whether `handle` was adopted and every end held under its lifeline is gone. */
+/**
+ * Whether nothing is left to settle for `handle`: its lifeline was settled, or it was adopted
+ * and every end held under its lifeline is gone.
+ */
 export function finished(handle: Lifelined): boolean {
-  return Atomics.load(handle.claim, ADOPTED) !== 0 && Atomics.load(handle.lifeline, HELD) === 0;
+  const held = Atomics.load(handle.lifeline, HELD);
+  return held === SETTLED || (held === 0 && Atomics.load(handle.claim, ADOPTED) !== 0);
 }
 
 /**
@@ -178,7 +196,11 @@ export function finished(handle: Lifelined): boolean {
  * that when `terminate()` returns, the worker's ends are settled whoever did it (a worker that
  * posts its last message and calls `self.close()` races its terminator).
  */
-export function settle(handle: Lifelined, died: boolean): void {
+export function settle(
+  handle: Lifelined,
+  died: boolean,
+  channels?: Map<WebAssembly.Memory, SharedChannel>,
+): void {
   const lifeline = handle.lifeline;
   for (let held = Atomics.load(lifeline, HELD);;) {
     if (held === SETTLED) return;
@@ -196,9 +218,9 @@ export function settle(handle: Lifelined, died: boolean): void {
     }
     try {
       // Not adopted under this lifeline: if not adopted at all, it is lost with the worker.
-      if (held > 0) closeEnds(handle, held, died);
+      if (held > 0) closeEnds(handle, held, died, channels);
       else if (Atomics.compareExchange(handle.claim, ADOPTED, 0, ABANDONED) === 0) {
-        closeEnds(handle, 1, true); // lost with the worker
+        closeEnds(handle, 1, true, channels); // lost with the worker
       }
     } finally {
       Atomics.store(lifeline, HELD, SETTLED);
@@ -212,8 +234,17 @@ export function settle(handle: Lifelined, died: boolean): void {
  * Closes `count` ends of `handle`'s kind on its channel, for a thread that cannot; `died`: that
  * thread died (recorded first, for the peers' errors).
  */
-function closeEnds(handle: Lifelined, count: number, died: boolean): void {
-  const chan = new SharedChannel(handle.memory, 0);
+function closeEnds(
+  handle: Lifelined,
+  count: number,
+  died: boolean,
+  channels?: Map<WebAssembly.Memory, SharedChannel>,
+): void {
+  let chan = channels?.get(handle.memory);
+  if (chan === undefined) {
+    chan = new SharedChannel(handle.memory, 0);
+    channels?.set(handle.memory, chan);
+  }
   if (chan.validate() !== "ok") return;
   if (died) chan.markDied(handle.kind);
   if (handle.kind === "receiver") {

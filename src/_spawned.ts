@@ -11,7 +11,7 @@
  */
 import { cutAll } from "./_settlement.ts";
 import { adoptedHere } from "./_lifeline.ts";
-import { linkParent, posted } from "./_thread.ts";
+import { cutBelow, linkParent, posted, uncut } from "./_thread.ts";
 import { abandonMoved, adoptMoved, type Prepared, prepareEnds, UP } from "./_move.ts";
 
 /** Marks a start message (see spawn.ts). */
@@ -24,10 +24,13 @@ export interface Start {
   module: string;
   /** The data, ends replaced by handles marked `moved`. */
   data: unknown;
-  /** Words shared with the parent (see _thread.ts). */
+  /** Words shared with the threads above (see _thread.ts). */
   words: Int32Array;
-  /** Where this thread reports the ends it holds, and its outcome. */
-  port: MessagePort;
+  /**
+   * Where this thread reports the ends it holds: to its parent (which hears its outcome there
+   * too), then to each thread above that, nearest first.
+   */
+  ports: MessagePort[];
 }
 
 /** What the worker reports when its function settles. */
@@ -87,9 +90,9 @@ async function run(
   called: () => void,
 ): Promise<void> {
   let returned: Prepared | undefined;
-  const { port } = start;
+  const port = start.ports[0];
   parentPort = port;
-  linkParent(start.words, port);
+  linkParent(start.words, start.ports);
   guardClose();
   let outcome: Outcome;
   try {
@@ -120,7 +123,7 @@ async function run(
   // As a Rust closure drops what it captured: the ends this thread still holds are closed (and
   // cut: a callback that runs later cannot use them), then the parent hears the outcome. A
   // function that threw died, as far as its peers can tell: its work is unfinished.
-  cutAll(adoptedHere(), !outcome.ok);
+  settleHere(!outcome.ok);
   // Ends moved here that were never adopted (the module failed to load, or an adoption before
   // theirs failed) are closed here too: the parent may be blocked on one of their channels.
   if (!outcome.ok) abandonMoved(start.data);
@@ -162,7 +165,7 @@ function guardClose(): void {
  * why (it may have no other way to learn it: Deno tells nothing when a worker exits).
  */
 function ending(why: string, died: boolean): void {
-  cutAll(adoptedHere(), died);
+  settleHere(died);
   if (parentPort === null) return;
   const error = new DOMException(why, "AbortError");
   parentPort.postMessage({ done: true, ok: false, error } satisfies Outcome);
@@ -172,13 +175,25 @@ function ending(why: string, died: boolean): void {
 }
 
 /**
+ * Settles the ends this thread holds, as it ends (`died`: say so to their peers); its own
+ * workers, which stop with it, are cut first. Not if a thread above has begun to end this one:
+ * that one settles them (and this thread may be stopped at any moment).
+ */
+function settleHere(died: boolean): void {
+  uncut(() => {
+    cutBelow();
+    cutAll(adoptedHere(), died);
+  }, () => {});
+}
+
+/**
  * An error nobody handles ends this worker: its ends are settled first, here. So does
  * `process.exit()` (Node, Bun, Deno), which runs the process's `exit` listeners first.
  */
 function guardErrors(): void {
   if (typeof scope.addEventListener === "function") {
     const settle = (event: Event) => {
-      if (!event.defaultPrevented) cutAll(adoptedHere(), true);
+      if (!event.defaultPrevented) settleHere(true);
     };
     scope.addEventListener("error", settle);
     scope.addEventListener("unhandledrejection", settle);
@@ -198,7 +213,7 @@ function guardErrors(): void {
     scope.process.on("exit", (code: unknown) => {
       const died = code !== 0; // an uncaught error, or process.exit(n) with n ≠ 0
       if (tell) ending(`The worker exited (code ${code}) before its function settled`, died);
-      else cutAll(adoptedHere(), died);
+      else settleHere(died);
     });
   }
 }

@@ -1,26 +1,44 @@
 /**
- * This thread's link to the thread that spawned it, if `spawn` started it: the words they share
- * and the port on which this thread reports every end it comes to hold, so that its parent can
- * settle those ends when this thread ends, however they arrived here. Internal.
+ * This thread's links to the threads above it, if `spawn` started it: the words it shares with
+ * its parent, and a port to its parent and to each thread above that, on which it reports every
+ * end it comes to hold, so that whichever of them ends it (directly, or by ending a thread in
+ * between) can settle those ends, however they arrived here. Internal.
  *
- * Protocol: this thread posts a report, then counts it in REPORTED. A parent that ends this
- * thread stores CUT (every later call here throws `AbortError`), and before it settles waits
- * until it has received as many reports as REPORTED says were posted. A report posted whose
- * count this thread did not live to add still arrives, and is settled on arrival.
+ * Protocol. A thread posts each report to every port above it, then counts it in REPORTED, so
+ * every port above carries the same number of reports. A thread that ends a spawned thread
+ * stores CUT in its words (every later channel call there throws `AbortError`), waits until
+ * BUSY is 0, stops it, and before it settles waits until it has received as many reports from
+ * it as REPORTED says were posted.
+ *
+ * BUSY makes the steps that must not be cut in half — adopting an end and reporting it, settling
+ * the thread's own ends, announcing a new worker — atomic with respect to being stopped (Node
+ * and Bun stop a worker between any two instructions). The thread adds 1 to BUSY, then loads
+ * CUT; the ender stores CUT, then loads BUSY. All four are sequentially consistent, so at least
+ * one of them sees the other: either the thread sees CUT and does not start (its ender settles
+ * what it holds), or the ender sees BUSY and waits until the step is over.
+ *
+ * A thread's own workers stop when it stops: before it ends of its own accord, it cuts them
+ * the same way (see `cutBelow`); a thread that ends it cuts every thread below it first.
  *
  * @module
  */
+import { nap } from "./_wait.ts";
 
-/** Index of the "this thread was ended by its parent" flag. */
+/** Index of the "this thread was ended by a thread above it" flag. */
 export const T_CUT = 0;
-/** Index of the number of reports this thread has posted. */
+/** Index of the number of reports this thread has posted (to each port above it). */
 export const T_REPORTED = 1;
 /** Index of the "this thread has posted its outcome" flag (set after posting it). */
 export const T_DONE = 2;
-/** Words shared by a parent and the thread it spawned. */
-export const THREAD_WORDS = 3;
+/** Index of the number of uncuttable steps in progress in this thread (see above). */
+export const T_BUSY = 3;
+/** Words shared by a thread and the threads above it. */
+export const THREAD_WORDS = 4;
 
-/** What a thread reports of an end it holds: enough for its parent to settle it. */
+/** Longest wait for a thread's step in progress (synchronous code: microseconds). */
+export const BUSY_PATIENCE_MS = 1000;
+
+/** What a thread reports of an end it holds: enough for a thread above to settle it. */
 export interface Report {
   readonly kind: "sender" | "receiver";
   readonly memory: WebAssembly.Memory;
@@ -28,37 +46,129 @@ export interface Report {
   readonly lifeline: Int32Array;
 }
 
-interface ParentLink {
-  words: Int32Array;
-  port: MessagePort;
+/** What a thread tells the threads above it when it spawns a worker: the worker's words. */
+export interface Announcement {
+  readonly thread: Int32Array;
+  /** Where the new worker's reports arrive. */
+  readonly port: MessagePort;
 }
 
-let parent: ParentLink | null = null;
+/** What a thread tells the threads above it when threads below it are over and settled. */
+export interface Gone {
+  readonly gone: Int32Array[];
+}
 
-/** Links this thread to the thread that spawned it (once, by the spawn entry module). */
-export function linkParent(words: Int32Array, port: MessagePort): void {
-  parent = { words, port };
+interface Links {
+  words: Int32Array;
+  /** To the parent first, then to each thread above it, nearest first. */
+  ports: MessagePort[];
+}
+
+let links: Links | null = null;
+
+/** Links this thread to the threads above it (once, by the spawn entry module). */
+export function linkParent(words: Int32Array, ports: MessagePort[]): void {
+  links = { words, ports };
 }
 
 /** The words shared with this thread's parent, or null if `spawn` did not start this thread. */
 export function parentWords(): Int32Array | null {
-  return parent?.words ?? null;
+  return links?.words ?? null;
 }
 
-/** Whether `spawn` started this thread (its ends are then reported to its parent). */
+/** Whether `spawn` started this thread (its ends are then reported to the threads above). */
 export function spawned(): boolean {
-  return parent !== null;
+  return links !== null;
 }
 
 /** Notes that this thread has posted its outcome to its parent (see T_DONE). */
 export function posted(): void {
-  if (parent !== null) Atomics.store(parent.words, T_DONE, 1);
+  if (links !== null) Atomics.store(links.words, T_DONE, 1);
 }
 
-/** Tells this thread's parent about an end held here (no-op if `spawn` did not start it). */
+/**
+ * Runs `step` so that it is not cut in half by this thread being stopped (see BUSY above); in a
+ * thread `spawn` did not start, just runs it.
+ * @returns `step`'s result, or `cut()`'s if a thread above has begun to end this one.
+ */
+export function uncut<T>(step: () => T, cut: () => T): T {
+  if (links === null) return step();
+  const words = links.words;
+  Atomics.add(words, T_BUSY, 1);
+  try {
+    return Atomics.load(words, T_CUT) !== 0 ? cut() : step();
+  } finally {
+    if (Atomics.sub(words, T_BUSY, 1) === 1) Atomics.notify(words, T_BUSY);
+  }
+}
+
+/** Tells the threads above this one of an end held here (no-op if `spawn` did not start it). */
 export function report(end: Report): void {
-  if (parent === null) return;
+  if (links === null) return;
   const { kind, memory, claim, lifeline } = end;
-  parent.port.postMessage({ kind, memory, claim, lifeline });
-  Atomics.add(parent.words, T_REPORTED, 1);
+  for (const port of links.ports) port.postMessage({ kind, memory, claim, lifeline });
+  Atomics.add(links.words, T_REPORTED, 1);
+}
+
+/**
+ * Tells the threads above this one of a worker it spawns, whose words are `thread`.
+ * @returns a port to each of them, for the new worker's reports (nearest first).
+ */
+export function announce(thread: Int32Array): MessagePort[] {
+  if (links === null) return [];
+  const ports = links.ports.map((above) => {
+    const { port1, port2 } = new MessageChannel();
+    above.postMessage({ thread, port: port1 } satisfies Announcement, [port1]);
+    return port2;
+  });
+  Atomics.add(links.words, T_REPORTED, 1);
+  return ports;
+}
+
+/**
+ * Tells the threads above this one that the threads with words `threads`, below it, are over
+ * and everything they reported is settled: they may forget them. Not a report (not counted):
+ * a thread stopped before it could say so is forgotten when it is settled itself.
+ */
+export function forget(threads: Int32Array[]): void {
+  if (links === null || threads.length === 0) return;
+  for (const port of links.ports) port.postMessage({ gone: threads } satisfies Gone);
+}
+
+/** Words of the threads below this one that have not been settled yet. */
+const below = new Set<Int32Array>();
+
+/** Notes threads below this one (see `cutBelow`), or (`known` false) that they are over. */
+export function noteBelow(threads: Iterable<Int32Array>, known: boolean): void {
+  for (const words of threads) {
+    if (known) below.add(words);
+    else below.delete(words);
+  }
+}
+
+/**
+ * Cuts `threads` (every later channel call in them throws `AbortError`) and waits until none is
+ * in an uncuttable step. In a thread that cannot block, returns whether they are all out of one
+ * without waiting.
+ * @returns whether they are; false if one was still in a step after BUSY_PATIENCE_MS.
+ */
+export function cut(threads: Iterable<Int32Array>, block: boolean): boolean {
+  const list = [...threads];
+  for (const words of list) Atomics.store(words, T_CUT, 1);
+  const deadline = performance.now() + BUSY_PATIENCE_MS;
+  for (const words of list) {
+    for (let busy = Atomics.load(words, T_BUSY); busy !== 0; busy = Atomics.load(words, T_BUSY)) {
+      if (!block || performance.now() >= deadline) return false;
+      nap(words, T_BUSY, busy, 10);
+    }
+  }
+  return true;
+}
+
+/**
+ * Before this thread ends of its own accord: cuts every thread below it, which the runtime is
+ * about to stop with it, so that none is stopped in the middle of a step.
+ */
+export function cutBelow(): void {
+  cut(below, true);
 }

@@ -5,10 +5,22 @@
  *
  * @module
  */
-import type { Lifelined } from "./_lifeline.ts";
+import { type Lifelined, terminated } from "./_lifeline.ts";
 import { cutAll, finished, handlesFor, ownWorkers } from "./_settlement.ts";
 import { type Outcome, START, type Start } from "./_spawned.ts";
-import { report, T_CUT, T_DONE, T_REPORTED, THREAD_WORDS } from "./_thread.ts";
+import {
+  announce,
+  type Announcement,
+  cut,
+  forget,
+  type Gone,
+  noteBelow,
+  report,
+  T_DONE,
+  T_REPORTED,
+  THREAD_WORDS,
+  uncut,
+} from "./_thread.ts";
 import { adoptMoved, DOWN, type Prepared, prepareEnds } from "./_move.ts";
 import { canStartWorkers, CLOSED, type Started, startWorker } from "./_workers.ts";
 
@@ -37,6 +49,9 @@ export interface JoinOptions {
 
 /** How long a parent waits for reports a worker posted before it ended (see _thread.ts). */
 const REPORT_PATIENCE_MS = 1000;
+
+/** Length of a JoinHandle's held list below which it is not pruned. */
+const PRUNE_MIN = 64;
 
 /** The module the worker's entry imports: this one, or the bundle it is part of. */
 const SELF = import.meta.url;
@@ -112,10 +127,14 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
    */
   readonly worker: Worker;
   #words = new Int32Array(new SharedArrayBuffer(THREAD_WORDS * 4));
-  #port: MessagePort;
+  /**
+   * The worker and every thread below it that this thread heard of (see _thread.ts): their
+   * words, where their reports arrive, and how many have arrived.
+   */
+  #below = new Map<Int32Array, { port: MessagePort; received: number }>();
   /** What the worker holds or was posted, for settling when it ends. */
   #held: Lifelined[] = [];
-  #received = 0;
+  #pruneAt = PRUNE_MIN;
   #outcome: Outcome | null = null;
   #settled: Promise<void>;
   #resolveSettled!: () => void;
@@ -125,23 +144,63 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
   /** Not public: use {@linkcode spawn}. */
   constructor(
     url: string,
-    { data, commit, abort }: Prepared,
+    prepared: Prepared,
     options: SpawnOptions | undefined,
     token: symbol,
   ) {
     if (token !== key) throw new TypeError("Cannot construct a JoinHandle: use spawn()");
     this.#settled = new Promise((resolve) => this.#resolveSettled = resolve);
     // Found before the worker exists: a DataCloneError here leaves nothing behind.
-    const handles = handlesFor(data);
+    const handles = handlesFor(prepared.data);
+    // Started, and what it was given told to the threads above, or neither: this thread may be
+    // stopped at any moment, and whoever stops it settles only what it heard of.
+    const started = uncut(() => this.#start(url, prepared, handles, options), () => {
+      prepared.abort();
+      throw terminated();
+    });
+    prepared.commit();
+    const worker = this.worker = started.worker as Worker;
+    // Postings to this worker are watched here, not by any wrapper on a prototype.
+    const post = Object.getPrototypeOf(worker).postMessage as (...args: unknown[]) => void;
+    Object.defineProperties(worker, {
+      postMessage: {
+        configurable: true,
+        writable: true,
+        value: (message: unknown, ...rest: unknown[]) => {
+          const found = handlesFor(message);
+          uncut(() => {
+            post.call(worker, message, ...rest);
+            this.#remember(found, true);
+          }, () => {
+            throw terminated();
+          });
+        },
+      },
+      terminate: { configurable: true, writable: true, value: () => this.terminate() },
+    });
+  }
+
+  #start(
+    url: string,
+    { data, abort }: Prepared,
+    handles: Lifelined[],
+    options: SpawnOptions | undefined,
+  ): Started {
     const { port1, port2 } = new MessageChannel();
-    this.#port = port1;
-    const start: Start = { type: START, module: url, data, words: this.#words, port: port2 };
+    const above = announce(this.#words);
+    const start: Start = {
+      type: START,
+      module: url,
+      data,
+      words: this.#words,
+      ports: [port2, ...above],
+    };
     let started: Started;
     try {
       started = startWorker(
         (viaWorkerData) => entry(url, viaWorkerData),
         start,
-        [port2, ...(options?.transfer ?? [])],
+        [port2, ...above, ...(options?.transfer ?? [])],
         { name: options?.name, deno: options?.deno, node: options?.node },
         {
           // Owned before anything is posted to it: a wrapper must not note the start message.
@@ -152,28 +211,16 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
       );
     } catch (error) {
       port1.close();
+      for (const port of above) port.close();
+      forget([this.#words]);
       abort();
       throw error;
     }
-    commit();
     this.#started = started;
-    const worker = this.worker = started.worker as Worker;
-    this.#hold(handles);
-    port1.onmessage = (event) => this.#onReport(event.data);
-    // Postings to this worker are watched here, not by any wrapper on a prototype.
-    const post = Object.getPrototypeOf(worker).postMessage as (...args: unknown[]) => void;
-    Object.defineProperties(worker, {
-      postMessage: {
-        configurable: true,
-        writable: true,
-        value: (message: unknown, ...rest: unknown[]) => {
-          const found = handlesFor(message);
-          post.call(worker, message, ...rest);
-          this.#remember(found);
-        },
-      },
-      terminate: { configurable: true, writable: true, value: () => this.terminate() },
-    });
+    this.#listen(this.#words, port1);
+    this.#held.push(...handles);
+    for (const handle of handles) report(handle);
+    return started;
   }
 
   /**
@@ -230,44 +277,66 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
     return this.terminate();
   }
 
-  #remember(found: Lifelined[]): void {
+  /**
+   * Holds `found` for settling when the worker ends. `mine`: this thread posted them (not a
+   * thread below, which has told the threads above itself): it tells the threads above, since
+   * this thread's workers end when it ends, and so must their ends be settled then, though this
+   * JoinHandle is gone with it.
+   */
+  #remember(found: Lifelined[], mine: boolean): void {
     if (found.length === 0) return;
     if (this.#ended) {
       cutAll(found, true);
       return;
     }
-    let kept = 0;
-    for (const handle of this.#held) if (!finished(handle)) this.#held[kept++] = handle;
-    this.#held.length = kept;
-    this.#hold(found);
-  }
-
-  /**
-   * Holds `handles` for settling when the worker ends. In a thread that was spawned itself, its
-   * parent hears of them too: this thread's workers end when it ends, and so must their ends be
-   * settled then, though this JoinHandle is gone with it.
-   */
-  #hold(handles: Lifelined[]): void {
-    this.#held.push(...handles);
-    for (const handle of handles) report(handle);
-  }
-
-  #onReport(message: Outcome | Lifelined): void {
-    if ("done" in message) {
-      // Ends in the result were moved here: adopted at once, so that they are held by this
-      // thread (and settled with it) whether or not anyone joins.
-      if (message.ok) {
-        try {
-          message = { done: true, ok: true, value: adoptMoved(message.value) };
-        } catch (error) {
-          message = { done: true, ok: false, error };
-        }
-      }
-      this.#finish(message);
-      return;
+    // Forget what is settled once the list has doubled: linear in the reports, not quadratic.
+    if (this.#held.length >= this.#pruneAt) {
+      let kept = 0;
+      for (const handle of this.#held) if (!finished(handle)) this.#held[kept++] = handle;
+      this.#held.length = kept;
+      this.#pruneAt = Math.max(2 * kept, PRUNE_MIN);
     }
-    this.#received++;
-    this.#remember([message]);
+    this.#held.push(...found);
+    if (mine) { for (const handle of found) report(handle); }
+  }
+
+  /** Takes the reports of `thread` (the worker, or one below it) from `port`. */
+  #listen(thread: Int32Array, port: MessagePort): void {
+    const from = { port, received: 0 };
+    this.#below.set(thread, from);
+    noteBelow([thread], true);
+    port.onmessage = (event) => {
+      const message = event.data as Outcome | Lifelined | Announcement | Gone;
+      if ("done" in message) {
+        if (thread === this.#words) this.#done(message);
+      } else if ("gone" in message) {
+        // Settled by the thread below that spawned them: what they reported here was reported
+        // there too.
+        const gone = message.gone.filter((words) => words !== this.#words);
+        for (const words of gone) {
+          this.#below.get(words)?.port.close();
+          this.#below.delete(words);
+        }
+        noteBelow(gone, false);
+      } else {
+        from.received++;
+        if ("thread" in message) this.#listen(message.thread, message.port);
+        else this.#remember([message], false);
+      }
+    };
+  }
+
+  #done(outcome: Outcome): void {
+    // Ends in the result were moved here: adopted at once, so that they are held by this
+    // thread (and settled with it) whether or not anyone joins.
+    if (outcome.ok) {
+      try {
+        outcome = { done: true, ok: true, value: adoptMoved(outcome.value) };
+      } catch (error) {
+        outcome = { done: true, ok: false, error };
+      }
+    }
+    this.#finish(outcome);
   }
 
   /**
@@ -275,12 +344,10 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
    * be on its way (a port and the worker's events are separate queues): wait for it.
    */
   async #exited(): Promise<void> {
-    const deadline = Date.now() + REPORT_PATIENCE_MS;
-    while (
-      this.#outcome === null && Atomics.load(this.#words, T_DONE) !== 0 && Date.now() < deadline
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
+    await until(
+      () => this.#outcome !== null || Atomics.load(this.#words, T_DONE) === 0,
+      REPORT_PATIENCE_MS,
+    );
     this.#finish({ done: true, ok: false, error: exited() });
   }
 
@@ -288,25 +355,41 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
   #finish(outcome: Outcome): void {
     if (this.#outcome !== null) return;
     this.#outcome = outcome;
-    // From now on every channel call in the worker throws AbortError (it unwinds if blocked).
-    Atomics.store(this.#words, T_CUT, 1);
-    this.#started?.terminate(); // not there yet if starting it failed
-    void this.#settle();
+    void this.#stop();
   }
 
-  async #settle(): Promise<void> {
-    // Reports posted before the worker ended are still on their way: wait for them.
-    const deadline = Date.now() + REPORT_PATIENCE_MS;
-    while (this.#received < Atomics.load(this.#words, T_REPORTED) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
+  /**
+   * Stops the worker and settles what it and the threads below it held. First every one of
+   * them is cut (every channel call there throws AbortError from now on; a blocked one unwinds)
+   * and out of its uncuttable steps, and every report they posted has arrived (one may announce
+   * another thread below, cut in turn): the runtime stops the threads below with the worker,
+   * and none may be stopped in the middle of a step (see _thread.ts).
+   */
+  async #stop(): Promise<void> {
+    const quiet = () =>
+      cut(this.#below.keys(), false) &&
+      [...this.#below].every(([words, from]) => from.received >= Atomics.load(words, T_REPORTED));
+    if (!quiet()) await until(quiet, REPORT_PATIENCE_MS);
+    this.#started?.terminate(); // not there yet if starting it failed
     this.#ended = true;
     // Whatever the worker still held when it ended is lost with it: it died. (A function that
     // returned closed its ends itself before saying so: nothing is left here then.)
     cutAll(this.#held, true);
     this.#held = [];
-    this.#port.close();
+    const threads = [...this.#below.keys()];
+    for (const from of this.#below.values()) from.port.close();
+    this.#below.clear();
+    noteBelow(threads, false);
+    forget(threads);
     this.#resolveSettled();
+  }
+}
+
+/** Waits until `done()` holds, or `patience` ms have passed. */
+async function until(done: () => boolean, patience: number): Promise<void> {
+  const deadline = Date.now() + patience;
+  while (!done() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }
 

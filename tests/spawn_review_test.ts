@@ -36,6 +36,39 @@ Deno.test("the ends of a worker's own workers are settled when it is terminated"
   assert.ok(error instanceof RecvError && error.reason === "died", String(error));
 });
 
+Deno.test("an end a grandchild adopted from a port is settled when its blocked parent is terminated", async () => {
+  // The grandchild reports the end it adopted to every thread above it, not only to its parent,
+  // which is blocked and could pass nothing on before it is terminated.
+  const [tx, rx] = channel<number>();
+  const words = new Int32Array(new SharedArrayBuffer(8));
+  const { port1, port2 } = new MessageChannel();
+  const middle = spawn(misc, { mode: "relay-middle", port: port2, words }, { transfer: [port2] });
+  port1.postMessage(tx.transfer());
+  await ready(words); // the grandchild holds the sender
+  await middle.terminate();
+  port1.close();
+  const error = await Promise.race([
+    rx.recv().catch((e) => e),
+    new Promise((resolve) => setTimeout(() => resolve("still waiting after 5 s"), 5000)),
+  ]);
+  assert.ok(error instanceof RecvError && error.reason === "died", String(error));
+});
+
+Deno.test("terminate() lets a worker finish a step it must not be stopped in", async () => {
+  // Adopting an end and reporting it, or settling its own ends: stopped halfway, the worker
+  // would leave an end counted for ever (Node and Bun stop a worker at any instruction).
+  const words = new Int32Array(new SharedArrayBuffer(12));
+  const job = spawn(misc, { mode: "busy-step", words });
+  await ready(words);
+  const stopped = job.terminate();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const ticks = Atomics.load(words, 1);
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.ok(Atomics.load(words, 1) > ticks, "the worker was stopped in the middle of its step");
+  await stopped;
+  assert.equal(Atomics.load(words, 2), 1, "terminate() resolved before the step was over");
+});
+
 Deno.test("Deno.exit() in a spawned worker: join() settles, its sender is dropped", async () => {
   const [tx, rx] = channel<number>();
   const job = spawn(misc, { mode: "deno-exit", tx });

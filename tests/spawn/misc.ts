@@ -1,7 +1,8 @@
 /// <reference lib="deno.worker" />
 // A spawned worker for the smaller spawn tests; `mode` says what it does.
-import { channel, type Receiver, type Sender, spawn } from "../../mod.ts";
+import { channel, type Receiver, Sender, spawn } from "../../mod.ts";
 import { type Point, point } from "./point_codec.ts";
+import { parentWords, T_BUSY } from "../../src/_thread.ts";
 
 // deno-lint-ignore no-explicit-any
 type Data = { mode: string; [key: string]: any };
@@ -43,6 +44,47 @@ export default async function (data: Data): Promise<unknown> {
         end: data.end,
         words: data.words,
       });
+      return await new Promise(() => {});
+    }
+    case "relay-middle": {
+      // Passes a port on to a worker of its own, then blocks (it cannot pass anything on).
+      spawn(new URL("./misc.ts", import.meta.url), {
+        mode: "relay-leaf",
+        port: data.port,
+        words: data.words,
+      }, { transfer: [data.port] });
+      const [, idle] = channel<number>();
+      return idle.recvSync(); // until terminated
+    }
+    case "relay-leaf": {
+      // Adopts the sender that comes through the port, says so, and holds it.
+      const port = data.port as MessagePort;
+      port.onmessage = (e) => {
+        const tx = Sender.from<number>(e.data);
+        Atomics.store(data.words, 0, 1);
+        Atomics.notify(data.words, 0);
+        void tx;
+      };
+      return await new Promise(() => {});
+    }
+    case "busy-step": {
+      // As if in the middle of adopting an end for 300 ms: terminate() must wait for the step.
+      const thread = parentWords()!;
+      Atomics.add(thread, T_BUSY, 1);
+      Atomics.store(data.words, 0, 1);
+      Atomics.notify(data.words, 0);
+      const start = Date.now();
+      await new Promise<void>((resolve) => {
+        const id = setInterval(() => {
+          Atomics.add(data.words, 1, 1); // alive
+          if (Date.now() - start < 300) return;
+          clearInterval(id);
+          resolve();
+        }, 5);
+      });
+      Atomics.store(data.words, 2, 1); // the step is over
+      Atomics.sub(thread, T_BUSY, 1);
+      Atomics.notify(thread, T_BUSY);
       return await new Promise(() => {});
     }
     case "deno-exit": // ends the worker without closing its sender
