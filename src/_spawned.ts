@@ -43,8 +43,10 @@ const scope = globalThis as any;
 
 /**
  * What the worker's entry module (see `entry` in spawn.ts) gives `serve`: the worker's module
- * (or why it failed to load), which it imported in parallel with this library; and the messages
- * that arrived meanwhile, held back by its listener `hold`, which calls `wake` for each.
+ * (or why it failed to load), which it imported in parallel with this library; the messages
+ * that arrived meanwhile, held back by its listener `hold`, which calls `wake` for each; and, on
+ * Deno, its `unload` listener, which tells the parent that the worker exited until this library
+ * tells it instead.
  */
 export interface Entry {
   loaded: { module?: Record<string, unknown>; error?: unknown };
@@ -53,6 +55,7 @@ export interface Entry {
   early: MessageEvent[];
   hold: ((event: MessageEvent) => void) | null;
   wake: (notify: () => void) => void;
+  unload: (() => void) | null;
 }
 
 /**
@@ -63,14 +66,14 @@ export interface Entry {
  */
 export function serve(entry: Entry): void {
   if (entry.start !== null) {
-    run(entry.start, entry.loaded, () => {});
+    run(entry.start, entry, () => {});
     return;
   }
   const { early, hold } = entry;
   const begin = () => {
     entry.wake(() => {});
     const start = early.shift()!.data as Start; // the parent posts the start message first
-    run(start, entry.loaded, () => {
+    run(start, entry, () => {
       scope.removeEventListener("message", hold);
       for (const e of early.splice(0)) {
         scope.dispatchEvent(new MessageEvent("message", { data: e.data, ports: [...e.ports] }));
@@ -86,7 +89,7 @@ let parentPort: MessagePort | null = null;
 
 async function run(
   start: Start,
-  loaded: Entry["loaded"],
+  { loaded, unload }: Entry,
   called: () => void,
 ): Promise<void> {
   let returned: Prepared | undefined;
@@ -99,7 +102,7 @@ async function run(
     if (loaded.module === undefined) throw loaded.error;
     const module = loaded.module;
     // After the module's own listeners, so that an error it handles is left alone.
-    guardErrors();
+    guardErrors(unload);
     const main = module.default;
     if (typeof main !== "function") {
       throw new TypeError(
@@ -187,10 +190,13 @@ function settleHere(died: boolean): void {
 }
 
 /**
- * An error nobody handles ends this worker: its ends are settled first, here. So does
- * `process.exit()` (Node, Bun, Deno), which runs the process's `exit` listeners first.
+ * An error nobody handles ends this worker: its ends are settled first, here. So does an exit:
+ * on Node and Bun, `process.exit()` runs the process's `exit` listeners; on Deno, `Deno.exit()`
+ * and `process.exit()` run `unload` listeners (`Deno.exitCode` set), and the parent hears of it
+ * from here (Deno tells it nothing).
+ * @param entryUnload The entry's `unload` listener, which told the parent until now.
  */
-function guardErrors(): void {
+function guardErrors(entryUnload: (() => void) | null): void {
   if (typeof scope.addEventListener === "function") {
     const settle = (event: Event) => {
       if (!event.defaultPrevented) settleHere(true);
@@ -198,22 +204,17 @@ function guardErrors(): void {
     scope.addEventListener("error", settle);
     scope.addEventListener("unhandledrejection", settle);
   }
-  // Deno tells the parent nothing when a worker exits: `Deno.exit()` (which runs `unload`
-  // listeners, not the process's `exit` ones) is told from here.
   if (typeof scope.Deno === "object" && typeof scope.addEventListener === "function") {
-    scope.addEventListener(
-      "unload",
-      () => ending("The worker exited before its function settled", false),
-    );
-  }
-  if (typeof scope.process?.on === "function") {
-    // Node and Bun tell the parent how the worker ended (its error, or that it exited); Deno
-    // does not, so there the parent hears it from here.
-    const tell = typeof scope.Deno === "object";
-    scope.process.on("exit", (code: unknown) => {
-      const died = code !== 0; // an uncaught error, or process.exit(n) with n ≠ 0
-      if (tell) ending(`The worker exited (code ${code}) before its function settled`, died);
-      else settleHere(died);
+    // One listener tells it: the parent must not hear of the exit twice (the first it hears
+    // of ends the worker; the outcome posted here could lose the race, and with it what it says).
+    if (entryUnload !== null) scope.removeEventListener("unload", entryUnload);
+    scope.addEventListener("unload", () => {
+      const code = scope.Deno.exitCode;
+      // As process.exit(n) on Node and Bun: n ≠ 0 is a death.
+      ending(`The worker exited (code ${code}) before its function settled`, code !== 0);
     });
+  } else if (typeof scope.process?.on === "function") {
+    // Node and Bun tell the parent how the worker ended (its error, or that it exited).
+    scope.process.on("exit", (code: unknown) => settleHere(code !== 0));
   }
 }

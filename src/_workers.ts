@@ -10,6 +10,9 @@
  * | Bun     | web, `data:` entry | first message       | `error` event       | `close` event       |
  * | Node    | worker_threads     | `workerData`        | `error` event       | `exit` event        |
  *
+ * Where the runtime tells nothing, the worker's entry posts a mark as the worker closes itself or
+ * (on Deno) exits, until the library in the worker takes over and tells the parent itself.
+ *
  * @module
  */
 
@@ -19,14 +22,20 @@
  */
 export const CLOSED = "@wasmring/mpsc/closed";
 
+/**
+ * What a spawned worker's entry posts on Deno, followed by the exit code (`"…/exited 3"`), as the
+ * worker exits (`Deno.exit()`, `process.exit()`) before the library has taken over from it.
+ */
+export const EXITED = "@wasmring/mpsc/exited ";
+
 /** What `spawn` hears from a worker's runtime object. */
 export interface WorkerEvents {
   /** The worker object exists (called before anything is posted to it). */
   created(worker: object): void;
   /** An error nobody handled in the worker ended it. */
   error(error: unknown): void;
-  /** The worker ended (where the runtime says so). */
-  exit(): void;
+  /** The worker ended (where the runtime says so), with its exit code if the runtime tells it. */
+  exit(code?: number): void;
 }
 
 /** A started worker. */
@@ -84,7 +93,7 @@ export function startWorker(
     events.created(worker);
     const proto = Object.getPrototypeOf(worker) as NodeWorker;
     worker.on("error", (error) => events.error(error));
-    worker.on("exit", () => events.exit());
+    worker.on("exit", (code) => events.exit(code as number));
     return {
       worker,
       post: (message, list) => proto.postMessage.call(worker, message, list),
@@ -106,17 +115,19 @@ export function startWorker(
   }
   // Before any listener of the user's: the mark is not theirs to see.
   worker.addEventListener("message", (event) => {
-    if (event.data !== CLOSED) return;
+    const mark = event.data;
+    const exited = typeof mark === "string" && mark.startsWith(EXITED);
+    if (!exited && mark !== CLOSED) return;
     event.stopImmediatePropagation();
-    events.exit();
+    events.exit(exited ? Number(mark.slice(EXITED.length)) : undefined);
   });
   worker.addEventListener("error", (event) => {
     // The worker's error belongs to join(), as a thread's panic to Rust's join().
     event.preventDefault();
     events.error(errorOf(event));
   });
-  // Bun tells when a worker has ended, whatever ended it (`process.exit()` included).
-  worker.addEventListener("close", () => events.exit());
+  // Bun tells when a worker has ended, whatever ended it (`process.exit()` included), and its code.
+  worker.addEventListener("close", (event) => events.exit((event as CloseEvent).code));
   return {
     worker,
     post: (message, list) => proto.postMessage.call(worker, message, { transfer: list }),

@@ -22,7 +22,7 @@ import {
   uncut,
 } from "./_thread.ts";
 import { adoptMoved, DOWN, type Prepared, prepareEnds } from "./_move.ts";
-import { canStartWorkers, CLOSED, type Started, startWorker } from "./_workers.ts";
+import { canStartWorkers, CLOSED, EXITED, type Started, startWorker } from "./_workers.ts";
 
 export { serve as serveSpawned } from "./_spawned.ts";
 
@@ -206,7 +206,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
           // Owned before anything is posted to it: a wrapper must not note the start message.
           created: (worker) => ownWorkers.set(worker, () => void this.terminate()),
           error: (error) => this.#finish({ done: true, ok: false, error }),
-          exit: () => void this.#exited(),
+          exit: (code) => void this.#exited(exited(code)),
         },
       );
     } catch (error) {
@@ -340,15 +340,16 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
   }
 
   /**
-   * The runtime says the worker ended. If it posted its outcome first, that message may still
-   * be on its way (a port and the worker's events are separate queues): wait for it.
+   * The runtime says the worker ended, with `error` (how it exited). If the worker posted its
+   * outcome first, that message may still be on its way (a port and the worker's events are
+   * separate queues): wait for it.
    */
-  async #exited(): Promise<void> {
+  async #exited(error: unknown): Promise<void> {
     await until(
       () => this.#outcome !== null || Atomics.load(this.#words, T_DONE) === 0,
       REPORT_PATIENCE_MS,
     );
-    this.#finish({ done: true, ok: false, error: exited() });
+    this.#finish({ done: true, ok: false, error });
   }
 
   /** Ends the worker with `outcome` (the first one wins) and settles what it held. */
@@ -420,19 +421,28 @@ function entry(module: string, viaWorkerData: boolean): string {
     `import(${JSON.stringify(module)}).then((module)=>({module}),(error)=>({error}))]);`;
   const source = viaWorkerData
     ? `import{workerData}from"node:worker_threads";${load}` +
-      `lib.serveSpawned({loaded,start:workerData,early:[],hold:null,wake:()=>{}});`
+      `lib.serveSpawned({loaded,start:workerData,early:[],hold:null,wake:()=>{},unload:null});`
     : `const early=[];let notify=()=>{};` +
       `const hold=(e)=>{e.stopImmediatePropagation();early.push(e);notify()};` +
       `addEventListener("message",hold);` +
       // self.close() while the modules load (or ever after: the library wraps this) is told to
       // the parent, which may hear of it no other way (Deno gives no exit event).
       `const close0=self.close;if(typeof close0==="function")self.close=function(){` +
-      `postMessage(${JSON.stringify(CLOSED)});return close0.call(self)};${load}` +
-      `lib.serveSpawned({loaded,start:null,early,hold,wake:(f)=>{notify=f}});`;
+      `postMessage(${JSON.stringify(CLOSED)});return close0.call(self)};` +
+      // So is Deno.exit() or process.exit() (both run `unload` listeners, the code set), until
+      // the library takes over (it removes this listener).
+      `let unload=null;if(typeof Deno==="object"){` +
+      `unload=()=>postMessage(${JSON.stringify(EXITED)}+Deno.exitCode);` +
+      `addEventListener("unload",unload)}${load}` +
+      `lib.serveSpawned({loaded,start:null,early,hold,wake:(f)=>{notify=f},unload});`;
   return `data:text/javascript,${encodeURIComponent(source)}`;
 }
 
-/** The error `join()` rejects with when the worker ended without settling its function. */
-function exited(): DOMException {
-  return new DOMException("The worker ended before its function settled", "AbortError");
+/**
+ * The error `join()` rejects with when the worker ended without settling its function (with
+ * `code`, where the runtime tells it).
+ */
+function exited(code?: number): DOMException {
+  const how = code === undefined ? "ended" : `exited (code ${code})`;
+  return new DOMException(`The worker ${how} before its function settled`, "AbortError");
 }

@@ -69,13 +69,24 @@ Deno.test("terminate() lets a worker finish a step it must not be stopped in", a
   assert.equal(Atomics.load(words, 2), 1, "terminate() resolved before the step was over");
 });
 
-Deno.test("Deno.exit() in a spawned worker: join() settles, its sender is dropped", async () => {
-  const [tx, rx] = channel<number>();
-  const job = spawn(misc, { mode: "deno-exit", tx });
-  await assert.rejects(job.join(), (e) => e instanceof DOMException && e.name === "AbortError");
-  assert.equal(rx.recvSync({ timeout: 10_000 }), 1);
-  assert.throws(() => rx.recvSync({ timeout: 10_000 }), RecvError);
-});
+// As process.exit(n) on Node and Bun: code 0 closes the sender, another code is a death.
+for (const code of [0, 3]) {
+  Deno.test(`Deno.exit(${code}) in a spawned worker: join() settles, its sender is dropped`, async () => {
+    const [tx, rx] = channel<number>();
+    const job = spawn(misc, { mode: "deno-exit", tx, code });
+    await assert.rejects(
+      job.join(),
+      (e) =>
+        e instanceof DOMException && e.name === "AbortError" &&
+        e.message === `The worker exited (code ${code}) before its function settled`,
+    );
+    assert.equal(rx.recvSync({ timeout: 10_000 }), 1);
+    assert.throws(
+      () => rx.recvSync({ timeout: 10_000 }),
+      (e) => e instanceof RecvError && e.reason === (code === 0 ? "closed" : "died"),
+    );
+  });
+}
 
 Deno.test("Worker.prototype.terminate called on a spawned worker settles its ends", async () => {
   const [tx, rx] = channel<string>();
@@ -152,3 +163,39 @@ Deno.test("the mark a closing worker posts is not seen by the worker's listeners
   assert.deepEqual(seen, []);
   assert.deepEqual(rx.tryRecv(), { state: "disconnected" });
 });
+
+/** `promise`, or a rejection if it has not settled within `ms` (instead of a test that hangs). */
+function within<T>(promise: Promise<T>, ms = 10_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+// Deno tells a parent nothing when its worker exits; the worker's entry does, until the library
+// takes over. Ends the worker never adopted are lost with it, however it exited: "died".
+for (
+  const [how, when, code] of [
+    ["Deno.exit", "top", 0],
+    ["Deno.exit", "await", 3],
+    ["process.exit", "top", 3],
+    ["process.exit", "await", 0],
+  ] as const
+) {
+  const where = when === "top" ? "its top-level code" : "a top-level await";
+  Deno.test(`${how}(${code}) in ${where} of a spawned worker's module: join() rejects, its ends died`, async () => {
+    const [tx, rx] = channel<number>();
+    const pending = rx.recv().then(() => "a value", (e) => e);
+    const query = `how=${how.split(".")[0].toLowerCase()}&when=${when}&code=${code}`;
+    const job = spawn(new URL(`./spawn/exit_at_load.ts?${query}`, import.meta.url), { tx });
+    await assert.rejects(
+      within(job.join()),
+      (e) =>
+        e instanceof DOMException && e.name === "AbortError" &&
+        e.message === `The worker exited (code ${code}) before its function settled`,
+    );
+    const error = await within(pending);
+    assert.ok(error instanceof RecvError && error.reason === "died", String(error));
+  });
+}

@@ -100,6 +100,20 @@ async function ready(words) {
 }
 {
   const [tx, rx] = channel();
+  const pending = rx.recv().then(() => "a value", (e) => e);
+  const job = spawn(new URL("./spawn_exit_at_load.mjs", import.meta.url), { tx });
+  await assert.rejects(
+    job.join(),
+    (e) =>
+      e.name === "AbortError" &&
+      e.message === "The worker exited (code 3) before its function settled",
+  );
+  const error = await pending;
+  assert.ok(error instanceof RecvError && error.reason === "died", String(error));
+  ok("process.exit() while the worker's module loads: join() rejects, its sender died");
+}
+{
+  const [tx, rx] = channel();
   const words = new Int32Array(new SharedArrayBuffer(4));
   const job = spawn(peer, { mode: "adopt", lib, words });
   job.worker.postMessage({ a: [{ b: { rx: rx.transfer() } }] });

@@ -89,7 +89,7 @@ export default async function (data: Data): Promise<unknown> {
     }
     case "deno-exit": // ends the worker without closing its sender
       (data.tx as Sender<number>).sendSync(1);
-      Deno.exit(0);
+      Deno.exit(data.code ?? 0);
       return;
     case "return-ends": {
       // Returns a receiver it was given and the sender of a channel it made, deep in its result.
