@@ -158,23 +158,32 @@ function guardClose(): void {
   const original = scope.close;
   close = () => original.call(scope);
   scope.close = function () {
-    ending("The worker closed itself before its function settled", false);
+    ending(aborted("The worker closed itself before its function settled"), false);
     return original.call(scope);
   };
 }
 
+function aborted(why: string): DOMException {
+  return new DOMException(why, "AbortError");
+}
+
 /**
- * This worker ends before its function settled: its ends are settled here, and the parent hears
- * why (it may have no other way to learn it: Deno tells nothing when a worker exits).
+ * This worker ends before its function settled, with `error`: its ends are settled here, and the
+ * parent hears why (it may have no other way to learn it: Deno tells nothing when a worker exits).
  */
-function ending(why: string, died: boolean): void {
+function ending(error: unknown, died: boolean): void {
   settleHere(died);
-  if (parentPort === null) return;
-  const error = new DOMException(why, "AbortError");
-  parentPort.postMessage({ done: true, ok: false, error } satisfies Outcome);
-  posted();
-  parentPort.close();
+  const port = parentPort;
+  if (port === null) return;
   parentPort = null;
+  try {
+    port.postMessage({ done: true, ok: false, error } satisfies Outcome);
+  } catch (cloneError) {
+    // As for a function's error that cannot be cloned (see run): the parent hears why.
+    port.postMessage({ done: true, ok: false, error: cloneError } satisfies Outcome);
+  }
+  posted();
+  port.close();
 }
 
 /**
@@ -190,7 +199,9 @@ function settleHere(died: boolean): void {
 }
 
 /**
- * An error nobody handles ends this worker: its ends are settled first, here. So does an exit:
+ * An error nobody handles ends this worker: its ends are settled first, here, and the parent
+ * hears the error as it was thrown, as it hears a function's (the runtime tells it only a
+ * message: "Uncaught RangeError: …" on Deno, an excerpt of the source on Bun). So does an exit:
  * on Node and Bun, `process.exit()` runs the process's `exit` listeners; on Deno, `Deno.exit()`
  * and `process.exit()` run `unload` listeners (`Deno.exitCode` set), and the parent hears of it
  * from here (Deno tells it nothing).
@@ -199,7 +210,10 @@ function settleHere(died: boolean): void {
 function guardErrors(entryUnload: (() => void) | null): void {
   if (typeof scope.addEventListener === "function") {
     const settle = (event: Event) => {
-      if (!event.defaultPrevented) settleHere(true);
+      if (event.defaultPrevented) return;
+      // Bun dispatches an unhandled rejection as an `error` event too.
+      const { error, message, reason } = event as ErrorEvent & PromiseRejectionEvent;
+      ending(event.type === "error" ? error ?? new Error(message) : reason, true);
     };
     scope.addEventListener("error", settle);
     scope.addEventListener("unhandledrejection", settle);
@@ -211,7 +225,7 @@ function guardErrors(entryUnload: (() => void) | null): void {
     scope.addEventListener("unload", () => {
       const code = scope.Deno.exitCode;
       // As process.exit(n) on Node and Bun: n ≠ 0 is a death.
-      ending(`The worker exited (code ${code}) before its function settled`, code !== 0);
+      ending(aborted(`The worker exited (code ${code}) before its function settled`), code !== 0);
     });
   } else if (typeof scope.process?.on === "function") {
     // Node and Bun tell the parent how the worker ended (its error, or that it exited).

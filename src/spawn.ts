@@ -205,7 +205,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
         {
           // Owned before anything is posted to it: a wrapper must not note the start message.
           created: (worker) => ownWorkers.set(worker, () => void this.terminate()),
-          error: (error) => this.#finish({ done: true, ok: false, error }),
+          error: (error) => void this.#exited(error),
           exit: (code) => void this.#exited(exited(code)),
         },
       );
@@ -340,9 +340,10 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
   }
 
   /**
-   * The runtime says the worker ended, with `error` (how it exited). If the worker posted its
-   * outcome first, that message may still be on its way (a port and the worker's events are
-   * separate queues): wait for it.
+   * The runtime says the worker ended, with `error` (its unhandled error, or how it exited). If
+   * the worker posted its outcome first, that message may still be on its way (a port and the
+   * worker's events are separate queues): wait for it. (A worker posts an unhandled error as its
+   * outcome: the runtime's copy of it may have lost its class and message.)
    */
   async #exited(error: unknown): Promise<void> {
     await until(

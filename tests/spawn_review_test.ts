@@ -199,3 +199,19 @@ for (
     assert.ok(error instanceof RecvError && error.reason === "died", String(error));
   });
 }
+
+Deno.test("an error a spawned worker leaves unhandled: join() rejects with it, class kept", async () => {
+  await assert.rejects(
+    within(spawn(misc, { mode: "unhandled", message: "nobody catches this" }).join()),
+    (e) => e instanceof RangeError && e.message === "nobody catches this",
+  );
+  await assert.rejects(
+    within(spawn(misc, { mode: "unhandled", reject: true, message: "nobody awaits this" }).join()),
+    (e) => e instanceof TypeError && e.message === "nobody awaits this",
+  );
+  const uncloneable = { mode: "unhandled", uncloneable: true, message: "a function in it" };
+  await assert.rejects(
+    within(spawn(misc, uncloneable).join()),
+    (e) => e instanceof DOMException && e.name === "DataCloneError",
+  );
+});

@@ -17,10 +17,14 @@ export default async function (data) {
       Atomics.store(data.words, 0, 1);
       data.rx.recvSync(); // until terminated
       throw new Error("unreachable");
-    case "throw":
+    case "throw": // an error nobody handles: thrown from a timer, or a promise's rejection
       data.tx.sendSync(1);
+      // Bun 1.4.5 drops a rejection nobody handles if the worker's event loop has nothing left
+      // to do (the worker exits with code 0): something must keep it alive.
+      if (data.reject) setInterval(() => {}, 1000);
       setTimeout(() => {
-        throw new Error("the worker fails");
+        if (data.reject) void Promise.reject(new TypeError("the worker rejects"));
+        else throw new RangeError("the worker fails");
       }, 1);
       return await new Promise(() => {});
     case "exit":

@@ -87,6 +87,13 @@ export default async function (data: Data): Promise<unknown> {
       Atomics.notify(thread, T_BUSY);
       return await new Promise(() => {});
     }
+    case "unhandled": // an error nobody handles: thrown from a timer, or a promise's rejection
+      setTimeout(() => {
+        if (data.reject) void Promise.reject(new TypeError(data.message));
+        else if (data.uncloneable) throw { message: data.message, f: () => 1 };
+        else throw new RangeError(data.message);
+      }, 1);
+      return await new Promise(() => {});
     case "deno-exit": // ends the worker without closing its sender
       (data.tx as Sender<number>).sendSync(1);
       Deno.exit(data.code ?? 0);
