@@ -17,12 +17,13 @@
 //   consumer.ts  peek, release, realign
 //   ends.ts      senders, receiver, owners, dead claims
 //   wait.ts      the wait words and rendezvous tokens
+//   arena.ts     many channels in one memory: the arena's blocks (not used by channels yet)
 // Each name is exported here explicitly: the modules export more to each other than the ABI.
 
 export {
   // Status codes
   OK, EMPTY, BUSY, FULL, DISCONNECTED, TOO_LARGE, NO_MEMORY, INVALID, CLAIMED, CORRUPTED, MISMATCH,
-  FIRST_OFFSET,
+  ARENA_FULL, GROW_FAILED, STALE, FIRST_OFFSET,
   // Control block
   MAGIC_VALUE, LAYOUT_VERSION, MAGIC, VERSION, BOUND, MAX_BYTES, STORAGE, FREE_RINGS, ID, CORRUPT,
   CONFIG_CHECK, LARGE_RING, PROD_RING, ADMITTED, RECEIVED_CACHE, SEALING, SEAL_GEN, CONS_RING,
@@ -52,3 +53,13 @@ export { storageBytes, ringCapacity } from "./ring";
 export {
   waitDataBegin, waitDataEnd, waitSpaceBegin, waitSpaceEnd, recvWaitBegin, recvWaitEnd,
 } from "./wait";
+export {
+  // Arena header and block header
+  ARENA_BASE, ARENA_MAGIC_VALUE, ARENA_LAYOUT_VERSION, ARENA_MAGIC, ARENA_VERSION, ARENA_CAP,
+  ARENA_CHECK, ARENA_CORRUPT, ARENA_BUMP, ARENA_TAKEN, ARENA_HEADS, ARENA_HEADER_SIZE,
+  ARENA_CLASSES, ARENA_CONTROL_CLASS, ARENA_GROW_PAGES, ARENA_MAX_END, BLOCK_HEADER, BLOCK_CHECK,
+  BLOCK_CLASS, BLOCK_LIFE, BLOCK_OWNER, BLOCK_NEXT, BLOCK_IN_USE,
+  // Blocks
+  arenaInit, arenaAlloc, arenaFree, arenaCheck, arenaGeneration, arenaOwner, arenaClassOf,
+  arenaClassBytes, arenaRingClass, arenaCorrupt, arenaCorrupted, arenaCarved, arenaFreeCount,
+} from "./arena";

@@ -30,6 +30,12 @@ export const CLAIMED: i32 = 8;
 export const CORRUPTED: i32 = 9;
 /** `commit`/`cancel`: the claim's header is not the one its producer wrote (see `commit`). */
 export const MISMATCH: i32 = 10;
+/** The arena (assembly/arena.ts) reached its cap: no block of that class fits any more. */
+export const ARENA_FULL: i32 = 11;
+/** The arena is below its cap, but `memory.grow` failed (the memory's maximum, or the engine). */
+export const GROW_FAILED: i32 = 12;
+/** An arena block was freed (and maybe handed out again) since its holder got it. */
+export const STALE: i32 = 13;
 export const FIRST_OFFSET: i32 = 16;
 
 // ── Control block (byte offsets from `ch`; every line is 64 bytes so that producer-written,
@@ -286,7 +292,7 @@ export const SEAL_SPINS: i32 = 1024;
 
 /** A 32-bit mix of two words (for check words; not cryptographic). */
 // @ts-ignore: decorator
-@inline function mix(a: i32, b: i32): i32 {
+@inline export function mix(a: i32, b: i32): i32 {
   let x = (a * 0x9e3779b1) ^ (b * 0x85ebca6b);
   x ^= x >>> 15;
   x *= 0x2c1b3c6d;
