@@ -52,6 +52,20 @@ export interface Core {
   waitSpaceEnd(ch: number): void;
   recvWaitBegin(ch: number): void;
   recvWaitEnd(ch: number): number;
+  // The arena (assembly/arena.ts): many channels in one memory. Not used by channels yet.
+  arenaInit(a: number, cap: number): number;
+  arenaAlloc(a: number, sizeClass: number, owner: number): number;
+  arenaFree(a: number, block: number, generation: number): number;
+  arenaCheck(a: number, block: number, generation: number, owner: number): number;
+  arenaGeneration(a: number, block: number): number;
+  arenaOwner(a: number, block: number): number;
+  arenaClassOf(a: number, block: number): number;
+  arenaClassBytes(sizeClass: number): number;
+  arenaRingClass(capacity: number): number;
+  arenaCorrupt(a: number): number;
+  arenaCorrupted(a: number): number;
+  arenaCarved(a: number): number;
+  arenaFreeCount(a: number, sizeClass: number): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
