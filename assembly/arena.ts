@@ -76,7 +76,10 @@ export const ARENA_HEADER_SIZE: i32 = 2048;
  */
 export const ARENA_CLASSES: i32 = 27;
 export const ARENA_CONTROL_CLASS: i32 = 0;
-/** Pages a growth takes at least: fewer, larger growths (each stops every thread briefly). */
+/**
+ * Pages a growth takes at least: fewer, larger growths (each is a call into the engine, and
+ * makes every other thread refresh its view of the memory). Untouched pages cost no RSS.
+ */
 export const ARENA_GROW_PAGES: i32 = 16;
 /** Largest `a + cap`: every offset, and every end of a block, is a positive i32. */
 export const ARENA_MAX_END: i32 = 0x7fff0000;
@@ -191,8 +194,8 @@ let arenaEnd: i64 = 0;
  * (BUMP was written back); 6 TAKEN below the memory's size (it grew without the arena) or
  * above the cap; 7 a free-list head, 8 a free-list link, not a block of its class; 9 a block
  * taken off a free list was in use (a list that loops, or links a block twice); 10 a free list
- * walked longer than its class can have blocks, 11 a block on it in use, while it did not change
- * (a loop); 12 a CAS retried SPIN_LIMIT times.
+ * longer than its class can have blocks (a loop), 11 a block in use on a free list, both found
+ * by `arenaFreeCount` over a list that stood still; 12 a CAS retried SPIN_LIMIT times.
  * @returns CORRUPTED.
  */
 function fail(a: usize, check: i32): i32 {
@@ -447,17 +450,18 @@ function carve(a: usize, k: i32): i32 {
 // ── Growth
 //
 // `memory.grow(n)` is atomic: it appends n pages to the memory as it is at that instant and
-// returns where they start. Several threads may find BUMP at the end at once; each may grow.
-// To keep the memory within the cap, a thread first reserves its pages: it adds them to
-// ARENA_TAKEN by a CAS that keeps TAKEN ≤ the cap, and only then grows (and if `memory.grow`
-// fails, takes them back off). So at every instant the memory's size ≤ TAKEN ≤ the cap, and
-// once every reserved growth is done the memory is exactly TAKEN pages long. Pages are appended
-// in whatever order the growers run, but the memory is one contiguous range, and the bump
-// pointer walks through all of it, so two growers both growing for the same need lose nothing:
-// the second one's pages are where the next blocks are carved. And no page is handed out twice,
-// since only the bump CAS hands fresh space out. A thread that needs pages that are reserved
-// but not grown yet waits for their grower (a few instructions away) rather than reserve more,
-// and gives up with BUSY if that grower does not finish (a thread stopped there).
+// returns where they start. Several threads may find BUMP at the end at once, and each may need
+// the memory to grow. A thread first reserves pages: it adds them to ARENA_TAKEN by a CAS that
+// keeps TAKEN ≤ the cap, and only then calls `memory.grow` for them (taking them back off TAKEN
+// if that fails). So at every instant the memory's size ≤ TAKEN ≤ the cap, and once every
+// reserved growth is done the memory is exactly TAKEN pages long: growers together never pass
+// the cap. A thread whose need is covered by pages already reserved grows nothing: it waits for
+// their grower (a few instructions away; BUSY if that grower does not finish, a thread stopped
+// there); one whose need goes further reserves only the difference (at least ARENA_GROW_PAGES).
+// Growths land in whatever order their threads run, but the memory is one contiguous range and
+// the bump pointer walks all of it, so no page is lost: pages grown beyond a thread's need are
+// where the next blocks are carved. And none is handed out twice: only the bump CAS hands out
+// fresh space.
 
 /**
  * Grow, step 1: reserves the pages for the memory to reach `end` bytes.
