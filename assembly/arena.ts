@@ -2,8 +2,8 @@
 // few size classes — control blocks and power-of-two rings — handed out and taken back by any
 // thread at once: a free list per class (a Treiber stack whose head carries an ABA tag), a bump
 // pointer through never-used space, and `memory.grow` when the bump pointer reaches the end,
-// up to a cap. Not wired into channel creation yet: channel.ts still lays a channel out at the
-// offset its caller chose (see "For the channel layer" below for how it will use this).
+// up to a cap. Every channel lives in one (see life.ts, and "For the channel layer" below for
+// the rules it follows).
 //
 // Like the rest of the core, this code never allocates and keeps no state but per-instance
 // caches: every thread runs its own instance over the same memory, and everything shared is in
@@ -106,8 +106,12 @@ export const BLOCK_LIFE: i32 = 8;
 export const BLOCK_OWNER: i32 = 12;
 export const BLOCK_NEXT: i32 = 16;
 export const BLOCK_IN_USE: i32 = 1;
+/** The owner a channel's control block is allocated for (its rings are allocated for it). */
+export const CONTROL_OWNER: i32 = 0;
 
-// ── For the channel layer: the contract for wiring this in (nothing does it yet)
+// ── For the channel layer: the contract for wiring this in (life.ts follows it; the two
+//    departures are noted there: the in-call word is two, one per side, and a channel whose
+//    memory was found corrupted keeps its blocks)
 //
 // 1. Blocks. A channel's control block is a block of class ARENA_CONTROL_CLASS at `ch`, each of
 //    its rings a block of class `arenaRingClass(capacity)` allocated with owner `ch`; an end
@@ -149,7 +153,7 @@ export const BLOCK_IN_USE: i32 = 1;
 
 /** Bytes a block of class `k` takes, its header included. */
 // @ts-ignore: decorator
-@inline function blockBytes(k: i32): i64 {
+@inline export function blockBytes(k: i32): i64 {
   return <i64>BLOCK_HEADER + payloadBytes(k);
 }
 
@@ -580,6 +584,22 @@ export function arenaCheck(a: usize, p: usize, gen: i32, owner: i32): i32 {
   const status = enter(a);
   if (status != OK) return status;
   if (classAt(p, -1) < 0) return INVALID;
+  const life = atomic.load<i32>(p - BLOCK_HEADER + BLOCK_LIFE);
+  if (gen < 0 || life != ((gen << 1) | BLOCK_IN_USE)) return STALE;
+  return atomic.load<i32>(p - BLOCK_HEADER + BLOCK_OWNER) == owner ? OK : INVALID;
+}
+
+/**
+ * Like `arenaCheck`, and the block is of class `k`: whether the holder of block `p` of class
+ * `k`, got with generation `gen` for `owner`, still holds it (for a ring or a control block whose
+ * address and generation were read from shared memory).
+ * @returns OK; STALE (freed since); INVALID (not a block of that class, or in use for another
+ * owner); CORRUPTED.
+ */
+export function arenaHolds(a: usize, p: usize, k: i32, gen: i32, owner: i32): i32 {
+  const status = enter(a);
+  if (status != OK) return status;
+  if (classAt(p, k) != k) return INVALID;
   const life = atomic.load<i32>(p - BLOCK_HEADER + BLOCK_LIFE);
   if (gen < 0 || life != ((gen << 1) | BLOCK_IN_USE)) return STALE;
   return atomic.load<i32>(p - BLOCK_HEADER + BLOCK_OWNER) == owner ? OK : INVALID;

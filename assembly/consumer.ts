@@ -3,13 +3,14 @@
 // thread at a time runs this code for a channel; it keeps the channel's HEAD itself (below).
 
 import {
-  ALIGN, BUSY, CONS_CHECK, CONS_RING, CORRUPT, CORRUPTED, DEBUG, DISCONNECTED, EMPTY, HEADER,
+  ALIGN, BUSY, FIRST_OFFSET, CONS_CHECK, CONS_RING, CORRUPT, CORRUPTED, DEBUG, DISCONNECTED, EMPTY, HEADER,
   MIN_CAPACITY, OK, POSITION, REALIGN, REALIGNING, RECEIVED, RECORD_DEAD, RECORD_GAP,
   RECORD_MESSAGE, RECORD_PADDING, RING_DATA, RING_HEAD, RING_NEXT, RING_REALIGNS, RING_START,
   RING_TAIL, SENDERS, SPACE_SEQ, SPACE_WAITERS, align8, consCheck, headerOk, isPowerOfTwo,
   startCheck,
 } from "./layout";
-import { capacityOf, cfgLargest, enter, fail, maxRings } from "./channel";
+import { attached, capacityOf, cfgLargest, enter, fail, maxRings } from "./channel";
+import { enterConsumer, leaveConsumer } from "./life";
 import { retire, sealedFor } from "./ring";
 import { wake } from "./wait";
 
@@ -17,10 +18,13 @@ import { wake } from "./wait";
 //    file; ends.ts reads `consRing` and `consHead`.
 
 /**
- * The consumer's ring, its HEAD and a lower bound of its TAIL. Only the consumer writes HEAD,
- * so the value kept here is the truth; HEAD in memory is checked against it.
+ * The channel this instance consumes from (its control block and generation), its ring, its
+ * HEAD and a lower bound of its TAIL. Only the consumer writes HEAD, so the value kept here is
+ * the truth; HEAD in memory is checked against it. (A thread that receives from several channels
+ * of one arena takes its view from memory again whenever it changes channel.)
  */
 let consCh: usize = -1;
+let consGen: i32 = -1;
 export let consRing: usize = 0;
 let consCap: i32 = 0;
 export let consHead: i64 = 0;
@@ -41,11 +45,11 @@ let lastExtent: i32 = 0;
  * Consumer: the address of the record at HEAD, from this instance's view (see `consHead`),
  * checked against the memory. @returns it, or 0 after failing the channel.
  */
-export function headRecord(ch: usize): usize {
+export function headRecord(ch: usize, gen: i32): usize {
   const ring = <usize>atomic.load<i32>(ch + CONS_RING);
-  if (ch != consCh) {
+  if (ch != consCh || gen != consGen) {
     // This instance starts consuming: take the ring and HEAD as the memory has them.
-    if (atomic.load<i32>(ch + CONS_CHECK) != consCheck(ring) || !enterRing(ch, ring)) {
+    if (atomic.load<i32>(ch + CONS_CHECK) != consCheck(ring) || !enterRing(ch, gen, ring)) {
       fail(ch, 19);
       return 0;
     }
@@ -61,13 +65,14 @@ export function headRecord(ch: usize): usize {
  * Consumer: makes `ring` its ring, HEAD as the memory has it. @returns false for a ring or HEAD
  * that cannot be (the caller fails the channel).
  */
-function enterRing(ch: usize, ring: usize): bool {
+function enterRing(ch: usize, gen: i32, ring: usize): bool {
   const capacity = capacityOf(ch, ring);
   if (capacity == 0) return false;
   if (DEBUG) assert(isPowerOfTwo(capacity) && capacity >= MIN_CAPACITY); // as `capacityOf` checked
   const head = atomic.load<i64>(ring + RING_HEAD);
   if (head < 0 || (head & (ALIGN - 1)) != 0) return false;
   consCh = ch;
+  consGen = gen;
   consRing = ring;
   consCap = capacity;
   consHead = head;
@@ -108,20 +113,35 @@ export function extentOf(ch: usize, h: i64): i32 {
 }
 
 /**
- * Finds the next committed message for the consumer, skipping padding and following sealed
- * rings to their successors.
+ * Finds the next committed message for the consumer of channel `ch` of generation `gen`,
+ * skipping padding and following sealed rings to their successors.
  *
- * @returns the payload's address (its length is then `peekLength()`), or EMPTY, BUSY (the next
- * claim is still being written), DISCONNECTED (empty and no sender left) or CORRUPTED.
+ * @returns the payload's address (its length is then `peekLength()`): the caller stays inside
+ * the channel (see life.ts) until it calls `release` (or `unpeek`); or EMPTY, BUSY (the next
+ * claim is still being written), DISCONNECTED (empty and no sender left), CORRUPTED, STALE (see
+ * `gateIn`) or INVALID.
  */
-export function peek(ch: usize): i32 {
-  if (enter(ch) != OK) return CORRUPTED;
+export function peek(ch: usize, gen: i32): i32 {
+  const status = enterConsumer(ch, gen);
+  if (status != OK) return status;
+  const at = find(ch, gen);
+  if (at < FIRST_OFFSET) leaveConsumer(ch);
+  return at;
+}
+
+/** Ends the stay inside that a `peek` returning a message began, without consuming it. */
+export function unpeek(ch: usize): void {
+  leaveConsumer(ch);
+}
+
+/** `peek`, inside. */
+function find(ch: usize, gen: i32): i32 {
   let noSenders = false;
   let hops = 0; // rings followed in this call
   // Each turn skips a record (at most capacity / 8 per ring) or moves to the next ring.
   let budget = 0;
   for (let turn = 0;; turn++) {
-    const record = headRecord(ch);
+    const record = headRecord(ch, gen);
     if (record == 0) return CORRUPTED;
     if (turn == 0) budget = consCap / ALIGN + 2;
     if (budget-- == 0) return fail(ch, 21);
@@ -161,7 +181,7 @@ export function peek(ch: usize): i32 {
       return BUSY;
     }
     if (h != 0) return fail(ch, 24); // nothing claimed, yet a header
-    const moved = drained(ch, tail);
+    const moved = drained(ch, gen, tail);
     if (moved == CORRUPTED) return CORRUPTED;
     if (moved == OK) {
       if (++hops > maxRings()) return fail(ch, 25);
@@ -182,7 +202,7 @@ export function peek(ch: usize): i32 {
  * is left for it and retired; an unsealed one is realigned if it should be (see `realign`).
  * @returns OK when it moved on to the successor, EMPTY when it did not, or CORRUPTED.
  */
-function drained(ch: usize, tail: i64): i32 {
+function drained(ch: usize, gen: i32, tail: i64): i32 {
   const ring = consRing;
   if (tail >= 0) {
     // Unsealed, so the last ring: no successor — unless TAIL changed meanwhile (a seal). (Not
@@ -203,7 +223,7 @@ function drained(ch: usize, tail: i64): i32 {
   if (next == 0) return EMPTY; // its sealer is linking one
   // The sealed ring is drained up to its final TAIL: move on and retire it. Its successor has
   // not been consumed from: HEAD is where the sealer started it, as START says.
-  if (!enterRing(ch, <usize>next)) return fail(ch, 27);
+  if (!enterRing(ch, gen, <usize>next)) return fail(ch, 27);
   if (load<i32>(<usize>next + RING_START) != startCheck(<usize>next, consHead)) return fail(ch, 33);
   atomic.store<i32>(ch + CONS_CHECK, consCheck(<usize>next));
   atomic.store<i32>(ch + CONS_RING, next);
@@ -278,8 +298,10 @@ function realign(ch: usize, tail: i64): void {
  * for ever, and only `peek` moves on to the successor.
  * @returns 1 or 0 (also 0 when the channel is corrupted: `peek` says so).
  */
-export function poll(ch: usize): i32 {
-  if (ch != consCh || atomic.load<i32>(ch + CORRUPT) != 0) return 0;
+export function poll(ch: usize, gen: i32): i32 {
+  // Not inside: it only reads, a header in a ring this instance validated (memory is never
+  // returned, so the read is in bounds however stale).
+  if (ch != consCh || gen != consGen || atomic.load<i32>(ch + CORRUPT) != 0) return 0;
   const ring = consRing;
   return <i32>atomic.load<i64>(ring + RING_DATA + <i32>(consHead & (consCap - 1))) > 0 ? 1 : 0;
 }
@@ -320,10 +342,25 @@ function skip(record: usize, extent: i32, dirty: i32): i32 {
   return OK;
 }
 
-/** Consumes the message returned by the last `peek`. @returns OK or CORRUPTED. */
-export function release(ch: usize): i32 {
-  // Right after this instance's `peek`, which checked the flag, the ring and HEAD.
-  if (ch != consCh && (enter(ch) != OK || headRecord(ch) == 0)) return CORRUPTED;
+/**
+ * Consumes the message returned by the last `peek` of channel `ch` of generation `gen`, and
+ * leaves the channel (whatever it returns). @returns OK or CORRUPTED.
+ */
+export function release(ch: usize, gen: i32): i32 {
+  const status = consume(ch, gen);
+  leaveConsumer(ch);
+  return status;
+}
+
+/** `release`, inside. */
+function consume(ch: usize, gen: i32): i32 {
+  // Right after this instance's `peek`, which checked the flag, the ring and HEAD — unless the
+  // codec's user code used another channel of this arena in between (this instance's views are
+  // one per thread and memory): then check everything again.
+  if (attached(ch, gen) != OK) return CORRUPTED;
+  if ((ch != consCh || gen != consGen) && (enter(ch, gen) != OK || headRecord(ch, gen) == 0)) {
+    return CORRUPTED;
+  }
   const record = consRing + RING_DATA + <i32>(consHead & (consCap - 1));
   // Read again: it must still be the message `peek` returned (checked again if not).
   const h = atomic.load<i64>(record);
@@ -340,7 +377,7 @@ export function release(ch: usize): i32 {
     // thread peeks again (see `realign`, `allocRing`). Corruption found there is flagged for
     // the next call: this message was good.
     const tail = atomic.load<i64>(consRing + RING_TAIL);
-    if ((tail & POSITION) == consHead) drained(ch, tail);
+    if ((tail & POSITION) == consHead) drained(ch, gen, tail);
   }
   // Publishes the free slot to bounded producers.
   atomic.add<i32>(ch + RECEIVED, 1);

@@ -12,35 +12,57 @@
 // any unfinished claim at the head is skipped the same way.
 
 import {
-  BUSY, CORRUPTED, DATA_SEQ, DATA_WAITERS, DIED, DIED_RECEIVER, DIED_SENDER, HEADER, NEXT_OWNER, OK, OWNER_MASK, POSITION, RECEIVER,
-  RECORD_DEAD, RECORD_MESSAGE, RECORD_PADDING, RING_TAIL, SENDERS, SPACE_SEQ, SPACE_WAITERS, align8,
+  BUSY, CONS_CALLS, CORRUPTED, DATA_SEQ, DATA_WAITERS, DIED, DIED_RECEIVER, DIED_SENDER, HEADER,
+  NEXT_OWNER, OK, OWNER_MASK, POSITION, PROD_CALLS, RECEIVER, RECORD_DEAD, RECORD_MESSAGE,
+  RECORD_PADDING, RINGS, RING_ALL, RING_DATA, RING_TAIL, SENDERS, SPACE_SEQ, SPACE_WAITERS, align8,
   header,
 } from "./layout";
-import { enter, fail } from "./channel";
+import { capacityOf, fail, maxRings } from "./channel";
 import { consHead, consRing, extentOf, headRecord, wipedHeader } from "./consumer";
 import { payloadOk, unadmit } from "./producer";
 import { wake } from "./wait";
+import {
+  enterConsumer, enterProducer, gateIn, gateOut, leaveConsumer, leaveProducer,
+} from "./life";
 
 // ── Senders and the receiver
 
-/** Counts one more sender (a clone). @returns the senders now counted, or -CORRUPTED. */
-export function addSender(ch: usize): i32 {
-  if (enter(ch) != OK) return -CORRUPTED;
-  return atomic.add<i32>(ch + SENDERS, 1) + 1;
+/** Counts one more sender (a clone). @returns the senders now counted, or -status. */
+export function addSender(ch: usize, gen: i32): i32 {
+  const status = enterProducer(ch, gen);
+  if (status != OK) return -status;
+  const senders = atomic.add<i32>(ch + SENDERS, 1) + 1;
+  leaveProducer(ch);
+  return senders;
 }
 
-/** Counts one sender fewer; the last one gone wakes the receiver. @returns senders left. */
-export function dropSender(ch: usize): i32 {
+/**
+ * Counts one sender fewer; the last one gone wakes the receiver (and, the receiver being closed
+ * too, the channel is destroyed as the call leaves: see life.ts). Also on a corrupted channel.
+ * @returns OK, or a status of `gateIn` (nothing was counted).
+ */
+export function dropSender(ch: usize, gen: i32): i32 {
+  const status = gateIn(ch, gen, PROD_CALLS);
+  if (status != OK) return status;
   const left = atomic.sub<i32>(ch + SENDERS, 1) - 1;
   if (left <= 0) wake(ch + DATA_SEQ, ch + DATA_WAITERS);
-  return left;
+  gateOut(ch, PROD_CALLS);
+  return OK;
 }
 
-/** Marks the receiver closed and wakes every waiting sender. */
-export function closeReceiver(ch: usize): void {
+/**
+ * Marks the receiver closed and wakes every waiting sender (the last sender being gone too, the
+ * channel is destroyed as the call leaves). Also on a corrupted channel.
+ * @returns OK, or a status of `gateIn`.
+ */
+export function closeReceiver(ch: usize, gen: i32): i32 {
+  const status = gateIn(ch, gen, CONS_CALLS);
+  if (status != OK) return status;
   // Publishes the disconnection: later reserves fail with DISCONNECTED.
   atomic.store<i32>(ch + RECEIVER, 0);
   wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+  gateOut(ch, CONS_CALLS);
+  return OK;
 }
 
 /**
@@ -48,24 +70,36 @@ export function closeReceiver(ch: usize): void {
  * before the sender is dropped or the receiver closed, so a peer that sees the disconnection
  * sees why.
  */
-export function markDied(ch: usize, ends: i32): void {
+export function markDied(ch: usize, gen: i32, ends: i32): void {
+  if (gateIn(ch, gen, PROD_CALLS) != OK) return;
   atomic.or<i32>(ch + DIED, ends & (DIED_SENDER | DIED_RECEIVER));
+  gateOut(ch, PROD_CALLS);
 }
 
 /** @returns which ends were settled for a thread that died (any thread may write it: a hint). */
-export function diedEnds(ch: usize): i32 {
-  return atomic.load<i32>(ch + DIED) & (DIED_SENDER | DIED_RECEIVER);
+export function diedEnds(ch: usize, gen: i32): i32 {
+  if (gateIn(ch, gen, PROD_CALLS) != OK) return 0;
+  const died = atomic.load<i32>(ch + DIED) & (DIED_SENDER | DIED_RECEIVER);
+  gateOut(ch, PROD_CALLS);
+  return died;
 }
 
 // ── Owners of claims
 
-/** @returns a fresh owner id (1 … OWNER_MASK) for a sender's claims. */
-export function newOwner(ch: usize): i32 {
+/** @returns a fresh owner id (1 … OWNER_MASK) for a sender's claims, or -status. */
+export function newOwner(ch: usize, gen: i32): i32 {
+  const status = enterProducer(ch, gen);
+  if (status != OK) return -status;
+  let owner = 1;
   for (let turn = 0; turn < 2; turn++) {
-    const owner = (atomic.add<i32>(ch + NEXT_OWNER, 1) + 1) & OWNER_MASK;
-    if (owner != 0) return owner;
+    const next = (atomic.add<i32>(ch + NEXT_OWNER, 1) + 1) & OWNER_MASK;
+    if (next != 0) {
+      owner = next;
+      break;
+    }
   }
-  return 1;
+  leaveProducer(ch);
+  return owner;
 }
 
 // ── Dead claims
@@ -74,12 +108,33 @@ export function newOwner(ch: usize): i32 {
  * Reports that producer `owner`, whose unfinished claim has its payload at `payload`, is dead:
  * marks the claim RECORD_DEAD, so that `unblock` may skip it. Nothing happens unless a claim of
  * that owner is in progress there (it was committed or cancelled meanwhile, say). `payload` is
- * what the producer reported (see src/_lifeline.ts), so it is validated like any input.
- * @returns OK if a claim was marked, else BUSY (or CORRUPTED).
+ * what the producer reported (see src/_lifeline.ts), so it is validated like any input: it must
+ * lie in one of the channel's rings (owner ids are per channel: a claim of the same owner id in
+ * another channel's ring is not this producer's).
+ * @returns OK if a claim was marked, else BUSY (or CORRUPTED, STALE, INVALID).
  */
-export function markDead(ch: usize, payload: usize, owner: i32): i32 {
-  if (enter(ch) != OK) return CORRUPTED;
-  if (!payloadOk(ch, payload)) return BUSY;
+export function markDead(ch: usize, gen: i32, payload: usize, owner: i32): i32 {
+  const status = enterProducer(ch, gen);
+  if (status != OK) return status;
+  const marked = payloadOk(payload) && inRings(ch, payload) ? markClaim(ch, payload, owner) : BUSY;
+  leaveProducer(ch);
+  return marked;
+}
+
+/** Whether `payload` lies in the data of one of channel `ch`'s rings (a walk of RINGS). */
+function inRings(ch: usize, payload: usize): bool {
+  let ring = <usize><u32>atomic.load<i32>(ch + RINGS);
+  for (let hops = maxRings(); ring != 0 && hops > 0; hops--) {
+    const capacity = capacityOf(ch, ring);
+    if (capacity == 0) return false;
+    if (payload >= ring + RING_DATA + HEADER && payload <= ring + RING_DATA + capacity) return true;
+    ring = <usize><u32>load<i32>(ring + RING_ALL);
+  }
+  return false;
+}
+
+/** `markDead`, inside, for a payload in one of the channel's rings. */
+function markClaim(ch: usize, payload: usize, owner: i32): i32 {
   const record = payload - HEADER;
   const h = atomic.load<i64>(record);
   const size = <i32>h;
@@ -101,9 +156,17 @@ export function markDead(ch: usize, payload: usize, owner: i32): i32 {
  * @returns 1 or 0, or CORRUPTED. (1 also for a header that reads 0 with payload after it: a
  * record whose header was wiped, see `wipedHeader`, which `unblock` reports after the grace.)
  */
-export function headDead(ch: usize): i32 {
-  if (enter(ch) != OK) return CORRUPTED;
-  const record = headRecord(ch);
+export function headDead(ch: usize, gen: i32): i32 {
+  const status = enterConsumer(ch, gen);
+  if (status != OK) return status;
+  const dead = headIsDead(ch, gen);
+  leaveConsumer(ch);
+  return dead;
+}
+
+/** `headDead`, inside. */
+function headIsDead(ch: usize, gen: i32): i32 {
+  const record = headRecord(ch, gen);
   if (record == 0) return CORRUPTED;
   const h = atomic.load<i64>(record);
   if (<i32>h > 0) return 0;
@@ -126,9 +189,17 @@ export function headDead(ch: usize): i32 {
  * (no sender is left and its header was never written: its extent is unknown), or when its
  * header reads 0 with payload after it (a wiped header; see `wipedHeader`).
  */
-export function unblock(ch: usize): i32 {
-  if (enter(ch) != OK) return CORRUPTED;
-  const record = headRecord(ch);
+export function unblock(ch: usize, gen: i32): i32 {
+  const status = enterConsumer(ch, gen);
+  if (status != OK) return status;
+  const skipped = skipDead(ch, gen);
+  leaveConsumer(ch);
+  return skipped;
+}
+
+/** `unblock`, inside. */
+function skipDead(ch: usize, gen: i32): i32 {
+  const record = headRecord(ch, gen);
   if (record == 0) return CORRUPTED;
   const h = atomic.load<i64>(record);
   const extent = extentOf(ch, h);
@@ -152,13 +223,21 @@ export function unblock(ch: usize): i32 {
 
 // ── Informational
 
-/** @returns the number of live senders (racy; informational). */
-export function senderCount(ch: usize): i32 {
-  return atomic.load<i32>(ch + SENDERS);
+/** @returns the number of live senders (racy; informational), or -status (≤ -2). */
+export function senderCount(ch: usize, gen: i32): i32 {
+  const status = gateIn(ch, gen, PROD_CALLS);
+  if (status != OK) return -status;
+  const senders = max(atomic.load<i32>(ch + SENDERS), 0);
+  gateOut(ch, PROD_CALLS);
+  return senders;
 }
 
-/** @returns 1 while the receiver is open, else 0. */
-export function receiverOpen(ch: usize): i32 {
-  return atomic.load<i32>(ch + RECEIVER) != 0 ? 1 : 0;
+/** @returns 1 while the receiver is open, else 0, or -status. */
+export function receiverOpen(ch: usize, gen: i32): i32 {
+  const status = gateIn(ch, gen, PROD_CALLS);
+  if (status != OK) return -status;
+  const open = atomic.load<i32>(ch + RECEIVER) != 0 ? 1 : 0;
+  gateOut(ch, PROD_CALLS);
+  return open;
 }
 

@@ -17,7 +17,8 @@
 //   consumer.ts  peek, release, realign
 //   ends.ts      senders, receiver, owners, dead claims
 //   wait.ts      the wait words and rendezvous tokens
-//   arena.ts     many channels in one memory: the arena's blocks (not used by channels yet)
+//   life.ts      a channel's life in its arena: created, entered and left by every call, destroyed
+//   arena.ts     many channels in one memory: the arena's blocks
 // Each name is exported here explicitly: the modules export more to each other than the ABI.
 
 export {
@@ -26,12 +27,13 @@ export {
   ARENA_FULL, GROW_FAILED, STALE, FIRST_OFFSET,
   // Control block
   MAGIC_VALUE, LAYOUT_VERSION, MAGIC, VERSION, BOUND, MAX_BYTES, STORAGE, FREE_RINGS, ID, CORRUPT,
-  CONFIG_CHECK, LARGE_RING, PROD_RING, ADMITTED, RECEIVED_CACHE, SEALING, SEAL_GEN, CONS_RING,
-  RECEIVED, REALIGN, CONS_CHECK, SENDERS, RECEIVER, RECV_WAITING, DIED, DIED_SENDER, DIED_RECEIVER,
+  CONFIG_CHECK, LARGE_RING, ARENA, FIRST_RING, RINGS, PROD_RING, ADMITTED, RECEIVED_CACHE, SEALING,
+  SEAL_GEN, PROD_CALLS, CONS_RING, RECEIVED, REALIGN, CONS_CHECK, CONS_CALLS, SENDERS, RECEIVER,
+  RECV_WAITING, DIED, DIED_SENDER, DIED_RECEIVER,
   DATA_SEQ, DATA_WAITERS, SPACE_SEQ, SPACE_WAITERS, NEXT_OWNER, OWNER_MASK, CONTROL_SIZE,
   // Ring descriptor
-  RING_CAPACITY, RING_NEXT, RING_FREE_NEXT, RING_CHECK, RING_PREV, RING_START, RING_TAIL, RING_HEAD,
-  RING_DATA, RING_REALIGNS, REALIGNING,
+  RING_CAPACITY, RING_NEXT, RING_FREE_NEXT, RING_CHECK, RING_PREV, RING_START, RING_OWNER, RING_GEN,
+  RING_ALL, RING_TAIL, RING_HEAD, RING_DATA, RING_REALIGNS, REALIGNING,
   // Records
   HEADER, RECORD_SIZE, RECORD_META, RECORD_MESSAGE, RECORD_PADDING, RECORD_GAP, RECORD_DEAD,
   MAX_TRIM, ALIGN,
@@ -40,26 +42,27 @@ export {
   SEAL_SPINS,
 } from "./layout";
 
-export { corrupt, corrupted, init, validate, largestPayload } from "./channel";
+export { create, corrupt, corrupted, condemn, usable, largestPayload } from "./life";
+export { validate } from "./channel";
 export { reserve, commit, commitLength, cancel } from "./producer";
-export { peek, poll, peekLength, release } from "./consumer";
+export { peek, unpeek, poll, peekLength, release } from "./consumer";
 export {
   addSender, dropSender, closeReceiver, newOwner, markDead, headDead, unblock,
 } from "./ends";
-export { channelBound, channelId, channelMaxBytes } from "./channel";
+export { channelBound, channelId, channelMaxBytes } from "./life";
 export { senderCount, receiverOpen, markDied, diedEnds } from "./ends";
 export { length } from "./producer";
 export { storageBytes, ringCapacity } from "./ring";
 export {
-  waitDataBegin, waitDataEnd, waitSpaceBegin, waitSpaceEnd, recvWaitBegin, recvWaitEnd,
+  waitDataBegin, waitDataEnd, waitSpaceBegin, waitSpaceEnd, wakeAll, recvWaitBegin, recvWaitEnd,
 } from "./wait";
 export {
   // Arena header and block header
   ARENA_BASE, ARENA_MAGIC_VALUE, ARENA_LAYOUT_VERSION, ARENA_MAGIC, ARENA_VERSION, ARENA_CAP,
   ARENA_CHECK, ARENA_CORRUPT, ARENA_BUMP, ARENA_TAKEN, ARENA_HEADS, ARENA_HEADER_SIZE,
   ARENA_CLASSES, ARENA_CONTROL_CLASS, ARENA_GROW_PAGES, ARENA_MAX_END, BLOCK_HEADER, BLOCK_CHECK,
-  BLOCK_CLASS, BLOCK_LIFE, BLOCK_OWNER, BLOCK_NEXT, BLOCK_IN_USE,
+  BLOCK_CLASS, BLOCK_LIFE, BLOCK_OWNER, BLOCK_NEXT, BLOCK_IN_USE, CONTROL_OWNER,
   // Blocks
-  arenaInit, arenaAlloc, arenaFree, arenaCheck, arenaGeneration, arenaOwner, arenaClassOf,
+  arenaInit, arenaAlloc, arenaFree, arenaCheck, arenaHolds, arenaGeneration, arenaOwner, arenaClassOf,
   arenaClassBytes, arenaRingClass, arenaCorrupt, arenaCorrupted, arenaCarved, arenaFreeCount,
 } from "./arena";

@@ -39,15 +39,18 @@ export const STALE: i32 = 13;
 export const FIRST_OFFSET: i32 = 16;
 
 // ── Control block (byte offsets from `ch`; every line is 64 bytes so that producer-written,
-//    consumer-written and rarely-written words never share a cache line)
+//    consumer-written and rarely-written words never share a cache line). A control block is a
+//    block of the arena (assembly/arena.ts), of class ARENA_CONTROL_CLASS; its rings are blocks
+//    of their own, owned by it (see life.ts).
 //
 //   ch + 0    ┌──────────────────────────────────────────────────────────────────┐
 //             │ MAGIC │ VERSION │ BOUND │ MAX_BYTES │ STORAGE │ FREE_RINGS │ ID │ config
-//             │ CORRUPT │ CONFIG_CHECK │ LARGE_RING                              │
+//             │ CORRUPT │ CONFIG_CHECK │ LARGE_RING │ ARENA │ FIRST_RING │ RINGS  │
 //   ch + 64   ├──────────────────────────────────────────────────────────────────┤
-//             │ PROD_RING │ ADMITTED │ RECEIVED_CACHE │ SEALING │ SEAL_GEN       │ producers
+//             │ PROD_RING │ ADMITTED │ RECEIVED_CACHE │ SEALING │ SEAL_GEN │      │ producers
+//             │ PROD_CALLS: i64                                                  │
 //   ch + 128  ├──────────────────────────────────────────────────────────────────┤
-//             │ CONS_RING │ RECEIVED │ REALIGN │ CONS_CHECK                      │ consumer
+//             │ CONS_RING │ RECEIVED │ REALIGN │ CONS_CHECK │ CONS_CALLS: i64     │ consumer
 //   ch + 192  ├──────────────────────────────────────────────────────────────────┤
 //             │ SENDERS │ RECEIVER │ RECV_WAITING │ DIED │                      │ ends
 //   ch + 256  ├──────────────────────────────────────────────────────────────────┤
@@ -58,15 +61,16 @@ export const FIRST_OFFSET: i32 = 16;
 //             │ NEXT_OWNER │                                                      │ owners
 //   ch + 448  ├──────────────────────────────────────────────────────────────────┤
 //             │ (unused)                                                         │
-//   ch + 512  ├──────────────────────────────────────────────────────────────────┤
-//             │ first ring (descriptor + data), see below                        │
-//             └──────────────────────────────────────────────────────────────────┘
+//   ch + 512  └──────────────────────────────────────────────────────────────────┘
 //
-// CONFIG_CHECK is a hash of BOUND, MAX_BYTES and ID: a thread reads the config once, checks it
-// and keeps its own copy, so a later write there changes nothing.
+// CONFIG_CHECK is a hash of BOUND, MAX_BYTES, ID, ARENA and FIRST_RING: a thread reads the
+// config once, checks it and keeps its own copy, so a later write there changes nothing.
+// PROD_CALLS and CONS_CALLS are the in-call words (see life.ts): a tag (high half: the control
+// block's generation + 1) and the calls inside (low half), producer side and consumer side, each
+// on the line its side writes anyway.
 
 export const MAGIC_VALUE: i32 = 0x4d505343; // "MPSC"
-export const LAYOUT_VERSION: i32 = 4;
+export const LAYOUT_VERSION: i32 = 5;
 export const MAGIC: i32 = 0;
 export const VERSION: i32 = 4;
 export const BOUND: i32 = 8;
@@ -78,6 +82,12 @@ export const CORRUPT: i32 = 28;
 export const CONFIG_CHECK: i32 = 32;
 /** The ring of the largest capacity the channel can have, once allocated (see `allocRing`). */
 export const LARGE_RING: i32 = 36;
+/** Where the arena this channel's blocks belong to starts (ARENA_BASE in a channel memory). */
+export const ARENA: i32 = 40;
+/** The channel's first ring (it decides the largest ring: see `attach` in channel.ts). */
+export const FIRST_RING: i32 = 44;
+/** Head of the list of every ring the channel holds, linked by RING_ALL (see life.ts). */
+export const RINGS: i32 = 48;
 export const PROD_RING: i32 = 64;
 export const ADMITTED: i32 = 68;
 /** Producers' last view of RECEIVED, so that a bounded send reads the consumer's line rarely. */
@@ -86,12 +96,16 @@ export const RECEIVED_CACHE: i32 = 72;
 export const SEALING: i32 = 76;
 /** Seals finished (wrapping): with SEALING, tells a sealed ring nobody links (`sealedFor`). */
 export const SEAL_GEN: i32 = 80;
+/** In-call word of the producer side (i64; see life.ts). */
+export const PROD_CALLS: i32 = 88;
 export const CONS_RING: i32 = 128;
 export const RECEIVED: i32 = 132;
 /** Set by a producer whose record fits the current ring only from offset 0 (see `realign`). */
 export const REALIGN: i32 = 136;
 /** A check of CONS_RING (`consCheck`), written with it: a consumer that starts checks it. */
 export const CONS_CHECK: i32 = 140;
+/** In-call word of the consumer side (i64; see life.ts). */
+export const CONS_CALLS: i32 = 144;
 export const SENDERS: i32 = 192;
 export const RECEIVER: i32 = 196;
 export const RECV_WAITING: i32 = 200;
@@ -110,11 +124,21 @@ export const NEXT_OWNER: i32 = 384;
 /** Owner ids fit the 16 bits META leaves them. */
 export const OWNER_MASK: i32 = 0xffff;
 export const CONTROL_SIZE: i32 = 512;
+/** Low half of an in-call word: the number of calls inside. */
+export const CALLS_COUNT: i64 = 0x3fffffff;
+/** Low half of an in-call word: set once the channel is destroyed (no call enters again). */
+export const CALLS_DEAD: i64 = 0x40000000;
 
 /** Config check word. */
 // @ts-ignore: decorator
-@inline export function configCheck(bound: u32, maxBytes: u32, id: i32): i32 {
-  return mix(mix(<i32>bound, <i32>maxBytes), id ^ MAGIC_VALUE);
+@inline export function configCheck(
+  bound: u32,
+  maxBytes: u32,
+  id: i32,
+  arena: i32,
+  first: i32,
+): i32 {
+  return mix(mix(mix(<i32>bound, <i32>maxBytes), id ^ MAGIC_VALUE), mix(arena, first));
 }
 
 /** Check word of CONS_RING = `ring`. */
@@ -125,26 +149,31 @@ export const CONTROL_SIZE: i32 = 512;
 
 // ── Ring descriptor
 //
-// A ring is a descriptor followed by `capacity` bytes of data (a power of two ≥ 16):
+// A ring is a block of the arena, owned by its channel: a descriptor followed by `capacity`
+// bytes of data (a power of two ≥ 16):
 //
 //   r + 0     │ CAPACITY │ NEXT (ring that follows once this one is sealed; 0 = none) │
 //             │ FREE_NEXT (next retired ring in the FREE_RINGS list) │ RING_CHECK     │
 //             │ PREV (the ring it succeeds, written before NEXT links it) │ START      │
+//             │ OWNER (its channel's control block) │ GEN (its block's generation)  │
+//             │ ALL (next ring in the channel's RINGS list)                          │
 //   r + 64    │ TAIL: i64 byte position claimed by producers; bit 63 = SEALED,       │
 //             │   bit 2 = REALIGNING │ REALIGNS                                      │
 //   r + 128   │ HEAD: i64 byte position of the next record to consume                │
 //   r + 192   │ data[capacity] ...                                                   │
 //
-// RING_CHECK is a hash of the ring's address and capacity: a ring address read from shared
-// memory (PROD_RING, CONS_RING, NEXT, FREE_RINGS, FREE_NEXT) is used only if the descriptor
-// there carries the right check, lies inside the memory after the control block, and holds a
-// valid capacity. A successor must name its predecessor in PREV; a free ring must be sealed,
-// drained and neither ring in use; only the consumer moves CONS_RING. A ring starts (fresh or
-// reused) with HEAD = TAIL at a multiple of its capacity, and START is a check of its address
-// and that HEAD: the consumer moving on to a successor takes HEAD from memory only if START
-// vouches for it; after that it keeps HEAD itself and moves it by CAS from the value it keeps,
-// so a write to HEAD is found at its next read or release. Positions grow monotonically; the
-// byte of position p is at data + (p & (capacity - 1)).
+// RING_CHECK is a hash of the ring's address, capacity, owner and generation: a ring address
+// read from shared memory (PROD_RING, CONS_RING, NEXT, FREE_RINGS, FREE_NEXT, RINGS, ALL) is used
+// only if the descriptor there carries the right check, names the channel as its owner, holds a
+// valid capacity, and the arena confirms it: a block in use of the ring's class, with that
+// generation, allocated for that channel (`capacityOf` in channel.ts). So a ring of another
+// channel, or one freed since, is refused. A successor must name its predecessor in PREV; a
+// free ring must be sealed, drained and neither ring in use; only the consumer moves CONS_RING.
+// A ring starts (fresh or reused) with HEAD = TAIL at a multiple of its capacity, and START is a
+// check of its address and that HEAD: the consumer moving on to a successor takes HEAD from
+// memory only if START vouches for it; after that it keeps HEAD itself and moves it by CAS from
+// the value it keeps, so a write to HEAD is found at its next read or release. Positions grow
+// monotonically; the byte of position p is at data + (p & (capacity - 1)).
 
 export const RING_CAPACITY: i32 = 0;
 export const RING_NEXT: i32 = 4;
@@ -154,6 +183,12 @@ export const RING_CHECK: i32 = 12;
 export const RING_PREV: i32 = 16;
 /** A check of the ring's address and its starting HEAD (see `startCheck`), written with HEAD. */
 export const RING_START: i32 = 20;
+/** The channel (control block) the ring belongs to. */
+export const RING_OWNER: i32 = 24;
+/** The ring's block generation when it was allocated (see `arenaGeneration`). */
+export const RING_GEN: i32 = 28;
+/** The next ring in the channel's RINGS list (0: the last). Written once, when allocated. */
+export const RING_ALL: i32 = 32;
 export const RING_TAIL: i32 = 64;
 /**
  * Realigns the consumer began in this ring (wrapping), counted before it moves TAIL: a producer
@@ -173,10 +208,10 @@ export const POSITION: i64 = i64.MAX_VALUE;
  */
 export const REALIGNING: i64 = 4;
 
-/** Check word of a ring at `ring` with `capacity`. */
+/** Check word of a ring at `ring` with `capacity`, of channel `owner`, block generation `gen`. */
 // @ts-ignore: decorator
-@inline export function ringCheck(ring: usize, capacity: i32): i32 {
-  return mix(<i32>ring ^ 0x52494e47, capacity);
+@inline export function ringCheck(ring: usize, capacity: i32, owner: i32, gen: i32): i32 {
+  return mix(mix(<i32>ring ^ 0x52494e47, capacity), mix(owner, gen));
 }
 
 /** Check word (RING_START) of ring `ring` starting at HEAD = `head`. */
@@ -185,12 +220,19 @@ export const REALIGNING: i64 = 4;
   return mix(<i32>ring ^ 0x53544152, <i32>head ^ mix(<i32>(head >>> 32), 0x48454144));
 }
 
-/** Writes an empty ring descriptor at `r`. The data area must be zero (fresh pages). */
-export function initRing(r: usize, capacity: i32): void {
+/**
+ * Writes an empty ring descriptor at `r` for channel `owner`, in a block of generation `gen`,
+ * linked to `all` (the channel's list of rings). The data area must be zero (a block as the arena
+ * hands it out).
+ */
+export function initRing(r: usize, capacity: i32, owner: i32, gen: i32, all: i32): void {
   store<i32>(r + RING_CAPACITY, capacity);
   store<i32>(r + RING_NEXT, 0);
   store<i32>(r + RING_FREE_NEXT, 0);
-  store<i32>(r + RING_CHECK, ringCheck(r, capacity));
+  store<i32>(r + RING_OWNER, owner);
+  store<i32>(r + RING_GEN, gen);
+  store<i32>(r + RING_ALL, all);
+  store<i32>(r + RING_CHECK, ringCheck(r, capacity, owner, gen));
   store<i32>(r + RING_PREV, 0);
   store<i32>(r + RING_START, startCheck(r, 0));
   store<i64>(r + RING_TAIL, 0);
@@ -198,10 +240,13 @@ export function initRing(r: usize, capacity: i32): void {
   store<i64>(r + RING_HEAD, 0);
 }
 
-/** Bytes of whole pages taken by a ring of `capacity` (its descriptor and data). */
+/**
+ * Bytes of the arena a ring of `capacity` takes: its block (assembly/arena.ts), the block's
+ * header, descriptor and data. What STORAGE counts against MAX_BYTES.
+ */
 // @ts-ignore: decorator
-@inline export function pagesFor(capacity: i32): i64 {
-  return (<i64>(RING_DATA + capacity) + PAGE - 1) / PAGE * PAGE;
+@inline export function ringBytes(capacity: i32): i64 {
+  return 64 + ((<i64>RING_DATA + capacity + 63) & ~63);
 }
 
 // ── Record
@@ -257,7 +302,7 @@ export const ALIGN: i32 = 8;
 // ── Limits
 export const UNBOUNDED: u32 = 0xffffffff;
 export const MIN_CAPACITY: i32 = 16;
-/** Largest initial capacity: the first ring shares the control block's 64 KiB page. */
+/** Largest initial capacity (a larger ring is grown when a message needs it). */
 export const MAX_INITIAL_CAPACITY: i32 = 32768;
 /** Largest storage of one channel (1 GiB), so that every offset is a positive i32. */
 export const MAX_STORAGE: u32 = 0x40000000;

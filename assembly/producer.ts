@@ -3,14 +3,15 @@
 // ring.ts. Any number of threads run this code at once; each keeps its own view below.
 
 import {
-  ADMITTED, ALIGN, BUSY, CONTROL_SIZE, CORRUPTED, DATA_SEQ, DATA_WAITERS, DEBUG, DISCONNECTED,
-  FIRST_OFFSET, FULL, HEADER, INVALID, MAX_LENGTH, MISMATCH, NO_MEMORY, OK, OWNER_MASK, POSITION,
+  ADMITTED, ALIGN, ARENA_FULL, BUSY, CORRUPTED, DATA_SEQ, DATA_WAITERS, DEBUG, DISCONNECTED,
+  FIRST_OFFSET, FULL, GROW_FAILED, HEADER, INVALID, MAX_LENGTH, MISMATCH, NO_MEMORY, OK, OWNER_MASK, POSITION,
   PROD_RING, REALIGN, REALIGNING, RECEIVED, RECEIVED_CACHE, RECEIVER, RECORD_GAP, RECORD_MESSAGE,
   RECORD_PADDING, RECV_WAITING, RING_DATA, RING_HEAD, RING_NEXT, RING_PREV, RING_REALIGNS,
   RING_TAIL, SEALED, SEALING, SEAL_GEN, SEAL_SPINS, SPACE_SEQ, SPACE_WAITERS, SPIN_LIMIT,
   TOO_LARGE, UNBOUNDED, align8, header,
 } from "./layout";
-import { attached, capacityOf, cfgBound, enter, fail, reach } from "./channel";
+import { attached, capacityOf, cfgBound, fail, reach, ringGen } from "./channel";
+import { enterProducer, leaveProducer } from "./life";
 import { allocRing, finishRealign, sealedFor } from "./ring";
 import { wake } from "./wait";
 
@@ -72,18 +73,24 @@ export function unadmit(ch: usize): void {
   wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
 }
 
-/** @returns messages claimed and not yet consumed (racy; informational). */
-export function length(ch: usize): i32 {
-  return max(atomic.load<i32>(ch + ADMITTED) - atomic.load<i32>(ch + RECEIVED), 0);
+/** @returns messages claimed and not yet consumed (racy; informational), or -status. */
+export function length(ch: usize, gen: i32): i32 {
+  const status = enterProducer(ch, gen);
+  if (status != OK) return -status;
+  const n = max(atomic.load<i32>(ch + ADMITTED) - atomic.load<i32>(ch + RECEIVED), 0);
+  leaveProducer(ch);
+  return n;
 }
 
 // ── Claims
 
 /**
- * A producer's last view of HEAD in ring `prodRing` (an older HEAD only understates room), and
- * the highest TAIL position it saw there (TAIL never goes back).
+ * A producer's last view of HEAD in ring `prodRing` of block generation `prodGen` (an older HEAD
+ * only understates room), and the highest TAIL position it saw there (TAIL never goes back). A
+ * ring freed and handed out again, to this channel or another, has another generation.
  */
 let prodRing: usize = 0;
+let prodGen: i32 = 0;
 let prodHead: i64 = 0;
 let prodTail: i64 = 0;
 /** Where this thread's last claim in `prodRing` ended, and REALIGNS as it read it for that claim. */
@@ -91,16 +98,27 @@ let prodEnd: i64 = -1;
 let prodRealigns: i32 = 0;
 
 /**
- * Claims space for a record with a payload of `length` bytes, on behalf of sender `owner`.
+ * Claims space for a record with a payload of `length` bytes, on behalf of sender `owner`, in
+ * channel `ch` of generation `gen`.
  *
  * @returns the payload's address (≥ FIRST_OFFSET), to be filled and then passed to `commit`
- * (or `cancel`); or FULL (bound reached / no receiver waiting on a rendezvous channel),
- * BUSY (a sealer is linking a new ring: try again once SPACE_SEQ moves), DISCONNECTED
- * (receiver closed), TOO_LARGE (can never fit within MAX_BYTES), NO_MEMORY (does not fit until
- * the consumer drains), CORRUPTED.
+ * (or `cancel`): the caller stays inside the channel until then (see life.ts); or FULL (bound
+ * reached / no receiver waiting on a rendezvous channel), BUSY (a sealer is linking a new ring,
+ * or the arena's memory is growing: try again once SPACE_SEQ moves), DISCONNECTED (receiver
+ * closed), TOO_LARGE (can never fit within MAX_BYTES), NO_MEMORY (does not fit the channel's
+ * MAX_BYTES until the consumer drains), ARENA_FULL or GROW_FAILED (does not fit the arena now),
+ * CORRUPTED, STALE (see `gateIn`), INVALID.
  */
-export function reserve(ch: usize, length: i32, owner: i32): i32 {
-  if (enter(ch) != OK) return CORRUPTED;
+export function reserve(ch: usize, gen: i32, length: i32, owner: i32): i32 {
+  const status = enterProducer(ch, gen);
+  if (status != OK) return status;
+  const at = claim(ch, length, owner);
+  if (at < FIRST_OFFSET) leaveProducer(ch);
+  return at;
+}
+
+/** `reserve`, inside. */
+function claim(ch: usize, length: i32, owner: i32): i32 {
   if (atomic.load<i32>(ch + RECEIVER) == 0) return DISCONNECTED;
   if (length < 0 || length > MAX_LENGTH) return TOO_LARGE;
   const status = admit(ch);
@@ -141,8 +159,9 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
     // Positions stay far below 2^63 (SEALED): one past it was written there. (The room checks
     // below subtract positions, and a wrapped `end` would pass them.)
     if (end < 0) return fail(ch, 36);
-    if (ring != prodRing) {
+    if (ring != prodRing || ringGen != prodGen) {
       prodRing = ring;
+      prodGen = ringGen;
       prodHead = tail - capacity; // unknown yet: assume full, read HEAD below
       prodTail = tail;
       prodEnd = -1;
@@ -178,7 +197,7 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
         atomic.add<i32>(ch + SEAL_GEN, 1);
         atomic.sub<i32>(ch + SEALING, 1);
         unadmit(ch); // wakes producers that waited for the seal, too
-        if (grown == NO_MEMORY && size <= capacity) {
+        if ((grown == NO_MEMORY || grown == ARENA_FULL || grown == GROW_FAILED) && size <= capacity) {
           // The record fits this ring once it is drained and starts over at offset 0: ask the
           // consumer to realign it when it next finds it empty (see `realign`).
           atomic.store<i32>(ch + REALIGN, 1);
@@ -271,24 +290,35 @@ export function reserve(ch: usize, length: i32, owner: i32): i32 {
   return FULL;
 }
 
-/** Whether `payload` can be the payload address of a record of channel `ch` (caller input). */
+/**
+ * Whether `payload` can be the payload address of a record (caller input): aligned, after a
+ * ring's descriptor, inside the memory. (A caller's own claim; `markDead`, whose address comes
+ * from elsewhere, looks for it in the channel's rings.)
+ */
 // @ts-ignore: decorator
-@inline export function payloadOk(ch: usize, payload: usize): bool {
-  return (payload & (ALIGN - 1)) == 0 &&
-    <i64>payload >= <i64>ch + CONTROL_SIZE + RING_DATA + HEADER && reach(<i64>payload);
+@inline export function payloadOk(payload: usize): bool {
+  return (payload & (ALIGN - 1)) == 0 && payload >= <usize>(FIRST_OFFSET + RING_DATA + HEADER) &&
+    reach(<i64>payload);
 }
 
 /**
- * Publishes the record whose payload at `payload` was claimed by `reserve(ch, length, owner)`
- * and written.
+ * Publishes the record whose payload at `payload` was claimed by `reserve(ch, gen, length,
+ * owner)` and written, and leaves the channel (whatever it returns).
  * @returns OK; CORRUPTED; or MISMATCH when the claim's header is no longer the one `reserve`
  * wrote: either its producer was reported dead and the claim was skipped (then the caller's
  * thread was terminated: it must stop), or the memory was overwritten (the caller reports it
  * with `corrupt`).
  */
-export function commit(ch: usize, payload: usize, owner: i32, length: i32): i32 {
-  if (attached(ch) != OK) return CORRUPTED;
-  if (!payloadOk(ch, payload)) return INVALID;
+export function commit(ch: usize, gen: i32, payload: usize, owner: i32, length: i32): i32 {
+  const status = publish(ch, gen, payload, owner, length);
+  leaveProducer(ch);
+  return status;
+}
+
+/** `commit`, inside. */
+function publish(ch: usize, gen: i32, payload: usize, owner: i32, length: i32): i32 {
+  if (attached(ch, gen) != OK) return CORRUPTED;
+  if (!payloadOk(payload)) return INVALID;
   const record = payload - HEADER;
   const o = owner & OWNER_MASK;
   const claimed = header(RECORD_MESSAGE, o, -(HEADER + length));
@@ -306,18 +336,34 @@ export function commit(ch: usize, payload: usize, owner: i32, length: i32): i32 
  * producers that reserve an upper bound and write the message in place. The caller must not
  * have written past `length`: the consumer zeroes only what was written.
  *
- * @returns OK, MISMATCH or CORRUPTED as `commit`, or INVALID for a `length` out of range
- * (nothing is published: `cancel` the claim).
+ * @returns OK, MISMATCH or CORRUPTED as `commit` (the caller has left the channel), or INVALID
+ * for a `length` out of range (nothing is published, the caller is still inside: `cancel` the
+ * claim).
  */
 export function commitLength(
   ch: usize,
+  gen: i32,
   payload: usize,
   owner: i32,
   reserved: i32,
   length: i32,
 ): i32 {
-  if (attached(ch) != OK) return CORRUPTED;
-  if (length < 0 || length > reserved || !payloadOk(ch, payload)) return INVALID;
+  const status = publishLength(ch, gen, payload, owner, reserved, length);
+  if (status != INVALID) leaveProducer(ch);
+  return status;
+}
+
+/** `commitLength`, inside. */
+function publishLength(
+  ch: usize,
+  gen: i32,
+  payload: usize,
+  owner: i32,
+  reserved: i32,
+  length: i32,
+): i32 {
+  if (attached(ch, gen) != OK) return CORRUPTED;
+  if (length < 0 || length > reserved || !payloadOk(payload)) return INVALID;
   const record = payload - HEADER;
   const o = owner & OWNER_MASK;
   const claimed = header(RECORD_MESSAGE, o, -(HEADER + reserved));
@@ -335,13 +381,20 @@ export function commitLength(
 }
 
 /**
- * Gives up a claim made by `reserve(ch, length, owner)` without sending: the record becomes
- * padding that the consumer skips, and the admission is returned.
+ * Gives up a claim made by `reserve(ch, gen, length, owner)` without sending: the record becomes
+ * padding that the consumer skips, and the admission is returned. Leaves the channel.
  * @returns OK, or MISMATCH / CORRUPTED as `commit` (then nothing changed).
  */
-export function cancel(ch: usize, payload: usize, owner: i32, length: i32): i32 {
-  if (attached(ch) != OK) return CORRUPTED;
-  if (!payloadOk(ch, payload)) return INVALID;
+export function cancel(ch: usize, gen: i32, payload: usize, owner: i32, length: i32): i32 {
+  const status = withdraw(ch, gen, payload, owner, length);
+  leaveProducer(ch);
+  return status;
+}
+
+/** `cancel`, inside. */
+function withdraw(ch: usize, gen: i32, payload: usize, owner: i32, length: i32): i32 {
+  if (attached(ch, gen) != OK) return CORRUPTED;
+  if (!payloadOk(payload)) return INVALID;
   const record = payload - HEADER;
   const o = owner & OWNER_MASK;
   const claimed = header(RECORD_MESSAGE, o, -(HEADER + length));

@@ -16,11 +16,13 @@
 //   every byte of the data area between HEAD and the next claim reads 0. Bytes a record never
 //   had written (after the header of a RECORD_GAP) therefore need no zeroing.
 // - Growth: a producer that finds the ring too full seals it (CAS TAIL → TAIL | SEALED; one
-//   producer wins), allocates a larger ring from fresh pages (`memory.grow`; STORAGE counts
-//   whole pages against MAX_BYTES), links it in NEXT and publishes it in PROD_RING. Later
+//   producer wins), allocates a larger ring from the arena (a block owned by the channel, on its
+//   RINGS list; STORAGE counts the blocks against MAX_BYTES, see `ringBytes`), links it in NEXT
+//   and publishes it in PROD_RING. Later
 //   claims go to the new ring. The consumer drains the sealed ring up to its final TAIL, then
 //   follows NEXT and pushes the drained ring on the FREE_RINGS list. The next sealer takes a
-//   free ring before growing the memory, so storage follows the peak backlog, not the traffic.
+//   free ring before allocating one, so storage follows the peak backlog, not the traffic.
+//   Rings go back to the arena only with the channel (see life.ts).
 //   Only the sealer allocates or pops (a single popper; the consumer is the single pusher), so
 //   neither needs a lock and the list has no ABA. Room for the largest ring the channel can
 //   have is kept until it exists, so an empty channel always takes the largest message.
@@ -58,28 +60,33 @@
 // - Waiting: see wait.ts.
 
 import {
-  ALIGN, CONS_RING, CONTROL_SIZE, CORRUPT, CORRUPTED, DEBUG, FREE_RINGS, LARGE_RING, NO_MEMORY, OK, PAGE,
-  POSITION, PROD_RING, RING_DATA, RING_FREE_NEXT, RING_HEAD, RING_NEXT, RING_PREV, RING_START,
-  RING_TAIL, SEALING, SEAL_GEN, SPIN_LIMIT, STORAGE, TOO_LARGE, initRing, isPowerOfTwo,
-  nextPowerOfTwo, pagesFor, startCheck,
+  ALIGN, ARENA_FULL, BUSY, CONS_RING, CORRUPT, CORRUPTED, DEBUG, FIRST_OFFSET, FREE_RINGS,
+  GROW_FAILED, LARGE_RING, NO_MEMORY, OK, POSITION, PROD_RING, RINGS, RING_FREE_NEXT, RING_HEAD,
+  RING_NEXT, RING_PREV, RING_START, RING_TAIL, SEALING, SEAL_GEN, SPIN_LIMIT, STORAGE, TOO_LARGE,
+  initRing, isPowerOfTwo, nextPowerOfTwo, ringBytes, startCheck,
 } from "./layout";
 import {
-  capacityOf, cfgLargeIsFirst, cfgLargest, cfgMaxBytes, fail, grew, maxRings, memoryEnd,
+  capacityOf, cfgArena, cfgFirst, cfgLargeIsFirst, cfgLargest, cfgMaxBytes, fail, maxRings,
 } from "./channel";
+import { arenaAlloc, arenaGeneration, arenaRingClass } from "./arena";
+import { enterProducer, leaveProducer } from "./life";
 
 // ── Growth: a successor for a full ring
 
 /**
  * Finds a ring for a record of `size` bytes after the ring of `current` capacity filled up:
- * a free ring of at least twice that capacity, else fresh pages for one, else the largest free
- * ring that holds the record. Called only by the producer that sealed the current ring, so
- * never concurrently with itself.
+ * a free ring of at least twice that capacity, else a new block of the arena for one, else the
+ * largest free ring that holds the record. Called only by the producer that sealed the current
+ * ring, so never concurrently with itself.
  *
- * Until the largest ring the channel can have (`cfgLargest`) exists, fresh pages for smaller
- * rings are given only while pages for it remain: then a record of any size up to the largest
- * always finds a ring in an empty channel — that one ring, fresh or free, or realigned when it
- * is the current one (see `realign`). A backlog of small records may take it as well.
- * @returns the ring's address, ready to be linked, or TOO_LARGE / NO_MEMORY / CORRUPTED.
+ * Until the largest ring the channel can have (`cfgLargest`) exists, smaller rings are allocated
+ * only while its quota keeps room for it: then a record of any size up to the largest always
+ * finds a ring in an empty channel — that one ring, fresh or free, or realigned when it is the
+ * current one (see `realign`) — as long as the arena has room for it. A backlog of small records
+ * may take it as well.
+ * @returns the ring's address, ready to be linked; or TOO_LARGE, NO_MEMORY (the channel's quota,
+ * MAX_BYTES), ARENA_FULL or GROW_FAILED (the arena's cap, or its memory could not grow), BUSY
+ * (another thread is growing the arena's memory), CORRUPTED.
  */
 export function allocRing(ch: usize, size: i32, current: i32): i32 {
   const minimum = nextPowerOfTwo(size);
@@ -89,45 +96,46 @@ export function allocRing(ch: usize, size: i32, current: i32): i32 {
   let ring = takeFree(ch, desired, i32.MAX_VALUE);
   if (ring != 0) return <i32>ring;
   if (atomic.load<i32>(ch + CORRUPT) != 0) return CORRUPTED;
-  // STORAGE counts the first ring and the whole pages grown for this channel since: never more
-  // than the memory after the control block's page holds.
+  // STORAGE counts the blocks of the channel's rings, the first one included: whole lines.
   const storage = <i64>load<i32>(ch + STORAGE);
-  const first = <i64>RING_DATA + capacityOf(ch, ch + CONTROL_SIZE);
-  if (
-    storage < first || storage > <i64>cfgMaxBytes || (storage - first) % PAGE != 0 ||
-    storage - first > <i64>memoryEnd() - <i64>ch - PAGE
-  ) return fail(ch, 6);
+  const first = ringBytes(capacityOf(ch, cfgFirst));
+  if (storage < first || storage > <i64>cfgMaxBytes || (storage & 63) != 0) return fail(ch, 6);
   const available = <i64>cfgMaxBytes - storage;
   let large = <usize>atomic.load<i32>(ch + LARGE_RING);
   if (large != 0 && capacityOf(ch, large) != largest) return fail(ch, 7);
-  const reserved = large != 0 || cfgLargeIsFirst ? 0 : pagesFor(largest);
+  const reserved = large != 0 || cfgLargeIsFirst ? 0 : ringBytes(largest);
   // A smaller ring from what the largest one leaves; or else the largest one itself.
   let capacity = desired;
-  while (pagesFor(capacity) > available - reserved && capacity > minimum) capacity >>= 1;
-  if (pagesFor(capacity) > available - reserved) capacity = reserved != 0 ? largest : 0;
+  while (ringBytes(capacity) > available - reserved && capacity > minimum) capacity >>= 1;
+  if (ringBytes(capacity) > available - reserved) capacity = reserved != 0 ? largest : 0;
+  let status = NO_MEMORY;
   if (capacity != 0) {
-    const bytes = pagesFor(capacity);
-    // Whole pages are taken anyway: use them.
-    while (capacity < largest && <i64>(RING_DATA + (capacity << 1)) <= bytes) capacity <<= 1;
-    // A ring that holds the record, no larger than the largest, in the pages it is given.
+    const bytes = ringBytes(capacity);
+    // A ring that holds the record, no larger than the largest, in the quota left.
     if (DEBUG) assert(isPowerOfTwo(capacity) && capacity >= minimum && capacity <= largest);
-    if (DEBUG) assert(<i64>(RING_DATA + capacity) <= bytes && bytes % PAGE == 0);
     if (bytes <= available) {
-      const first = memory.grow(<i32>(bytes / PAGE));
-      if (first >= 0) {
-        ring = <usize>first * PAGE;
-        grew();
-        initRing(ring, capacity);
+      const got = arenaAlloc(cfgArena, arenaRingClass(capacity), <i32>ch);
+      if (got >= FIRST_OFFSET) {
+        ring = <usize>got;
+        // The block is zero and this thread's: lay the ring out and put it on the channel's
+        // list (read only by `destroy`, once no call is inside).
+        initRing(ring, capacity, <i32>ch, arenaGeneration(cfgArena, ring), load<i32>(ch + RINGS));
+        store<i32>(ch + RINGS, <i32>ring);
         store<i32>(ch + STORAGE, <i32>(storage + bytes));
         // Publishes the largest ring to later sealers (its descriptor is written above).
         if (capacity == largest) atomic.store<i32>(ch + LARGE_RING, <i32>ring);
         return <i32>ring;
       }
+      if (got != ARENA_FULL && got != GROW_FAILED && got != BUSY) {
+        return got == CORRUPTED ? CORRUPTED : fail(ch, 43); // the arena was attached: it is there
+      }
+      status = got;
     }
   }
   ring = takeFree(ch, minimum, desired);
   if (ring != 0) return <i32>ring;
-  return atomic.load<i32>(ch + CORRUPT) != 0 ? CORRUPTED : NO_MEMORY;
+  if (atomic.load<i32>(ch + CORRUPT) != 0) return CORRUPTED;
+  return status;
 }
 
 // ── The free list: retired rings, pushed by the consumer, popped by the sealer
@@ -296,13 +304,20 @@ export function finishRealign(ring: usize, capacity: i32, marked: i64): bool {
 
 // ── Informational
 
-/** @returns bytes of storage allocated to rings so far. */
-export function storageBytes(ch: usize): i32 {
-  return atomic.load<i32>(ch + STORAGE);
+/** @returns bytes of the arena the channel's rings take (their blocks), or -status. */
+export function storageBytes(ch: usize, gen: i32): i32 {
+  const status = enterProducer(ch, gen);
+  if (status != OK) return -status;
+  const bytes = atomic.load<i32>(ch + STORAGE);
+  leaveProducer(ch);
+  return bytes;
 }
 
-/** @returns the data capacity of the ring producers currently claim in (0 if broken). */
-export function ringCapacity(ch: usize): i32 {
-  return capacityOf(ch, <usize>atomic.load<i32>(ch + PROD_RING));
+/** @returns the data capacity of the ring producers currently claim in (0 if broken or stale). */
+export function ringCapacity(ch: usize, gen: i32): i32 {
+  if (enterProducer(ch, gen) != OK) return 0;
+  const capacity = capacityOf(ch, <usize>atomic.load<i32>(ch + PROD_RING));
+  leaveProducer(ch);
+  return capacity;
 }
 

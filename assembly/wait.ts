@@ -10,8 +10,11 @@
 // the waiter's re-check sees the change or the publisher sees the waiter.
 
 import {
-  CLAIMED, DATA_SEQ, DATA_WAITERS, OK, RECV_WAITING, SPACE_SEQ, SPACE_WAITERS, SPIN_LIMIT,
+  CLAIMED, CONS_CALLS, DATA_SEQ, DATA_WAITERS, OK, PROD_CALLS, RECV_WAITING, SPACE_SEQ,
+  SPACE_WAITERS, SPIN_LIMIT,
 } from "./layout";
+import { blockOk } from "./channel";
+import { gateIn, gateOut } from "./life";
 
 /** Wakes everybody waiting on the sequence word `seq` if its waiter count says anybody is. */
 // @ts-ignore: decorator
@@ -25,50 +28,87 @@ import {
 }
 
 // ── Waiting. The caller sleeps with Atomics.wait(…, SEQ, seq) between begin and end, after
-//    checking its condition once more.
+//    checking its condition once more. Each call enters and leaves the channel (see life.ts);
+//    the sleep in between is outside: a sleeper touches nothing (a stale one sleeps at most its
+//    slice on a word of a freed block, then finds its channel gone).
 
-/** Registers a consumer about to wait for data. @returns the DATA_SEQ value to wait on. */
-export function waitDataBegin(ch: usize): i32 {
+/**
+ * Registers a consumer about to wait for data. @returns the DATA_SEQ value to wait on (for a
+ * caller that cannot enter, the word as it is: its next call reports why).
+ */
+export function waitDataBegin(ch: usize, gen: i32): i32 {
+  if (gateIn(ch, gen, CONS_CALLS) != OK) return blockOk(ch) ? atomic.load<i32>(ch + DATA_SEQ) : 0;
   const seq = atomic.load<i32>(ch + DATA_SEQ);
   atomic.add<i32>(ch + DATA_WAITERS, 1);
+  gateOut(ch, CONS_CALLS);
   return seq;
 }
 
 /** Unregisters a consumer registered by `waitDataBegin`. */
-export function waitDataEnd(ch: usize): void {
+export function waitDataEnd(ch: usize, gen: i32): void {
+  if (gateIn(ch, gen, CONS_CALLS) != OK) return;
   atomic.sub<i32>(ch + DATA_WAITERS, 1);
+  gateOut(ch, CONS_CALLS);
 }
 
 /** Registers a producer about to wait for room. @returns the SPACE_SEQ value to wait on. */
-export function waitSpaceBegin(ch: usize): i32 {
+export function waitSpaceBegin(ch: usize, gen: i32): i32 {
+  if (gateIn(ch, gen, PROD_CALLS) != OK) return blockOk(ch) ? atomic.load<i32>(ch + SPACE_SEQ) : 0;
   const seq = atomic.load<i32>(ch + SPACE_SEQ);
   atomic.add<i32>(ch + SPACE_WAITERS, 1);
+  gateOut(ch, PROD_CALLS);
   return seq;
 }
 
 /** Unregisters a producer registered by `waitSpaceBegin`. */
-export function waitSpaceEnd(ch: usize): void {
+export function waitSpaceEnd(ch: usize, gen: i32): void {
+  if (gateIn(ch, gen, PROD_CALLS) != OK) return;
   atomic.sub<i32>(ch + SPACE_WAITERS, 1);
+  gateOut(ch, PROD_CALLS);
+}
+
+/**
+ * Wakes every thread waiting on either word of the channel (they check their condition again).
+ * @returns OK, or a status of `gateIn` (nothing was written: the caller may still `notify`).
+ */
+export function wakeAll(ch: usize, gen: i32): i32 {
+  const status = gateIn(ch, gen, CONS_CALLS);
+  if (status != OK) return status;
+  atomic.add<i32>(ch + DATA_SEQ, 1);
+  atomic.notify(ch + DATA_SEQ, -1);
+  atomic.add<i32>(ch + SPACE_SEQ, 1);
+  atomic.notify(ch + SPACE_SEQ, -1);
+  gateOut(ch, CONS_CALLS);
+  return OK;
 }
 
 // ── Rendezvous tokens
 
 /** Rendezvous: announces a receiver ready to take one message, giving producers a token. */
-export function recvWaitBegin(ch: usize): void {
+export function recvWaitBegin(ch: usize, gen: i32): void {
+  if (gateIn(ch, gen, CONS_CALLS) != OK) return;
   atomic.add<i32>(ch + RECV_WAITING, 1);
   wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+  gateOut(ch, CONS_CALLS);
 }
 
 /**
  * Rendezvous: withdraws the token published by `recvWaitBegin`.
- * @returns OK if withdrawn, or CLAIMED if a producer took it: its message is on the way.
+ * @returns OK if withdrawn (or the channel cannot be entered: nobody takes it), or CLAIMED if a
+ * producer took it: its message is on the way.
  */
-export function recvWaitEnd(ch: usize): i32 {
+export function recvWaitEnd(ch: usize, gen: i32): i32 {
+  if (gateIn(ch, gen, CONS_CALLS) != OK) return OK;
+  let result = CLAIMED;
   let tokens = atomic.load<i32>(ch + RECV_WAITING);
   for (let turn = 0; tokens > 0 && turn < SPIN_LIMIT; turn++) {
     const seen = atomic.cmpxchg<i32>(ch + RECV_WAITING, tokens, tokens - 1);
-    if (seen == tokens) return OK;
+    if (seen == tokens) {
+      result = OK;
+      break;
+    }
     tokens = seen;
   }
-  return CLAIMED;
+  gateOut(ch, CONS_CALLS);
+  return result;
 }

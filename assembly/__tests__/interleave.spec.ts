@@ -1,10 +1,8 @@
 // Two producers' reserve/commit steps driven by hand in every interleaving, with the consumer
 // draining after every step, checked against a model queue (claims in reserve order; the head
 // is delivered only once committed).
-import {
-  BUSY, commit, EMPTY, FIRST_OFFSET, HEADER, init, OK, PAGE, peek, peekLength, release, reserve,
-  UNBOUNDED,
-} from "../index";
+import { BUSY, EMPTY, FIRST_OFFSET, HEADER, UNBOUNDED } from "../index";
+import { channel, commit, peek, peekLength, release, reserve } from "./_channels";
 
 /**
  * Commits claim `p`, still in progress, as the producer that made it would: with the owner and
@@ -91,8 +89,7 @@ describe("two producers, every interleaving", () => {
     for (let offset = 0; offset < 64; offset += 8) {
       for (let mask = 0; mask < 1 << STEPS; mask++) {
         if (popcnt<i32>(mask) != STEPS / 2) continue;
-        const ch = <usize>memory.grow(1) * PAGE;
-        expect<i32>(init(ch, UNBOUNDED, 1 << 20, 64, 0)).toBe(OK);
+        const ch = channel(UNBOUNDED, 64, 1 << 20);
         if (offset > 0) {
           const p = reserve(ch, offset - 8, 9);
           commitClaim(ch, p);
