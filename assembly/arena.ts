@@ -32,7 +32,7 @@ import { grew, memoryEnd, reach } from "./channel";
 //
 //   a + 0     ┌──────────────────────────────────────────────────────────────────┐
 //             │ ARENA_MAGIC │ ARENA_VERSION │ ARENA_CAP │ ARENA_CHECK │          │ config
-//             │ ARENA_CORRUPT                                                    │
+//             │ ARENA_CORRUPT │ ARENA_ID (two words)                             │
 //   a + 64    ├──────────────────────────────────────────────────────────────────┤
 //             │ ARENA_BUMP │ ARENA_TAKEN                                         │ fresh space
 //   a + 128   ├──────────────────────────────────────────────────────────────────┤
@@ -40,8 +40,10 @@ import { grew, memoryEnd, reach } from "./channel";
 //   a + 192   ├──────────────────────────────────────────────────────────────────┤ per class,
 //             │ free-list head of class 1 ...                                    │ so threads
 //             ┆ ... (ARENA_CLASSES lines)                                        ┆ freeing one
-//   a + 2048  ├──────────────────────────────────────────────────────────────────┤ class do not
-//             │ blocks, carved from ARENA_BUMP upwards, each 64-byte aligned     │ slow others
+//   a + 1920  ├──────────────────────────────────────────────────────────────────┤ class do not
+//             │ ARENA_PROBE                                                      │ slow others
+//   a + 2048  ├──────────────────────────────────────────────────────────────────┤
+//             │ blocks, carved from ARENA_BUMP upwards, each 64-byte aligned     │
 //             └──────────────────────────────────────────────────────────────────┘
 //
 // ARENA_CHECK is a hash of the arena's address, ARENA_CAP and the version: a thread reads the
@@ -50,6 +52,10 @@ import { grew, memoryEnd, reach } from "./channel";
 // of the first byte never handed out; ARENA_TAKEN the memory's size in pages once every growth
 // that was reserved is done (see "Growth").
 //
+// ARENA_ID and ARENA_PROBE are the JavaScript side's (src/_arena.ts), which tells memories apart
+// by them; the arena never reads them. The creator writes ARENA_ID (random) once, right after
+// `arenaInit`; any thread writes the probe.
+//
 // Whoever creates the memory gives the arena every page of it from `a` on, now and later:
 // nothing else may grow that memory (a growth the arena did not reserve is found, and fails
 // the arena: check 6). Create the memory with `maximum` = (a + cap) / PAGE pages.
@@ -57,13 +63,17 @@ import { grew, memoryEnd, reach } from "./channel";
 /** Where the arena header sits in a memory that holds an arena. */
 export const ARENA_BASE: i32 = 0;
 export const ARENA_MAGIC_VALUE: i32 = 0x4152454e; // "AREN"
-export const ARENA_LAYOUT_VERSION: i32 = 1;
+export const ARENA_LAYOUT_VERSION: i32 = 2;
 export const ARENA_MAGIC: i32 = 0;
 export const ARENA_VERSION: i32 = 4;
 export const ARENA_CAP: i32 = 8;
 export const ARENA_CHECK: i32 = 12;
 /** 0 while the arena is intact, else (sticky) the number of the check that failed. */
 export const ARENA_CORRUPT: i32 = 16;
+/** A random identity of the arena's memory (two words), for the JavaScript side. */
+export const ARENA_ID: i32 = 20;
+/** A word any thread may write to tell whether two memories are one (see src/_arena.ts). */
+export const ARENA_PROBE: i32 = 1920;
 export const ARENA_BUMP: i32 = 64;
 export const ARENA_TAKEN: i32 = 68;
 /** Free-list head of class k: an i64 at ARENA_HEADS + k * 64. */

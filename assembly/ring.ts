@@ -62,11 +62,11 @@
 import {
   ALIGN, ARENA_FULL, BUSY, CONS_RING, CORRUPT, CORRUPTED, DEBUG, FIRST_OFFSET, FREE_RINGS,
   GROW_FAILED, LARGE_RING, NO_MEMORY, OK, POSITION, PROD_RING, RINGS, RING_FREE_NEXT, RING_HEAD,
-  RING_NEXT, RING_PREV, RING_START, RING_TAIL, SEALING, SEAL_GEN, SPIN_LIMIT, STORAGE, TOO_LARGE,
+  RING_ALL, RING_NEXT, RING_PREV, RING_START, RING_TAIL, SEALING, SEAL_GEN, SPIN_LIMIT, STORAGE, TOO_LARGE,
   initRing, isPowerOfTwo, nextPowerOfTwo, ringBytes, startCheck,
 } from "./layout";
 import {
-  capacityOf, cfgArena, cfgFirst, cfgLargeIsFirst, cfgLargest, cfgMaxBytes, fail, maxRings,
+  capacityOf, cfgArena, cfgLargeIsFirst, cfgLargest, cfgMaxBytes, fail, maxRings,
 } from "./channel";
 import { arenaAlloc, arenaGeneration, arenaRingClass } from "./arena";
 import { enterProducer, leaveProducer } from "./life";
@@ -96,10 +96,9 @@ export function allocRing(ch: usize, size: i32, current: i32): i32 {
   let ring = takeFree(ch, desired, i32.MAX_VALUE);
   if (ring != 0) return <i32>ring;
   if (atomic.load<i32>(ch + CORRUPT) != 0) return CORRUPTED;
-  // STORAGE counts the blocks of the channel's rings, the first one included: whole lines.
+  // STORAGE counts the blocks of the channel's rings (its RINGS list), the first one included.
   const storage = <i64>load<i32>(ch + STORAGE);
-  const first = ringBytes(capacityOf(ch, cfgFirst));
-  if (storage < first || storage > <i64>cfgMaxBytes || (storage & 63) != 0) return fail(ch, 6);
+  if (storage > <i64>cfgMaxBytes || storage != ringsBytes(ch)) return fail(ch, 6);
   const available = <i64>cfgMaxBytes - storage;
   let large = <usize>atomic.load<i32>(ch + LARGE_RING);
   if (large != 0 && capacityOf(ch, large) != largest) return fail(ch, 7);
@@ -136,6 +135,22 @@ export function allocRing(ch: usize, size: i32, current: i32): i32 {
   if (ring != 0) return <i32>ring;
   if (atomic.load<i32>(ch + CORRUPT) != 0) return CORRUPTED;
   return status;
+}
+
+/**
+ * The bytes of the blocks of every ring on channel `ch`'s RINGS list (pushed only by the sealer,
+ * which calls this), each validated. @returns them, or -1 for a list that breaks its invariants.
+ */
+function ringsBytes(ch: usize): i64 {
+  let bytes: i64 = 0;
+  let ring = <usize><u32>load<i32>(ch + RINGS);
+  for (let hops = maxRings(); ring != 0; hops--) {
+    const capacity = capacityOf(ch, ring);
+    if (hops == 0 || capacity == 0) return -1;
+    bytes += ringBytes(capacity);
+    ring = <usize><u32>load<i32>(ring + RING_ALL);
+  }
+  return bytes;
 }
 
 // ── The free list: retired rings, pushed by the consumer, popped by the sealer
