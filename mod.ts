@@ -42,6 +42,8 @@ export {
   type TryRecvResult,
 } from "./src/receiver.ts";
 export {
+  ArenaFullError,
+  type ArenaLimit,
   ChannelCorruptedError,
   type DisconnectOptions,
   type DisconnectReason,

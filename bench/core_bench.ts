@@ -1,7 +1,7 @@
 /**
  * The raw Wasm core in one thread: one 16-byte record through reserve → write → commit → peek →
  * release, the path every message of a channel takes (target: ≤ 50 ns). Driven as
- * tests/core_workers_test.ts drives it, over a memory from `createMemory`.
+ * tests/core_workers_test.ts drives it, on a channel from `rawChannel` (a memory of its own).
  *
  * Each bench is one record per iteration; the "×1000" benches run 1000 records per iteration
  * (divide by 1000) to show the figure without `Deno.bench`'s per-iteration overhead, which the
@@ -11,17 +11,14 @@
  *
  * @module
  */
-import { CORE, createMemory, instantiate } from "../src/_core.ts";
+import { CORE, type Core } from "../src/_core.ts";
+import { rawChannel } from "../src/_arena.ts";
 
 const MAX_BYTES = 256 * 1024 * 1024;
 
 function open(bound: number) {
-  const memory = createMemory(MAX_BYTES);
-  const core = instantiate(memory);
-  if (core.init(0, bound, MAX_BYTES, CORE.MAX_INITIAL_CAPACITY, 1) !== CORE.OK) {
-    throw new Error("core init failed");
-  }
-  return { core, u8: new Uint8Array(memory.buffer) };
+  const { memory, core, ch, gen } = rawChannel(bound, MAX_BYTES, CORE.MAX_INITIAL_CAPACITY);
+  return { core, ch, gen, u8: new Uint8Array(memory.buffer) };
 }
 
 const unbounded = open(CORE.UNBOUNDED);
@@ -31,26 +28,26 @@ let kept: unknown;
 let seq = 0;
 
 /** One record through the core, its 16 bytes written and read like a channel's push/pull. */
-function oneRecord(ch: { core: ReturnType<typeof instantiate>; u8: Uint8Array }): void {
-  const { core, u8 } = ch;
-  const at = core.reserve(0, 16, 1);
+function oneRecord(chan: { core: Core; ch: number; gen: number; u8: Uint8Array }): void {
+  const { core, ch, gen, u8 } = chan;
+  const at = core.reserve(ch, gen, 16, 1);
   if (at < CORE.FIRST_OFFSET) throw new Error(`reserve: status ${at}`);
   const n = seq++;
   for (let i = 0; i < 16; i++) u8[at + i] = n + i;
-  core.commit(0, at, 1, 16);
-  const got = core.peek(0);
+  core.commit(ch, gen, at, 1, 16);
+  const got = core.peek(ch, gen);
   if (got < CORE.FIRST_OFFSET) throw new Error(`peek: status ${got}`);
   sink += u8[got] + core.peekLength();
-  core.release(0);
+  core.release(ch, gen);
 }
 
 /** The core's four calls alone, no payload bytes touched. */
-function callsOnly(ch: { core: ReturnType<typeof instantiate> }): void {
-  const core = ch.core;
-  const at = core.reserve(0, 16, 1);
-  core.commit(0, at, 1, 16);
-  sink += core.peek(0);
-  core.release(0);
+function callsOnly(chan: { core: Core; ch: number; gen: number }): void {
+  const { core, ch, gen } = chan;
+  const at = core.reserve(ch, gen, 16, 1);
+  core.commit(ch, gen, at, 1, 16);
+  sink += core.peek(ch, gen);
+  core.release(ch, gen);
 }
 
 Deno.bench("empty function (Deno.bench overhead)", { group: "core, 1 record" }, () => {
@@ -83,16 +80,16 @@ Deno.bench("unbounded: 1000 × the four calls only", { group: "core, ×1000" }, 
 Deno.bench("unbounded: 1000 × a batch (reserve+commit ×8, then peek+release ×8)", {
   group: "core, ×1000",
 }, () => {
-  const { core, u8 } = unbounded;
+  const { core, ch, gen, u8 } = unbounded;
   for (let i = 0; i < 1000; i += 8) {
     for (let j = 0; j < 8; j++) {
-      const at = core.reserve(0, 16, 1);
+      const at = core.reserve(ch, gen, 16, 1);
       for (let k = 0; k < 16; k++) u8[at + k] = k;
-      core.commit(0, at, 1, 16);
+      core.commit(ch, gen, at, 1, 16);
     }
     for (let j = 0; j < 8; j++) {
-      sink += u8[core.peek(0)];
-      core.release(0);
+      sink += u8[core.peek(ch, gen)];
+      core.release(ch, gen);
     }
   }
 });
@@ -101,30 +98,30 @@ Deno.bench("unbounded: 1000 × a batch (reserve+commit ×8, then peek+release ×
 // 1000 records reserved+written+committed into an empty ring (consumer's work untimed), and
 // 1000 committed records peeked+read+released (producer's work untimed).
 Deno.bench("producer side: 1000 × reserve+write+commit", { group: "core, one side" }, (b) => {
-  const { core, u8 } = unbounded;
+  const { core, ch, gen, u8 } = unbounded;
   b.start();
   for (let i = 0; i < 1000; i++) {
-    const at = core.reserve(0, 16, 1);
+    const at = core.reserve(ch, gen, 16, 1);
     for (let k = 0; k < 16; k++) u8[at + k] = k;
-    core.commit(0, at, 1, 16);
+    core.commit(ch, gen, at, 1, 16);
   }
   b.end();
   for (let i = 0; i < 1000; i++) {
-    core.peek(0);
-    core.release(0);
+    core.peek(ch, gen);
+    core.release(ch, gen);
   }
 });
 Deno.bench("consumer side: 1000 × peek+read+release", { group: "core, one side" }, (b) => {
-  const { core, u8 } = unbounded;
+  const { core, ch, gen, u8 } = unbounded;
   for (let i = 0; i < 1000; i++) {
-    const at = core.reserve(0, 16, 1);
+    const at = core.reserve(ch, gen, 16, 1);
     for (let k = 0; k < 16; k++) u8[at + k] = k;
-    core.commit(0, at, 1, 16);
+    core.commit(ch, gen, at, 1, 16);
   }
   b.start();
   for (let i = 0; i < 1000; i++) {
-    sink += u8[core.peek(0)];
-    core.release(0);
+    sink += u8[core.peek(ch, gen)];
+    core.release(ch, gen);
   }
   b.end();
 });
@@ -135,10 +132,11 @@ Deno.bench("64 KiB record: reserve+commit+peek+release, payload untouched", {
   group: "core, 64 KiB record",
   baseline: true,
 }, () => {
-  const at = big.core.reserve(0, 65536, 1);
-  big.core.commit(0, at, 1, 65536);
-  sink += big.core.peek(0);
-  big.core.release(0);
+  const { core, ch, gen } = big;
+  const at = core.reserve(ch, gen, 65536, 1);
+  core.commit(ch, gen, at, 1, 65536);
+  sink += core.peek(ch, gen);
+  core.release(ch, gen);
 });
 // The copies a channel adds around it, on shared memory like the ring's.
 const src = new Uint8Array(65536);

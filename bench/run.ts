@@ -18,7 +18,8 @@
  */
 import { channel, type Receiver, type Sender, syncChannel } from "@wasmring/mpsc";
 import { bytes } from "@wasmring/mpsc";
-import { CORE, createMemory, instantiate } from "../src/_core.ts";
+import { CORE } from "../src/_core.ts";
+import { rawChannel } from "../src/_arena.ts";
 import {
   BOUND,
   BYTES_64K,
@@ -401,19 +402,17 @@ async function preparePingPong(w: Workload, v: Variant): Promise<Pass> {
 /** The core's single-thread cost: one 16-byte record through it, in ns (as core_bench.ts). */
 function coreOneThread(count: number): number {
   const maxBytes = 256 * 1024 * 1024;
-  const memory = createMemory(maxBytes);
-  const core = instantiate(memory);
-  core.init(0, CORE.UNBOUNDED, maxBytes, CORE.MAX_INITIAL_CAPACITY, 1);
+  const { memory, core, ch, gen } = rawChannel(CORE.UNBOUNDED, maxBytes);
   const u8 = new Uint8Array(memory.buffer);
   let sum = 0;
   const loop = (n: number) => {
     for (let i = 0; i < n; i++) {
-      const at = core.reserve(0, 16, 1);
+      const at = core.reserve(ch, gen, 16, 1);
       for (let j = 0; j < 16; j++) u8[at + j] = i + j;
-      core.commit(0, at, 1, 16);
-      const got = core.peek(0);
+      core.commit(ch, gen, at, 1, 16);
+      const got = core.peek(ch, gen);
       sum += u8[got];
-      core.release(0);
+      core.release(ch, gen);
     }
   };
   loop(Math.min(count, 100_000));
@@ -426,15 +425,11 @@ function coreOneThread(count: number): number {
 
 async function runCore(v: Variant, count: number): Promise<{ seconds: number; note: string }> {
   const maxBytes = 256 * 1024 * 1024;
-  const memory = createMemory(maxBytes);
-  const core = instantiate(memory);
   const bound = v.bound === "unbounded" ? CORE.UNBOUNDED : v.bound!;
-  if (core.init(0, bound, maxBytes, CORE.MAX_INITIAL_CAPACITY, 1) !== CORE.OK) {
-    throw new Error("core init failed");
-  }
+  const { memory, ch, gen } = rawChannel(bound, maxBytes);
   const [producer, consumer] = await Promise.all([spawn(), spawn()]);
   const flag = new Int32Array(new SharedArrayBuffer(4));
-  const base = { variant: v, payload: "record16" as const, memory, flag };
+  const base = { variant: v, payload: "record16" as const, memory, ch, gen, flag };
   await configure(producer, { role: "core-producer", ...base });
   await configure(consumer, { role: "core-consumer", ...base });
   const armed = [nextMessage(producer), nextMessage(consumer)];

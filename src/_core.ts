@@ -1,6 +1,6 @@
 /**
  * Loads the Wasm ring core (built from `assembly/` by `build.ts`) and instantiates it over a
- * channel's shared memory. Internal: the channel classes are the public API.
+ * shared memory of channels. Internal: the channel classes are the public API.
  *
  * @module
  */
@@ -8,55 +8,70 @@ import { CORE, CORE_WASM_BASE64 } from "./_core_generated.ts";
 
 export { CORE };
 
-/** The functions of one core instance; see `assembly/index.ts` for where each is defined. */
+/**
+ * The functions of one core instance; see `assembly/index.ts` for where each is defined. A
+ * channel is named by its control block's offset `ch` and that block's generation `gen`.
+ */
 export interface Core {
-  init(ch: number, bound: number, maxBytes: number, initialCapacity: number, id: number): number;
-  channelId(ch: number): number;
-  channelBound(ch: number): number;
-  newOwner(ch: number): number;
-  markDead(ch: number, payload: number, owner: number): number;
-  corrupt(ch: number): number;
-  corrupted(ch: number): number;
-  largestPayload(ch: number): number;
-  channelMaxBytes(ch: number): number;
-  unblock(ch: number): number;
-  headDead(ch: number): number;
-  validate(ch: number): number;
-  reserve(ch: number, length: number, owner: number): number;
-  commit(ch: number, payload: number, owner: number, length: number): number;
+  create(a: number, bound: number, maxBytes: number, initialCapacity: number, id: number): number;
+  validate(ch: number, gen: number): number;
+  usable(ch: number, gen: number): number;
+  condemn(a: number, ch: number, gen: number): number;
+  corrupt(ch: number, gen: number): number;
+  corrupted(ch: number, gen: number): number;
+  channelId(ch: number, gen: number): number;
+  channelBound(ch: number, gen: number): number;
+  channelMaxBytes(ch: number, gen: number): number;
+  largestPayload(ch: number, gen: number): number;
+  newOwner(ch: number, gen: number): number;
+  markDead(ch: number, gen: number, payload: number, owner: number): number;
+  unblock(ch: number, gen: number): number;
+  headDead(ch: number, gen: number): number;
+  reserve(ch: number, gen: number, length: number, owner: number): number;
+  commit(ch: number, gen: number, payload: number, owner: number, length: number): number;
   commitLength(
     ch: number,
+    gen: number,
     payload: number,
     owner: number,
     reserved: number,
     length: number,
   ): number;
-  cancel(ch: number, payload: number, owner: number, length: number): number;
-  peek(ch: number): number;
+  cancel(ch: number, gen: number, payload: number, owner: number, length: number): number;
+  peek(ch: number, gen: number): number;
+  unpeek(ch: number): void;
   peekLength(): number;
-  poll(ch: number): number;
-  release(ch: number): number;
-  addSender(ch: number): number;
-  dropSender(ch: number): number;
-  closeReceiver(ch: number): void;
-  senderCount(ch: number): number;
-  markDied(ch: number, ends: number): void;
-  diedEnds(ch: number): number;
-  receiverOpen(ch: number): number;
-  length(ch: number): number;
-  storageBytes(ch: number): number;
-  ringCapacity(ch: number): number;
-  waitDataBegin(ch: number): number;
-  waitDataEnd(ch: number): void;
-  waitSpaceBegin(ch: number): number;
-  waitSpaceEnd(ch: number): void;
-  recvWaitBegin(ch: number): void;
-  recvWaitEnd(ch: number): number;
-  // The arena (assembly/arena.ts): many channels in one memory. Not used by channels yet.
+  poll(ch: number, gen: number): number;
+  release(ch: number, gen: number): number;
+  addSender(ch: number, gen: number): number;
+  dropSender(ch: number, gen: number): number;
+  closeReceiver(ch: number, gen: number): number;
+  senderCount(ch: number, gen: number): number;
+  markDied(ch: number, gen: number, ends: number): void;
+  diedEnds(ch: number, gen: number): number;
+  receiverOpen(ch: number, gen: number): number;
+  length(ch: number, gen: number): number;
+  storageBytes(ch: number, gen: number): number;
+  ringCapacity(ch: number, gen: number): number;
+  waitDataBegin(ch: number, gen: number): number;
+  waitDataEnd(ch: number, gen: number): void;
+  waitSpaceBegin(ch: number, gen: number): number;
+  waitSpaceEnd(ch: number, gen: number): void;
+  wakeAll(ch: number, gen: number): number;
+  recvWaitBegin(ch: number, gen: number): void;
+  recvWaitEnd(ch: number, gen: number): number;
+  // The arena (assembly/arena.ts): the blocks channels are made of.
   arenaInit(a: number, cap: number): number;
   arenaAlloc(a: number, sizeClass: number, owner: number): number;
   arenaFree(a: number, block: number, generation: number): number;
   arenaCheck(a: number, block: number, generation: number, owner: number): number;
+  arenaHolds(
+    a: number,
+    block: number,
+    sizeClass: number,
+    generation: number,
+    owner: number,
+  ): number;
   arenaGeneration(a: number, block: number): number;
   arenaOwner(a: number, block: number): number;
   arenaClassOf(a: number, block: number): number;
@@ -97,20 +112,13 @@ export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** Instantiates the core over `memory`. Instances keep no shared state: one per thread is fine. */
+/**
+ * Instantiates the core over `memory` (50–90 µs). Instances keep no shared state; the channels
+ * use one per thread and memory (see `mapped` in _arena.ts).
+ */
 export function instantiate(memory: WebAssembly.Memory): Core {
   const instance = new WebAssembly.Instance(coreModule(), { env: { memory } });
   return instance.exports as unknown as Core;
-}
-
-/** Capacity of a channel's first ring (it shares the control block's 64 KiB page). */
-export const DEFAULT_INITIAL_CAPACITY = CORE.MAX_INITIAL_CAPACITY;
-
-/** Creates a shared memory for one channel whose ring storage may reach `maxBytes`. */
-export function createMemory(maxBytes: number): WebAssembly.Memory {
-  // The control block's page, then ring pages as counted by the core against maxBytes.
-  const pages = 1 + Math.ceil(maxBytes / CORE.PAGE);
-  return new WebAssembly.Memory({ initial: 1, maximum: pages, shared: true });
 }
 
 /** @returns whether `value` returned by `reserve` or `peek` is an offset (else a status). */

@@ -2,8 +2,9 @@
  * Lifelines: the shared words that tell whether the thread holding a channel end is alive, and
  * how many ends it holds. Internal.
  *
- * Every handle carries a *claim* (shared by all copies of the handle: adopted once, and the
- * owner id its senders write in their claims) and a *lifeline* (one per posting). The thread
+ * Every handle carries a *claim* (shared by all copies of the handle: adopted once, the owner id
+ * its senders write in their claims, and where its channel is) and a *lifeline* (one per
+ * posting). The thread
  * that posts a handle to a worker cuts the lifelines it posted there when it terminates that
  * worker (see _settlement.ts). A thread that adopted a handle looks at its lifelines whenever
  * a blocking call wakes (at least every 50 ms) and before every send: once one is cut, this
@@ -31,6 +32,15 @@ export const ADOPTED = 0;
 export const ABANDONED = 2;
 /** Index of the owner id that the adopting thread's senders write in their claims. */
 export const OWNER = 1;
+/**
+ * Index of the offset of the end's channel (its control block) in the handle's memory, and of
+ * that block's generation: so that whoever settles the end — with nothing but the claim, the
+ * lifeline and the memory — closes it on its own channel, not on another one in the same arena.
+ */
+export const CHANNEL = 2;
+export const CHANNEL_GEN = 3;
+/** Words of a claim. */
+export const CLAIM_WORDS = 4;
 /** Index of the "worker terminated" flag in a lifeline. */
 export const CUT = 0;
 /**
@@ -66,10 +76,15 @@ export interface Lifelined {
 /** The handles adopted in this thread whose ends may still be held. */
 const adopted: Lifelined[] = [];
 
-/** Creates the claim of a new handle, whose senders will claim as `owner`. */
-export function createClaim(owner: number): Int32Array {
-  const claim = new Int32Array(new SharedArrayBuffer(8));
+/**
+ * Creates the claim of a new handle for an end of the channel at `offset` (of `generation`),
+ * whose senders will claim as `owner`.
+ */
+export function createClaim(owner: number, offset: number, generation: number): Int32Array {
+  const claim = new Int32Array(new SharedArrayBuffer(CLAIM_WORDS * 4));
   claim[OWNER] = owner;
+  claim[CHANNEL] = offset;
+  claim[CHANNEL_GEN] = generation;
   return claim;
 }
 

@@ -26,6 +26,8 @@ import {
   ABANDONED,
   adjustHeld,
   ADOPTED,
+  CHANNEL,
+  CHANNEL_GEN,
   CLAIM_AT,
   createClaim,
   createLifeline,
@@ -140,7 +142,7 @@ export function heldHere(
   owner: number,
 ): Int32Array | null {
   if (!spawned()) return null;
-  const claim = createClaim(owner);
+  const claim = createClaim(owner, chan.offset, chan.generation);
   claim[ADOPTED] = 1;
   const handle = { kind, memory: chan.memory, claim, lifeline: createLifeline() };
   handle.lifeline[HELD] = 1;
@@ -160,12 +162,12 @@ export function heldHere(
  * `died`: the thread that held them died (its peers' errors say so), rather than finished.
  */
 export function cutAll(handles: Iterable<Lifelined>, died: boolean): void {
-  // Many ends of one channel are common (a worker adopting clones): one view of each channel.
-  const channels = new Map<WebAssembly.Memory, SharedChannel>();
   for (const handle of handles) {
     Atomics.store(handle.lifeline, CUT, 1);
-    settle(handle, died, channels);
-    SharedChannel.wakeAll(handle.memory, 0);
+    settle(handle, died);
+    // Through this thread's one view of the memory (see _arena.ts): thousands of ends cost no
+    // instantiation each. A channel settled away meanwhile is only notified.
+    SharedChannel.wakeAll(handle.memory, handle.claim[CHANNEL], handle.claim[CHANNEL_GEN]);
   }
 }
 
@@ -196,11 +198,7 @@ export function finished(handle: Lifelined): boolean {
  * that when `terminate()` returns, the worker's ends are settled whoever did it (a worker that
  * posts its last message and calls `self.close()` races its terminator).
  */
-export function settle(
-  handle: Lifelined,
-  died: boolean,
-  channels?: Map<WebAssembly.Memory, SharedChannel>,
-): void {
+export function settle(handle: Lifelined, died: boolean): void {
   const lifeline = handle.lifeline;
   for (let held = Atomics.load(lifeline, HELD);;) {
     if (held === SETTLED) return;
@@ -218,9 +216,9 @@ export function settle(
     }
     try {
       // Not adopted under this lifeline: if not adopted at all, it is lost with the worker.
-      if (held > 0) closeEnds(handle, held, died, channels);
+      if (held > 0) closeEnds(handle, held, died);
       else if (Atomics.compareExchange(handle.claim, ADOPTED, 0, ABANDONED) === 0) {
-        closeEnds(handle, 1, true, channels); // lost with the worker
+        closeEnds(handle, 1, true); // lost with the worker
       }
     } finally {
       Atomics.store(lifeline, HELD, SETTLED);
@@ -231,20 +229,12 @@ export function settle(
 }
 
 /**
- * Closes `count` ends of `handle`'s kind on its channel, for a thread that cannot; `died`: that
- * thread died (recorded first, for the peers' errors).
+ * Closes `count` ends of `handle`'s kind on its channel (where its claim says), for a thread that
+ * cannot; `died`: that thread died (recorded first, for the peers' errors).
  */
-function closeEnds(
-  handle: Lifelined,
-  count: number,
-  died: boolean,
-  channels?: Map<WebAssembly.Memory, SharedChannel>,
-): void {
-  let chan = channels?.get(handle.memory);
-  if (chan === undefined) {
-    chan = new SharedChannel(handle.memory, 0);
-    channels?.set(handle.memory, chan);
-  }
+function closeEnds(handle: Lifelined, count: number, died: boolean): void {
+  const { claim, memory } = handle;
+  const chan = SharedChannel.open(memory, claim[CHANNEL], claim[CHANNEL_GEN], 0);
   if (chan.validate() !== "ok") return;
   if (died) chan.markDied(handle.kind);
   if (handle.kind === "receiver") {

@@ -1,17 +1,30 @@
 /**
- * The boundary to a channel's shared memory: the only module that calls the Wasm core. A
- * `SharedChannel` is one thread's connection to the channel whose control block lies at
- * `offset` in `memory`; it has the two primitives the ends are built from — push one encoded
- * message, pull and decode one — the end counts, and the channel's two wait words as `Park`s.
- * Core statuses come out as typed constants; nothing is left in out-parameters. Internal.
+ * The boundary to a channel's shared memory: the only module that calls the Wasm core on a
+ * channel (_arena.ts makes the memories and their arenas). A `SharedChannel` is one thread's
+ * connection to the channel whose control block lies at `offset` in `memory`, with that block's
+ * `generation` (an end of a channel destroyed since finds it gone, whatever is in its blocks
+ * now); it has the two primitives the ends are built from — push one encoded message, pull and
+ * decode one — the end counts, and the channel's two wait words as `Park`s. Core statuses come
+ * out as typed constants; nothing is left in out-parameters. Internal.
  *
  * @module
  */
-import { CORE, type Core, createMemory, DEFAULT_INITIAL_CAPACITY, instantiate } from "./_core.ts";
+import { CORE, type Core } from "./_core.ts";
+import {
+  ARENA,
+  ARENA_INITIAL_CAPACITY,
+  createArena,
+  DEFAULT_ARENA_CAP,
+  defaultMapped,
+  ISOLATED_INITIAL_CAPACITY,
+  isolatedCap,
+  type Mapped,
+  mapped,
+} from "./_arena.ts";
 import type { Codec } from "./codec/types.ts";
 import type { DirectEncoder } from "./codec/_direct.ts";
 import { assertAlive, CLAIM_AT, CUT } from "./_lifeline.ts";
-import { ChannelCorruptedError } from "./errors.ts";
+import { ArenaFullError, ChannelCorruptedError } from "./errors.ts";
 import { nap, type Park } from "./_wait.ts";
 
 /** Longest single sleep: blocked calls look at their worker's lifeline this often. */
@@ -28,7 +41,10 @@ const SEALER_PATIENCE_MS = 20;
 /** Spins on an unfinished claim at the head before `pull` reports it (`PULL_BUSY`). */
 const BUSY_SPINS = 1000;
 
-const { OK, BUSY, FULL, DISCONNECTED, TOO_LARGE, NO_MEMORY, CLAIMED, CORRUPTED } = CORE;
+const { OK, BUSY, FULL, DISCONNECTED, TOO_LARGE, NO_MEMORY, CLAIMED, CORRUPTED, STALE } = CORE;
+const { ARENA_FULL, GROW_FAILED } = CORE;
+/** Longest wait in `create` for another thread growing the arena's memory. */
+const GROWER_PATIENCE_MS = 1000;
 
 /** The `bound` of an unbounded channel. */
 export const UNBOUNDED = CORE.UNBOUNDED;
@@ -46,8 +62,20 @@ export type PushStatus =
   | typeof FULL
   | typeof DISCONNECTED
   | typeof TOO_LARGE
-  | typeof NO_MEMORY;
-export { DISCONNECTED, FULL, NO_MEMORY, OK, TOO_LARGE };
+  | typeof NO_MEMORY
+  | typeof ARENA_FULL
+  | typeof GROW_FAILED;
+export { ARENA_FULL, DISCONNECTED, FULL, GROW_FAILED, NO_MEMORY, OK, TOO_LARGE };
+
+/** Options of `SharedChannel.create`. */
+export interface CreateOptions {
+  /** A memory of its own (an arena holding this one channel), not this thread's default arena. */
+  isolated?: boolean;
+  /** Capacity of the first ring (a power of two from 16 to 32768). */
+  initialCapacity?: number;
+  /** The arena to create the channel in (for tests: one with a small cap, say). */
+  arena?: Mapped;
+}
 
 /** `pull` found no message ready. */
 export const PULL_EMPTY: unique symbol = Symbol("empty");
@@ -60,9 +88,12 @@ export type PullStatus = typeof PULL_EMPTY | typeof PULL_BUSY | typeof PULL_DISC
 
 /** A thread's connection to one channel in a shared memory. */
 export class SharedChannel {
-  readonly memory: WebAssembly.Memory;
+  /** This thread's view of the channel's memory (shared with every channel in it). */
+  readonly mapped: Mapped;
   /** The control block's address in `memory`. */
   readonly offset: number;
+  /** The control block's generation: what tells this channel from a later one in its blocks. */
+  readonly generation: number;
   /** Parks on "a message was published" (consumers wait there). */
   readonly data: Park;
   /** Parks on "room was made" (producers wait there). */
@@ -73,71 +104,147 @@ export class SharedChannel {
    */
   claims: Int32Array | null = null;
   #core: Core;
-  #u8: Uint8Array;
-  #i32: Int32Array;
   /** When `pull` first found the head claim unfinished and its producer dead (0: it did not). */
   #deadSince = 0;
-  /** The channel's id, read once (see `ChannelCorruptedError`). */
-  #id = 0;
+  /** The channel's id (see `ChannelCorruptedError`). */
+  #id: number;
+  /** The bound, read once (0 for rendezvous, -1 unbounded; NaN until read). */
+  #bound = NaN;
 
-  constructor(memory: WebAssembly.Memory, offset: number) {
-    this.memory = memory;
+  constructor(view: Mapped, offset: number, generation: number, id: number) {
+    this.mapped = view;
     this.offset = offset;
-    this.#core = instantiate(memory);
-    this.#u8 = new Uint8Array(memory.buffer);
-    this.#i32 = new Int32Array(memory.buffer);
-    this.data = new WordPark(this.#core, this.#i32, offset, true);
-    this.space = new WordPark(this.#core, this.#i32, offset, false);
+    this.generation = generation;
+    this.#core = view.core;
+    this.#id = id;
+    this.data = new WordPark(this, offset + CORE.DATA_SEQ, true);
+    this.space = new WordPark(this, offset + CORE.SPACE_SEQ, false);
+  }
+
+  /** The channel's shared memory (any handle carries the whole of it). */
+  get memory(): WebAssembly.Memory {
+    return this.mapped.memory;
   }
 
   /**
-   * Creates a channel in a memory of its own: `bound` messages (UNBOUNDED, or 0 for rendezvous),
-   * at most `maxBytes` of storage, a first ring of `initialCapacity` bytes.
+   * Creates a channel: `bound` messages (UNBOUNDED, or 0 for rendezvous), at most `maxBytes` of
+   * its arena's storage, in this thread's default arena or (`isolated`) a memory of its own.
+   * @throws {ArenaFullError} when the arena has no room for it (or cannot be reserved).
    */
-  static create(
-    bound: number,
-    maxBytes: number,
-    initialCapacity: number = DEFAULT_INITIAL_CAPACITY,
-  ): SharedChannel {
-    const chan = new SharedChannel(createMemory(maxBytes), 0);
+  static create(bound: number, maxBytes: number, options: CreateOptions = {}): SharedChannel {
+    const isolated = options.isolated ?? false;
+    let view: Mapped;
+    try {
+      view = options.arena ??
+        (isolated ? createArena(isolatedCap(maxBytes), true) : defaultMapped());
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      const cap = isolated ? isolatedCap(maxBytes) : DEFAULT_ARENA_CAP;
+      throw new ArenaFullError("reserve", cap, "Cannot create a channel", { cause: error });
+    }
+    const capacity = options.initialCapacity ??
+      (isolated ? ISOLATED_INITIAL_CAPACITY : ARENA_INITIAL_CAPACITY);
     const id = crypto.getRandomValues(new Int32Array(1))[0];
-    const status = chan.#core.init(chan.offset, bound, maxBytes, initialCapacity, id);
-    if (status !== OK) throw new RangeError(`Cannot create a channel: invalid limits (${status})`);
-    return chan;
+    const core = view.core;
+    let ch = core.create(ARENA, bound, maxBytes, capacity, id);
+    for (const deadline = performance.now() + GROWER_PATIENCE_MS; ch === BUSY;) {
+      // Another thread is growing the arena's memory: a few instructions away, unless stopped.
+      if (performance.now() > deadline) break;
+      ch = core.create(ARENA, bound, maxBytes, capacity, id);
+    }
+    if (ch < CORE.FIRST_OFFSET) {
+      if (ch === ARENA_FULL || ch === GROW_FAILED || ch === BUSY) {
+        const limit = ch === ARENA_FULL ? "cap" : "memory";
+        throw new ArenaFullError(limit, capOf(view), "Cannot create a channel");
+      }
+      if (ch === CORRUPTED) arenaCorrupted(view, id);
+      throw new RangeError(`Cannot create a channel: invalid limits (${ch})`);
+    }
+    return new SharedChannel(view, ch, core.arenaGeneration(ARENA, ch), id);
   }
 
   /**
-   * Checks the channel's control block (its layout version and config check).
-   * @returns "ok", "corrupted" (a channel that was found corrupted) or "invalid" (none there).
+   * This thread's connection to the channel at `offset` (of `generation`) in `memory`, which
+   * came from another thread: validated by `validate()` before use.
    */
-  validate(): "ok" | "corrupted" | "invalid" {
-    const status = this.#core.validate(this.offset);
-    return status === OK ? "ok" : status === CORRUPTED ? "corrupted" : "invalid";
+  static open(memory: WebAssembly.Memory, offset: number, generation: number, id: number) {
+    return new SharedChannel(mapped(memory), offset, generation, id);
+  }
+
+  /**
+   * Checks the channel's control block (its layout version, config check and generation).
+   * @returns "ok", "corrupted" (a channel that was found corrupted, or its arena), "stale" (its
+   * blocks hold no channel of this generation any more) or "invalid" (none there).
+   */
+  validate(): "ok" | "corrupted" | "stale" | "invalid" {
+    const status = this.#core.validate(this.offset, this.generation);
+    return status === OK
+      ? "ok"
+      : status === CORRUPTED
+      ? "corrupted"
+      : status === STALE
+      ? "stale"
+      : "invalid";
+  }
+
+  /** The id recorded in the channel's config (0 if there is none). */
+  recordedId(): number {
+    return this.#core.channelId(this.offset, this.generation);
   }
 
   /** The channel's id (given at creation, random). */
   get id(): number {
-    return this.#id ||= this.#core.channelId(this.offset);
+    return this.#id;
   }
 
   /** The bound in messages: 0 for a rendezvous channel, -1 when unbounded. */
   get bound(): number {
-    return this.#core.channelBound(this.offset);
+    if (Number.isNaN(this.#bound)) {
+      this.#status(this.#core.usable(this.offset, this.generation));
+      this.#bound = this.#core.channelBound(this.offset, this.generation) | 0;
+    }
+    return this.#bound;
   }
 
   /** The largest message the channel takes, in bytes. */
   get largest(): number {
-    const largest = this.#core.largestPayload(this.offset);
-    return largest < 0 ? this.corrupted() : largest;
+    const largest = this.#core.largestPayload(this.offset, this.generation);
+    if (largest < 0) this.#status(-largest);
+    return largest;
   }
 
-  /** Throws the channel's `ChannelCorruptedError`. */
+  /** Throws the channel's `ChannelCorruptedError` (its own, or its arena's). */
   corrupted(): never {
-    const check = this.#core.corrupted(this.offset);
+    arenaCorrupted(this.mapped, this.#id);
+    const check = this.#core.corrupted(this.offset, this.generation);
     throw new ChannelCorruptedError(
-      this.id,
-      `its shared memory was overwritten (check ${check === 0 ? "?" : check} failed)`,
+      this.#id,
+      `its shared memory was overwritten (check ${check <= 0 ? "?" : check} failed)`,
     );
+  }
+
+  /**
+   * For a call that found the channel's in-call word not this end's (STALE): throws `AbortError`
+   * if this worker was terminated (its ends were settled by another thread, and the channel may
+   * be gone); else the word was written over, or the channel destroyed under an open end — the
+   * memory is corrupted: says so in every thread (if the channel is still there) and throws.
+   */
+  #stale(): never {
+    assertAlive();
+    this.#core.condemn(ARENA, this.offset, this.generation);
+    arenaCorrupted(this.mapped, this.#id);
+    throw new ChannelCorruptedError(
+      this.#id,
+      "its shared memory was overwritten (its control block does not hold this end's channel)",
+    );
+  }
+
+  /** Throws for a status other than OK: corruption, or a stale end. */
+  #status(status: number): void {
+    if (status === OK) return;
+    if (status === CORRUPTED) this.corrupted();
+    if (status === STALE || status === CORE.INVALID) this.#stale();
+    throw new Error(`Internal error: core status ${status}`);
   }
 
   /**
@@ -146,70 +253,103 @@ export class SharedChannel {
    */
   assertUsable(): void {
     assertAlive();
-    if (this.#core.corrupted(this.offset) !== 0) this.corrupted();
+    this.#status(this.#core.usable(this.offset, this.generation));
   }
 
   // ── Ends.
 
   /** Counts one more sender. @throws ChannelCorruptedError */
   addSender(): void {
-    if (this.#core.addSender(this.offset) < 0) this.corrupted();
+    const senders = this.#core.addSender(this.offset, this.generation);
+    if (senders < 0) this.#status(-senders);
   }
 
-  /** Counts one sender fewer; the last one wakes the receiver. */
+  /**
+   * Counts one sender fewer; the last one wakes the receiver (and, the receiver being closed,
+   * gives the channel's memory back to its arena). Never throws: a stale end changes nothing.
+   */
   dropSender(): void {
-    this.#core.dropSender(this.offset);
+    if (this.#core.dropSender(this.offset, this.generation) !== OK) this.#condemn();
   }
 
-  /** Closes the receiver; senders wake and fail from now on. */
   /**
    * Notes that an end of `kind` is being settled for a thread that died; call before dropping or
    * closing it, so that a peer that sees the disconnection sees why.
    */
   markDied(kind: "sender" | "receiver"): void {
-    this.#core.markDied(this.offset, kind === "sender" ? CORE.DIED_SENDER : CORE.DIED_RECEIVER);
+    const ends = kind === "sender" ? CORE.DIED_SENDER : CORE.DIED_RECEIVER;
+    this.#core.markDied(this.offset, this.generation, ends);
   }
 
   /** Why the peers of an end of `kind` are gone: did one of them die holding its end? */
   peersGone(kind: "sender" | "receiver"): "closed" | "died" {
-    const died = this.#core.diedEnds(this.offset);
+    const died = this.#core.diedEnds(this.offset, this.generation);
     return (died & (kind === "sender" ? CORE.DIED_RECEIVER : CORE.DIED_SENDER)) !== 0
       ? "died"
       : "closed";
   }
 
+  /**
+   * Closes the receiver; senders wake and fail from now on (and, no sender being left, the
+   * channel's memory goes back to its arena). Never throws.
+   */
   closeReceiver(): void {
-    this.#core.closeReceiver(this.offset);
+    if (this.#core.closeReceiver(this.offset, this.generation) !== OK) this.#condemn();
+  }
+
+  /** A stale end closing: if the channel is still there, its memory was overwritten. */
+  #condemn(): void {
+    this.#core.condemn(ARENA, this.offset, this.generation);
   }
 
   /** A new owner id for the claims of a sender (see `markDead`). */
   newOwner(): number {
-    return this.#core.newOwner(this.offset);
+    const owner = this.#core.newOwner(this.offset, this.generation);
+    if (owner < 0) this.#status(-owner);
+    return owner;
   }
 
   /** Marks the unfinished claim of dead producer `owner` at payload `at` as dead (if it is). */
   markDead(at: number, owner: number): void {
-    this.#core.markDead(this.offset, at, owner);
+    this.#core.markDead(this.offset, this.generation, at, owner);
   }
 
   /** Messages claimed and not yet consumed (racy; informational). */
   get length(): number {
-    return this.#core.length(this.offset);
+    const length = this.#core.length(this.offset, this.generation);
+    if (length < 0) this.#status(-length);
+    return length;
   }
 
   /** Live senders (racy; informational). */
   get senders(): number {
-    return this.#core.senderCount(this.offset);
+    const senders = this.#core.senderCount(this.offset, this.generation);
+    if (senders < 0) this.#status(-senders);
+    return senders;
   }
 
   /** Whether the receiver is open (racy; informational). */
   get receiverOpen(): boolean {
-    return this.#core.receiverOpen(this.offset) !== 0;
+    const open = this.#core.receiverOpen(this.offset, this.generation);
+    if (open < 0) this.#status(-open);
+    return open !== 0;
+  }
+
+  /** Bytes of its arena the channel's rings take (racy; informational). */
+  get storage(): number {
+    const bytes = this.#core.storageBytes(this.offset, this.generation);
+    if (bytes < 0) this.#status(-bytes);
+    return bytes;
+  }
+
+  /** The cap of the arena the channel lives in, in bytes. */
+  get arenaCap(): number {
+    return capOf(this.mapped);
   }
 
   /** Rendezvous: publishes a "receiver waiting" token (see `recvWaitBegin` in the core). */
   offerToken(): void {
-    this.#core.recvWaitBegin(this.offset);
+    this.#core.recvWaitBegin(this.offset, this.generation);
   }
 
   /**
@@ -217,47 +357,40 @@ export class SharedChannel {
    * @returns false if a sender took it: its message is on the way.
    */
   withdrawToken(): boolean {
-    return this.#core.recvWaitEnd(this.offset) !== CLAIMED;
+    return this.#core.recvWaitEnd(this.offset, this.generation) !== CLAIMED;
   }
 
   /** Wakes every thread parked on either word (they re-check their condition). */
   wakeAll(): void {
-    this.data.wake();
-    this.space.wake();
+    SharedChannel.wakeAll(this.mapped.memory, this.offset, this.generation);
   }
 
   /**
-   * Wakes every thread parked on either word of the channel at `offset` in `memory`, without
-   * connecting to it (for a terminator: no core instance, nothing validated, nothing written
-   * but the wait words).
+   * Wakes every thread parked on either word of the channel at `offset` (of `generation`) in
+   * `memory` (for a terminator, whose thread holds no end of it: through this thread's view of
+   * the memory). A channel gone since is only notified: nothing is written.
    */
-  static wakeAll(memory: WebAssembly.Memory, offset: number): void {
-    const words = new Int32Array(memory.buffer, offset, CORE.CONTROL_SIZE >> 2);
-    for (const word of [CORE.DATA_SEQ >> 2, CORE.SPACE_SEQ >> 2]) {
-      Atomics.add(words, word, 1);
-      Atomics.notify(words, word);
-    }
+  static wakeAll(memory: WebAssembly.Memory, offset: number, generation: number): void {
+    const view = mapped(memory);
+    if (view.core.wakeAll(offset, generation) === OK) return;
+    // No write into blocks that may be another channel's now: waking costs sleepers a look.
+    const last = (offset + CORE.SPACE_SEQ) >> 2;
+    const words = view.i32(last);
+    if (offset < 0 || last >= words.length) return;
+    Atomics.notify(words, (offset + CORE.DATA_SEQ) >> 2);
+    Atomics.notify(words, last);
   }
 
   // ── Producing.
 
   /** A view of the memory covering `[0, end)`. */
   #view(end: number): Uint8Array {
-    if (end > this.#u8.length) {
-      // The core has already brought this thread's view of the memory up to date (see
-      // `reach` in assembly/channel.ts); take the longer buffer.
-      this.#u8 = new Uint8Array(this.memory.buffer);
-      if (end > this.#u8.length) {
-        this.memory.grow(0);
-        this.#u8 = new Uint8Array(this.memory.buffer);
-      }
-    }
-    return this.#u8;
+    return this.mapped.u8(end);
   }
 
   /**
    * Enqueues one encoded message on behalf of sender `owner`.
-   * @returns OK, FULL, DISCONNECTED, TOO_LARGE or NO_MEMORY.
+   * @returns OK, FULL, DISCONNECTED, TOO_LARGE, NO_MEMORY, ARENA_FULL or GROW_FAILED.
    */
   push(bytes: Uint8Array, owner: number): PushStatus {
     const length = bytes.length;
@@ -271,10 +404,10 @@ export class SharedChannel {
         u8.set(bytes, at);
       }
     } catch (error) {
-      this.#unclaim(this.#core.cancel(this.offset, at, owner, length));
+      this.#unclaim(this.#core.cancel(this.offset, this.generation, at, owner, length));
       throw error;
     }
-    this.#unclaim(this.#core.commit(this.offset, at, owner, length));
+    this.#unclaim(this.#core.commit(this.offset, this.generation, at, owner, length));
     return OK;
   }
 
@@ -282,7 +415,8 @@ export class SharedChannel {
    * Enqueues `value` on behalf of sender `owner`, encoded in place by `encoder` into a claim of
    * `bound` bytes (`encoder.measure(value)`); only what it writes is published. If it throws, the
    * claim is given up and nothing is sent.
-   * @returns OK, FULL, DISCONNECTED, TOO_LARGE or NO_MEMORY (for the bound).
+   * @returns OK, FULL, DISCONNECTED, TOO_LARGE, NO_MEMORY, ARENA_FULL or GROW_FAILED (for the
+   * bound).
    */
   pushInto<T>(encoder: DirectEncoder<T>, value: T, bound: number, owner: number): PushStatus {
     const at = this.#claim(bound, owner);
@@ -291,12 +425,13 @@ export class SharedChannel {
     try {
       end = encoder.encodeInto(value, this.#view(at + bound), at, bound);
     } catch (error) {
-      this.#unclaim(this.#core.cancel(this.offset, at, owner, bound));
+      this.#unclaim(this.#core.cancel(this.offset, this.generation, at, owner, bound));
       throw error;
     }
-    const status = this.#core.commitLength(this.offset, at, owner, bound, end - at);
+    const gen = this.generation;
+    const status = this.#core.commitLength(this.offset, gen, at, owner, bound, end - at);
     if (status === CORE.INVALID) {
-      this.#unclaim(this.#core.cancel(this.offset, at, owner, bound));
+      this.#unclaim(this.#core.cancel(this.offset, gen, at, owner, bound));
       throw new Error(`Internal error: ${end - at} bytes written in place of at most ${bound}`);
     }
     this.#unclaim(status);
@@ -306,7 +441,10 @@ export class SharedChannel {
   /**
    * Claims `length` bytes for `owner` and, for an adopted sender, tells a terminator where
    * (CLAIM_AT in _lifeline.ts).
-   * @returns the payload's address, or FULL, DISCONNECTED, TOO_LARGE or NO_MEMORY.
+   * Between the claim and its `commit` or `cancel` this thread is inside the channel (see
+   * assembly/life.ts): its memory cannot go back to the arena under the payload being written.
+   * @returns the payload's address, or FULL, DISCONNECTED, TOO_LARGE, NO_MEMORY, ARENA_FULL or
+   * GROW_FAILED.
    * @throws `AbortError` if this worker was terminated; `ChannelCorruptedError`.
    */
   #claim(length: number, owner: number): number {
@@ -317,14 +455,18 @@ export class SharedChannel {
     const claims = this.claims;
     if (claims === null || Atomics.load(claims, CUT) !== 0) assertAlive();
     const at = this.#reserve(length, owner);
-    if (at < CORE.FIRST_OFFSET) return at === CORRUPTED ? this.corrupted() : at;
+    if (at < CORE.FIRST_OFFSET) {
+      if (at === CORRUPTED) this.corrupted();
+      if (at === STALE || at === CORE.INVALID) this.#stale();
+      return at;
+    }
     if (claims !== null) {
       // Published before this thread looks at its lifeline again, while a terminator cuts the
       // lifeline before it reads this: either the terminator finds the claim (and marks it
       // dead), or this thread finds the cut (and gives the claim up itself).
       Atomics.store(claims, CLAIM_AT, at);
       if (Atomics.load(claims, CUT) !== 0) {
-        this.#unclaim(this.#core.cancel(this.offset, at, owner, length));
+        this.#unclaim(this.#core.cancel(this.offset, this.generation, at, owner, length));
         assertAlive(); // throws
       }
     }
@@ -348,7 +490,7 @@ export class SharedChannel {
    */
   #lost(): never {
     assertAlive();
-    this.#core.corrupt(this.offset);
+    this.#core.corrupt(this.offset, this.generation);
     this.corrupted();
   }
 
@@ -360,13 +502,14 @@ export class SharedChannel {
    * @returns the payload's address, or a status.
    */
   #reserve(length: number, owner: number): number {
-    let at = this.#core.reserve(this.offset, length, owner);
+    let at = this.#core.reserve(this.offset, this.generation, length, owner);
     if (at !== BUSY) return at;
     const deadline = performance.now() + SEALER_PATIENCE_MS;
     const space = (this.offset + CORE.SPACE_SEQ) >> 2;
     do {
-      nap(this.#i32, space, Atomics.load(this.#i32, space), 1);
-      at = this.#core.reserve(this.offset, length, owner);
+      const i32 = this.mapped.i32(space);
+      nap(i32, space, Atomics.load(i32, space), 1);
+      at = this.#core.reserve(this.offset, this.generation, length, owner);
     } while (at === BUSY && performance.now() < deadline);
     return at === BUSY ? FULL : at;
   }
@@ -378,15 +521,19 @@ export class SharedChannel {
    * spun on briefly (most writes take nanoseconds); if it stays unfinished, its producer was
    * preempted between reserve and commit, or died there — then whoever saw it die reported it
    * (see _settlement.ts) and `unblock` skips it.
-   * The message is consumed even when `decode` throws; the error is rethrown.
+   * The message is consumed even when `decode` throws; the error is rethrown. Between `peek` and
+   * `release` this thread is inside the channel (see assembly/life.ts): its memory cannot go
+   * back to the arena under the decode — and if the channel turns out gone (a worker terminated
+   * meanwhile), `release` says so and the decoded value is dropped.
    * @returns the message, or PULL_EMPTY, PULL_DISCONNECTED, or PULL_BUSY (the head claim stayed
    * unfinished; callers wait).
    */
   pull<T>(codec: Codec<T>): T | PullStatus {
     const core = this.#core;
     const ch = this.offset;
+    const gen = this.generation;
     let at: number;
-    for (let spins = 0; (at = core.peek(ch)) === BUSY; spins++) {
+    for (let spins = 0; (at = core.peek(ch, gen)) === BUSY; spins++) {
       if (spins === BUSY_SPINS) {
         if (this.#unblock()) {
           spins = 0;
@@ -398,6 +545,7 @@ export class SharedChannel {
     this.#deadSince = 0;
     if (at < CORE.FIRST_OFFSET) {
       if (at === CORRUPTED) this.corrupted();
+      if (at === STALE || at === CORE.INVALID) this.#stale();
       return at === DISCONNECTED ? PULL_DISCONNECTED : PULL_EMPTY;
     }
     const length = core.peekLength();
@@ -407,7 +555,7 @@ export class SharedChannel {
         ? codec.decodeFrom(u8, at, at + length)
         : codec.decode(u8.subarray(at, at + length));
     } finally {
-      if (core.release(ch) !== OK) this.corrupted();
+      this.#status(core.release(ch, gen));
     }
   }
 
@@ -419,8 +567,8 @@ export class SharedChannel {
    */
   #unblock(): boolean {
     const core = this.#core;
-    const dead = core.headDead(this.offset);
-    if (dead === CORRUPTED) this.corrupted();
+    const dead = core.headDead(this.offset, this.generation);
+    if (dead > 1) this.#status(dead);
     if (dead === 0) {
       this.#deadSince = 0;
       return false;
@@ -429,8 +577,8 @@ export class SharedChannel {
     const grace = UNBLOCK_AFTER_MS + core.peekLength() / UNBLOCK_BYTES_PER_MS;
     if (this.#deadSince === 0) this.#deadSince = now;
     else if (now - this.#deadSince > grace) {
-      const status = core.unblock(this.offset);
-      if (status === CORRUPTED) this.corrupted();
+      const status = core.unblock(this.offset, this.generation);
+      if (status !== OK && status !== BUSY) this.#status(status);
       if (status === OK) {
         this.#deadSince = 0;
         return true;
@@ -450,7 +598,8 @@ export class SharedChannel {
     const deadline = performance.now() + ms;
     const data = (this.offset + CORE.DATA_SEQ) >> 2;
     do {
-      nap(this.#i32, data, Atomics.load(this.#i32, data), 0.1);
+      const i32 = this.mapped.i32(data);
+      nap(i32, data, Atomics.load(i32, data), 0.1);
       pulled = this.pull(codec);
     } while (pulled === PULL_BUSY && performance.now() < deadline);
     return pulled === PULL_BUSY ? PULL_EMPTY : pulled;
@@ -458,8 +607,12 @@ export class SharedChannel {
 
   /** @returns whether `pull` has something to report: a message, disconnection, corruption. */
   ready(): boolean {
-    const at = this.#core.peek(this.offset);
-    return at >= CORE.FIRST_OFFSET || at === DISCONNECTED || at === CORRUPTED;
+    const at = this.#core.peek(this.offset, this.generation);
+    if (at >= CORE.FIRST_OFFSET) {
+      this.#core.unpeek(this.offset); // looked, not taken
+      return true;
+    }
+    return at === DISCONNECTED || at === CORRUPTED || at === STALE;
   }
 
   /**
@@ -467,48 +620,66 @@ export class SharedChannel {
    * which producers write on every claim. For spinning; `pull` tells the rest.
    */
   poll(): boolean {
-    return this.#core.poll(this.offset) !== 0;
+    return this.#core.poll(this.offset, this.generation) !== 0;
   }
 }
 
 /** One of a channel's wait words, with its waiter count (see "Waiting" in assembly/wait.ts). */
 class WordPark implements Park {
+  #chan: SharedChannel;
   #core: Core;
-  #i32: Int32Array;
-  #ch: number;
   #index: number;
   #data: boolean;
 
-  constructor(core: Core, i32: Int32Array, ch: number, data: boolean) {
-    this.#core = core;
-    this.#i32 = i32;
-    this.#ch = ch;
-    this.#index = (ch + (data ? CORE.DATA_SEQ : CORE.SPACE_SEQ)) >> 2;
+  constructor(chan: SharedChannel, word: number, data: boolean) {
+    this.#chan = chan;
+    this.#core = chan.mapped.core;
+    this.#index = word >> 2;
     this.#data = data;
   }
 
   begin(): number {
-    return this.#data ? this.#core.waitDataBegin(this.#ch) : this.#core.waitSpaceBegin(this.#ch);
+    const { offset, generation } = this.#chan;
+    return this.#data
+      ? this.#core.waitDataBegin(offset, generation)
+      : this.#core.waitSpaceBegin(offset, generation);
   }
 
   end(): void {
-    if (this.#data) this.#core.waitDataEnd(this.#ch);
-    else this.#core.waitSpaceEnd(this.#ch);
+    const { offset, generation } = this.#chan;
+    if (this.#data) this.#core.waitDataEnd(offset, generation);
+    else this.#core.waitSpaceEnd(offset, generation);
   }
 
   sleep(seq: number, deadline: number): void {
     const ms = Math.min(deadline - performance.now(), SLICE_MS);
-    if (ms > 0) Atomics.wait(this.#i32, this.#index, seq, ms);
+    if (ms > 0) Atomics.wait(this.#chan.mapped.i32(this.#index), this.#index, seq, ms);
     assertAlive();
   }
 
   async sleepAsync(seq: number, ms: number): Promise<void> {
-    const result = Atomics.waitAsync(this.#i32, this.#index, seq, ms);
+    const i32 = this.#chan.mapped.i32(this.#index);
+    const result = Atomics.waitAsync(i32, this.#index, seq, ms);
     if (result.async) await result.value;
   }
 
   wake(): void {
-    Atomics.add(this.#i32, this.#index, 1);
-    Atomics.notify(this.#i32, this.#index);
+    this.#chan.wakeAll();
   }
+}
+
+/** The cap of the arena `view` maps, in bytes. */
+export function capOf(view: Mapped): number {
+  return Atomics.load(view.i32((ARENA + CORE.ARENA_CAP) >> 2), (ARENA + CORE.ARENA_CAP) >> 2);
+}
+
+/** Throws the arena-wide `ChannelCorruptedError` if the arena `view` maps was found corrupted. */
+function arenaCorrupted(view: Mapped, id: number): void {
+  const check = view.core.arenaCorrupted(ARENA);
+  if (check === 0) return;
+  throw new ChannelCorruptedError(
+    id,
+    `the arena of channels it lives in was overwritten (arena check ${check} failed): every ` +
+      `channel in that shared memory is unusable`,
+  );
 }

@@ -144,6 +144,70 @@ export class ChannelCorruptedError extends Error {
   }
 }
 
+/**
+ * Which limit an {@linkcode ArenaFullError} hit: `"cap"`, the arena's cap (shared by every
+ * channel in it); `"memory"`, the runtime could not grow the arena's memory below its cap;
+ * `"reserve"`, the runtime could not reserve an arena's memory at all.
+ */
+export type ArenaLimit = "cap" | "memory" | "reserve";
+
+/**
+ * A channel could not get shared memory from its arena: the memory that many channels live in
+ * (every `channel()` and `syncChannel()` of a thread shares one, of 1 GiB at most; an
+ * `{ isolated: true }` channel has one of its own). This is not the channel's own `maxBytes`,
+ * whose limit stays a plain `RangeError`: {@linkcode ArenaFullError.limit} says which limit was
+ * hit. Nothing was sent, or created. Closing channels gives their memory back to the arena
+ * (a drained channel keeps its rings until it is closed).
+ *
+ * @example Telling the arena's limit from the channel's own
+ * ```ts
+ * import { ArenaFullError, channel } from "@wasmring/mpsc";
+ *
+ * const [tx, rx] = channel<Uint8Array>();
+ * try {
+ *   tx.sendSync(new Uint8Array(1024));
+ * } catch (e) {
+ *   if (e instanceof ArenaFullError) console.error(`arena full (${e.limit})`);
+ *   else throw e; // RangeError: this channel's maxBytes
+ * }
+ * console.log(rx.recvSync().length); // 1024
+ * ```
+ */
+export class ArenaFullError extends RangeError {
+  /** Which limit was hit. */
+  readonly limit: ArenaLimit;
+  /** The arena's cap in bytes. */
+  readonly cap: number;
+  /**
+   * Creates the error.
+   *
+   * @param limit Which limit was hit.
+   * @param cap The arena's cap in bytes.
+   * @param action What failed, for the message (e.g. "Cannot create a channel").
+   * @param options The `cause`, if any.
+   */
+  constructor(limit: ArenaLimit, cap: number, action = "Cannot allocate", options?: ErrorOptions) {
+    const size = cap >= 1 << 30 && cap % (1 << 30) === 0
+      ? `${cap / (1 << 30)} GiB`
+      : `${Math.round(cap / (1 << 20))} MiB`;
+    super(
+      limit === "cap"
+        ? `${action}: the arena of channels is full: its cap of ${size} is shared by every ` +
+          `channel in it (a channel's maxBytes is only its share); close channels no longer ` +
+          `used, or create a channel with { isolated: true } for a memory of its own`
+        : limit === "memory"
+        ? `${action}: the runtime could not grow the arena of channels (below its cap of ` +
+          `${size}): the process is out of memory or address space`
+        : `${action}: the runtime could not reserve an arena of channels (${size} of address ` +
+          `space): the process is out of memory or address space`,
+      options,
+    );
+    this.name = "ArenaFullError";
+    this.limit = limit;
+    this.cap = cap;
+  }
+}
+
 /** A `DOMException` named `TimeoutError`, as thrown by timed-out blocking calls. */
 export function timeoutError(action: string): DOMException {
   return new DOMException(`${action} timed out`, "TimeoutError");

@@ -5,6 +5,9 @@
  */
 import { SharedChannel } from "./_shared_channel.ts";
 import {
+  CHANNEL,
+  CHANNEL_GEN,
+  CLAIM_WORDS,
   createClaim,
   createLifeline,
   LIFELINE_WORDS,
@@ -22,8 +25,12 @@ export interface EndHandle {
   readonly protocol: "@wasmring/mpsc@1";
   /** The version of the library that made the handle; another version's handle is refused. */
   readonly version: string;
-  /** The channel's shared memory. */
+  /** The channel's shared memory: its arena, which may hold other channels. */
   readonly memory: WebAssembly.Memory;
+  /** Where the channel's control block is in `memory`. */
+  readonly offset: number;
+  /** The control block's generation: an end of a channel gone since is refused. */
+  readonly generation: number;
   /** The channel's id, checked against the memory on adoption. */
   readonly id: number;
   /** The name of the channel's codec. */
@@ -118,9 +125,11 @@ export function makeHandle<K extends "sender" | "receiver">(
     version: VERSION,
     kind,
     memory: chan.memory,
+    offset: chan.offset,
+    generation: chan.generation,
     id,
     codec: codec.name,
-    claim: createClaim(kind === "sender" ? chan.newOwner() : 0),
+    claim: createClaim(kind === "sender" ? chan.newOwner() : 0, chan.offset, chan.generation),
     lifeline: createLifeline(),
   } as const;
   const fate: Fate = {
@@ -170,9 +179,11 @@ export function adopt<T>(
     throw new TypeError(`Cannot adopt a ${kind}: this is a ${String(h.kind)} handle`);
   }
   if (
-    !(h.memory instanceof WebAssembly.Memory) || !isShared(h.claim, 2) ||
+    !(h.memory instanceof WebAssembly.Memory) || !isShared(h.claim, CLAIM_WORDS) ||
     !isShared(h.lifeline, LIFELINE_WORDS) ||
-    typeof h.id !== "number" || typeof h.codec !== "string"
+    typeof h.id !== "number" || typeof h.codec !== "string" ||
+    !isWord(h.offset) || !isWord(h.generation) || h.claim[CHANNEL] !== h.offset ||
+    h.claim[CHANNEL_GEN] !== h.generation
   ) {
     throw new TypeError(`Cannot adopt a ${kind}: the handle is damaged`);
   }
@@ -198,10 +209,15 @@ export function adopt<T>(
     }
     codec = known as Codec<T>;
   }
-  const chan = new SharedChannel(h.memory, 0);
+  let chan: SharedChannel;
+  try {
+    chan = SharedChannel.open(h.memory, h.offset!, h.generation!, h.id);
+  } catch {
+    throw new TypeError(`Cannot adopt a ${kind}: the handle's memory holds no channels`);
+  }
   const status = chan.validate();
-  if (status === "corrupted" && chan.id === h.id) chan.corrupted();
-  if (status !== "ok" || chan.id !== h.id) {
+  if (status === "corrupted" && chan.recordedId() === h.id) chan.corrupted();
+  if (status !== "ok" || chan.recordedId() !== h.id) {
     throw new TypeError(`Cannot adopt a ${kind}: the handle's memory holds no such channel`);
   }
   // An end `spawn` moved into this worker is held under the lifeline it came with: the spawning
@@ -212,6 +228,10 @@ export function adopt<T>(
   // Its senders tell a terminator where their claims are (see CLAIM_AT in _lifeline.ts).
   if (kind === "sender") chan.claims = lifeline;
   return { chan, codec, lifeline, owner: h.claim![OWNER] };
+}
+
+function isWord(n: unknown): n is number {
+  return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 0x7fffffff;
 }
 
 function isShared(words: unknown, length: number): words is Int32Array {

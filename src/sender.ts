@@ -5,8 +5,10 @@
  */
 import { assertAlive } from "./_lifeline.ts";
 import {
+  ARENA_FULL,
   DISCONNECTED,
   FULL,
+  GROW_FAILED,
   NO_MEMORY,
   OK,
   type PushStatus,
@@ -26,7 +28,7 @@ import {
 } from "./_wait.ts";
 import type { Codec } from "./codec/types.ts";
 import { type DirectEncoder, directOf, encodeAside } from "./codec/_direct.ts";
-import { SendError } from "./errors.ts";
+import { ArenaFullError, SendError } from "./errors.ts";
 import { brandEndClass, endCloneError, markEnd } from "./_brand.ts";
 import { adopt, type AdoptOptions, type SenderHandle } from "./handle.ts";
 
@@ -141,6 +143,13 @@ export class Sender<T> {
           `${this.#chan.largest} bytes)`,
       );
     }
+    if (status === ARENA_FULL || status === GROW_FAILED) {
+      throw new ArenaFullError(
+        status === ARENA_FULL ? "cap" : "memory",
+        this.#chan.arenaCap,
+        `Cannot send a message of ${bytes} bytes`,
+      );
+    }
     throw new Error(`Cannot send: unexpected core status ${status}`);
   }
 
@@ -194,7 +203,8 @@ export class Sender<T> {
    * also while earlier `send()` calls of this sender still wait, to keep their order).
    * @throws {SendError} The receiver is gone; the error carries `value`.
    * @throws {DOMException} `DataCloneError` when the codec cannot encode `value`.
-   * @throws {RangeError} The message does not fit within the channel's `maxBytes`.
+   * @throws {RangeError} The message does not fit within the channel's `maxBytes`
+   * ({@linkcode ArenaFullError}, a `RangeError`, when it does but the channels' arena is full).
    * @throws {TypeError} This sender was closed or transferred.
    * @example
    * ```ts

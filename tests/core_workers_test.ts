@@ -2,17 +2,16 @@
 // 50 KiB, some larger than the first ring) into one consumer on the main thread. Every record
 // must arrive exactly once, in per-producer order, byte for byte.
 import assert from "node:assert/strict";
-import { CORE, createMemory, instantiate, isOffset } from "../src/_core.ts";
+import { CORE, isOffset } from "../src/_core.ts";
+import { rawChannel } from "../src/_arena.ts";
 import { checkPayload, recordId, recordLength } from "./_core_pattern.ts";
 
 const PRODUCERS = 4;
 const PER_PRODUCER = Number(Deno.env.get("CORE_STRESS_COUNT") ?? 100_000);
 
 async function run(bound: number, initialCapacity: number) {
-  const memory = createMemory(256 * 1024 * 1024);
-  const core = instantiate(memory);
-  assert.equal(core.init(0, bound, 256 * 1024 * 1024, initialCapacity, 1), CORE.OK);
-  for (let i = 1; i < PRODUCERS; i++) core.addSender(0);
+  const { memory, core, ch, gen } = rawChannel(bound, 256 * 1024 * 1024, initialCapacity);
+  for (let i = 1; i < PRODUCERS; i++) core.addSender(ch, gen);
   const workers: Worker[] = [];
   const done: Promise<{ id: number; spins: number }>[] = [];
   for (let id = 0; id < PRODUCERS; id++) {
@@ -29,7 +28,7 @@ async function run(bound: number, initialCapacity: number) {
         };
       }),
     );
-    worker.postMessage({ memory, id, count: PER_PRODUCER });
+    worker.postMessage({ memory, ch, gen, id, count: PER_PRODUCER });
   }
   const i32 = new Int32Array(memory.buffer);
   let u8 = new Uint8Array(memory.buffer);
@@ -37,7 +36,7 @@ async function run(bound: number, initialCapacity: number) {
   let received = 0;
   let waits = 0;
   for (;;) {
-    const at = core.peek(0);
+    const at = core.peek(ch, gen);
     if (isOffset(at)) {
       const length = core.peekLength();
       if (at + length > u8.length) u8 = new Uint8Array(memory.buffer);
@@ -47,28 +46,32 @@ async function run(bound: number, initialCapacity: number) {
       assert.equal(length, recordLength(id, seq), `length of (${id}, ${seq})`);
       const diff = checkPayload(u8, at, length, id, seq);
       if (diff) assert.fail(diff);
-      core.release(0);
+      core.release(ch, gen);
       received++;
       continue;
     }
     if (at === CORE.DISCONNECTED) break;
     if (at === CORE.BUSY) continue;
-    if (at === CORE.CORRUPTED) assert.fail(`the channel was failed by check ${core.corrupted(0)}`);
+    if (at === CORE.CORRUPTED) {
+      assert.fail(`the channel was failed by check ${core.corrupted(ch, gen)}`);
+    }
     assert.equal(at, CORE.EMPTY);
-    const seq = core.waitDataBegin(0);
-    if (core.peek(0) === CORE.EMPTY) {
+    const seq = core.waitDataBegin(ch, gen);
+    const again = core.peek(ch, gen);
+    if (isOffset(again)) core.unpeek(ch);
+    if (again === CORE.EMPTY) {
       waits++;
       // A bounded wait: a lost wake-up would show up as a test timeout, not a silent pass.
-      assert.notEqual(Atomics.wait(i32, CORE.DATA_SEQ / 4, seq, 10_000), "timed-out");
+      assert.notEqual(Atomics.wait(i32, (ch + CORE.DATA_SEQ) / 4, seq, 10_000), "timed-out");
     }
-    core.waitDataEnd(0);
+    core.waitDataEnd(ch, gen);
   }
   await Promise.all(done);
   for (const worker of workers) worker.terminate();
   assert.equal(received, PRODUCERS * PER_PRODUCER);
   assert.deepEqual(next, new Array(PRODUCERS).fill(PER_PRODUCER));
-  assert.equal(core.length(0), 0);
-  return { waits, storage: core.storageBytes(0) };
+  assert.equal(core.length(ch, gen), 0);
+  return { waits, storage: core.storageBytes(ch, gen) };
 }
 
 Deno.test("4 producers × 100k records into one consumer, unbounded", async () => {

@@ -15,18 +15,25 @@ import {
 import { CORE, instantiate } from "../src/_core.ts";
 import { PULL_BUSY, SharedChannel } from "../src/_shared_channel.ts";
 
-/** The first ring's descriptor, right after the control block. */
-const RING = CORE.CONTROL_SIZE;
-/** The first record's header (the first ring's data). */
-const RECORD = RING + CORE.RING_DATA;
-
-/** The channel's memory, as any holder of a handle has it. */
-function memoryOf<T>(tx: Sender<T>): { i32: Int32Array; i64: BigInt64Array } {
+/**
+ * The channel's memory, as any holder of a handle has it (its arena: every channel of this
+ * thread), and where the channel is in it: its control block `ch` (with its generation), its
+ * first ring's descriptor `ring`, and the first record's header `record` (the ring's data).
+ */
+function memoryOf<T>(tx: Sender<T>) {
   const handle = tx.clone().transfer();
   Sender.from(handle).close(); // any handle carries the whole memory
+  const i32 = new Int32Array(handle.memory.buffer);
+  const ch = handle.offset;
+  const ring = i32[(ch + CORE.FIRST_RING) / 4];
   return {
-    i32: new Int32Array(handle.memory.buffer),
+    memory: handle.memory,
+    i32,
     i64: new BigInt64Array(handle.memory.buffer),
+    ch,
+    gen: handle.generation,
+    ring,
+    record: ring + CORE.RING_DATA,
   };
 }
 
@@ -44,9 +51,9 @@ function assertUnusable<T>(tx: Sender<T>, rx: Receiver<T>, sample: T): void {
 
 Deno.test("a sealed ring whose successor is itself: an error, not an endless loop", () => {
   const [tx, rx] = channel<number>();
-  const { i32, i64 } = memoryOf(tx);
-  i64[(RING + CORE.RING_TAIL) / 8] |= 1n << 63n; // TAIL |= SEALED
-  i32[(RING + CORE.RING_NEXT) / 4] = RING; // NEXT = itself
+  const { i32, i64, ring } = memoryOf(tx);
+  i64[(ring + CORE.RING_TAIL) / 8] |= 1n << 63n; // TAIL |= SEALED
+  i32[(ring + CORE.RING_NEXT) / 4] = ring; // NEXT = itself
   assert.throws(() => rx.tryRecv(), (e: unknown) => {
     assert.ok(e instanceof ChannelCorruptedError);
     assert.equal(typeof e.channelId, "number");
@@ -58,11 +65,11 @@ Deno.test("a sealed ring whose successor is itself: an error, not an endless loo
 
 Deno.test("a circular free-ring list: an error when the next ring is allocated", () => {
   const [tx, rx] = channel<Uint8Array>({ codec: bytes });
-  const { i32 } = memoryOf(tx);
+  const { i32, ch } = memoryOf(tx);
   // Grow once and drain, so that the first ring is retired to the free list.
   for (let i = 0; i < 40; i++) tx.sendSync(new Uint8Array(1000));
   for (let i = 0; i < 40; i++) rx.recvSync();
-  const free = i32[CORE.FREE_RINGS / 4];
+  const free = i32[(ch + CORE.FREE_RINGS) / 4];
   assert.notEqual(free, 0, "a ring was retired");
   i32[(free + CORE.RING_FREE_NEXT) / 4] = free; // the list now loops
   assert.throws(() => {
@@ -73,20 +80,20 @@ Deno.test("a circular free-ring list: an error when the next ring is allocated",
 
 Deno.test("a record SIZE raised: no neighbouring bytes delivered, no message lost silently", () => {
   const [tx, rx] = channel<Uint8Array>({ codec: bytes });
-  const { i32 } = memoryOf(tx);
+  const { i32, record } = memoryOf(tx);
   tx.sendSync(new Uint8Array(8).fill(1));
   tx.sendSync(new Uint8Array(8).fill(2));
-  i32[RECORD / 4] = 1008;
+  i32[record / 4] = 1008;
   assertUnusable(tx, rx, new Uint8Array(1));
 });
 
 for (const size of [2147483640, -16, 12, 0]) {
   Deno.test(`a record SIZE of ${size}: ChannelCorruptedError, never a raw trap or a hang`, () => {
     const [tx, rx] = channel<number>();
-    const { i32 } = memoryOf(tx);
+    const { i32, record } = memoryOf(tx);
     tx.sendSync(1);
     tx.sendSync(2);
-    i32[RECORD / 4] = size;
+    i32[record / 4] = size;
     tx.close();
     // SIZE 0 is a claim not written yet, as far as anyone can tell: once no sender is left,
     // nobody can finish it, and since its extent is unknown it cannot be skipped.
@@ -100,13 +107,14 @@ function grown(count: number) {
   const [tx, rx] = channel<Uint8Array>({ codec: bytes });
   const memory = memoryOf(tx);
   for (let i = 0; i < count; i++) tx.sendSync(new Uint8Array(1000).fill(i));
-  assert.notEqual(memory.i32[(RING + CORE.RING_NEXT) / 4], 0, "the first ring has a successor");
+  const next = memory.i32[(memory.ring + CORE.RING_NEXT) / 4];
+  assert.notEqual(next, 0, "the first ring has a successor");
   return { tx, rx, ...memory };
 }
 
 Deno.test("a sealed ring's successor unlinked (NEXT = 0): an error, not a silent loss", () => {
-  const { tx, rx, i32 } = grown(40);
-  i32[(RING + CORE.RING_NEXT) / 4] = 0;
+  const { tx, rx, i32, ring } = grown(40);
+  i32[(ring + CORE.RING_NEXT) / 4] = 0;
   let received = 0;
   assert.throws(() => {
     for (;; received++) rx.recvSync({ timeout: 1_000 });
@@ -116,8 +124,8 @@ Deno.test("a sealed ring's successor unlinked (NEXT = 0): an error, not a silent
 });
 
 Deno.test("a sealed ring unsealed while it has a successor: an error, not a silent loss", () => {
-  const { tx, rx, i64 } = grown(40);
-  i64[(RING + CORE.RING_TAIL) / 8] &= ~(1n << 63n);
+  const { tx, rx, i64, ring } = grown(40);
+  i64[(ring + CORE.RING_TAIL) / 8] &= ~(1n << 63n);
   tx.close();
   let received = 0;
   assert.throws(() => {
@@ -129,27 +137,27 @@ Deno.test("a sealed ring unsealed while it has a successor: an error, not a sile
 
 Deno.test("a ring sealed by nobody (no successor, no sealer): an error for both ends", () => {
   const [tx, rx] = channel<number>();
-  const { i64 } = memoryOf(tx);
+  const { i64, ring } = memoryOf(tx);
   tx.sendSync(1);
-  i64[(RING + CORE.RING_TAIL) / 8] |= 1n << 63n;
+  i64[(ring + CORE.RING_TAIL) / 8] |= 1n << 63n;
   assert.equal(rx.recvSync(), 1, "what was sent before is delivered");
   assertUnusable(tx, rx, 1);
 });
 
 Deno.test("TAIL moved back: an error, not overwritten messages", () => {
   const [tx, rx] = channel<number>();
-  const { i64 } = memoryOf(tx);
+  const { i64, ring } = memoryOf(tx);
   for (let i = 0; i < 4; i++) tx.sendSync(i);
   assert.equal(rx.recvSync(), 0); // the receiver has seen TAIL
-  i64[(RING + CORE.RING_TAIL) / 8] -= 32n;
+  i64[(ring + CORE.RING_TAIL) / 8] -= 32n;
   assert.throws(() => tx.sendSync(9), ChannelCorruptedError);
   assertUnusable(tx, rx, 1);
 });
 
 // Found by a red-team review: one 32-bit write of a *valid* ring address lost messages silently.
 Deno.test("CONS_RING pointed at another ring of the channel: an error, not a silent loss", () => {
-  const { tx, rx, i32 } = grown(40);
-  i32[CORE.CONS_RING / 4] = i32[CORE.PROD_RING / 4];
+  const { tx, rx, i32, ch } = grown(40);
+  i32[(ch + CORE.CONS_RING) / 4] = i32[(ch + CORE.PROD_RING) / 4];
   tx.close();
   assert.throws(() => {
     for (;;) if (rx.tryRecv().state !== "ok") break;
@@ -158,11 +166,11 @@ Deno.test("CONS_RING pointed at another ring of the channel: an error, not a sil
 });
 
 Deno.test("a sealed ring's NEXT pointed past its successor: an error, not a silent loss", () => {
-  const { tx, rx, i32 } = grown(150);
-  const r2 = i32[(RING + CORE.RING_NEXT) / 4];
+  const { tx, rx, i32, ring } = grown(150);
+  const r2 = i32[(ring + CORE.RING_NEXT) / 4];
   const r3 = i32[(r2 + CORE.RING_NEXT) / 4];
   assert.notEqual(r3, 0, "three rings");
-  i32[(RING + CORE.RING_NEXT) / 4] = r3;
+  i32[(ring + CORE.RING_NEXT) / 4] = r3;
   tx.close();
   const got: number[] = [];
   assert.throws(() => {
@@ -178,9 +186,9 @@ Deno.test("a sealed ring's NEXT pointed past its successor: an error, not a sile
 
 Deno.test("FREE_RINGS pointed at the ring in use: an error, not a reset ring", () => {
   const [tx, rx] = channel<Uint8Array>({ codec: bytes, maxBytes: 3 * 65536 });
-  const { i32 } = memoryOf(tx);
+  const { i32, ch } = memoryOf(tx);
   for (let i = 0; i < 40; i++) tx.sendSync(new Uint8Array(1000).fill(i));
-  i32[CORE.FREE_RINGS / 4] = i32[CORE.PROD_RING / 4];
+  i32[(ch + CORE.FREE_RINGS) / 4] = i32[(ch + CORE.PROD_RING) / 4];
   assert.throws(() => {
     for (let i = 40; i < 1000; i++) tx.trySend(new Uint8Array(1000).fill(i));
   }, ChannelCorruptedError);
@@ -189,18 +197,18 @@ Deno.test("FREE_RINGS pointed at the ring in use: an error, not a reset ring", (
 
 Deno.test("STORAGE raised to maxBytes: an error, not an empty channel refusing for good", () => {
   const [tx, rx] = channel<Uint8Array>({ codec: bytes, maxBytes: 1 << 20 });
-  const { i32 } = memoryOf(tx);
-  i32[CORE.STORAGE / 4] = 1 << 20;
+  const { i32, ch } = memoryOf(tx);
+  i32[(ch + CORE.STORAGE) / 4] = 1 << 20;
   assert.throws(() => tx.sendSync(new Uint8Array(100_000)), ChannelCorruptedError);
   assertUnusable(tx, rx, new Uint8Array(1));
 });
 
 Deno.test("HEAD moved past TAIL: ChannelCorruptedError", () => {
   const [tx, rx] = channel<number>();
-  const { i64 } = memoryOf(tx);
+  const { i64, ring } = memoryOf(tx);
   tx.sendSync(1);
   assert.equal(rx.recvSync(), 1);
-  i64[(RING + CORE.RING_HEAD) / 8] += 64n;
+  i64[(ring + CORE.RING_HEAD) / 8] += 64n;
   assertUnusable(tx, rx, 1);
 });
 
@@ -210,8 +218,8 @@ Deno.test("a successor ring's HEAD moved before the receiver reaches it: an erro
   const [tx, rx] = channel<Uint8Array>({ codec: bytes });
   // Zero payloads: a consumer entering mid-record finds headers that read 0 ("not written yet").
   for (let i = 0; i < 40; i++) tx.sendSync(new Uint8Array(1000));
-  const { i32, i64 } = memoryOf(tx); // views of the grown memory
-  const next = i32[(RING + CORE.RING_NEXT) / 4];
+  const { i32, i64, ring } = memoryOf(tx); // views of the grown memory
+  const next = i32[(ring + CORE.RING_NEXT) / 4];
   assert.notEqual(next, 0, "the first ring has a successor");
   i64[(next + CORE.RING_HEAD) / 8] += 64n;
   let received = 0;
@@ -225,20 +233,20 @@ Deno.test("a successor ring's HEAD moved before the receiver reaches it: an erro
 });
 
 Deno.test("a reused successor ring's HEAD lowered: an error, not a stall", () => {
-  // maxBytes leaves room for one more ring: the first one is reused once it is retired.
-  const [tx, rx] = channel<Uint8Array>({ codec: bytes, maxBytes: 262144 });
-  // Grow and drain, so that the first ring is retired; then grow again: it is reused, and
-  // resumes at a position past its final TAIL.
+  // A first ring of 32 KiB (an isolated channel's), and maxBytes that leaves room for a few
+  // more: the first one is reused once it is retired.
+  const [tx, rx] = channel<Uint8Array>({ codec: bytes, maxBytes: 262144, isolated: true });
+  // Grow and drain, so that the first ring is retired; then grow again until it is reused as
+  // the successor of the ring in use, and resumes at a position past its final TAIL.
   for (let i = 0; i < 40; i++) tx.sendSync(new Uint8Array(1000));
   for (let i = 0; i < 40; i++) rx.recvSync();
-  const { i32, i64 } = memoryOf(tx); // views of the grown memory
-  const second = i32[CORE.PROD_RING / 4];
+  const { i32, i64, ch, ring } = memoryOf(tx); // views of the grown memory
   let sent = 0;
-  while (i32[(second + CORE.RING_NEXT) / 4] !== RING) {
+  while (i32[(ch + CORE.PROD_RING) / 4] !== ring) {
     tx.sendSync(new Uint8Array(1000));
     assert.ok(++sent < 10_000, "the first ring is reused");
   }
-  i64[(RING + CORE.RING_HEAD) / 8] -= 64n;
+  i64[(ring + CORE.RING_HEAD) / 8] -= 64n;
   let received = 0;
   assert.throws(() => {
     for (; received < sent; received++) {
@@ -253,10 +261,10 @@ Deno.test("a reused successor ring's HEAD lowered: an error, not a stall", () =>
 // whose header is not written yet; with the sender alive, the receiver waited for ever.
 Deno.test("a published record's header wiped while senders live: an error, not a stall", () => {
   const [tx, rx] = channel<Uint8Array>({ codec: bytes });
-  const { i64 } = memoryOf(tx);
+  const { i64, record } = memoryOf(tx);
   tx.sendSync(new Uint8Array(16).fill(7));
   tx.sendSync(new Uint8Array(16).fill(8));
-  i64[RECORD / 8] = 0n;
+  i64[record / 8] = 0n;
   assert.throws(() => {
     for (let i = 0; i < 100; i++) {
       const r = rx.tryRecv();
@@ -270,11 +278,11 @@ Deno.test("a published record's header wiped while senders live: an error, not a
 // TAIL it last read) made it wait for ever while the senders were idle.
 Deno.test("TAIL moved below the receiver's HEAD: an error, not a stall", () => {
   const [tx, rx] = channel<number>();
-  const { i64 } = memoryOf(tx);
+  const { i64, ring } = memoryOf(tx);
   for (let i = 0; i < 3; i++) tx.sendSync(i);
   assert.equal(rx.recvSync(), 0);
   assert.equal(rx.recvSync(), 1);
-  const tail = (RING + CORE.RING_TAIL) / 8;
+  const tail = (ring + CORE.RING_TAIL) / 8;
   i64[tail] = i64[tail] / 3n; // one record's end: below HEAD, above the TAIL the receiver saw
   assert.throws(() => {
     for (let i = 0; i < 100; i++) rx.tryRecv();
@@ -284,10 +292,13 @@ Deno.test("TAIL moved below the receiver's HEAD: an error, not a stall", () => {
 
 Deno.test("a changed ring capacity is caught by its check word", () => {
   const [tx, rx] = channel<number>();
-  const { i32 } = memoryOf(tx);
-  i32[(RING + CORE.RING_CAPACITY) / 4] *= 2;
-  // A thread that validated the ring before keeps its own copy; a new one sees the change.
+  const { i32, memory, ch, gen, ring } = memoryOf(tx);
+  i32[(ring + CORE.RING_CAPACITY) / 4] *= 2;
+  // A thread that validated the ring before keeps its own copy (this thread: its one core
+  // instance for the memory); a thread that did not sees the change (a core instance of its
+  // own, as another thread has), and says so to every thread.
   const handle = tx.clone().transfer();
+  assert.equal(instantiate(memory).validate(ch, gen), CORE.CORRUPTED);
   assert.throws(() => Sender.from<number>(handle), ChannelCorruptedError);
   assertUnusable(tx, rx, 1);
 });
@@ -295,9 +306,9 @@ Deno.test("a changed ring capacity is caught by its check word", () => {
 Deno.test("corruption of one channel leaves the others alone", () => {
   const [tx, rx] = channel<number>();
   const [tx2, rx2] = channel<number>();
-  const { i32 } = memoryOf(tx);
+  const { i32, record } = memoryOf(tx);
   tx.sendSync(1);
-  i32[RECORD / 4] = 1008;
+  i32[record / 4] = 1008;
   assert.throws(() => rx.tryRecv(), ChannelCorruptedError);
   tx2.sendSync(2);
   assert.equal(rx2.recvSync(), 2);
@@ -453,7 +464,7 @@ Deno.test("a header that looks wiped but is published within the grace: no error
   chan.addSender();
   const owner = chan.newOwner();
   const producer = instantiate(chan.memory); // the producer's own core instance
-  const at = producer.reserve(0, 16, owner);
+  const at = producer.reserve(chan.offset, chan.generation, 16, owner);
   assert.ok(at >= CORE.FIRST_OFFSET);
   const i64 = new BigInt64Array(chan.memory.buffer);
   const u8 = new Uint8Array(chan.memory.buffer);
@@ -464,6 +475,6 @@ Deno.test("a header that looks wiped but is published within the grace: no error
   assert.equal(chan.pull(bytes), PULL_BUSY);
   assert.equal(chan.pull(bytes), PULL_BUSY);
   i64[(at - CORE.HEADER) / 8] = claim; // the header shows up
-  assert.equal(producer.commit(0, at, owner, 16), CORE.OK);
+  assert.equal(producer.commit(chan.offset, chan.generation, at, owner, 16), CORE.OK);
   assert.deepEqual(chan.pull(bytes), new Uint8Array(16).fill(7));
 });

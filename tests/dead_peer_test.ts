@@ -230,16 +230,16 @@ Deno.test("a worker's finished handles are forgotten, its live ones still settle
 // (a big copy, an in-place encode, a descheduled thread) before it is terminated, and would
 // then still be writing into space already given to another message.
 Deno.test("a dead producer's claim is skipped only after a grace counted from its death", () => {
-  const chan = SharedChannel.create(-1, 64 << 20, 1024);
+  const chan = SharedChannel.create(-1, 64 << 20, { initialCapacity: 1024 });
   chan.addSender();
   const owner = chan.newOwner();
   const producer = instantiate(chan.memory); // the producer's own core instance
   const claimed = 4 << 20; // 4 MiB: a grace of 100 ms + 10 ms per MB
-  const at = producer.reserve(0, claimed, owner);
+  const at = producer.reserve(chan.offset, chan.generation, claimed, owner);
   assert.ok(at >= CORE.FIRST_OFFSET);
   const busyUntil = performance.now() + 300;
   while (performance.now() < busyUntil) assert.equal(chan.pull(structured), PULL_BUSY);
-  assert.equal(producer.markDead(0, at, owner), CORE.OK);
+  assert.equal(producer.markDead(chan.offset, chan.generation, at, owner), CORE.OK);
   const dead = performance.now();
   let pulled: unknown;
   while ((pulled = chan.pull(structured)) === PULL_BUSY) {
@@ -264,7 +264,13 @@ Deno.test("a terminator that finds the worker settling its own ends waits until 
   try {
     await new Promise((resolve) => {
       worker.onmessage = resolve;
-      worker.postMessage({ memory: handle.memory, lifeline: handle.lifeline, ms: 100 });
+      const { memory, offset, generation: gen, lifeline } = handle as unknown as {
+        memory: WebAssembly.Memory;
+        offset: number;
+        generation: number;
+        lifeline: Int32Array;
+      };
+      worker.postMessage({ memory, offset, gen, lifeline, ms: 100 });
     });
     const start = performance.now();
     settle(handle, true); // as terminate() does

@@ -28,8 +28,10 @@ export interface Setup {
   /** ringbuf.js storage (ping: main → worker; pong: worker → main). */
   sab?: SharedArrayBuffer;
   sab2?: SharedArrayBuffer;
-  /** core: the channel's memory and a start flag. */
+  /** core: the channel's memory, its control block and generation, and a start flag. */
   memory?: WebAssembly.Memory;
+  ch?: number;
+  gen?: number;
   flag?: Int32Array;
 }
 
@@ -252,12 +254,13 @@ function waitForStart(): void {
 
 function coreProducer(count: number): void {
   const memory = setup.memory!;
+  const { ch, gen } = setup as { ch: number; gen: number };
   const core = instantiate(memory);
   let u8 = new Uint8Array(memory.buffer);
   waitForStart();
   for (let i = 0; i < count; i++) {
     let at: number;
-    while (!isOffset(at = core.reserve(0, 16, 1))) {
+    while (!isOffset(at = core.reserve(ch, gen, 16, 1))) {
       if (at !== CORE.FULL && at !== CORE.NO_MEMORY) throw new Error(`reserve: status ${at}`);
     }
     if (at + 16 > u8.length) u8 = new Uint8Array(memory.buffer);
@@ -266,12 +269,13 @@ function coreProducer(count: number): void {
     u8[at + 2] = i >>> 16;
     u8[at + 3] = i >>> 24;
     for (let j = 4; j < 16; j++) u8[at + j] = j;
-    core.commit(0, at, 1, 16);
+    core.commit(ch, gen, at, 1, 16);
   }
 }
 
 function coreConsumer(count: number): unknown {
   const memory = setup.memory!;
+  const { ch, gen } = setup as { ch: number; gen: number };
   const core = instantiate(memory);
   let u8 = new Uint8Array(memory.buffer);
   waitForStart();
@@ -279,19 +283,19 @@ function coreConsumer(count: number): unknown {
   let bad = 0;
   for (let i = 0; i < count; i++) {
     let at: number;
-    while (!isOffset(at = core.peek(0))) {
+    while (!isOffset(at = core.peek(ch, gen))) {
       if (at !== CORE.EMPTY && at !== CORE.BUSY) throw new Error(`peek: status ${at}`);
       // Spin as the channel does: on the head record's header only, a bounded number of times
       // (see Receiver.recvSync). Only `peek` follows a sealed ring to its successor: spinning on
       // `poll` alone hung for ever when the consumer caught up with a ring being sealed.
-      for (let spins = 0; spins < 1000 && core.poll(0) === 0; spins++) { /* spin */ }
+      for (let spins = 0; spins < 1000 && core.poll(ch, gen) === 0; spins++) { /* spin */ }
     }
     if (at + 16 > u8.length) u8 = new Uint8Array(memory.buffer);
     if (u8[at] !== (i & 0xff) || u8[at + 15] !== 15) bad++;
-    core.release(0);
+    core.release(ch, gen);
   }
   const elapsedMs = performance.now() - t0;
-  return { elapsedMs, bad, storage: core.storageBytes(0) };
+  return { elapsedMs, bad, storage: core.storageBytes(ch, gen) };
 }
 
 self.postMessage({ loaded: true });

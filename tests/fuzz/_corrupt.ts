@@ -7,7 +7,8 @@
 //
 // Offsets come from the core's generated constants by name (CORE in src/_core_generated.ts); a
 // name that disappears from the layout is skipped, and words of the control block that no known
-// name covers are written too (as `ctl+OFFSET`).
+// name covers are written too (as `ctl+OFFSET`). The channel's control block is at `ch` in its
+// memory (an arena: see assembly/life.ts), its first ring wherever FIRST_RING says.
 import { CORE } from "../../src/_core_generated.ts";
 import { LOG_ENTRY, MAX_WRITES, W_LOG } from "./_shared.ts";
 
@@ -29,10 +30,25 @@ const COUNT_FIELDS = [
 ];
 const WAIT_FIELDS = ["DATA_SEQ", "DATA_WAITERS", "SPACE_SEQ", "SPACE_WAITERS"];
 const OWNER_FIELDS = ["NEXT_OWNER"];
-const CONFIG_FIELDS = ["MAGIC", "VERSION", "BOUND", "MAX_BYTES", "STORAGE", "ID", "CONFIG_CHECK"];
+const CONFIG_FIELDS = [
+  "MAGIC",
+  "VERSION",
+  "BOUND",
+  "MAX_BYTES",
+  "STORAGE",
+  "ID",
+  "CONFIG_CHECK",
+  "ARENA",
+  "FIRST_RING",
+];
 /** Flags: the sticky corruption flag itself, a producer's request to the consumer. */
 const FLAG_FIELDS = ["CORRUPT", "REALIGN"];
-const LINK_FIELDS = ["FREE_RINGS", "PROD_RING", "CONS_RING", "CONS_CHECK", "LARGE_RING"];
+const LINK_FIELDS = ["FREE_RINGS", "PROD_RING", "CONS_RING", "CONS_CHECK", "LARGE_RING", "RINGS"];
+/**
+ * The in-call words (64-bit, written by halves): a tag that no longer matches, or a count moved,
+ * is found by the next call that enters or leaves (STALE, then `condemn`; or a count below 0).
+ */
+const CALLS_FIELDS = ["PROD_CALLS", "CONS_CALLS"];
 
 /** The control block's named words: offset → name. */
 const controlNames = new Map<number, string>();
@@ -48,6 +64,10 @@ for (
 ) {
   const off = K[name];
   if (typeof off === "number") controlNames.set(off, name);
+}
+for (const name of CALLS_FIELDS) {
+  const off = K[name];
+  if (typeof off === "number") controlNames.set(off, `${name}.lo`).set(off + 4, `${name}.hi`);
 }
 const namedOffsets = [...controlNames.keys()];
 
@@ -65,6 +85,7 @@ export type FieldClass =
 
 function classOfControl(name: string | undefined): FieldClass {
   if (name === undefined) return "spare";
+  if (CALLS_FIELDS.includes(name.split(".")[0])) return "config";
   if (COUNT_FIELDS.includes(name)) return "count";
   if (WAIT_FIELDS.includes(name)) return "wait";
   if (OWNER_FIELDS.includes(name)) return "owner";
@@ -83,6 +104,9 @@ for (
     "RING_CHECK",
     "RING_PREV",
     "RING_START",
+    "RING_OWNER",
+    "RING_GEN",
+    "RING_ALL",
   ]
 ) {
   if (typeof K[name] === "number") ringFields.push([K[name]!, name.slice(5)]);
@@ -130,7 +154,7 @@ interface Ring {
 /** @returns the ring descriptor at `addr` if it looks sound in memory of `bytes` bytes. */
 function ringAt(i32: Int32Array, addr: number): Ring | undefined {
   const bytes = i32.length * 4;
-  if (!(addr >= (K.CONTROL_SIZE ?? 0) && addr % 8 === 0 && addr + CORE.RING_DATA <= bytes)) {
+  if (!(addr >= CORE.FIRST_OFFSET && addr % 8 === 0 && addr + CORE.RING_DATA <= bytes)) {
     return undefined;
   }
   const capacity = Atomics.load(i32, (addr + CORE.RING_CAPACITY) >> 2);
@@ -139,10 +163,10 @@ function ringAt(i32: Int32Array, addr: number): Ring | undefined {
   return { addr, capacity };
 }
 
-function roleRing(i32: Int32Array, role: number): Ring | undefined {
-  const word = [CORE.CONS_RING, CORE.PROD_RING, CORE.FREE_RINGS][role];
-  if (word === undefined) return ringAt(i32, CORE.CONTROL_SIZE);
-  return ringAt(i32, Atomics.load(i32, word >> 2));
+/** The ring of `role` of the channel at `ch` (the first ring: where FIRST_RING says). */
+function roleRing(i32: Int32Array, ch: number, role: number): Ring | undefined {
+  const word = [CORE.CONS_RING, CORE.PROD_RING, CORE.FREE_RINGS, CORE.FIRST_RING][role];
+  return ringAt(i32, Atomics.load(i32, (ch + word) >> 2));
 }
 
 function position(i32: Int32Array, addr: number): number {
@@ -171,6 +195,7 @@ function pickValue(
   r: () => number,
   old: number,
   i32: Int32Array,
+  ch: number,
   ring: Ring | undefined,
   field: string,
 ): [number, number] {
@@ -215,12 +240,12 @@ function pickValue(
       value = capacity + pick([-9, -8, -1, 0, 1, 8, 64]);
     } else if (roll < 0.8) {
       how = 4;
-      const rings = [0, 1, 2, 3].map((role) => roleRing(i32, role)?.addr ?? 0);
+      const rings = [0, 1, 2, 3].map((role) => roleRing(i32, ch, role)?.addr ?? 0);
       value = pick([
         0,
-        CORE.CONTROL_SIZE,
+        ch,
         ...rings,
-        (ring?.addr ?? CORE.CONTROL_SIZE) + CORE.RING_DATA + 8 * Math.floor(r() * 64),
+        (ring?.addr ?? rings[3]) + CORE.RING_DATA + 8 * Math.floor(r() * 64),
         bytes - 8,
         bytes - CORE.RING_DATA,
         bytes,
@@ -245,6 +270,7 @@ function pickValue(
  */
 export function corruptOnce(
   memory: WebAssembly.Memory,
+  ch: number,
   r: () => number,
   target: Target,
   watch: Int32Array,
@@ -260,22 +286,24 @@ export function corruptOnce(
     const off = r() < 0.85
       ? namedOffsets[Math.floor(r() * namedOffsets.length)]
       : 4 * Math.floor(r() * (CORE.CONTROL_SIZE / 4));
-    addr = off;
+    addr = ch + off;
     field = controlNames.get(off) ?? `ctl+${off}`;
-    ring = roleRing(i32, 0);
+    ring = roleRing(i32, ch, 0);
   } else if (target === "ring") {
     role = Math.floor(r() * ROLES.length);
-    ring = roleRing(i32, role);
+    ring = roleRing(i32, ch, role);
     if (ring === undefined) {
-      // The first ring's descriptor is always there, whatever was written into it.
+      // The first ring's descriptor is always there, whatever was written into it (or into
+      // FIRST_RING: then where the channel put it, right after its control block's block).
       role = 3;
-      ring = roleRing(i32, 3) ?? { addr: CORE.CONTROL_SIZE, capacity: CORE.MAX_INITIAL_CAPACITY };
+      ring = roleRing(i32, ch, 3) ??
+        { addr: ch + CORE.CONTROL_SIZE + CORE.BLOCK_HEADER, capacity: CORE.MAX_INITIAL_CAPACITY };
     }
     const [off, name] = ringFields[Math.floor(r() * ringFields.length)];
     addr = ring.addr + off;
     field = `ring(${ROLES[role]}).${name}`;
   } else {
-    ring = roleRing(i32, 0);
+    ring = roleRing(i32, ch, 0);
     if (ring === undefined) return false;
     const found = records(i32, ring);
     if (found.length === 0) return false;
@@ -285,7 +313,7 @@ export function corruptOnce(
     field = `record[${role}].${meta ? "META" : "SIZE"}`;
   }
   const old = Atomics.load(i32, addr >> 2);
-  const [value, how] = pickValue(r, old, i32, ring, field);
+  const [value, how] = pickValue(r, old, i32, ch, ring, field);
   Atomics.store(i32, addr >> 2, value);
   const count = Atomics.load(watch, W_LOG);
   if (count < MAX_WRITES) {
@@ -295,7 +323,11 @@ export function corruptOnce(
     watch[at + 2] = old;
     watch[at + 3] = value;
     watch[at + 4] = TARGETS.indexOf(target) | (how << 4);
-    watch[at + 5] = target === "ring" ? addr - ring!.addr : addr & 7;
+    watch[at + 5] = target === "ring"
+      ? addr - ring!.addr
+      : target === "control"
+      ? addr - ch
+      : addr & 7;
     watch[at + 6] = role;
     watch[at + 7] = ring?.addr ?? 0;
     Atomics.store(watch, W_LOG, count + 1);
@@ -314,8 +346,8 @@ export function writesOf(watch: Int32Array): Write[] {
     let field: string;
     let cls: FieldClass;
     if (target === "control") {
-      const name = controlNames.get(addr);
-      field = name ?? `ctl+${addr}`;
+      const name = controlNames.get(watch[at + 5]);
+      field = name ?? `ctl+${watch[at + 5]}`;
       cls = classOfControl(name);
     } else if (target === "ring") {
       const name = ringFields.find(([off]) => off === watch[at + 5])?.[1] ?? `+${watch[at + 5]}`;

@@ -13,6 +13,8 @@ interface Job {
   trial: number;
   plan: Plan;
   memory: WebAssembly.Memory;
+  /** The channel's control block in `memory`. */
+  ch: number;
   ctl: Int32Array;
   watch: Int32Array;
   t0: number;
@@ -22,7 +24,7 @@ interface Job {
 const PATIENCE_MS = 3000;
 
 self.onmessage = (e: MessageEvent<Job>) => {
-  const { trial, plan, memory, ctl, watch, t0 } = e.data;
+  const { trial, plan, memory, ch, ctl, watch, t0 } = e.data;
   const r = prng((plan.seed ^ 0x5bd1e995) >>> 0);
   const over = () => Atomics.load(ctl, C_STOP) !== 0 || Atomics.load(ctl, C_CORRUPT_SEEN) !== 0;
   const started = performance.now();
@@ -42,7 +44,7 @@ self.onmessage = (e: MessageEvent<Job>) => {
     }
     // A record is wanted and the ring is empty: try again a little later.
     for (let tries = 0; !over() && tries < 200; tries++) {
-      if (corruptOnce(memory, r, write.target, watch, t0)) break;
+      if (corruptOnce(memory, ch, r, write.target, watch, t0)) break;
       pause(0.5);
     }
     if (over()) break;

@@ -10,7 +10,8 @@
 // `none`, no writes at all, to check the harness itself).
 //
 // A trial (see _plan.ts): a channel (unbounded, bounded or rendezvous; maxBytes small or
-// default), 1–3 producer workers sending self-checking messages (_messages.ts), the consumer in
+// default; in a memory of its own, `isolated`, as before channels shared arenas: one trial's
+// writes stay in its memory), 1–3 producer workers sending self-checking messages (_messages.ts), the consumer in
 // this thread mixing recvSync, tryRecv and recv with timeouts, and 0–4 writes into the control
 // block, ring descriptors and record headers (_corrupt.ts), made by this thread between two of its
 // calls (inline) or by a corrupter worker at racing moments (concurrent). The watchdog worker
@@ -152,6 +153,7 @@ async function consume(
   rx: Receiver<Uint8Array>,
   probe: Sender<Uint8Array>,
   memory: WebAssembly.Memory,
+  ch: number,
   ctl: Int32Array,
   t0: number,
   channelId: number,
@@ -195,7 +197,7 @@ async function consume(
       Atomics.load(ctl, C_ADOPTED) >= producers
     ) {
       const write = writes[nextWrite];
-      if (corruptOnce(memory, wr, write.target, watch, t0) || ++write.tries >= 50) {
+      if (corruptOnce(memory, ch, wr, write.target, watch, t0) || ++write.tries >= 50) {
         nextWrite++;
       } else {
         write.after++; // no record in the ring yet: try again after the next message
@@ -327,20 +329,20 @@ function closeReceiver(rx: Receiver<Uint8Array>, out: Consumed): void {
   }
 }
 
-function coverage(memory: WebAssembly.Memory) {
+function coverage(memory: WebAssembly.Memory, ch: number) {
   const i32 = new Int32Array(memory.buffer);
-  const ring = i32[CORE.CONS_RING >> 2];
+  const ring = i32[(ch + CORE.CONS_RING) >> 2];
   let headWraps = 0;
-  if (ring >= CORE.CONTROL_SIZE && ring % 8 === 0 && ring + CORE.RING_DATA <= i32.length * 4) {
+  if (ring >= CORE.FIRST_OFFSET && ring % 8 === 0 && ring + CORE.RING_DATA <= i32.length * 4) {
     const capacity = i32[(ring + CORE.RING_CAPACITY) >> 2];
     const head = i32[(ring + CORE.RING_HEAD) >> 2];
     if (capacity > 0) headWraps = Math.floor(head / capacity);
   }
   return {
-    storage: i32[CORE.STORAGE >> 2],
+    storage: i32[(ch + CORE.STORAGE) >> 2],
     consumerRing: ring,
     headWraps,
-    freeRings: i32[CORE.FREE_RINGS >> 2] !== 0,
+    freeRings: i32[(ch + CORE.FREE_RINGS) >> 2] !== 0,
   };
 }
 
@@ -372,12 +374,15 @@ async function trial(index: number, seed: number): Promise<TrialLine> {
     rerun: RERUN.replace("SEED", String(seed)),
   };
 
-  const options = { codec: fuzzCodec, maxBytes: plan.maxBytes };
+  const options = { codec: fuzzCodec, maxBytes: plan.maxBytes, isolated: true };
   const [tx, rx] = plan.bound < 0 ? channel(options) : syncChannel(plan.bound, options);
   // Any handle carries the whole memory; adopt this one and close it at once.
   const memoryHandle = tx.clone().transfer();
   Sender.from(memoryHandle, { codec: fuzzCodec }).close();
   const memory = memoryHandle.memory;
+  const ch = memoryHandle.offset;
+  // The channel's rings before any write, for telling where a wrong delivery's bytes lay.
+  const layout = { ch, rings: [] as number[] };
 
   const reports = producers.slice(0, producerCount).map((worker, p) =>
     request<ProducerReport>(worker, {
@@ -390,10 +395,10 @@ async function trial(index: number, seed: number): Promise<TrialLine> {
     })
   );
   const corrupterDone = plan.mode === "concurrent"
-    ? request(corrupter, { trial: index, plan, memory, ctl, watch, t0 })
+    ? request(corrupter, { trial: index, plan, memory, ch, ctl, watch, t0 })
     : Promise.resolve();
 
-  const consumed = await consume(plan, rx, tx, memory, ctl, t0, memoryHandle.id);
+  const consumed = await consume(plan, rx, tx, memory, ch, ctl, t0, memoryHandle.id);
   Atomics.store(ctl, C_STOP, 1);
   // After a ChannelCorruptedError the producers check it themselves before the receiver closes.
   if (consumed.end !== "corrupted") closeReceiver(rx, consumed);
@@ -404,14 +409,15 @@ async function trial(index: number, seed: number): Promise<TrialLine> {
 
   const writes = writesOf(watch);
   line.lagMs = Atomics.load(watch, W_LAG);
-  judge(line, consumed, done, writes);
+  layout.rings = ringsOf(memory, ch);
+  judge(line, consumed, done, writes, layout);
   line.messages = {
     planned: plan.counts.reduce((a, b) => a + b),
     sent: done.reduce((a, d) => a + d.sent, 0),
     received: consumed.received,
   };
   line.end = consumed.end;
-  line.coverage = coverage(memory);
+  line.coverage = coverage(memory, ch);
   if (writes.length > 0) line.writes = writes;
   line.ms = Math.round(performance.now() - started);
   return line;
@@ -423,6 +429,7 @@ function judge(
   consumed: Consumed,
   reports: ProducerReport[],
   writes: Write[],
+  layout: Layout,
 ): void {
   const failures = line.failures;
   const tags = new Set<string>();
@@ -446,7 +453,10 @@ function judge(
       tags.add("payload-overlap");
       line.notes.push(`payload-overlap: ${wrong.reason} (read at [${wrong.start}, ${wrong.end}))`);
     } else {
-      fail("wrong-data", `${wrong.reason} (read at [${wrong.start}, ${wrong.end})${where(wrong)})`);
+      fail(
+        "wrong-data",
+        `${wrong.reason} (read at [${wrong.start}, ${wrong.end})${where(wrong, layout)})`,
+      );
     }
   }
   for (const d of consumed.duplicates) fail("duplicate-or-reordered", d);
@@ -520,18 +530,40 @@ function judge(
   line.categories = [first, ...new Set([outcome, ...tags].filter((t) => t !== first))];
 }
 
+/** Where the channel lay in its memory: its control block and its rings (read after the trial). */
+interface Layout {
+  ch: number;
+  rings: number[];
+}
+
+/** The rings on channel `ch`'s RINGS list (at most 1,000; from memory that may be corrupted). */
+function ringsOf(memory: WebAssembly.Memory, ch: number): number[] {
+  const i32 = new Int32Array(memory.buffer);
+  const rings: number[] = [];
+  for (let ring = i32[(ch + CORE.RINGS) >> 2]; ring > 0 && rings.length < 1000;) {
+    if (ring % 64 !== 0 || ring + CORE.RING_DATA > i32.length * 4) break;
+    rings.push(ring);
+    ring = i32[(ring + CORE.RING_ALL) >> 2];
+  }
+  return rings;
+}
+
 /**
  * Whether a wrong message's bytes lay inside ring data only (the issue's weaker rule: bytes from
- * the channel's own rings) or also covered the control block or a ring descriptor (rings start
- * at the first ring or at a page boundary).
+ * the channel's own rings) or also covered the arena's header, the control block or a ring
+ * descriptor.
  */
-function where(wrong: { start?: number; end?: number }): string {
+function where(wrong: { start?: number; end?: number }, layout: Layout): string {
   if (wrong.start === undefined || wrong.end === undefined) return "";
   const from = wrong.start - CORE.HEADER;
-  if (from < CORE.CONTROL_SIZE + CORE.RING_DATA) return ", over the control block or a descriptor";
-  for (let page = Math.floor(from / CORE.PAGE) * CORE.PAGE; page < wrong.end; page += CORE.PAGE) {
-    if (page !== 0 && page + CORE.RING_DATA > from && page < wrong.end) {
-      return ", over a page start (a ring descriptor, if a ring starts there)";
+  const overlaps = (at: number, bytes: number) => at < wrong.end! && at + bytes > from;
+  if (overlaps(0, CORE.ARENA_HEADER_SIZE)) return ", over the arena's header";
+  if (overlaps(layout.ch - CORE.BLOCK_HEADER, CORE.BLOCK_HEADER + CORE.CONTROL_SIZE)) {
+    return ", over the control block";
+  }
+  for (const ring of layout.rings) {
+    if (overlaps(ring - CORE.BLOCK_HEADER, CORE.BLOCK_HEADER + CORE.RING_DATA)) {
+      return ", over a ring descriptor";
     }
   }
   return ", inside ring data";

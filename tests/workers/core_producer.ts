@@ -6,8 +6,10 @@ import { CORE, instantiate, isOffset } from "../../src/_core.ts";
 import { fillPayload, recordLength } from "../_core_pattern.ts";
 
 self.onmessage = (event: MessageEvent) => {
-  const { memory, id, count } = event.data as {
+  const { memory, ch, gen, id, count } = event.data as {
     memory: WebAssembly.Memory;
+    ch: number;
+    gen: number;
     id: number;
     count: number;
   };
@@ -17,20 +19,20 @@ self.onmessage = (event: MessageEvent) => {
   for (let seq = 0; seq < count; seq++) {
     const length = recordLength(id, seq);
     let at: number;
-    while (!isOffset(at = core.reserve(0, length, id + 1))) {
+    while (!isOffset(at = core.reserve(ch, gen, length, id + 1))) {
       // FULL: the bound; NO_MEMORY: maxBytes reached while the consumer catches up; BUSY:
       // another producer is linking a new ring.
       if (at !== CORE.FULL && at !== CORE.NO_MEMORY && at !== CORE.BUSY) {
-        const check = at === CORE.CORRUPTED ? ` (check ${core.corrupted(0)})` : "";
+        const check = at === CORE.CORRUPTED ? ` (check ${core.corrupted(ch, gen)})` : "";
         throw new Error(`reserve failed with status ${at}${check}`);
       }
       spins++;
     }
     if (at + length > u8.length) u8 = new Uint8Array(memory.buffer);
     fillPayload(u8, at, length, id, seq);
-    core.commit(0, at, id + 1, length);
+    core.commit(ch, gen, at, id + 1, length);
   }
-  core.dropSender(0);
+  core.dropSender(ch, gen);
   self.postMessage({ id, spins });
   self.close();
 };

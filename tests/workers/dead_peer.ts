@@ -21,7 +21,14 @@ self.onmessage = (e: MessageEvent) => {
     // Adopt, then claim space as this sender's owner and never commit it: the state a producer
     // killed between reserve and commit leaves behind.
     keep(Sender.from<number>(handle));
-    const at = instantiate(handle.memory).reserve(0, 16, handle.claim[1]);
+    const at = instantiate(handle.memory).reserve(
+      handle.offset,
+      handle.generation,
+      16,
+      handle.claim[1],
+    );
+    // (Its claim keeps the channel's memory from going back to the arena: a dead thread's
+    // claim leaks, never reused under it.)
     if (at < 16) throw new Error(`reserve failed: ${at}`);
     // Where the claim is, as the library's senders record it for a terminator to find.
     Atomics.store(handle.lifeline, CLAIM_AT, at);

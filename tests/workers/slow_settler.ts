@@ -5,12 +5,14 @@ import { instantiate } from "../../src/_core.ts";
 import { HELD, SETTLED } from "../../src/_lifeline.ts";
 
 self.onmessage = (
-  e: MessageEvent<{ memory: WebAssembly.Memory; lifeline: Int32Array; ms: number }>,
+  e: MessageEvent<
+    { memory: WebAssembly.Memory; offset: number; gen: number; lifeline: Int32Array; ms: number }
+  >,
 ) => {
-  const { memory, lifeline, ms } = e.data;
+  const { memory, offset, gen, lifeline, ms } = e.data;
   self.postMessage("settling");
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-  instantiate(memory).closeReceiver(0);
+  instantiate(memory).closeReceiver(offset, gen);
   Atomics.store(lifeline, HELD, SETTLED);
   Atomics.notify(lifeline, HELD);
 };
