@@ -25,7 +25,7 @@ import {
 } from "./_wait.ts";
 import type { Codec } from "./codec/types.ts";
 import { RecvError } from "./errors.ts";
-import { brandEndClass, endCloneError, markEnd } from "./_brand.ts";
+import { brandEndClass, endCloneError } from "./_brand.ts";
 import { adopt, type AdoptOptions, type ReceiverHandle } from "./handle.ts";
 
 /** Options of {@linkcode Receiver.recv}. */
@@ -122,11 +122,16 @@ export class Receiver<T> {
       idle: () => this.#dropToken(),
       open: () => this.#end.open,
     });
-    markEnd(this, this.#end.mover(() => this.#pending.length, this.#codec as Codec<unknown>));
   }
 
   static {
-    brandEndClass(this.prototype);
+    brandEndClass(
+      this.prototype,
+      (end) =>
+        #end in end
+          ? end.#end.mover(() => end.#pending.length, end.#codec as Codec<unknown>)
+          : null,
+    );
   }
 
   static {

@@ -29,7 +29,7 @@ import {
 import type { Codec } from "./codec/types.ts";
 import { type DirectEncoder, directOf, encodeAside } from "./codec/_direct.ts";
 import { ArenaFullError, SendError } from "./errors.ts";
-import { brandEndClass, endCloneError, markEnd } from "./_brand.ts";
+import { brandEndClass, endCloneError } from "./_brand.ts";
 import { adopt, type AdoptOptions, type SenderHandle } from "./handle.ts";
 
 /** Options of {@linkcode Sender.send}. */
@@ -103,11 +103,16 @@ export class Sender<T> {
       attempt: (entry) => this.#sendPending(entry),
       open: () => this.#end.open,
     });
-    markEnd(this, this.#end.mover(() => this.#pending.length, this.#codec as Codec<unknown>));
   }
 
   static {
-    brandEndClass(this.prototype);
+    brandEndClass(
+      this.prototype,
+      (end) =>
+        #end in end
+          ? end.#end.mover(() => end.#pending.length, end.#codec as Codec<unknown>)
+          : null,
+    );
   }
 
   static {
