@@ -123,7 +123,8 @@ export let ringGen: i32 = 0;
  * records, allocated for `ch`. Sets `ringGen`.
  * @returns its capacity, or 0 if no valid ring of this channel is there.
  */
-export function capacityOf(ch: usize, ring: usize): i32 {
+// @ts-ignore: decorator
+@inline export function capacityOf(ch: usize, ring: usize): i32 {
   // A cached ring is the same ring while its check word and generation are: the arena never
   // frees a ring of a channel that a call is inside (see life.ts), and a ring freed and handed
   // out again has a new generation.
@@ -141,6 +142,11 @@ export function capacityOf(ch: usize, ring: usize): i32 {
     ringGen = genB;
     return capB;
   }
+  return validateRing(ch, ring);
+}
+
+/** `capacityOf` for a ring not in this instance's cache: validates it, and caches it. */
+function validateRing(ch: usize, ring: usize): i32 {
   if ((ring & 63) != 0 || ring < <usize>FIRST_OFFSET) return 0;
   if (!reach(<i64>ring + RING_DATA)) return 0;
   const capacity = load<i32>(ring + RING_CAPACITY);

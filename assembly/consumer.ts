@@ -45,7 +45,8 @@ let lastExtent: i32 = 0;
  * Consumer: the address of the record at HEAD, from this instance's view (see `consHead`),
  * checked against the memory. @returns it, or 0 after failing the channel.
  */
-export function headRecord(ch: usize, gen: i32): usize {
+// @ts-ignore: decorator
+@inline export function headRecord(ch: usize, gen: i32): usize {
   const ring = <usize>atomic.load<i32>(ch + CONS_RING);
   if (ch != consCh || gen != consGen) {
     // This instance starts consuming: take the ring and HEAD as the memory has them.
@@ -97,7 +98,8 @@ function enterRing(ch: usize, gen: i32, ring: usize): bool {
  * @returns its extent in bytes (> 0) for a committed record (message or padding), 0 for an
  * unfinished one (claimed, not written yet, or nothing claimed), -1 for a broken one.
  */
-export function extentOf(ch: usize, h: i64): i32 {
+// @ts-ignore: decorator
+@inline export function extentOf(ch: usize, h: i64): i32 {
   if (h == 0) return 0;
   if (!headerOk(h)) return -1;
   const size = <i32>h;
@@ -135,7 +137,8 @@ export function unpeek(ch: usize): void {
 }
 
 /** `peek`, inside. */
-function find(ch: usize, gen: i32): i32 {
+// @ts-ignore: decorator
+@inline function find(ch: usize, gen: i32): i32 {
   let noSenders = false;
   let hops = 0; // rings followed in this call
   // Each turn skips a record (at most capacity / 8 per ring) or moves to the next ring.
@@ -320,7 +323,8 @@ export function peekLength(): i32 {
  * @returns OK, or CORRUPTED when HEAD was written by somebody else (producers may have claimed
  * space that held unconsumed records meanwhile).
  */
-function skip(record: usize, extent: i32, dirty: i32): i32 {
+// @ts-ignore: decorator
+@inline function skip(record: usize, extent: i32, dirty: i32): i32 {
   // A committed record at HEAD, inside the ring (`extentOf` checked it); its dirty bytes in it.
   if (DEBUG) assert(record == consRing + RING_DATA + <i32>(consHead & (consCap - 1)));
   if (DEBUG) assert(extent > 0 && (extent & (ALIGN - 1)) == 0 && withinRing(extent));
@@ -353,7 +357,8 @@ export function release(ch: usize, gen: i32): i32 {
 }
 
 /** `release`, inside. */
-function consume(ch: usize, gen: i32): i32 {
+// @ts-ignore: decorator
+@inline function consume(ch: usize, gen: i32): i32 {
   // Right after this instance's `peek`, which checked the flag, the ring and HEAD — unless the
   // codec's user code used another channel of this arena in between (this instance's views are
   // one per thread and memory): then check everything again.

@@ -22,7 +22,7 @@ import { consHead, consRing, extentOf, headRecord, wipedHeader } from "./consume
 import { payloadOk, unadmit } from "./producer";
 import { wake } from "./wait";
 import {
-  enterConsumer, enterProducer, gateIn, gateOut, leaveConsumer, leaveProducer,
+  closeSide, enterConsumer, enterProducer, gateIn, gateOut, leaveConsumer, leaveProducer,
 } from "./life";
 
 // ── Senders and the receiver
@@ -45,7 +45,10 @@ export function dropSender(ch: usize, gen: i32): i32 {
   const status = gateIn(ch, gen, PROD_CALLS);
   if (status != OK) return status;
   const left = atomic.sub<i32>(ch + SENDERS, 1) - 1;
-  if (left <= 0) wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+  if (left <= 0) {
+    wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+    closeSide(ch);
+  }
   gateOut(ch, PROD_CALLS);
   return OK;
 }
@@ -61,6 +64,7 @@ export function closeReceiver(ch: usize, gen: i32): i32 {
   // Publishes the disconnection: later reserves fail with DISCONNECTED.
   atomic.store<i32>(ch + RECEIVER, 0);
   wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+  closeSide(ch);
   gateOut(ch, CONS_CALLS);
   return OK;
 }

@@ -125,7 +125,9 @@ export const NEXT_OWNER: i32 = 384;
 export const OWNER_MASK: i32 = 0xffff;
 export const CONTROL_SIZE: i32 = 512;
 /** Low half of an in-call word: the number of calls inside. */
-export const CALLS_COUNT: i64 = 0x3fffffff;
+export const CALLS_COUNT: i64 = 0x1fffffff;
+/** Low half of an in-call word: set once both sides are closed (the last call out destroys). */
+export const CALLS_CLOSING: i64 = 0x20000000;
 /** Low half of an in-call word: set once the channel is destroyed (no call enters again). */
 export const CALLS_DEAD: i64 = 0x40000000;
 

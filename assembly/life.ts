@@ -7,8 +7,8 @@
 // A channel is named by its control block `ch` and that block's generation `gen`: an end
 // carries both. The control block has two in-call words, PROD_CALLS on the producers' line and
 // CONS_CALLS on the consumer's, each an i64: a tag (high half: gen + 1, so that a zero block, or
-// one handed out again, never matches) and the number of calls inside (low half), or
-// CALLS_DEAD once the channel is destroyed. Every call enters by a CAS of its side's word from
+// one handed out again, never matches) and the number of calls inside (low half), with
+// CALLS_CLOSING once both sides are closed and CALLS_DEAD once the channel is destroyed. Every call enters by a CAS of its side's word from
 // (tag, n) to (tag, n + 1) with the tag of its end's generation, and leaves by subtracting 1;
 // a thread holding a stale `ch` (its end was settled by another thread while it ran on, or the
 // memory was overwritten) fails that CAS and touches nothing else (STALE). The arena's contract
@@ -21,20 +21,22 @@
 // until its `release` (or `unpeek`): the payload is decoded between them.
 //
 // ## Destruction
-// The last call to leave once both sides are closed (RECEIVER is 0 and no sender is counted:
-// both only ever go down) destroys the channel: it marks PROD_CALLS, then CONS_CALLS, dead by a
-// CAS from (tag, 0), which fails while a call is inside (that call tries again as it leaves),
-// and only then gives the rings (the RINGS list) and last the control block back to the arena
-// (`arenaFree`: zeroed, a new generation). So a ring passes to another channel only once no
-// thread can still claim in it (rule 4): the instant between a producer's check of its ring and
-// its CAS on TAIL lies inside a call. Until then retired rings stay on the channel's FREE_RINGS
-// list. A thread that dies inside a call (Node and Bun stop a worker between any two
+// The call that closes the second side (the last sender dropped with the receiver closed, or
+// the receiver closed with no sender left: both only ever go down) sets CALLS_CLOSING in both
+// words, and the last call to leave after that destroys the channel — seen in the word its
+// leaving returns, so that a leave reads nothing more. It marks PROD_CALLS, then CONS_CALLS,
+// dead by a CAS from (tag, CLOSING, 0), which fails while a call is inside (that call tries again
+// as it leaves), and only then gives the rings (the RINGS list) and last the control block back
+// to the arena (`arenaFree`: zeroed, a new generation). So a ring passes to another channel only
+// once no thread can still claim in it (rule 4): the instant between a producer's check of its
+// ring and its CAS on TAIL lies inside a call. Until then retired rings stay on the channel's
+// FREE_RINGS list. A thread that dies inside a call (Node and Bun stop a worker between any two
 // instructions) keeps the count above 0 for ever: the channel's blocks are never freed — a leak,
 // never a reuse under a live claim. A channel whose memory was found corrupted keeps its blocks
 // too (its lists cannot be trusted; the arena's contract would free what validates): a leak.
 
 import {
-  ADMITTED, ARENA, BOUND, CALLS_COUNT, CALLS_DEAD, CONFIG_CHECK, CONS_CALLS, CONS_CHECK, CONS_RING,
+  ADMITTED, ARENA, BOUND, CALLS_CLOSING, CALLS_COUNT, CALLS_DEAD, CONFIG_CHECK, CONS_CALLS, CONS_CHECK, CONS_RING,
   CORRUPT, CORRUPTED, FIRST_OFFSET, FIRST_RING, ID, INVALID, LAYOUT_VERSION, MAGIC, MAGIC_VALUE,
   MAX_BYTES, MAX_INITIAL_CAPACITY, MAX_STORAGE, MIN_CAPACITY, OK, PROD_CALLS, PROD_RING, RECEIVED,
   RECEIVER, RECV_WAITING, RING_ALL, RINGS, SENDERS, SPIN_LIMIT, STALE, STORAGE, VERSION,
@@ -128,7 +130,9 @@ export function create(a: usize, bound: u32, maxBytes: u32, initialCapacity: i32
   let w = atomic.load<i64>(at);
   for (let turn = 0; turn < SPIN_LIMIT; turn++) {
     // Another tag, dead, or every bit of the count set (a word written over).
-    if ((w & ~CALLS_COUNT) != tag || (w & CALLS_COUNT) == CALLS_COUNT) return STALE;
+    if ((w & ~(CALLS_COUNT | CALLS_CLOSING)) != tag || (w & CALLS_COUNT) == CALLS_COUNT) {
+      return STALE;
+    }
     const seen = atomic.cmpxchg<i64>(at, w, w + 1);
     if (seen == w) return OK;
     w = seen;
@@ -146,10 +150,22 @@ export function create(a: usize, bound: u32, maxBytes: u32, initialCapacity: i32
   const old = atomic.sub<i64>(ch + word, 1);
   const n = old & CALLS_COUNT;
   if (n == 1) {
-    if (closed(ch)) tryDestroy(ch, <i32>(old >>> 32));
+    if ((old & CALLS_CLOSING) != 0) tryDestroy(ch, <i32>(old >>> 32));
   } else if (n == 0) {
     fail(ch, 41); // left more often than entered: the word was written over
   }
+}
+
+/**
+ * For a call inside that has just closed a side (dropped a sender, or closed the receiver): if
+ * both are closed now, marks both in-call words CALLS_CLOSING, so that the last call to leave
+ * destroys the channel. Of two calls closing the two sides at once, one at least sees the other's
+ * close (each closes, then looks at the other side).
+ */
+export function closeSide(ch: usize): void {
+  if (atomic.load<i32>(ch + RECEIVER) != 0 || atomic.load<i32>(ch + SENDERS) > 0) return;
+  atomic.or<i64>(ch + PROD_CALLS, CALLS_CLOSING);
+  atomic.or<i64>(ch + CONS_CALLS, CALLS_CLOSING);
 }
 
 /** Enters on the producer side and checks the channel (see `enter` in channel.ts). */
@@ -199,19 +215,13 @@ export function condemn(a: usize, ch: usize, gen: i32): i32 {
 
 // ── Destroying
 
-/** Whether both sides are closed: the receiver, and every sender (both only ever go down). */
-// @ts-ignore: decorator
-@inline function closed(ch: usize): bool {
-  return atomic.load<i32>(ch + RECEIVER) == 0 && atomic.load<i32>(ch + SENDERS) <= 0;
-}
-
 /**
  * Destroys channel `ch` (in-call tag `tag`, both sides closed) if no call is inside: marks both
- * in-call words dead, each by a CAS from (tag, 0), and frees its blocks. A call inside keeps its
- * word from (tag, 0): it tries again as it leaves.
+ * in-call words dead, each by a CAS from (tag, CLOSING, 0), and frees its blocks. A call inside
+ * keeps its word from (tag, CLOSING, 0): it tries again as it leaves.
  */
 function tryDestroy(ch: usize, tag: i32): void {
-  const live = <i64><u32>tag << 32;
+  const live = (<i64><u32>tag << 32) | CALLS_CLOSING;
   const dead = live | CALLS_DEAD;
   for (let turn = 0; turn < SPIN_LIMIT; turn++) {
     // Once dead, no call enters the producer side; one of the destroyers wins this CAS.
@@ -282,7 +292,8 @@ export function corrupt(ch: usize, gen: i32): i32 {
  */
 export function corrupted(ch: usize, gen: i32): i32 {
   if (!blockOk(ch)) return -INVALID;
-  if ((atomic.load<i64>(ch + PROD_CALLS) & ~(CALLS_COUNT | CALLS_DEAD)) != tagOf(gen)) {
+  const w = atomic.load<i64>(ch + PROD_CALLS);
+  if ((w & ~(CALLS_COUNT | CALLS_CLOSING | CALLS_DEAD)) != tagOf(gen)) {
     return -STALE;
   }
   return atomic.load<i32>(ch + CORRUPT);

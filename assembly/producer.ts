@@ -118,7 +118,8 @@ export function reserve(ch: usize, gen: i32, length: i32, owner: i32): i32 {
 }
 
 /** `reserve`, inside. */
-function claim(ch: usize, length: i32, owner: i32): i32 {
+// @ts-ignore: decorator
+@inline function claim(ch: usize, length: i32, owner: i32): i32 {
   if (atomic.load<i32>(ch + RECEIVER) == 0) return DISCONNECTED;
   if (length < 0 || length > MAX_LENGTH) return TOO_LARGE;
   const status = admit(ch);
@@ -316,7 +317,8 @@ export function commit(ch: usize, gen: i32, payload: usize, owner: i32, length: 
 }
 
 /** `commit`, inside. */
-function publish(ch: usize, gen: i32, payload: usize, owner: i32, length: i32): i32 {
+// @ts-ignore: decorator
+@inline function publish(ch: usize, gen: i32, payload: usize, owner: i32, length: i32): i32 {
   if (attached(ch, gen) != OK) return CORRUPTED;
   if (!payloadOk(payload)) return INVALID;
   const record = payload - HEADER;
