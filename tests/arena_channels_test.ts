@@ -153,6 +153,10 @@ Deno.test("channels of this arena used by workers, ends coming and going: all co
       fromWorker.close();
       await finished;
     }
+    // The worker closes its ends as its handler's `using` scope ends, just after saying "done".
+    for (let i = 0; i < 500 && inUse(defaultMapped()) !== before; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     assert.equal(inUse(defaultMapped()), before);
   } finally {
     w.terminate();
