@@ -7,6 +7,9 @@
  * - **idle**: 10,000 live channels, nothing sent (and, `used`, one message sent and received on
  *   each): resident memory and address space per channel, from `/proc/self/status` (VmRSS,
  *   VmSize) in a fresh process (targets: ≤ 16 KiB RSS, ≤ 1 MiB address space per channel).
+ * - **settle**: a plain worker adopts the receivers of 3,000 channels, then is terminated:
+ *   `terminate()` settles the 3,000 ends (the senders see the receivers closed) — one core
+ *   instance for the one memory, not one per channel.
  * - **ulimit**: 1,000 live channels in a process limited to 64 GiB of address space
  *   (`ulimit -v 67108864`, in a subshell), which must not crash; and, for comparison, the same
  *   with `{ isolated: true }` channels (a memory of their own each, as every channel had before:
@@ -112,6 +115,29 @@ function roundTrips(count: number): number {
   return us;
 }
 
+/** Milliseconds `terminate()` takes to settle `n` receivers a worker adopted (median of 5). */
+async function settle(n: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const pairs = Array.from({ length: n }, () => channel<number>());
+    const worker = new Worker(new URL("./workers/adopt_all.ts", import.meta.url), {
+      type: "module",
+    });
+    await new Promise((resolve) => {
+      worker.onmessage = resolve;
+      worker.postMessage(pairs.map(([, rx]) => rx.transfer()));
+    });
+    const t0 = performance.now();
+    worker.terminate();
+    times.push(performance.now() - t0);
+    for (const [tx] of pairs) {
+      if (!tx.isDisconnected) throw new Error("a receiver was not settled");
+      tx.close();
+    }
+  }
+  return times;
+}
+
 async function child(args: string[], ulimitKiB?: number): Promise<Record<string, unknown>> {
   const deno = Deno.execPath();
   const run = [deno, "run", "-A", "--v8-flags=--expose-gc", SELF, ...args];
@@ -170,6 +196,13 @@ async function main(): Promise<void> {
           : `failed: ${JSON.stringify(r)}`),
     );
   }
+
+  // Settlement of the ends a terminated worker held.
+  const settled = await settle(quick ? 300 : 3000);
+  console.log(
+    `${quick ? 300 : 3000} receivers settled by terminate(): ${median(settled).toFixed(1)} ms ` +
+      `(runs ${settled.map((v) => v.toFixed(1))})`,
+  );
 
   // Live channels under a 64 GiB address-space limit.
   const ulimit = 67108864;
