@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import {
   ArenaFullError,
   channel,
+  ChannelCorruptedError,
   Receiver,
   type ReceiverHandle,
   RecvError,
@@ -315,6 +316,27 @@ Deno.test("an arena whose memory cannot grow below its cap: ArenaFullError, limi
   );
   tx.close();
   rx.close();
+});
+
+Deno.test("an arena found corrupted: every channel in it is, and says so; other arenas work", () => {
+  const view = createArena(64 * CORE.PAGE);
+  const [tx, rx] = inArena(view, 1 << 20);
+  const [tx2, rx2] = inArena(view, 1 << 20);
+  tx.sendSync(1);
+  view.core.arenaCorrupt(ARENA); // as a check of the arena's own bookkeeping does
+  for (const call of [() => rx.recvSync(), () => tx2.sendSync(2), () => rx2.tryRecv()]) {
+    assert.throws(call, (e: unknown) => {
+      assert.ok(e instanceof ChannelCorruptedError, String(e));
+      assert.match(e.message, /the arena of channels it lives in was overwritten/);
+      return true;
+    });
+  }
+  for (const end of [tx, rx, tx2, rx2]) end.close(); // close() never throws
+  const [ok, okRx] = channel<number>();
+  ok.sendSync(3);
+  assert.equal(okRx.recvSync(), 3);
+  ok.close();
+  okRx.close();
 });
 
 // ── The workloads of bench/cheap_channels.ts, small, never timed.
