@@ -8,7 +8,7 @@ import {
   ArenaFullError,
   channel,
   ChannelCorruptedError,
-  Receiver,
+  type Receiver,
   type ReceiverHandle,
   RecvError,
   Sender,
