@@ -171,7 +171,12 @@ export class SharedChannel {
    * This thread's connection to the channel at `offset` (of `generation`) in `memory`, which
    * came from another thread: validated by `validate()` before use.
    */
-  static open(memory: WebAssembly.Memory, offset: number, generation: number, id: number) {
+  static open(
+    memory: WebAssembly.Memory,
+    offset: number,
+    generation: number,
+    id: number,
+  ): SharedChannel {
     return new SharedChannel(mapped(memory), offset, generation, id);
   }
 

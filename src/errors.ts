@@ -111,8 +111,10 @@ export class RecvError extends Error {
  * holds one of its ends (any end carries the whole memory) wrote over its control words or
  * record headers. The channel is unusable from then on, in every thread: every later call on
  * either end throws (or rejects with) this error, except `close()`, which never throws. Other
- * channels are unaffected. Messages already received are unaffected; none is delivered from
- * outside the channel's own rings.
+ * channels are unaffected — unless what was written over is the bookkeeping of the arena the
+ * channels share (see `channel()`): then every channel in that arena is unusable, and the message
+ * says so. Messages already received are unaffected; none is delivered from outside the
+ * channel's own rings.
  *
  * @example Telling corruption from disconnection
  * ```ts
