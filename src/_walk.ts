@@ -4,7 +4,9 @@
  * once, so cycles and shared references cost nothing extra), used by `spawn` on both sides and
  * by the Deno worker wrapper. Internal.
  *
- * The walk follows what `structuredClone` copies: array elements, own enumerable properties of
+ * The walk follows what `structuredClone` copies: an array's elements and its other own
+ * enumerable properties (`a.extra = …`, which the clone keeps), read with one `Object.values`
+ * so that a sparse array costs what is in it, not its `length`; own enumerable properties of
  * other objects, `Map` keys and values, `Set` members. It does not look inside typed arrays,
  * `DataView`s and `ArrayBuffer`s (their elements are numbers), nor at non-enumerable properties.
  *
@@ -21,7 +23,7 @@ export interface Found {
 
 const { isArray } = Array;
 const { isView } = ArrayBuffer;
-const { hasOwn, getPrototypeOf, keys: objectKeys } = Object;
+const { hasOwn, getPrototypeOf, keys: objectKeys, values: objectValues } = Object;
 const ObjectPrototype = Object.prototype;
 
 /** @returns whether `value` has the shape of a handle (its fields are checked on adoption). */
@@ -47,6 +49,7 @@ export function find(root: unknown): Found | null {
     const value = stack.pop();
     if (typeof value !== "object" || value === null || seen.has(value)) continue;
     const proto = getPrototypeOf(value);
+    let items: unknown[];
     if (proto === ObjectPrototype) {
       // The common case first: a plain object (a handle is one too).
       if (isHandleShape(value)) {
@@ -54,6 +57,7 @@ export function find(root: unknown): Found | null {
         seen.add(value);
         continue;
       }
+      // `Object.keys` and keyed reads: half what `Object.values` costs on a small object.
       const keys = objectKeys(value);
       let inner = false;
       for (let i = 0; i < keys.length; i++) {
@@ -65,17 +69,11 @@ export function find(root: unknown): Found | null {
         }
         stack.push(item);
       }
+      continue;
     } else if (isArray(value)) {
-      let inner = false;
-      for (let i = 0; i < value.length; i++) {
-        const item = value[i];
-        if (typeof item !== "object" || item === null) continue;
-        if (!inner) {
-          inner = true;
-          seen.add(value);
-        }
-        stack.push(item);
-      }
+      // Elements (holes skipped), then the other properties: the only way to see those is to
+      // enumerate, and `Object.values` does it without turning indices into strings.
+      items = objectValues(value);
     } else if (isView(value) || value instanceof ArrayBuffer) {
       continue;
     } else {
@@ -93,6 +91,17 @@ export function find(root: unknown): Found | null {
           if (hasOwn(value, key)) stack.push((value as Record<string, unknown>)[key]);
         }
       }
+      continue;
+    }
+    let inner = false;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (typeof item !== "object" || item === null) continue;
+      if (!inner) {
+        inner = true;
+        seen.add(value);
+      }
+      stack.push(item);
     }
   }
   return found;
@@ -162,7 +171,8 @@ export function substitute(root: unknown, replace: ReadonlyMap<object, unknown>)
 
 function forEachChild(container: object, each: (child: unknown) => void): void {
   if (isArray(container)) {
-    for (let i = 0; i < container.length; i++) each(container[i]);
+    const items = objectValues(container); // not to `length`: a sparse array has few
+    for (let i = 0; i < items.length; i++) each(items[i]);
   } else if (container instanceof Map) {
     for (const [k, v] of container) {
       each(k);

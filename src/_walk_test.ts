@@ -58,3 +58,46 @@ Deno.test("substitute: copies only the paths to replaced objects, keeps identity
   assert.ok(!(1 in out));
   assert.equal((out as unknown as Record<string, unknown>).extra, 0);
 });
+
+// ── What structuredClone copies, and only that (review of the walk) ───────────────────────
+
+const X = { replaced: true };
+
+Deno.test("find and substitute: an array's other own properties, which structuredClone keeps", () => {
+  const [tx, rx] = channel<number>();
+  const list: unknown[] = [1, { a: 1 }];
+  (list as unknown as Record<string, unknown>).extra = { tx };
+  assert.deepEqual(Object.keys(structuredClone(list)), ["0", "1", "extra"], "the premise");
+  assert.deepEqual(find({ list })?.ends, [tx]);
+  const target = { t: 1 };
+  const holey: unknown[] = [, "b", ,];
+  (holey as unknown as Record<string, unknown>).extra = [target];
+  const out = substitute({ holey }, new Map([[target, X]])) as { holey: unknown[] };
+  assert.notEqual(out.holey, holey);
+  assert.equal(out.holey.length, 3);
+  assert.deepEqual(Object.keys(out.holey), ["1", "extra"], "holes stay holes");
+  assert.deepEqual((out.holey as unknown as Record<string, unknown>).extra, [X]);
+  assert.deepEqual((holey as unknown as Record<string, unknown>).extra, [target], "unchanged");
+  tx.close();
+  rx.close();
+});
+
+Deno.test("find and substitute: a sparse array costs what it holds, not its length", () => {
+  const [tx, rx] = channel<number>();
+  const target = { t: 1 };
+  const sparse: unknown[] = [];
+  sparse.length = 2 ** 31;
+  sparse[5] = target;
+  sparse[2 ** 30] = [{ tx }];
+  const t0 = performance.now();
+  assert.deepEqual(find(sparse)?.ends, [tx]);
+  const out = substitute(sparse, new Map([[target, X]])) as unknown[];
+  const ms = performance.now() - t0;
+  assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+  assert.equal(out.length, 2 ** 31);
+  assert.deepEqual(Object.keys(out), ["5", String(2 ** 30)], "holes stay holes");
+  assert.equal(out[5], X);
+  assert.equal(out[2 ** 30], sparse[2 ** 30], "what leads to no replacement is shared");
+  tx.close();
+  rx.close();
+});

@@ -294,6 +294,14 @@ for (
       "m",
       "k",
     ]],
+    // structuredClone copies these too (the walk once did not look there).
+    ["in an array's other property", (h: unknown) => ({ a: Object.assign([1], { h }) }), [
+      "a",
+      "h",
+    ]],
+    ["far into a sparse array", (h: unknown) => Object.assign(new Array(2 ** 31), { 7: h }), [
+      "7",
+    ]],
   ] as const
 ) {
   Deno.test(`a receiver posted ${name} to a plain worker is settled when it is terminated`, async () => {
