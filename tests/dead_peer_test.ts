@@ -299,6 +299,10 @@ for (
       "a",
       "h",
     ]],
+    ["as an Error's cause", (h: unknown) => ({ e: new Error("e", { cause: h }) }), [
+      "e",
+      "cause",
+    ]],
     ["far into a sparse array", (h: unknown) => Object.assign(new Array(2 ** 31), { 7: h }), [
       "7",
     ]],

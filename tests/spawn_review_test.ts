@@ -1,7 +1,7 @@
 // Regressions found by reviewing spawn (issue 12), with the library as a user gets it on Deno:
 // the workaround's wrappers on Worker.prototype installed (tests/spawn_test.ts runs without).
 import assert from "node:assert/strict";
-import { channel, type Codec, RecvError, SendError, spawn } from "../mod.ts";
+import { channel, type Codec, RecvError, Sender, SendError, spawn } from "../mod.ts";
 
 const misc = new URL("./spawn/misc.ts", import.meta.url);
 
@@ -213,5 +213,27 @@ Deno.test("an error a spawned worker leaves unhandled: join() rejects with it, c
   await assert.rejects(
     within(spawn(misc, uncloneable).join()),
     (e) => e instanceof DOMException && e.name === "DataCloneError",
+  );
+});
+
+Deno.test("ends in an array's other property, an Error's cause, a sparse array arrive adopted", async () => {
+  const [tx, rx] = channel<string>();
+  const list = Object.assign([1, 2], { extra: tx.clone() });
+  const error = new TypeError("bad", { cause: { tx: tx.clone() } });
+  const sparse: unknown[] = [];
+  sparse.length = 2 ** 31;
+  sparse[2 ** 30] = tx;
+  const job = spawn(misc, { mode: "hidden", list, error, sparse });
+  assert.throws(() => tx.sendSync("here"), /transferred/, "moved");
+  assert.equal(await job.join(), "hidden");
+  assert.deepEqual([rx.recvSync(), rx.recvSync(), rx.recvSync()], [
+    "extra beside 2 elements",
+    "cause of a TypeError: bad",
+    `1 of ${2 ** 31} in a sparse array`,
+  ]);
+  assert.deepEqual(rx.tryRecv(), { state: "disconnected" }, "closed when the function returned");
+  assert.ok(
+    (error.cause as { tx: unknown }).tx instanceof Sender,
+    "the caller's data is unchanged",
   );
 });

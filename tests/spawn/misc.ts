@@ -21,6 +21,19 @@ export default async function (data: Data): Promise<unknown> {
       tx.sendSync(`got ${rx.recvSync()}`);
       return "deep";
     }
+    case "hidden": {
+      // Ends that only a walk of all structuredClone copies finds: an array's other property,
+      // an Error's cause, an element far into a sparse array.
+      const list = data.list as number[] & { extra: Sender<string> };
+      list.extra.sendSync(`extra beside ${list.length} elements`);
+      const error = data.error as Error & { cause: { tx: Sender<string> } };
+      error.cause.tx.sendSync(`cause of a ${error.name}: ${error.message}`);
+      const sparse = data.sparse as Sender<string>[];
+      sparse[2 ** 30].sendSync(
+        `${Object.keys(sparse).length} of ${sparse.length} in a sparse array`,
+      );
+      return "hidden";
+    }
     case "point":
       (data.tx as Sender<Point>).sendSync({ x: 1.5, y: -2 });
       void point; // imported for its registration
