@@ -9,7 +9,7 @@ import { foreignVersion, moverOf } from "./_brand.ts";
 import { VERSION } from "./_version.ts";
 import type { Lifelined } from "./_lifeline.ts";
 import { abandon } from "./_settlement.ts";
-import { find, substitute } from "./_walk.ts";
+import { droppedProblem, find, substitute } from "./_walk.ts";
 import { disarm, DOWN, type EndHandle, UP, type Way } from "./handle.ts";
 
 export { DOWN, UP, type Way };
@@ -28,10 +28,14 @@ export interface Prepared {
  * those: see `adoptMoved`), and
  * a function that marks the ends moved, to call once the data is posted: if posting throws,
  * `abort` forgets the handles and nothing has moved.
- * @throws {TypeError} an end cannot move.
+ * @throws {TypeError} an end cannot move, or an end or a handle is where `structuredClone`
+ * drops it (see _walk.ts): it would never arrive.
  */
 export function prepareEnds(data: unknown, action: string, way: Way): Prepared {
   const found = find(data);
+  if (found !== null && found.dropped.length > 0) {
+    throw new TypeError(`${action}: ${droppedProblem(found.dropped[0])}`);
+  }
   if (found === null || found.ends.length === 0) {
     return { data, commit: () => {}, abort: () => {} };
   }

@@ -42,7 +42,7 @@ import {
 import { endCloneError } from "./_brand.ts";
 import { SharedChannel } from "./_shared_channel.ts";
 import { report, spawned, uncut } from "./_thread.ts";
-import { find } from "./_walk.ts";
+import { droppedProblem, find } from "./_walk.ts";
 import { nap } from "./_wait.ts";
 
 /** Longest wait for another thread to finish settling (it runs synchronous code: microseconds). */
@@ -74,11 +74,18 @@ export function track(handle: object): void {
  * here, it is held under a fresh lifeline (see `claim`).
  * @returns the handles, for the poster to settle when that worker ends.
  * @throws {DOMException} `DataCloneError` if the message holds a live end (`structuredClone`
- * would make it `{}`: `transfer()` was forgotten).
+ * would make it `{}`: `transfer()` was forgotten), or an end or a handle where
+ * `structuredClone` drops it (see _walk.ts: it would never arrive).
  */
 export function handlesFor(message: unknown): Lifelined[] {
   const found = find(message);
   if (found === null) return [];
+  if (found.dropped.length > 0) {
+    throw new DOMException(
+      `Cannot post this message: ${droppedProblem(found.dropped[0])}`,
+      "DataCloneError",
+    );
+  }
   if (found.ends.length > 0) throw endCloneError();
   const list: Lifelined[] = [];
   for (const value of found.handles) {

@@ -27,9 +27,14 @@
  * its `URL`, `Request`, `Headers`… only as the value posted itself: inside one, it copies them as
  * ordinary objects, and so they are walked.)
  *
- * The clone drops the own properties of the objects it copies from internal data
- * (`date.tx = tx`), of `Map`s and `Set`s, and of an Error but its `cause`: the walk does not
- * look there either.
+ * **What the clone drops**: the own properties of the objects it copies from internal data
+ * (`date.tx = tx`), of `Map`s and `Set`s, and of an Error but its `cause`. An end or a handle
+ * held only there would silently not arrive: a live end would stay open here while its owner
+ * believes it moved, and its peer would wait for ever. So `find` looks there too (except in
+ * typed arrays: that would mean going through their elements) and reports what it finds there
+ * as `dropped`, and every caller refuses to post it: `spawn` (and a spawned worker's result)
+ * with a `TypeError`, the Deno wrapper with a `DataCloneError`, as it does for a live end. What
+ * is also reachable through a place the clone copies counts as copied.
  *
  * **Copies**: `substitute` copies a container as `structuredClone` would, so that posting the
  * copy gives what posting the original gives, apart from what was replaced: an ordinary object
@@ -64,10 +69,19 @@ import {
   setForEach,
 } from "./codec/structured/intrinsics.ts";
 
+/** An end or a handle met only where `structuredClone` drops what it holds. */
+export interface Dropped {
+  value: object;
+  /** Where, in words: "a property of a Date". */
+  where: string;
+}
+
 /** What the walk found: live end objects, handles, in the order met (each once). */
 export interface Found {
   ends: object[];
   handles: object[];
+  /** Ends and handles held only where `structuredClone` drops them (see the module doc). */
+  dropped: Dropped[];
 }
 
 const { isArray } = Array;
@@ -75,6 +89,7 @@ const { isView } = ArrayBuffer;
 const {
   defineProperty,
   getOwnPropertyDescriptor,
+  getOwnPropertyNames,
   getPrototypeOf,
   hasOwn,
   keys: objectKeys,
@@ -82,6 +97,7 @@ const {
   values: objectValues,
 } = Object;
 const ObjectPrototype = Object.prototype;
+const objectToString = ObjectPrototype.toString;
 // deno-lint-ignore no-explicit-any
 const G = globalThis as any;
 /**
@@ -99,6 +115,12 @@ export function isHandleShape(value: object): boolean {
   const protocol = (value as { protocol?: unknown }).protocol;
   return protocol === PROTOCOL ||
     (typeof protocol === "string" && protocol.startsWith("@wasmring/mpsc@"));
+}
+
+/** @returns what is wrong with posting `dropped`, as the end of an error message. */
+export function droppedProblem(dropped: Dropped): string {
+  return `a channel ${isEnd(dropped.value) ? "end" : "handle"} is held by ${dropped.where}, ` +
+    "which structuredClone does not copy, so it would never arrive";
 }
 
 // ── What structuredClone does with an object ───────────────────────────────────────────────
@@ -214,16 +236,30 @@ function kindOf(o: object): number {
   return ORDINARY;
 }
 
+/** `o` in words, for a message: "a Date", "an Error". */
+function describe(o: object): string {
+  let tag: string;
+  try {
+    tag = objectToString.call(o).slice(8, -1);
+  } catch {
+    tag = "Object";
+  }
+  return `${/^[AEIOU]/.test(tag) ? "an" : "a"} ${tag}`;
+}
+
 // ── find ───────────────────────────────────────────────────────────────────────────────────
 
 interface Walk {
   found: Found | null;
   seen: Set<object>;
   stack: unknown[];
+  /** Objects held where the clone drops them, with where: walked once the rest is. */
+  lost: Dropped[] | null;
 }
 
 /**
- * Walks `root` and reports every channel end object and every handle in it.
+ * Walks `root` and reports every channel end object and every handle in it, and every one held
+ * only where `structuredClone` drops it.
  * @returns null when there are none (the common case: nothing allocated but the walk's own
  * stack and visited set), else what was found.
  */
@@ -231,13 +267,24 @@ export function find(root: unknown): Found | null {
   if (typeof root !== "object" || root === null) return null;
   // Only objects with objects inside are remembered (a cycle needs one): a leaf object met
   // twice is looked at twice, which costs less than remembering every object.
-  const walk: Walk = { found: null, seen: new Set(), stack: [root] };
-  walkFrom(walk);
+  const walk: Walk = { found: null, seen: new Set(), stack: [root], lost: null };
+  walkFrom(walk, null);
+  // What the clone drops, last: an object also reachable by a path it copies was seen by now.
+  const lost = walk.lost;
+  if (lost !== null) {
+    for (let i = 0; i < lost.length; i++) {
+      walk.stack.push(lost[i].value);
+      walkFrom(walk, lost[i].where);
+    }
+  }
   return walk.found;
 }
 
-/** Walks what is on `walk.stack`. */
-function walkFrom(walk: Walk): void {
+/**
+ * Walks what is on `walk.stack`: in a place the clone copies (`where` null), or in one it drops
+ * (`where` says which).
+ */
+function walkFrom(walk: Walk, where: string | null): void {
   const { seen, stack } = walk;
   while (stack.length > 0) {
     const value = stack.pop();
@@ -248,7 +295,7 @@ function walkFrom(walk: Walk): void {
       // reads: half what `Object.values` costs on a small object.
       if (isHandleShape(value)) {
         seen.add(value);
-        note(walk, value, false);
+        note(walk, value, false, where);
         continue;
       }
       const keys = objectKeys(value);
@@ -273,8 +320,8 @@ function walkFrom(walk: Walk): void {
       continue; // typed arrays and DataViews, often many: their bytes are all the clone copies
     } else {
       seen.add(value);
-      if (isEnd(value)) note(walk, value, true);
-      else walkExotic(walk, value);
+      if (isEnd(value)) note(walk, value, true, where);
+      else walkExotic(walk, value, where);
       continue;
     }
     let inner = false;
@@ -290,37 +337,59 @@ function walkFrom(walk: Walk): void {
   }
 }
 
-/** Records the end or handle `value`. */
-function note(walk: Walk, value: object, end: boolean): void {
-  const found = walk.found ??= { ends: [], handles: [] };
-  if (end) found.ends.push(value);
+/** Records the end or handle `value`, met in a copied place (`where` null) or a dropped one. */
+function note(walk: Walk, value: object, end: boolean, where: string | null): void {
+  const found = walk.found ??= { ends: [], handles: [], dropped: [] };
+  if (where !== null) found.dropped.push({ value, where });
+  else if (end) found.ends.push(value);
   else found.handles.push(value);
 }
 
 /** Walks an object that is neither a plain object nor an array (nor a Proxy of one) nor an end. */
-function walkExotic(walk: Walk, value: object): void {
+function walkExotic(walk: Walk, value: object, where: string | null): void {
   const stack = walk.stack;
   switch (exoticKind(value)) {
     case ORDINARY: {
-      if (isHandleShape(value)) return note(walk, value, false);
+      if (isHandleShape(value)) return note(walk, value, false, where);
       const keys = objectKeys(value);
       for (let i = 0; i < keys.length; i++) stack.push((value as Record<string, unknown>)[keys[i]]);
       return;
     }
     case MAP:
       mapForEach.call(value, (v: unknown, k: unknown) => void stack.push(k, v));
-      return;
+      break;
     case SET:
       setForEach.call(value, (v: unknown) => void stack.push(v));
-      return;
+      break;
     case ERROR: {
       const cause = getOwnPropertyDescriptor(value, "cause");
       if (cause !== undefined && "value" in cause) stack.push(cause.value);
+      // Dropped: every other own property (message and name become strings), and a stack
+      // that is not a string.
+      const names = getOwnPropertyNames(value);
+      for (let i = 0; i < names.length; i++) {
+        if (names[i] === "cause" && cause !== undefined && "value" in cause) continue;
+        const d = getOwnPropertyDescriptor(value, names[i]);
+        if (d !== undefined && "value" in d) drop(walk, d.value, value, where);
+      }
+      drop(walk, (value as { stack?: unknown }).stack, value, where);
       return;
     }
-    default: // INTERNAL, VIEW, REFUSED: nothing the clone copies as a value
+    case INTERNAL:
+      break;
+    default: // VIEW, REFUSED
       return;
   }
+  // MAP, SET, INTERNAL: their own properties are dropped.
+  const items = objectValues(value);
+  for (let i = 0; i < items.length; i++) drop(walk, items[i], value, where);
+}
+
+/** Notes `item`, held by a property of `holder` that the clone drops. */
+function drop(walk: Walk, item: unknown, holder: object, where: string | null): void {
+  if (typeof item !== "object" || item === null) return;
+  if (where !== null) walk.stack.push(item); // already in a dropped place
+  else (walk.lost ??= []).push({ value: item, where: `a property of ${describe(holder)}` });
 }
 
 // ── substitute ─────────────────────────────────────────────────────────────────────────────

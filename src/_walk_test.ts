@@ -152,6 +152,35 @@ const internal: [string, () => object][] = [
   ["Error", () => new Error("e")],
 ];
 
+Deno.test("an end where structuredClone drops it is reported as dropped, never as moved", () => {
+  for (const [name, make] of internal) {
+    const [tx, rx] = channel<number>();
+    const holder = make() as Record<string, unknown>;
+    holder.extra = { tx };
+    assert.equal(structuredClone(holder).extra, undefined, `the premise (${name})`);
+    const found = find([holder]);
+    assert.deepEqual(found?.ends, [], name);
+    assert.deepEqual(found.dropped.map((d) => d.value), [tx], name);
+    assert.match(found.dropped[0].where, new RegExp(`^a property of an? ${name}$`), name);
+    // Reachable through a place the clone copies too: it is copied.
+    const both = find({ holder, also: holder.extra });
+    assert.deepEqual(both?.ends, [tx], name);
+    assert.deepEqual(both.dropped, [], name);
+    tx.close();
+    rx.close();
+  }
+  // An Error's message and stack are copied as strings, its other properties dropped.
+  const [tx, rx] = channel<number>();
+  const error = new Error("e");
+  (error as unknown as Record<string, unknown>).message = { tx };
+  assert.deepEqual(find(error)?.dropped.map((d) => d.value), [tx]);
+  const error2 = new Error("e");
+  error2.stack = [rx] as unknown as string;
+  assert.deepEqual(find(error2)?.dropped.map((d) => d.value), [rx]);
+  tx.close();
+  rx.close();
+});
+
 Deno.test("substitute never copies what structuredClone copies from internal data alone", () => {
   for (const [name, make] of internal) {
     const target = { t: 1 };

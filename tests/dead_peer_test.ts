@@ -1,7 +1,16 @@
 // Dead peers never hang the living: a terminated worker's senders are dropped, its receiver
 // closed, and a claim it left unfinished is skipped (see src/_settlement.ts).
 import assert from "node:assert/strict";
-import { bytes, channel, RecvError, Sender, SendError, structured, syncChannel } from "../mod.ts";
+import {
+  bytes,
+  channel,
+  Receiver,
+  RecvError,
+  Sender,
+  SendError,
+  structured,
+  syncChannel,
+} from "../mod.ts";
 import { PULL_BUSY, PULL_EMPTY, SharedChannel } from "../src/_shared_channel.ts";
 import { CORE, instantiate } from "../src/_core.ts";
 import { ADOPTED, HELD, type Lifelined, SETTLED, SETTLING } from "../src/_lifeline.ts";
@@ -329,6 +338,33 @@ Deno.test("posting a live end to a plain worker is a DataCloneError naming trans
       );
     }
     tx.sendSync(1); // still usable
+  } finally {
+    worker.terminate();
+  }
+});
+
+Deno.test("posting an end or a handle where structuredClone drops it is a DataCloneError", () => {
+  const [tx, rx] = channel<number>();
+  const worker = new Worker(new URL("./workers/echo.ts", import.meta.url), { type: "module" });
+  const rxHandle = rx.transfer();
+  try {
+    for (
+      const [message, what, where] of [
+        [{ when: Object.assign(new Date(0), { tx }) }, "end", "a Date"],
+        [[Object.assign(new Error("e"), { rx: rxHandle })], "handle", "an Error"],
+        [new Set([Object.assign(new Uint8Array(1).buffer, { tx })]), "end", "an ArrayBuffer"],
+      ] as const
+    ) {
+      assert.throws(
+        () => worker.postMessage(message),
+        (e) =>
+          e instanceof DOMException && e.name === "DataCloneError" &&
+          e.message.startsWith(`Cannot post this message: a channel ${what} is held by a `) &&
+          e.message.includes(`property of ${where}, which structuredClone does not copy`),
+      );
+    }
+    tx.sendSync(1); // still usable, and its receiver's handle still adoptable
+    assert.equal(Receiver.from(rxHandle).recvSync(), 1);
   } finally {
     worker.terminate();
   }

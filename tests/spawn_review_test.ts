@@ -237,3 +237,24 @@ Deno.test("ends in an array's other property, an Error's cause, a sparse array a
     "the caller's data is unchanged",
   );
 });
+
+Deno.test("an end where structuredClone drops it: spawn refuses, and nothing moves", () => {
+  const [tx, rx] = channel<number>();
+  for (
+    const data of [
+      { when: Object.assign(new Date(0), { tx }) },
+      { error: Object.assign(new Error("e"), { tx }) },
+      { map: Object.assign(new Map(), { inside: { tx } }) },
+    ]
+  ) {
+    assert.throws(
+      () => spawn(misc, { mode: "async", a: 1, b: 2, ...data }),
+      (e) =>
+        e instanceof TypeError &&
+        /^Cannot spawn: a channel end is held by a property of an? (Date|Error|Map), which structuredClone does not copy/
+          .test(e.message),
+    );
+  }
+  tx.sendSync(1);
+  assert.equal(rx.recvSync(), 1);
+});
