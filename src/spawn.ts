@@ -60,10 +60,11 @@ const SELF = import.meta.url;
  * Starts a worker that runs the default export of `module` with `data`, as Rust's
  * `thread::spawn(move || …)` runs a closure with what it captured.
  *
- * Every {@linkcode Sender} and {@linkcode Receiver} anywhere in `data` (at any depth, in arrays,
- * objects, `Map`s and `Set`s) is *moved*: it is unusable here from now on, and arrives in the
- * worker as an end ready to use, without `transfer()` or `from()`. Everything else in `data` is
- * copied as `postMessage` copies it. The worker owns the ends it holds, however they reached it:
+ * Every {@linkcode Sender} and {@linkcode Receiver} anywhere in `data` that `postMessage` copies
+ * (at any depth: in objects, arrays and their other properties, `Map`s, `Set`s, an Error's
+ * `cause`) is *moved*: it is unusable here from now on, and arrives in the worker as an end
+ * ready to use, without `transfer()` or `from()`. Everything else in `data` is copied as
+ * `postMessage` copies it. The worker owns the ends it holds, however they reached it:
  * when it ends — its function returned or threw, it was terminated, it called `self.close()`,
  * or an error went unhandled — they are closed (senders dropped, receivers closed), so that its
  * peers see disconnection instead of waiting for ever.
@@ -80,7 +81,8 @@ const SELF = import.meta.url;
  * @param options Passed to the runtime's `Worker`.
  * @returns A handle to join or terminate the worker.
  * @throws {TypeError} `module` is not an absolute URL, an end in `data` is closed, transferred
- * or has async calls pending, or this runtime has no workers.
+ * or has async calls pending, an end is where `postMessage` would drop it (a property of a
+ * `Date`, a `Map`, an Error other than its `cause`…), or this runtime has no workers.
  * @throws {DOMException} `DataCloneError` if `data` cannot be copied (a `MessagePort` in it
  * must be listed in `options.transfer`); nothing is moved then.
  * @example
