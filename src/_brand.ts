@@ -27,7 +27,8 @@ export interface Mover {
   /** A handle for the end, which stays usable until `commit()`. */
   prepare(): EndHandle;
   /** The end has moved: the object becomes unusable, as after `transfer()`. */
-  commit(): void;
+  /** Marks the end moved into `handle` (from `prepare()`). */
+  commit(handle: object): void;
 }
 
 const ends = new WeakMap<object, Mover | null>();

@@ -19,6 +19,8 @@ import { Sender } from "./sender.ts";
 /** `data` ready to post, and what to do once it was posted (`commit`) or could not be (`abort`). */
 export interface Prepared {
   data: unknown;
+  /** The handles the ends were moved into. */
+  handles: Lifelined[];
   commit(): void;
   abort(): void;
 }
@@ -37,7 +39,7 @@ export function prepareEnds(data: unknown, action: string, way: Way): Prepared {
     throw new TypeError(`${action}: ${droppedProblem(found.dropped[0])}`);
   }
   if (found === null || found.ends.length === 0) {
-    return { data, commit: () => {}, abort: () => {} };
+    return { data, handles: [], commit: () => {}, abort: () => {} };
   }
   const movers = found.ends.map((end) => {
     const mover = moverOf(end);
@@ -59,7 +61,19 @@ export function prepareEnds(data: unknown, action: string, way: Way): Prepared {
   });
   return {
     data: substitute(data, handles),
-    commit: () => movers.forEach((mover) => mover.commit()),
+    handles: [...handles.values()] as Lifelined[],
+    commit: () => {
+      // Every end is marked moved, even if one of them was settled by a terminator meanwhile.
+      let failure: unknown = null;
+      found.ends.forEach((end, i) => {
+        try {
+          movers[i].commit(handles.get(end) as object);
+        } catch (error) {
+          failure ??= error;
+        }
+      });
+      if (failure !== null) throw failure;
+    },
     // The ends stay here: their handles must not close them when collected.
     abort: () => handles.forEach((handle) => disarm(handle as object)),
   };

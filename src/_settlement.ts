@@ -110,20 +110,20 @@ export function handlesFor(message: unknown): Lifelined[] {
  * thread posted to a worker (it came back unadopted: ending that worker must not touch it).
  * @returns the lifeline the end is held under, or an error message.
  */
-export function claim(handle: Lifelined, keep = false): Int32Array | string {
+export function claim(handle: Lifelined, keep = false, fresh = false): Int32Array | string {
   // Claimed and counted, and reported, or neither: a thread above settles what it heard of.
-  return uncut(() => claimNow(handle, keep), () => {
+  return uncut(() => claimNow(handle, keep, fresh), () => {
     throw terminated();
   });
 }
 
-function claimNow(handle: Lifelined, keep: boolean): Int32Array | string {
+function claimNow(handle: Lifelined, keep: boolean, fresh: boolean): Int32Array | string {
   const before = Atomics.compareExchange(handle.claim, ADOPTED, 0, 1);
   if (before === ABANDONED) {
     return "the worker it was posted to ended before anyone adopted it, and its end was closed";
   }
   if (before !== 0) return "this handle was already adopted";
-  const fresh = !keep && (spawned() || postedIds.has(handle.lifeline[ID]));
+  fresh ||= !keep && (spawned() || postedIds.has(handle.lifeline[ID]));
   if (fresh) handle = { ...handle, lifeline: createLifeline() };
   if (!adjustHeld(handle.lifeline, 1)) {
     // The terminator settled this lifeline between our claim and now, and saw the handle as

@@ -11,7 +11,8 @@
  */
 import { cutAll } from "./_settlement.ts";
 import { adoptedHere } from "./_lifeline.ts";
-import { cutBelow, linkParent, posted, uncut } from "./_thread.ts";
+import { cutBelow, linkParent, posted, report, uncut } from "./_thread.ts";
+import { abandonUnsent, disarm } from "./handle.ts";
 import { abandonMoved, adoptMoved, type Prepared, prepareEnds, UP } from "./_move.ts";
 
 /** Marks a start message (see spawn.ts). */
@@ -122,7 +123,23 @@ async function run(
     called();
     outcome = { done: true, ok: false, error };
   }
-  returned?.commit();
+  if (returned !== undefined) {
+    // The ends in the result leave this thread, and the threads above hear of them, in one
+    // step: if this thread is stopped before the parent takes the result, its ender settles
+    // them (then nobody adopted them: they are closed).
+    const moving = returned;
+    try {
+      uncut(() => {
+        for (const handle of moving.handles) {
+          report(handle);
+          disarm(handle); // not lost with this thread: the threads above hold them now
+        }
+        moving.commit();
+      }, () => moving.abort()); // being ended: they stay, and are settled with this thread
+    } catch (error) {
+      outcome = { done: true, ok: false, error };
+    }
+  }
   // As a Rust closure drops what it captured: the ends this thread still holds are closed (and
   // cut: a callback that runs later cannot use them), then the parent hears the outcome. A
   // function that threw died, as far as its peers can tell: its work is unfinished.
@@ -195,6 +212,7 @@ function settleHere(died: boolean): void {
   uncut(() => {
     cutBelow();
     cutAll(adoptedHere(), died);
+    abandonUnsent(died);
   }, () => {});
 }
 

@@ -2,6 +2,7 @@
 // the workaround's wrappers on Worker.prototype installed (tests/spawn_test.ts runs without).
 import assert from "node:assert/strict";
 import { channel, type Codec, RecvError, Sender, SendError, spawn } from "../mod.ts";
+import { belowCount } from "../src/_thread.ts";
 
 const misc = new URL("./spawn/misc.ts", import.meta.url);
 
@@ -52,6 +53,31 @@ Deno.test("an end a grandchild adopted from a port is settled when its blocked p
     new Promise((resolve) => setTimeout(() => resolve("still waiting after 5 s"), 5000)),
   ]);
   assert.ok(error instanceof RecvError && error.reason === "died", String(error));
+});
+
+Deno.test("threads above forget a worker's workers once they are settled", async () => {
+  // A long-lived worker that spawns and joins many short-lived ones must not make the threads
+  // above it keep a port and an entry for each.
+  const words = new Int32Array(new SharedArrayBuffer(8));
+  const job = spawn(misc, { mode: "spawn-many", count: 3, words });
+  await ready(words);
+  for (let i = 0; belowCount() > 1 && i < 500; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(belowCount(), 1, "the threads below the worker are still remembered here");
+  await job.terminate();
+  assert.equal(belowCount(), 0);
+});
+
+Deno.test("a handle a worker made with transfer() and never posted is closed when it returns", async () => {
+  const [tx, rx] = channel<number>();
+  const job = spawn<string>(misc, { mode: "transfer-unsent", tx });
+  assert.equal(await job.join(), "kept");
+  const error = await Promise.race([
+    rx.recv().catch((e) => e),
+    new Promise((resolve) => setTimeout(() => resolve("still waiting after 5 s"), 5000)),
+  ]);
+  assert.ok(error instanceof RecvError, String(error));
 });
 
 Deno.test("terminate() lets a worker finish a step it must not be stopped in", async () => {

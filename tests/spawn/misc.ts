@@ -80,6 +80,21 @@ export default async function (data: Data): Promise<unknown> {
       };
       return await new Promise(() => {});
     }
+    case "spawn-many": {
+      // Spawns and joins short-lived workers one after the other, then idles.
+      for (let i = 0; i < data.count; i++) {
+        await spawn(new URL("./misc.ts", import.meta.url), { mode: "async", a: 1, b: i }).join();
+      }
+      Atomics.store(data.words, 0, 1);
+      Atomics.notify(data.words, 0);
+      return await new Promise(() => {});
+    }
+    case "transfer-unsent": {
+      // Moves its sender into a handle it never posts: it is lost when the worker ends.
+      const handle = (data.tx as Sender<number>).transfer();
+      (globalThis as { kept?: unknown }).kept = handle; // not collected before the worker ends
+      return "kept";
+    }
     case "busy-step": {
       // As if in the middle of adopting an end for 300 ms: terminate() must wait for the step.
       const thread = parentWords()!;
