@@ -15,19 +15,15 @@ import { PULL_BUSY, PULL_EMPTY, SharedChannel } from "../src/_shared_channel.ts"
 import { CORE, instantiate } from "../src/_core.ts";
 import { ADOPTED, HELD, type Lifelined, SETTLED, SETTLING } from "../src/_lifeline.ts";
 import { settle } from "../src/_settlement.ts";
+import { nextReply } from "./_helpers/workers.ts";
 
 async function spawn(mode: string, handle: unknown, extra?: object): Promise<Worker> {
   const worker = new Worker(new URL("./workers/dead_peer.ts", import.meta.url), {
     type: "module",
   });
-  await new Promise<void>((resolve, reject) => {
-    worker.onmessage = () => resolve();
-    worker.onerror = (e) => {
-      e.preventDefault();
-      reject(new Error(e.message));
-    };
-    worker.postMessage({ mode, handle, ...extra });
-  });
+  const ready = nextReply(worker, `worker (${mode})`);
+  worker.postMessage({ mode, handle, ...extra });
+  await ready;
   return worker;
 }
 
