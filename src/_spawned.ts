@@ -155,7 +155,8 @@ async function run(
     // The value cannot be cloned: the parent hears why instead, and the ends it held, which
     // left this thread, are lost with it.
     abandonMoved(outcome.ok ? outcome.value : undefined);
-    port.postMessage({ done: true, ok: false, error } satisfies Outcome);
+    const why = outcome.ok ? error : clonable(outcome.error, error);
+    port.postMessage({ done: true, ok: false, error: why } satisfies Outcome);
   }
   posted();
   port.close();
@@ -180,6 +181,19 @@ function guardClose(): void {
   };
 }
 
+/**
+ * What the parent hears of an error that cannot be cloned (`cloneError` says why): an `Error`
+ * with its name and message, if it has them (Bun's module resolution errors, errors holding a
+ * function), else `cloneError`.
+ */
+function clonable(error: unknown, cloneError: unknown): unknown {
+  const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown };
+  if (typeof message !== "string") return cloneError;
+  const copy = new Error(message);
+  if (typeof name === "string") copy.name = name;
+  return copy;
+}
+
 function aborted(why: string): DOMException {
   return new DOMException(why, "AbortError");
 }
@@ -196,8 +210,10 @@ function ending(error: unknown, died: boolean): void {
   try {
     port.postMessage({ done: true, ok: false, error } satisfies Outcome);
   } catch (cloneError) {
-    // As for a function's error that cannot be cloned (see run): the parent hears why.
-    port.postMessage({ done: true, ok: false, error: cloneError } satisfies Outcome);
+    // As for a function's error that cannot be cloned (see run).
+    port.postMessage(
+      { done: true, ok: false, error: clonable(error, cloneError) } satisfies Outcome,
+    );
   }
   posted();
   port.close();

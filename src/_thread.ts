@@ -108,15 +108,21 @@ export function posted(): void {
  * @returns `step`'s result, or `cut()`'s if a thread above has begun to end this one.
  */
 export function uncut<T>(step: () => T, cut: () => T): T {
-  if (links === null) return step();
+  // A step inside a step is part of it: the outer one decided, and holds BUSY.
+  if (links === null || depth > 0) return step();
   const words = links.words;
   Atomics.add(words, T_BUSY, 1);
+  depth++;
   try {
     return Atomics.load(words, T_CUT) !== 0 ? cut() : step();
   } finally {
+    depth--;
     if (Atomics.sub(words, T_BUSY, 1) === 1) Atomics.notify(words, T_BUSY);
   }
 }
+
+/** How many uncuttable steps this thread is inside (see `uncut`). */
+let depth = 0;
 
 /** Tells the threads above this one of an end held here (no-op if `spawn` did not start it). */
 export function report(end: Report): void {

@@ -11,6 +11,7 @@ import { type Outcome, START, type Start } from "./_spawned.ts";
 import {
   announce,
   type Announcement,
+  BUSY_PATIENCE_MS,
   cut,
   forget,
   forgetBelow,
@@ -383,7 +384,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
     const quiet = () =>
       cut(below().map((from) => from.words), false) &&
       below().every((from) => from.received >= Atomics.load(from.words, T_REPORTED));
-    if (!quiet()) await until(quiet, REPORT_PATIENCE_MS);
+    if (!quiet()) await until(quiet, BUSY_PATIENCE_MS);
     this.#started?.terminate(); // not there yet if starting it failed
     this.#ended = true;
     // Whatever the worker still held when it ended is lost with it: it died. (A function that

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { channel, type Codec, RecvError, Sender, SendError, spawn } from "../mod.ts";
 import { belowCount } from "../src/_thread.ts";
+import { nextReply } from "./_helpers/workers.ts";
 
 const misc = new URL("./spawn/misc.ts", import.meta.url);
 
@@ -78,6 +79,19 @@ Deno.test("a handle a worker made with transfer() and never posted is closed whe
     new Promise((resolve) => setTimeout(() => resolve("still waiting after 5 s"), 5000)),
   ]);
   assert.ok(error instanceof RecvError, String(error));
+});
+
+Deno.test("a step inside an uncuttable step runs, though the thread was cut meanwhile", async () => {
+  // The outer step holds BUSY, so the ender waits for it: skipping the inner step (settling ends
+  // posted to a worker that had ended) would leave them counted.
+  const worker = new Worker(new URL("./fixtures/uncut_nested.ts", import.meta.url), {
+    type: "module",
+  });
+  try {
+    assert.deepEqual(await nextReply(worker), { result: "inner ran", busy: 0 });
+  } finally {
+    worker.terminate();
+  }
 });
 
 Deno.test("terminate() lets a worker finish a step it must not be stopped in", async () => {
