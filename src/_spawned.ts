@@ -85,6 +85,9 @@ export function serve(entry: Entry): void {
   else entry.wake(begin);
 }
 
+/** The data of the function running in this worker (see `run`). */
+const holding = new Set<unknown>();
+
 /** Where the outcome goes, until it has gone. */
 let parentPort: MessagePort | null = null;
 
@@ -112,9 +115,19 @@ async function run(
         }, not a function`,
       );
     }
-    const result = main(adoptMoved(start.data));
+    // The function's data is held until it settles, as a closure holds what it captured: an
+    // end in it that the function no longer references must not be collected (and closed) while
+    // the worker lives.
+    const data = adoptMoved(start.data);
+    holding.add(data);
+    const result = main(data);
     called();
-    const value = await result;
+    let value: unknown;
+    try {
+      value = await result;
+    } finally {
+      holding.delete(data);
+    }
     // Ends in the result move to the parent, as a Rust thread's result moves to `join()`. They
     // leave this thread before it closes what it still holds.
     returned = prepareEnds(value, "Cannot return from a spawned worker", UP);

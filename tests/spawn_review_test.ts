@@ -94,6 +94,21 @@ Deno.test("a step inside an uncuttable step runs, though the thread was cut mean
   }
 });
 
+Deno.test("a worker holds its function's data until the function settles, garbage collected or not", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--no-check",
+      "--v8-flags=--expose-gc",
+      new URL("./fixtures/hold_data_main.ts", import.meta.url).pathname,
+    ],
+  }).output();
+  const out = new TextDecoder().decode(stdout).trim().split("\n");
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.deepEqual(out, ["empty", "died"], "the sender was closed while its worker lived");
+});
+
 Deno.test("terminate() lets a worker finish a step it must not be stopped in", async () => {
   // Adopting an end and reporting it, or settling its own ends: stopped halfway, the worker
   // would leave an end counted for ever (Node and Bun stop a worker at any instruction).

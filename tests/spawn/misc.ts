@@ -95,6 +95,18 @@ export default async function (data: Data): Promise<unknown> {
       (globalThis as { kept?: unknown }).kept = handle; // not collected before the worker ends
       return "kept";
     }
+    case "idle-gc": {
+      // Keeps no reference to its data (the sender in it), collects garbage, then idles.
+      const words = data.words as Int32Array;
+      data = { mode: "" };
+      const gc = (globalThis as { gc?: () => void }).gc!;
+      for (let i = 0; i < 5; i++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      Atomics.store(words, 0, 1);
+      return await new Promise(() => {});
+    }
     case "busy-step": {
       // As if in the middle of adopting an end for 300 ms: terminate() must wait for the step.
       const thread = parentWords()!;
