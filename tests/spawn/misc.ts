@@ -7,6 +7,12 @@ import { parentWords, T_BUSY } from "../../src/_thread.ts";
 // deno-lint-ignore no-explicit-any
 type Data = { mode: string; [key: string]: any };
 
+/**
+ * Ends this worker holds while it idles: an end nothing references may be collected, which
+ * closes it (a close, not the death the tests look for).
+ */
+const held: unknown[] = [];
+
 export default async function (data: Data): Promise<unknown> {
   switch (data.mode) {
     case "async":
@@ -73,10 +79,9 @@ export default async function (data: Data): Promise<unknown> {
       // Adopts the sender that comes through the port, says so, and holds it.
       const port = data.port as MessagePort;
       port.onmessage = (e) => {
-        const tx = Sender.from<number>(e.data);
+        held.push(Sender.from<number>(e.data));
         Atomics.store(data.words, 0, 1);
         Atomics.notify(data.words, 0);
-        void tx;
       };
       return await new Promise(() => {});
     }
@@ -158,7 +163,8 @@ export default async function (data: Data): Promise<unknown> {
       self.postMessage(tx.transfer());
       data.words[0] = 1;
       Atomics.notify(data.words, 0);
-      return await new Promise(() => void rx); // holds rx until terminated
+      held.push(rx); // holds rx until terminated
+      return await new Promise(() => {});
     }
   }
   throw new Error(`unknown mode ${data.mode}`);
