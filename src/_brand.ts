@@ -39,7 +39,8 @@ export interface Mover {
   /** A handle for the end, which stays usable until `commit()`. */
   prepare(): EndHandle;
   /** The end has moved: the object becomes unusable, as after `transfer()`. */
-  commit(): void;
+  /** Marks the end moved into `handle` (from `prepare()`). */
+  commit(handle: object): void;
 }
 
 /** Objects marked as ends one by one (see `markEnd`). */

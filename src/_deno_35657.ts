@@ -14,7 +14,7 @@
  * that the worker's calls throw `AbortError` and it unwinds to its event loop, where Deno stops
  * it, and settles its ends (see _settlement.ts). A live end posted by mistake (a `Sender`
  * instead of `tx.transfer()`, which `structuredClone` would turn into `{}`) is a
- * `DataCloneError`. In a worker that adopted handles, `self.close()` is wrapped to settle them
+ * `DataCloneError`, and so is an end or a handle where `structuredClone` would drop it. In a worker that adopted handles, `self.close()` is wrapped to settle them
  * first: it ends the worker at once, without running `using` blocks or `finally` clauses.
  *
  * @module

@@ -8,12 +8,13 @@
  * @module
  */
 import type { Mover } from "./_brand.ts";
-import { adjustHeld } from "./_lifeline.ts";
+import { adjustHeld, terminated } from "./_lifeline.ts";
+import { uncut } from "./_thread.ts";
 import { watchWorkers } from "./_deno_35657.ts";
 import { heldHere } from "./_settlement.ts";
 import type { SharedChannel } from "./_shared_channel.ts";
 import type { Codec } from "./codec/types.ts";
-import { type EndHandle, makeHandle } from "./handle.ts";
+import { disarm, type EndHandle, makeHandle, voidHandle } from "./handle.ts";
 
 /** Which end. */
 export type Kind = "sender" | "receiver";
@@ -26,11 +27,16 @@ interface Held {
   lifeline: Int32Array | null;
 }
 
-/** Releases one end of `held`'s channel, unless a terminator settled it already. */
+/**
+ * Releases one end of `held`'s channel, unless a terminator settled it already, or is about to
+ * (this thread is being ended: see `uncut`). Counted off the lifeline and dropped, or neither.
+ */
 function drop(held: Held): void {
-  if (held.lifeline !== null && !adjustHeld(held.lifeline, -1)) return;
-  if (held.kind === "sender") held.chan.dropSender();
-  else held.chan.closeReceiver();
+  uncut(() => {
+    if (held.lifeline !== null && !adjustHeld(held.lifeline, -1)) return;
+    if (held.kind === "sender") held.chan.dropSender();
+    else held.chan.closeReceiver();
+  }, () => {});
 }
 
 /** Releases the ends that are garbage-collected without `close()`. */
@@ -72,10 +78,24 @@ export class End {
     );
   }
 
-  /** Another end of the same kind in this thread, held the same way. */
-  clone(owner: object): End {
-    if (this.#held.lifeline !== null) adjustHeld(this.#held.lifeline, 1);
-    return new End(owner, this.#held.kind, this.chan, this.#held.lifeline);
+  /**
+   * Another end of the same kind in this thread, held the same way; `add` counts it in the
+   * channel. Counted in the channel and on the lifeline, or neither.
+   * @throws {DOMException} `AbortError` if this thread is being ended.
+   */
+  clone(owner: object, add: () => void): End {
+    const { kind, chan, lifeline } = this.#held;
+    uncut(() => {
+      add();
+      if (lifeline !== null && !adjustHeld(lifeline, 1)) {
+        // A terminator settled this thread's ends meanwhile: the new one is not ours to hold.
+        drop({ kind, chan, lifeline: null });
+        throw terminated();
+      }
+    }, () => {
+      throw terminated();
+    });
+    return new End(owner, kind, chan, lifeline);
   }
 
   /**
@@ -98,7 +118,7 @@ export class End {
     return {
       blocker: () => this.blocker(pending()),
       prepare: () => this.prepare(codec),
-      commit: () => this.commit(),
+      commit: (handle) => this.commit(handle as EndHandle),
     };
   }
 
@@ -125,7 +145,10 @@ export class End {
       throw new TypeError(`Cannot transfer a ${this.#held.kind}: ${this.blocker(pending)}`);
     }
     const handle = this.prepare(codec);
-    this.commit();
+    uncut(() => this.commit(handle), () => {
+      disarm(handle);
+      throw terminated();
+    });
     return handle;
   }
 
@@ -138,11 +161,20 @@ export class End {
     return makeHandle(this.#held.kind, this.chan, codec);
   }
 
-  /** Marks the end moved into the handle `prepare()` made: this object becomes unusable. */
-  commit(): void {
+  /**
+   * Marks the end moved into `handle` (made by `prepare()`): this object becomes unusable.
+   * @throws {DOMException} `AbortError` if a terminator settled the end first (it is closed):
+   * the handle is void then, and adopting it fails.
+   */
+  commit(handle: EndHandle): void {
     this.#state = MOVED;
     dropped.unregister(this);
-    if (this.#held.lifeline !== null) adjustHeld(this.#held.lifeline, -1);
+    const lifeline = this.#held.lifeline;
+    if (lifeline === null || adjustHeld(lifeline, -1)) return;
+    // Dropped for this thread already: the handle must not count the end a second time.
+    disarm(handle);
+    voidHandle(handle);
+    throw terminated();
   }
 
   /** The channel, for a getter: throws if this worker was terminated or it is corrupted. */

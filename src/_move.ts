@@ -9,7 +9,7 @@ import { foreignVersion, moverOf } from "./_brand.ts";
 import { VERSION } from "./_version.ts";
 import type { Lifelined } from "./_lifeline.ts";
 import { abandon } from "./_settlement.ts";
-import { find, substitute } from "./_walk.ts";
+import { droppedProblem, find, substitute } from "./_walk.ts";
 import { disarm, DOWN, type EndHandle, UP, type Way } from "./handle.ts";
 
 export { DOWN, UP, type Way };
@@ -19,6 +19,8 @@ import { Sender } from "./sender.ts";
 /** `data` ready to post, and what to do once it was posted (`commit`) or could not be (`abort`). */
 export interface Prepared {
   data: unknown;
+  /** The handles the ends were moved into. */
+  handles: Lifelined[];
   commit(): void;
   abort(): void;
 }
@@ -28,12 +30,16 @@ export interface Prepared {
  * those: see `adoptMoved`), and
  * a function that marks the ends moved, to call once the data is posted: if posting throws,
  * `abort` forgets the handles and nothing has moved.
- * @throws {TypeError} an end cannot move.
+ * @throws {TypeError} an end cannot move, or an end or a handle is where `structuredClone`
+ * drops it (see _walk.ts): it would never arrive.
  */
 export function prepareEnds(data: unknown, action: string, way: Way): Prepared {
   const found = find(data);
+  if (found !== null && found.dropped.length > 0) {
+    throw new TypeError(`${action}: ${droppedProblem(found.dropped[0])}`);
+  }
   if (found === null || found.ends.length === 0) {
-    return { data, commit: () => {}, abort: () => {} };
+    return { data, handles: [], commit: () => {}, abort: () => {} };
   }
   const movers = found.ends.map((end) => {
     const mover = moverOf(end);
@@ -55,7 +61,19 @@ export function prepareEnds(data: unknown, action: string, way: Way): Prepared {
   });
   return {
     data: substitute(data, handles),
-    commit: () => movers.forEach((mover) => mover.commit()),
+    handles: [...handles.values()] as Lifelined[],
+    commit: () => {
+      // Every end is marked moved, even if one of them was settled by a terminator meanwhile.
+      let failure: unknown = null;
+      found.ends.forEach((end, i) => {
+        try {
+          movers[i].commit(handles.get(end) as object);
+        } catch (error) {
+          failure ??= error;
+        }
+      });
+      if (failure !== null) throw failure;
+    },
     // The ends stay here: their handles must not close them when collected.
     abort: () => handles.forEach((handle) => disarm(handle as object)),
   };

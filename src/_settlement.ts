@@ -44,7 +44,7 @@ import {
 import { endCloneError } from "./_brand.ts";
 import { SharedChannel } from "./_shared_channel.ts";
 import { report, spawned, uncut } from "./_thread.ts";
-import { find } from "./_walk.ts";
+import { droppedProblem, find } from "./_walk.ts";
 import { nap } from "./_wait.ts";
 
 /** Longest wait for another thread to finish settling (it runs synchronous code: microseconds). */
@@ -76,11 +76,18 @@ export function track(handle: object): void {
  * here, it is held under a fresh lifeline (see `claim`).
  * @returns the handles, for the poster to settle when that worker ends.
  * @throws {DOMException} `DataCloneError` if the message holds a live end (`structuredClone`
- * would make it `{}`: `transfer()` was forgotten).
+ * would make it `{}`: `transfer()` was forgotten), or an end or a handle where
+ * `structuredClone` drops it (see _walk.ts: it would never arrive).
  */
 export function handlesFor(message: unknown): Lifelined[] {
   const found = find(message);
   if (found === null) return [];
+  if (found.dropped.length > 0) {
+    throw new DOMException(
+      `Cannot post this message: ${droppedProblem(found.dropped[0])}`,
+      "DataCloneError",
+    );
+  }
   if (found.ends.length > 0) throw endCloneError();
   const list: Lifelined[] = [];
   for (const value of found.handles) {
@@ -105,20 +112,20 @@ export function handlesFor(message: unknown): Lifelined[] {
  * thread posted to a worker (it came back unadopted: ending that worker must not touch it).
  * @returns the lifeline the end is held under, or an error message.
  */
-export function claim(handle: Lifelined, keep = false): Int32Array | string {
+export function claim(handle: Lifelined, keep = false, fresh = false): Int32Array | string {
   // Claimed and counted, and reported, or neither: a thread above settles what it heard of.
-  return uncut(() => claimNow(handle, keep), () => {
+  return uncut(() => claimNow(handle, keep, fresh), () => {
     throw terminated();
   });
 }
 
-function claimNow(handle: Lifelined, keep: boolean): Int32Array | string {
+function claimNow(handle: Lifelined, keep: boolean, fresh: boolean): Int32Array | string {
   const before = Atomics.compareExchange(handle.claim, ADOPTED, 0, 1);
   if (before === ABANDONED) {
     return "the worker it was posted to ended before anyone adopted it, and its end was closed";
   }
   if (before !== 0) return "this handle was already adopted";
-  const fresh = !keep && (spawned() || postedIds.has(handle.lifeline[ID]));
+  fresh ||= !keep && (spawned() || postedIds.has(handle.lifeline[ID]));
   if (fresh) handle = { ...handle, lifeline: createLifeline() };
   if (!adjustHeld(handle.lifeline, 1)) {
     // The terminator settled this lifeline between our claim and now, and saw the handle as

@@ -11,7 +11,8 @@
  */
 import { cutAll } from "./_settlement.ts";
 import { adoptedHere } from "./_lifeline.ts";
-import { cutBelow, linkParent, posted, uncut } from "./_thread.ts";
+import { cutBelow, linkParent, posted, report, uncut } from "./_thread.ts";
+import { abandonUnsent, disarm } from "./handle.ts";
 import { abandonMoved, adoptMoved, type Prepared, prepareEnds, UP } from "./_move.ts";
 
 /** Marks a start message (see spawn.ts). */
@@ -84,6 +85,9 @@ export function serve(entry: Entry): void {
   else entry.wake(begin);
 }
 
+/** The data of the function running in this worker (see `run`). */
+const holding = new Set<unknown>();
+
 /** Where the outcome goes, until it has gone. */
 let parentPort: MessagePort | null = null;
 
@@ -111,9 +115,19 @@ async function run(
         }, not a function`,
       );
     }
-    const result = main(adoptMoved(start.data));
+    // The function's data is held until it settles, as a closure holds what it captured: an
+    // end in it that the function no longer references must not be collected (and closed) while
+    // the worker lives.
+    const data = adoptMoved(start.data);
+    holding.add(data);
+    const result = main(data);
     called();
-    const value = await result;
+    let value: unknown;
+    try {
+      value = await result;
+    } finally {
+      holding.delete(data);
+    }
     // Ends in the result move to the parent, as a Rust thread's result moves to `join()`. They
     // leave this thread before it closes what it still holds.
     returned = prepareEnds(value, "Cannot return from a spawned worker", UP);
@@ -122,7 +136,23 @@ async function run(
     called();
     outcome = { done: true, ok: false, error };
   }
-  returned?.commit();
+  if (returned !== undefined) {
+    // The ends in the result leave this thread, and the threads above hear of them, in one
+    // step: if this thread is stopped before the parent takes the result, its ender settles
+    // them (then nobody adopted them: they are closed).
+    const moving = returned;
+    try {
+      uncut(() => {
+        for (const handle of moving.handles) {
+          report(handle);
+          disarm(handle); // not lost with this thread: the threads above hold them now
+        }
+        moving.commit();
+      }, () => moving.abort()); // being ended: they stay, and are settled with this thread
+    } catch (error) {
+      outcome = { done: true, ok: false, error };
+    }
+  }
   // As a Rust closure drops what it captured: the ends this thread still holds are closed (and
   // cut: a callback that runs later cannot use them), then the parent hears the outcome. A
   // function that threw died, as far as its peers can tell: its work is unfinished.
@@ -138,7 +168,8 @@ async function run(
     // The value cannot be cloned: the parent hears why instead, and the ends it held, which
     // left this thread, are lost with it.
     abandonMoved(outcome.ok ? outcome.value : undefined);
-    port.postMessage({ done: true, ok: false, error } satisfies Outcome);
+    const why = outcome.ok ? error : clonable(outcome.error, error);
+    port.postMessage({ done: true, ok: false, error: why } satisfies Outcome);
   }
   posted();
   port.close();
@@ -163,6 +194,19 @@ function guardClose(): void {
   };
 }
 
+/**
+ * What the parent hears of an error that cannot be cloned (`cloneError` says why): an `Error`
+ * with its name and message, if it has them (Bun's module resolution errors, errors holding a
+ * function), else `cloneError`.
+ */
+function clonable(error: unknown, cloneError: unknown): unknown {
+  const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown };
+  if (typeof message !== "string") return cloneError;
+  const copy = new Error(message);
+  if (typeof name === "string") copy.name = name;
+  return copy;
+}
+
 function aborted(why: string): DOMException {
   return new DOMException(why, "AbortError");
 }
@@ -179,8 +223,10 @@ function ending(error: unknown, died: boolean): void {
   try {
     port.postMessage({ done: true, ok: false, error } satisfies Outcome);
   } catch (cloneError) {
-    // As for a function's error that cannot be cloned (see run): the parent hears why.
-    port.postMessage({ done: true, ok: false, error: cloneError } satisfies Outcome);
+    // As for a function's error that cannot be cloned (see run).
+    port.postMessage(
+      { done: true, ok: false, error: clonable(error, cloneError) } satisfies Outcome,
+    );
   }
   posted();
   port.close();
@@ -195,6 +241,7 @@ function settleHere(died: boolean): void {
   uncut(() => {
     cutBelow();
     cutAll(adoptedHere(), died);
+    abandonUnsent(died);
   }, () => {});
 }
 

@@ -32,11 +32,26 @@ export const T_REPORTED = 1;
 export const T_DONE = 2;
 /** Index of the number of uncuttable steps in progress in this thread (see above). */
 export const T_BUSY = 3;
+/**
+ * Index of the thread's random id: the words arrive as a new object with every message, so
+ * threads are told apart by this.
+ */
+export const T_ID = 4;
 /** Words shared by a thread and the threads above it. */
-export const THREAD_WORDS = 4;
+export const THREAD_WORDS = 5;
 
-/** Longest wait for a thread's step in progress (synchronous code: microseconds). */
-export const BUSY_PATIENCE_MS = 1000;
+/** Words for a new thread, with a random id. */
+export function threadWords(): Int32Array {
+  const words = new Int32Array(new SharedArrayBuffer(THREAD_WORDS * 4));
+  words[T_ID] = crypto.getRandomValues(new Int32Array(1))[0];
+  return words;
+}
+
+/**
+ * Longest wait for a thread's step in progress: synchronous code, microseconds, but settling
+ * thousands of ends takes a while.
+ */
+export const BUSY_PATIENCE_MS = 5000;
 
 /** What a thread reports of an end it holds: enough for a thread above to settle it. */
 export interface Report {
@@ -55,7 +70,8 @@ export interface Announcement {
 
 /** What a thread tells the threads above it when threads below it are over and settled. */
 export interface Gone {
-  readonly gone: Int32Array[];
+  /** Their ids (T_ID). */
+  readonly gone: number[];
 }
 
 interface Links {
@@ -92,15 +108,21 @@ export function posted(): void {
  * @returns `step`'s result, or `cut()`'s if a thread above has begun to end this one.
  */
 export function uncut<T>(step: () => T, cut: () => T): T {
-  if (links === null) return step();
+  // A step inside a step is part of it: the outer one decided, and holds BUSY.
+  if (links === null || depth > 0) return step();
   const words = links.words;
   Atomics.add(words, T_BUSY, 1);
+  depth++;
   try {
     return Atomics.load(words, T_CUT) !== 0 ? cut() : step();
   } finally {
+    depth--;
     if (Atomics.sub(words, T_BUSY, 1) === 1) Atomics.notify(words, T_BUSY);
   }
 }
+
+/** How many uncuttable steps this thread is inside (see `uncut`). */
+let depth = 0;
 
 /** Tells the threads above this one of an end held here (no-op if `spawn` did not start it). */
 export function report(end: Report): void {
@@ -126,24 +148,31 @@ export function announce(thread: Int32Array): MessagePort[] {
 }
 
 /**
- * Tells the threads above this one that the threads with words `threads`, below it, are over
- * and everything they reported is settled: they may forget them. Not a report (not counted):
- * a thread stopped before it could say so is forgotten when it is settled itself.
+ * Tells the threads above this one that the threads with ids `threads`, below it, are over and
+ * everything they reported is settled: they may forget them. Not a report (not counted): a
+ * thread stopped before it could say so is forgotten when it is settled itself.
  */
-export function forget(threads: Int32Array[]): void {
+export function forget(threads: number[]): void {
   if (links === null || threads.length === 0) return;
   for (const port of links.ports) port.postMessage({ gone: threads } satisfies Gone);
 }
 
-/** Words of the threads below this one that have not been settled yet. */
-const below = new Set<Int32Array>();
+/** Words of the threads below this one that have not been settled yet, by id. */
+const below = new Map<number, Int32Array>();
 
-/** Notes threads below this one (see `cutBelow`), or (`known` false) that they are over. */
-export function noteBelow(threads: Iterable<Int32Array>, known: boolean): void {
-  for (const words of threads) {
-    if (known) below.add(words);
-    else below.delete(words);
-  }
+/** Notes a thread below this one (see `cutBelow`). */
+export function noteBelow(words: Int32Array): void {
+  below.set(words[T_ID], words);
+}
+
+/** How many threads below this one are not settled yet (for tests). */
+export function belowCount(): number {
+  return below.size;
+}
+
+/** Notes that the threads with ids `threads`, below this one, are over. */
+export function forgetBelow(threads: Iterable<number>): void {
+  for (const id of threads) below.delete(id);
 }
 
 /**
@@ -170,5 +199,5 @@ export function cut(threads: Iterable<Int32Array>, block: boolean): boolean {
  * about to stop with it, so that none is stopped in the middle of a step.
  */
 export function cutBelow(): void {
-  cut(below, true);
+  cut(below.values(), true);
 }

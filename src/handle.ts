@@ -5,6 +5,8 @@
  */
 import { SharedChannel } from "./_shared_channel.ts";
 import {
+  ABANDONED,
+  ADOPTED,
   CHANNEL,
   CHANNEL_GEN,
   CLAIM_WORDS,
@@ -98,12 +100,39 @@ interface Fate {
  * (posted, by any path) or adopted: their ends are closed, as an end collected unclosed is.
  */
 const lost = new FinalizationRegistry<Fate>((fate) => {
+  unsent.delete(fate);
   if (!fate.sent) abandon(fate.handle);
 });
+
+/**
+ * The fates of handles made here and not known to be sent: a thread that ends closes their
+ * ends (see `abandonUnsent`), since a thread that has ended collects nothing.
+ */
+const unsent = new Set<Fate>();
+const fates = new WeakMap<object, Fate>();
+
+/**
+ * Closes the ends of the handles made in this thread that never left it (as it ends: they are
+ * lost with it). `died`: say so to their peers.
+ */
+export function abandonUnsent(died: boolean): void {
+  for (const fate of unsent) abandon(fate.handle, died);
+  unsent.clear();
+}
+
+/**
+ * Makes `handle` impossible to adopt, without closing its end (a terminator closed it already):
+ * adopting any copy of it fails, saying the end was closed.
+ */
+export function voidHandle(handle: EndHandle): void {
+  Atomics.compareExchange(handle.claim, ADOPTED, 0, ABANDONED);
+}
 
 /** Forgets `handle` (made by `makeHandle`): its collection closes nothing (spawn failed). */
 export function disarm(handle: object): void {
   lost.unregister(handle);
+  const fate = fates.get(handle);
+  if (fate !== undefined) unsent.delete(fate);
 }
 
 /**
@@ -139,12 +168,15 @@ export function makeHandle<K extends "sender" | "receiver">(
   Object.defineProperty(handle, "id", {
     get: () => {
       fate.sent = true;
+      unsent.delete(fate);
       return id;
     },
     enumerable: true,
     configurable: true,
   });
   lost.register(handle, fate, handle);
+  unsent.add(fate);
+  fates.set(handle, fate);
   track(handle);
   return handle;
 }
@@ -222,8 +254,15 @@ export function adopt<T>(
   }
   // An end `spawn` moved into this worker is held under the lifeline it came with: the spawning
   // thread holds that one already (and has told its own parent), so no report can come too late.
-  const keep = (h as { moved?: unknown }).moved === DOWN;
-  const lifeline = claim({ kind, claim: h.claim!, lifeline: h.lifeline!, memory: h.memory }, keep);
+  const moved = (h as { moved?: unknown }).moved;
+  const keep = moved === DOWN;
+  // An end in a worker's result is held under a fresh one: the threads above that worker hold
+  // the lifeline it came with, and settle it with the worker.
+  const lifeline = claim(
+    { kind, claim: h.claim!, lifeline: h.lifeline!, memory: h.memory },
+    keep,
+    moved === UP,
+  );
   if (typeof lifeline === "string") throw new TypeError(`Cannot adopt a ${kind}: ${lifeline}`);
   // Its senders tell a terminator where their claims are (see CLAIM_AT in _lifeline.ts).
   if (kind === "sender") chan.claims = lifeline;

@@ -361,8 +361,11 @@ export class Sender<T> {
   clone(): Sender<T> {
     this.#check("clone");
     assertAlive();
-    this.#chan.addSender();
-    return create((sender) => this.#end.clone(sender), this.#codec, this.#owner);
+    return create(
+      (sender) => this.#end.clone(sender, () => this.#chan.addSender()),
+      this.#codec,
+      this.#owner,
+    );
   }
 
   /**

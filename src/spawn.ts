@@ -11,14 +11,17 @@ import { type Outcome, START, type Start } from "./_spawned.ts";
 import {
   announce,
   type Announcement,
+  BUSY_PATIENCE_MS,
   cut,
   forget,
+  forgetBelow,
   type Gone,
   noteBelow,
   report,
   T_DONE,
+  T_ID,
   T_REPORTED,
-  THREAD_WORDS,
+  threadWords,
   uncut,
 } from "./_thread.ts";
 import { adoptMoved, DOWN, type Prepared, prepareEnds } from "./_move.ts";
@@ -60,10 +63,11 @@ const SELF = import.meta.url;
  * Starts a worker that runs the default export of `module` with `data`, as Rust's
  * `thread::spawn(move || …)` runs a closure with what it captured.
  *
- * Every {@linkcode Sender} and {@linkcode Receiver} anywhere in `data` (at any depth, in arrays,
- * objects, `Map`s and `Set`s) is *moved*: it is unusable here from now on, and arrives in the
- * worker as an end ready to use, without `transfer()` or `from()`. Everything else in `data` is
- * copied as `postMessage` copies it. The worker owns the ends it holds, however they reached it:
+ * Every {@linkcode Sender} and {@linkcode Receiver} anywhere in `data` that `postMessage` copies
+ * (at any depth: in objects, arrays and their other properties, `Map`s, `Set`s, an Error's
+ * `cause`) is *moved*: it is unusable here from now on, and arrives in the worker as an end
+ * ready to use, without `transfer()` or `from()`. Everything else in `data` is copied as
+ * `postMessage` copies it. The worker owns the ends it holds, however they reached it:
  * when it ends — its function returned or threw, it was terminated, it called `self.close()`,
  * or an error went unhandled — they are closed (senders dropped, receivers closed), so that its
  * peers see disconnection instead of waiting for ever.
@@ -80,7 +84,8 @@ const SELF = import.meta.url;
  * @param options Passed to the runtime's `Worker`.
  * @returns A handle to join or terminate the worker.
  * @throws {TypeError} `module` is not an absolute URL, an end in `data` is closed, transferred
- * or has async calls pending, or this runtime has no workers.
+ * or has async calls pending, an end is where `postMessage` would drop it (a property of a
+ * `Date`, a `Map`, an Error other than its `cause`…), or this runtime has no workers.
  * @throws {DOMException} `DataCloneError` if `data` cannot be copied (a `MessagePort` in it
  * must be listed in `options.transfer`); nothing is moved then.
  * @example
@@ -126,12 +131,12 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
    * settled with it; `worker.terminate()` is {@linkcode JoinHandle.terminate}.
    */
   readonly worker: Worker;
-  #words = new Int32Array(new SharedArrayBuffer(THREAD_WORDS * 4));
+  #words = threadWords();
   /**
    * The worker and every thread below it that this thread heard of (see _thread.ts): their
    * words, where their reports arrive, and how many have arrived.
    */
-  #below = new Map<Int32Array, { port: MessagePort; received: number }>();
+  #below = new Map<number, { words: Int32Array; port: MessagePort; received: number }>();
   /** What the worker holds or was posted, for settling when it ends. */
   #held: Lifelined[] = [];
   #pruneAt = PRUNE_MIN;
@@ -154,11 +159,14 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
     const handles = handlesFor(prepared.data);
     // Started, and what it was given told to the threads above, or neither: this thread may be
     // stopped at any moment, and whoever stops it settles only what it heard of.
-    const started = uncut(() => this.#start(url, prepared, handles, options), () => {
+    const started = uncut(() => {
+      const started = this.#start(url, prepared, handles, options);
+      prepared.commit();
+      return started;
+    }, () => {
       prepared.abort();
       throw terminated();
     });
-    prepared.commit();
     const worker = this.worker = started.worker as Worker;
     // Postings to this worker are watched here, not by any wrapper on a prototype.
     const post = Object.getPrototypeOf(worker).postMessage as (...args: unknown[]) => void;
@@ -212,7 +220,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
     } catch (error) {
       port1.close();
       for (const port of above) port.close();
-      forget([this.#words]);
+      forget([this.#words[T_ID]]);
       abort();
       throw error;
     }
@@ -286,7 +294,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
   #remember(found: Lifelined[], mine: boolean): void {
     if (found.length === 0) return;
     if (this.#ended) {
-      cutAll(found, true);
+      uncut(() => cutAll(found, true), () => {});
       return;
     }
     // Forget what is settled once the list has doubled: linear in the reports, not quadratic.
@@ -302,9 +310,10 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
 
   /** Takes the reports of `thread` (the worker, or one below it) from `port`. */
   #listen(thread: Int32Array, port: MessagePort): void {
-    const from = { port, received: 0 };
-    this.#below.set(thread, from);
-    noteBelow([thread], true);
+    const from = { words: thread, port, received: 0 };
+    const id = thread[T_ID];
+    this.#below.set(id, from);
+    noteBelow(thread);
     port.onmessage = (event) => {
       const message = event.data as Outcome | Lifelined | Announcement | Gone;
       if ("done" in message) {
@@ -312,12 +321,12 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
       } else if ("gone" in message) {
         // Settled by the thread below that spawned them: what they reported here was reported
         // there too.
-        const gone = message.gone.filter((words) => words !== this.#words);
-        for (const words of gone) {
-          this.#below.get(words)?.port.close();
-          this.#below.delete(words);
+        const gone = message.gone.filter((other) => other !== this.#words[T_ID]);
+        for (const other of gone) {
+          this.#below.get(other)?.port.close();
+          this.#below.delete(other);
         }
-        noteBelow(gone, false);
+        forgetBelow(gone);
       } else {
         from.received++;
         if ("thread" in message) this.#listen(message.thread, message.port);
@@ -327,6 +336,9 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
   }
 
   #done(outcome: Outcome): void {
+    // Too late (terminated): the ends in the result were reported, and are settled with the
+    // worker (closed: nobody adopted them).
+    if (this.#outcome !== null) return;
     // Ends in the result were moved here: adopted at once, so that they are held by this
     // thread (and settled with it) whether or not anyone joins.
     if (outcome.ok) {
@@ -368,20 +380,22 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
    * and none may be stopped in the middle of a step (see _thread.ts).
    */
   async #stop(): Promise<void> {
+    const below = () => [...this.#below.values()];
     const quiet = () =>
-      cut(this.#below.keys(), false) &&
-      [...this.#below].every(([words, from]) => from.received >= Atomics.load(words, T_REPORTED));
-    if (!quiet()) await until(quiet, REPORT_PATIENCE_MS);
+      cut(below().map((from) => from.words), false) &&
+      below().every((from) => from.received >= Atomics.load(from.words, T_REPORTED));
+    if (!quiet()) await until(quiet, BUSY_PATIENCE_MS);
     this.#started?.terminate(); // not there yet if starting it failed
     this.#ended = true;
     // Whatever the worker still held when it ended is lost with it: it died. (A function that
-    // returned closed its ends itself before saying so: nothing is left here then.)
-    cutAll(this.#held, true);
+    // returned closed its ends itself before saying so: nothing is left here then.) Not if this
+    // thread is being ended itself: its ender heard of all of them, and settles them.
+    uncut(() => cutAll(this.#held, true), () => {});
     this.#held = [];
     const threads = [...this.#below.keys()];
     for (const from of this.#below.values()) from.port.close();
     this.#below.clear();
-    noteBelow(threads, false);
+    forgetBelow(threads);
     forget(threads);
     this.#resolveSettled();
   }
@@ -418,11 +432,15 @@ function absolute(module: string | URL): string {
  * over; on Node, the start data is the worker's `workerData`.
  */
 function entry(module: string, viaWorkerData: boolean): string {
-  const load = `const[lib,loaded]=await Promise.all([import(${JSON.stringify(SELF)}),` +
-    `import(${JSON.stringify(module)}).then((module)=>({module}),(error)=>({error}))]);`;
+  // No top-level await: Node 20 can abort the whole process when a worker is terminated while a
+  // module's top-level await is pending (nodejs/node#53238).
+  const load = (serve: string) =>
+    `Promise.all([import(${JSON.stringify(SELF)}),` +
+    `import(${JSON.stringify(module)}).then((module)=>({module}),(error)=>({error}))])` +
+    `.then(([lib,loaded])=>{${serve}});`;
   const source = viaWorkerData
-    ? `import{workerData}from"node:worker_threads";${load}` +
-      `lib.serveSpawned({loaded,start:workerData,early:[],hold:null,wake:()=>{},unload:null});`
+    ? `import{workerData}from"node:worker_threads";` +
+      load(`lib.serveSpawned({loaded,start:workerData,early:[],hold:null,wake:()=>{},unload:null})`)
     : `const early=[];let notify=()=>{};` +
       `const hold=(e)=>{e.stopImmediatePropagation();early.push(e);notify()};` +
       `addEventListener("message",hold);` +
@@ -434,8 +452,8 @@ function entry(module: string, viaWorkerData: boolean): string {
       // the library takes over (it removes this listener).
       `let unload=null;if(typeof Deno==="object"){` +
       `unload=()=>postMessage(${JSON.stringify(EXITED)}+Deno.exitCode);` +
-      `addEventListener("unload",unload)}${load}` +
-      `lib.serveSpawned({loaded,start:null,early,hold,wake:(f)=>{notify=f},unload});`;
+      `addEventListener("unload",unload)}` +
+      load(`lib.serveSpawned({loaded,start:null,early,hold,wake:(f)=>{notify=f},unload})`);
   return `data:text/javascript,${encodeURIComponent(source)}`;
 }
 

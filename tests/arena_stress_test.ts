@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { CORE, instantiate } from "../src/_core.ts";
 import type { ArenaReport, ArenaWork } from "./workers/arena_worker.ts";
+import { nextReply } from "./_helpers/workers.ts";
 
 const WORKERS = Number(Deno.env.get("ARENA_STRESS_WORKERS") ?? 4);
 const OPS = Number(Deno.env.get("ARENA_STRESS_OPS") ?? 300_000);
@@ -31,15 +32,7 @@ async function stress(mix: ArenaWork["mix"], capPages: number, maxHeld: number) 
       type: "module",
     });
     workers.push(worker);
-    reports.push(
-      new Promise((resolve, reject) => {
-        worker.onmessage = (e) => resolve(e.data);
-        worker.onerror = (e) => {
-          e.preventDefault();
-          reject(new Error(e.message));
-        };
-      }),
-    );
+    reports.push(nextReply(worker, `arena worker ${id}`));
     const work: ArenaWork = {
       memory,
       table,

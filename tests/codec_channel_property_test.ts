@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { channel, RecvError } from "../mod.ts";
 import { largeValues, values } from "./_helpers/arbitraries.ts";
 import { graphDiff } from "./_helpers/equal.ts";
+import { nextReply } from "./_helpers/workers.ts";
 
 const RUNS = Number(Deno.env.get("CHANNEL_FUZZ_RUNS") ?? 10_000);
 
@@ -17,13 +18,7 @@ Deno.test(`${RUNS} random values through a worker and back equal structuredClone
   const [toWorker, workerRx] = channel<unknown>();
   const [workerTx, back] = channel<unknown>();
   const worker = new Worker(new URL("./workers/echo.ts", import.meta.url), { type: "module" });
-  const done = new Promise((resolve, reject) => {
-    worker.onmessage = resolve;
-    worker.onerror = (e) => {
-      e.preventDefault();
-      reject(new Error(e.message));
-    };
-  });
+  const done = nextReply(worker, "echo worker");
   worker.postMessage({ rx: workerRx.transfer(), tx: workerTx.transfer() });
   try {
     let received = 0;

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { CORE, isOffset } from "../src/_core.ts";
 import { rawChannel } from "../src/_arena.ts";
 import { checkPayload, recordId, recordLength } from "./_core_pattern.ts";
+import { nextReply } from "./_helpers/workers.ts";
 
 const PRODUCERS = 4;
 const PER_PRODUCER = Number(Deno.env.get("CORE_STRESS_COUNT") ?? 100_000);
@@ -19,15 +20,7 @@ async function run(bound: number, initialCapacity: number) {
       type: "module",
     });
     workers.push(worker);
-    done.push(
-      new Promise((resolve, reject) => {
-        worker.onmessage = (e) => resolve(e.data);
-        worker.onerror = (e) => {
-          e.preventDefault();
-          reject(new Error(e.message));
-        };
-      }),
-    );
+    done.push(nextReply(worker, `producer ${id}`));
     worker.postMessage({ memory, ch, gen, id, count: PER_PRODUCER });
   }
   const i32 = new Int32Array(memory.buffer);

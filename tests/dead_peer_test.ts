@@ -1,24 +1,29 @@
 // Dead peers never hang the living: a terminated worker's senders are dropped, its receiver
 // closed, and a claim it left unfinished is skipped (see src/_settlement.ts).
 import assert from "node:assert/strict";
-import { bytes, channel, RecvError, Sender, SendError, structured, syncChannel } from "../mod.ts";
+import {
+  bytes,
+  channel,
+  Receiver,
+  RecvError,
+  Sender,
+  SendError,
+  structured,
+  syncChannel,
+} from "../mod.ts";
 import { PULL_BUSY, PULL_EMPTY, SharedChannel } from "../src/_shared_channel.ts";
 import { CORE, instantiate } from "../src/_core.ts";
 import { ADOPTED, HELD, type Lifelined, SETTLED, SETTLING } from "../src/_lifeline.ts";
 import { settle } from "../src/_settlement.ts";
+import { nextReply } from "./_helpers/workers.ts";
 
 async function spawn(mode: string, handle: unknown, extra?: object): Promise<Worker> {
   const worker = new Worker(new URL("./workers/dead_peer.ts", import.meta.url), {
     type: "module",
   });
-  await new Promise<void>((resolve, reject) => {
-    worker.onmessage = () => resolve();
-    worker.onerror = (e) => {
-      e.preventDefault();
-      reject(new Error(e.message));
-    };
-    worker.postMessage({ mode, handle, ...extra });
-  });
+  const ready = nextReply(worker, `worker (${mode})`);
+  worker.postMessage({ mode, handle, ...extra });
+  await ready;
   return worker;
 }
 
@@ -300,6 +305,18 @@ for (
       "m",
       "k",
     ]],
+    // structuredClone copies these too (the walk once did not look there).
+    ["in an array's other property", (h: unknown) => ({ a: Object.assign([1], { h }) }), [
+      "a",
+      "h",
+    ]],
+    ["as an Error's cause", (h: unknown) => ({ e: new Error("e", { cause: h }) }), [
+      "e",
+      "cause",
+    ]],
+    ["far into a sparse array", (h: unknown) => Object.assign(new Array(2 ** 31), { 7: h }), [
+      "7",
+    ]],
   ] as const
 ) {
   Deno.test(`a receiver posted ${name} to a plain worker is settled when it is terminated`, async () => {
@@ -323,6 +340,33 @@ Deno.test("posting a live end to a plain worker is a DataCloneError naming trans
       );
     }
     tx.sendSync(1); // still usable
+  } finally {
+    worker.terminate();
+  }
+});
+
+Deno.test("posting an end or a handle where structuredClone drops it is a DataCloneError", () => {
+  const [tx, rx] = channel<number>();
+  const worker = new Worker(new URL("./workers/echo.ts", import.meta.url), { type: "module" });
+  const rxHandle = rx.transfer();
+  try {
+    for (
+      const [message, what, where] of [
+        [{ when: Object.assign(new Date(0), { tx }) }, "end", "a Date"],
+        [[Object.assign(new Error("e"), { rx: rxHandle })], "handle", "an Error"],
+        [new Set([Object.assign(new Uint8Array(1).buffer, { tx })]), "end", "an ArrayBuffer"],
+      ] as const
+    ) {
+      assert.throws(
+        () => worker.postMessage(message),
+        (e) =>
+          e instanceof DOMException && e.name === "DataCloneError" &&
+          e.message.startsWith(`Cannot post this message: a channel ${what} is held by a `) &&
+          e.message.includes(`property of ${where}, which structuredClone does not copy`),
+      );
+    }
+    tx.sendSync(1); // still usable, and its receiver's handle still adoptable
+    assert.equal(Receiver.from(rxHandle).recvSync(), 1);
   } finally {
     worker.terminate();
   }

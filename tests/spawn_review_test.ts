@@ -1,7 +1,9 @@
 // Regressions found by reviewing spawn (issue 12), with the library as a user gets it on Deno:
 // the workaround's wrappers on Worker.prototype installed (tests/spawn_test.ts runs without).
 import assert from "node:assert/strict";
-import { channel, type Codec, RecvError, SendError, spawn } from "../mod.ts";
+import { channel, type Codec, RecvError, Sender, SendError, spawn } from "../mod.ts";
+import { belowCount } from "../src/_thread.ts";
+import { nextReply } from "./_helpers/workers.ts";
 
 const misc = new URL("./spawn/misc.ts", import.meta.url);
 
@@ -52,6 +54,59 @@ Deno.test("an end a grandchild adopted from a port is settled when its blocked p
     new Promise((resolve) => setTimeout(() => resolve("still waiting after 5 s"), 5000)),
   ]);
   assert.ok(error instanceof RecvError && error.reason === "died", String(error));
+});
+
+Deno.test("threads above forget a worker's workers once they are settled", async () => {
+  // A long-lived worker that spawns and joins many short-lived ones must not make the threads
+  // above it keep a port and an entry for each.
+  const words = new Int32Array(new SharedArrayBuffer(8));
+  const job = spawn(misc, { mode: "spawn-many", count: 3, words });
+  await ready(words);
+  for (let i = 0; belowCount() > 1 && i < 500; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(belowCount(), 1, "the threads below the worker are still remembered here");
+  await job.terminate();
+  assert.equal(belowCount(), 0);
+});
+
+Deno.test("a handle a worker made with transfer() and never posted is closed when it returns", async () => {
+  const [tx, rx] = channel<number>();
+  const job = spawn<string>(misc, { mode: "transfer-unsent", tx });
+  assert.equal(await job.join(), "kept");
+  const error = await Promise.race([
+    rx.recv().catch((e) => e),
+    new Promise((resolve) => setTimeout(() => resolve("still waiting after 5 s"), 5000)),
+  ]);
+  assert.ok(error instanceof RecvError, String(error));
+});
+
+Deno.test("a step inside an uncuttable step runs, though the thread was cut meanwhile", async () => {
+  // The outer step holds BUSY, so the ender waits for it: skipping the inner step (settling ends
+  // posted to a worker that had ended) would leave them counted.
+  const worker = new Worker(new URL("./fixtures/uncut_nested.ts", import.meta.url), {
+    type: "module",
+  });
+  try {
+    assert.deepEqual(await nextReply(worker), { result: "inner ran", busy: 0 });
+  } finally {
+    worker.terminate();
+  }
+});
+
+Deno.test("a worker holds its function's data until the function settles, garbage collected or not", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--no-check",
+      "--v8-flags=--expose-gc",
+      new URL("./fixtures/hold_data_main.ts", import.meta.url).pathname,
+    ],
+  }).output();
+  const out = new TextDecoder().decode(stdout).trim().split("\n");
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.deepEqual(out, ["empty", "died"], "the sender was closed while its worker lived");
 });
 
 Deno.test("terminate() lets a worker finish a step it must not be stopped in", async () => {
@@ -210,8 +265,52 @@ Deno.test("an error a spawned worker leaves unhandled: join() rejects with it, c
     (e) => e instanceof TypeError && e.message === "nobody awaits this",
   );
   const uncloneable = { mode: "unhandled", uncloneable: true, message: "a function in it" };
+  // What cannot be cloned arrives by its message (and name, if it has one).
   await assert.rejects(
     within(spawn(misc, uncloneable).join()),
-    (e) => e instanceof DOMException && e.name === "DataCloneError",
+    (e) => e instanceof Error && e.message === "a function in it",
   );
+});
+
+Deno.test("ends in an array's other property, an Error's cause, a sparse array arrive adopted", async () => {
+  const [tx, rx] = channel<string>();
+  const list = Object.assign([1, 2], { extra: tx.clone() });
+  const error = new TypeError("bad", { cause: { tx: tx.clone() } });
+  const sparse: unknown[] = [];
+  sparse.length = 2 ** 31;
+  sparse[2 ** 30] = tx;
+  const job = spawn(misc, { mode: "hidden", list, error, sparse });
+  assert.throws(() => tx.sendSync("here"), /transferred/, "moved");
+  assert.equal(await job.join(), "hidden");
+  assert.deepEqual([rx.recvSync(), rx.recvSync(), rx.recvSync()], [
+    "extra beside 2 elements",
+    "cause of a TypeError: bad",
+    `1 of ${2 ** 31} in a sparse array`,
+  ]);
+  assert.deepEqual(rx.tryRecv(), { state: "disconnected" }, "closed when the function returned");
+  assert.ok(
+    (error.cause as { tx: unknown }).tx instanceof Sender,
+    "the caller's data is unchanged",
+  );
+});
+
+Deno.test("an end where structuredClone drops it: spawn refuses, and nothing moves", () => {
+  const [tx, rx] = channel<number>();
+  for (
+    const data of [
+      { when: Object.assign(new Date(0), { tx }) },
+      { error: Object.assign(new Error("e"), { tx }) },
+      { map: Object.assign(new Map(), { inside: { tx } }) },
+    ]
+  ) {
+    assert.throws(
+      () => spawn(misc, { mode: "async", a: 1, b: 2, ...data }),
+      (e) =>
+        e instanceof TypeError &&
+        /^Cannot spawn: a channel end is held by a property of an? (Date|Error|Map), which structuredClone does not copy/
+          .test(e.message),
+    );
+  }
+  tx.sendSync(1);
+  assert.equal(rx.recvSync(), 1);
 });

@@ -58,6 +58,7 @@ import {
   WATCH_WORDS,
 } from "./_shared.ts";
 import type { ProducerReport } from "./producer.ts";
+import { nextReply } from "../_helpers/workers.ts";
 
 /** The consumer gives up after this long without a message. */
 const STALL_MS = 400;
@@ -124,14 +125,9 @@ const consumerSlot = new Slot(watch, 0, base, HANG_MS);
 
 /** Posts `message` to `worker` and resolves with its next reply. */
 function request<R>(worker: Worker, message: unknown): Promise<R> {
-  return new Promise((resolve, reject) => {
-    worker.onmessage = (e) => resolve(e.data);
-    worker.onerror = (e) => {
-      e.preventDefault();
-      reject(new Error(`worker error: ${e.message}`));
-    };
-    worker.postMessage(message);
-  });
+  const reply = nextReply<R>(worker);
+  worker.postMessage(message);
+  return reply;
 }
 
 interface Consumed {

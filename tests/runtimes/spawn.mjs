@@ -119,6 +119,14 @@ for (const reject of [false, true]) {
 }
 {
   const [tx, rx] = channel();
+  const job = spawn(new URL("./no_such_module.mjs", import.meta.url), { tx });
+  // Bun's resolution error cannot be cloned: its name and message arrive all the same.
+  await assert.rejects(job.join(), (e) => e instanceof Error && /no_such_module/.test(e.message));
+  await assert.rejects(rx.recv(), (e) => e instanceof RecvError && e.reason === "died");
+  ok("a module that does not exist: join() says which, the sender died");
+}
+{
+  const [tx, rx] = channel();
   const words = new Int32Array(new SharedArrayBuffer(4));
   const job = spawn(peer, { mode: "adopt", lib, words });
   job.worker.postMessage({ a: [{ b: { rx: rx.transfer() } }] });

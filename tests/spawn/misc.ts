@@ -7,6 +7,12 @@ import { parentWords, T_BUSY } from "../../src/_thread.ts";
 // deno-lint-ignore no-explicit-any
 type Data = { mode: string; [key: string]: any };
 
+/**
+ * Ends this worker holds while it idles: an end nothing references may be collected, which
+ * closes it (a close, not the death the tests look for).
+ */
+const held: unknown[] = [];
+
 export default async function (data: Data): Promise<unknown> {
   switch (data.mode) {
     case "async":
@@ -20,6 +26,19 @@ export default async function (data: Data): Promise<unknown> {
       const rx = node.rx as Receiver<string>;
       tx.sendSync(`got ${rx.recvSync()}`);
       return "deep";
+    }
+    case "hidden": {
+      // Ends that only a walk of all structuredClone copies finds: an array's other property,
+      // an Error's cause, an element far into a sparse array.
+      const list = data.list as number[] & { extra: Sender<string> };
+      list.extra.sendSync(`extra beside ${list.length} elements`);
+      const error = data.error as Error & { cause: { tx: Sender<string> } };
+      error.cause.tx.sendSync(`cause of a ${error.name}: ${error.message}`);
+      const sparse = data.sparse as Sender<string>[];
+      sparse[2 ** 30].sendSync(
+        `${Object.keys(sparse).length} of ${sparse.length} in a sparse array`,
+      );
+      return "hidden";
     }
     case "point":
       (data.tx as Sender<Point>).sendSync({ x: 1.5, y: -2 });
@@ -60,11 +79,37 @@ export default async function (data: Data): Promise<unknown> {
       // Adopts the sender that comes through the port, says so, and holds it.
       const port = data.port as MessagePort;
       port.onmessage = (e) => {
-        const tx = Sender.from<number>(e.data);
+        held.push(Sender.from<number>(e.data));
         Atomics.store(data.words, 0, 1);
         Atomics.notify(data.words, 0);
-        void tx;
       };
+      return await new Promise(() => {});
+    }
+    case "spawn-many": {
+      // Spawns and joins short-lived workers one after the other, then idles.
+      for (let i = 0; i < data.count; i++) {
+        await spawn(new URL("./misc.ts", import.meta.url), { mode: "async", a: 1, b: i }).join();
+      }
+      Atomics.store(data.words, 0, 1);
+      Atomics.notify(data.words, 0);
+      return await new Promise(() => {});
+    }
+    case "transfer-unsent": {
+      // Moves its sender into a handle it never posts: it is lost when the worker ends.
+      const handle = (data.tx as Sender<number>).transfer();
+      (globalThis as { kept?: unknown }).kept = handle; // not collected before the worker ends
+      return "kept";
+    }
+    case "idle-gc": {
+      // Keeps no reference to its data (the sender in it), collects garbage, then idles.
+      const words = data.words as Int32Array;
+      data = { mode: "" };
+      const gc = (globalThis as { gc?: () => void }).gc!;
+      for (let i = 0; i < 5; i++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      Atomics.store(words, 0, 1);
       return await new Promise(() => {});
     }
     case "busy-step": {
@@ -118,7 +163,8 @@ export default async function (data: Data): Promise<unknown> {
       self.postMessage(tx.transfer());
       data.words[0] = 1;
       Atomics.notify(data.words, 0);
-      return await new Promise(() => void rx); // holds rx until terminated
+      held.push(rx); // holds rx until terminated
+      return await new Promise(() => {});
     }
   }
   throw new Error(`unknown mode ${data.mode}`);

@@ -69,8 +69,15 @@ function arrival(data: PeerData): Promise<Sender<number> | Receiver<number>> {
   });
 }
 
+/**
+ * The ends this worker holds, as a real worker would keep what it works with: an end nothing
+ * references may be collected, which closes it (a close, not a death).
+ */
+const held: unknown[] = [];
+
 export default async function (data: PeerData): Promise<string> {
   const end = await arrival(data);
+  held.push(end);
   const ready = () => {
     Atomics.store(data.words, 0, 1);
     Atomics.notify(data.words, 0);

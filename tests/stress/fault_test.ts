@@ -7,22 +7,19 @@ import assert from "node:assert/strict";
 import { type Receiver, RecvError, syncChannel } from "../../mod.ts";
 import { channel } from "../../mod.ts";
 import { prng } from "./_messages.ts";
+import { nextReply } from "../_helpers/workers.ts";
 
 /** As fault_worker.ts sends them: [p, seq], or [p, seq, …] as a 1 KiB Uint32Array. */
 type Message = number[] | Uint32Array;
 
 const TRIALS = Number(Deno.env.get("FAULT_TRIALS") ?? 200);
 
-function spawn(handle: unknown, p: number): Promise<Worker> {
+async function spawn(handle: unknown, p: number): Promise<Worker> {
   const worker = new Worker(new URL("./fault_worker.ts", import.meta.url), { type: "module" });
-  return new Promise((resolve, reject) => {
-    worker.onmessage = () => resolve(worker);
-    worker.onerror = (e) => {
-      e.preventDefault();
-      reject(new Error(e.message));
-    };
-    worker.postMessage({ handle, p });
-  });
+  const ready = nextReply(worker, `producer ${p}`);
+  worker.postMessage({ handle, p });
+  await ready;
+  return worker;
 }
 
 function take(rx: Receiver<Message>, next: number[]): boolean {

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { channel, type Receiver, RecvError, syncChannel } from "../../mod.ts";
 import { graphDiff } from "../_helpers/equal.ts";
 import { countOf, idOf, message, prng } from "./_messages.ts";
+import { nextReply } from "../_helpers/workers.ts";
 
 const FACTOR = Number(Deno.env.get("STRESS_FACTOR") ?? 1);
 const PRODUCERS = 8;
@@ -30,15 +31,7 @@ function spawnProducers(
   for (let p = 0; p < counts.length; p++) {
     const worker = new Worker(new URL("./producer.ts", import.meta.url), { type: "module" });
     workers.push(worker);
-    reports.push(
-      new Promise((resolve, reject) => {
-        worker.onmessage = (e) => resolve(e.data);
-        worker.onerror = (e) => {
-          e.preventDefault();
-          reject(new Error(`producer ${p}: ${e.message}`));
-        };
-      }),
-    );
+    reports.push(nextReply(worker, `producer ${p}`));
     const handle = (p === counts.length - 1 ? tx : tx.clone()).transfer();
     worker.postMessage({ handle, p, count: counts[p], async: p % 2 === 1 });
   }
