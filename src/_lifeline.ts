@@ -118,7 +118,7 @@ export function prune<T>(list: T[], keep: (item: T) => boolean, least = PRUNE_LE
   let kept = 0;
   for (const item of list) if (keep(item)) list[kept++] = item;
   list.length = kept;
-  return Math.max(2 * kept, PRUNE_LEAST);
+  return Math.max(2 * kept, least);
 }
 
 /** The handles adopted in this thread (see `remember`). */
