@@ -20,7 +20,7 @@
  * @module
  */
 import type { Lifelined } from "./_lifeline.ts";
-import { adoptedHere } from "./_lifeline.ts";
+import { adoptedHere, prune } from "./_lifeline.ts";
 import { cutAll, finished, handlesFor, ownWorkers } from "./_settlement.ts";
 
 const postedTo = new WeakMap<Worker, Lifelined[]>();
@@ -69,9 +69,7 @@ function remember(worker: Worker, found: Lifelined[]): void {
   }
   // Forget handles whose ends were adopted and have all been closed or moved on: there is
   // nothing left to settle, and keeping them would keep their channels' memory.
-  let kept = 0;
-  for (const handle of list) if (!finished(handle)) list[kept++] = handle;
-  list.length = kept;
+  prune(list, (handle) => !finished(handle));
   list.push(...found);
 }
 

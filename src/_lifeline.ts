@@ -112,17 +112,29 @@ export function adjustHeld(lifeline: Int32Array, delta: number): boolean {
 export function remember(handle: Lifelined): void {
   // Forget handles whose ends are all closed or moved on (as a parent forgets them at its next
   // posting): `assertAlive` runs on every send and must not grow with the handles ever adopted.
-  // Pruned once the list has doubled since the last time: linear in adoptions, not quadratic.
   if (adopted.length >= pruneAt) {
-    let kept = 0;
-    for (const h of adopted) if (Atomics.load(h.lifeline, HELD) !== 0) adopted[kept++] = h;
-    adopted.length = kept;
-    pruneAt = Math.max(2 * kept, 16);
+    pruneAt = prune(adopted, (h) => Atomics.load(h.lifeline, HELD) !== 0);
   }
   adopted.push(handle);
 }
 
-let pruneAt = 16;
+/** Length below which a list is not pruned (see `prune`). */
+export const PRUNE_LEAST = 16;
+
+let pruneAt = PRUNE_LEAST;
+
+/**
+ * Keeps in `list` (in place, in order) only what `keep` accepts. Called once a list has reached
+ * the length returned by the last call, so that pruning as it grows costs linear time, not
+ * quadratic.
+ * @returns the length at which to prune next: twice what was kept, at least `least`.
+ */
+export function prune<T>(list: T[], keep: (item: T) => boolean, least = PRUNE_LEAST): number {
+  let kept = 0;
+  for (const item of list) if (keep(item)) list[kept++] = item;
+  list.length = kept;
+  return Math.max(2 * kept, least);
+}
 
 /** The handles adopted in this thread (see `remember`). */
 export function adoptedHere(): readonly Lifelined[] {

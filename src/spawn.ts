@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Lifelined, terminated } from "./_lifeline.ts";
+import { type Lifelined, prune, terminated } from "./_lifeline.ts";
 import { cutAll, finished, handlesFor, ownWorkers } from "./_settlement.ts";
 import { type Outcome, START, type Start } from "./_spawned.ts";
 import {
@@ -299,10 +299,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
     }
     // Forget what is settled once the list has doubled: linear in the reports, not quadratic.
     if (this.#held.length >= this.#pruneAt) {
-      let kept = 0;
-      for (const handle of this.#held) if (!finished(handle)) this.#held[kept++] = handle;
-      this.#held.length = kept;
-      this.#pruneAt = Math.max(2 * kept, PRUNE_MIN);
+      this.#pruneAt = prune(this.#held, (handle) => !finished(handle), PRUNE_MIN);
     }
     this.#held.push(...found);
     if (mine) { for (const handle of found) report(handle); }
