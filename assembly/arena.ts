@@ -12,7 +12,7 @@
 // ## Untrusted memory
 // As in channel.ts: every thread that maps the memory can write anything anywhere. Every value
 // read from the header or a block header is validated before it is used — the config by a check
-// word (once per instance), BUMP and TAKEN against the cap and the memory, a free-list link by
+// word (once per instance), BUMP against the cap and the memory, a free-list link by
 // its alignment, its range and its block's class and check word — and every loop is bounded (a
 // CAS retry by SPIN_LIMIT, a list walk by the most blocks of its class the cap holds). A broken
 // invariant sets ARENA_CORRUPT (sticky, arena-wide) to the number of the check that failed
@@ -34,7 +34,7 @@ import { grew, memoryEnd, reach } from "./channel";
 //             │ ARENA_MAGIC │ ARENA_VERSION │ ARENA_CAP │ ARENA_CHECK │          │ config
 //             │ ARENA_CORRUPT │ ARENA_ID (two words)                             │
 //   a + 64    ├──────────────────────────────────────────────────────────────────┤
-//             │ ARENA_BUMP │ ARENA_TAKEN                                         │ fresh space
+//             │ ARENA_BUMP                                                      │ fresh space
 //   a + 128   ├──────────────────────────────────────────────────────────────────┤
 //             │ free-list head of class 0: i64 = tag (high half) | block (low)   │ one line
 //   a + 192   ├──────────────────────────────────────────────────────────────────┤ per class,
@@ -48,22 +48,22 @@ import { grew, memoryEnd, reach } from "./channel";
 //
 // ARENA_CHECK is a hash of the arena's address, ARENA_CAP and the version: a thread reads the
 // config once, checks it and keeps its own copy. ARENA_CAP is the most bytes the arena spans
-// from `a` (whole pages): the memory never grows past `a + ARENA_CAP`. ARENA_BUMP is the offset
-// of the first byte never handed out; ARENA_TAKEN the memory's size in pages once every growth
-// that was reserved is done (see "Growth").
+// from `a` (whole pages): blocks are never carved past `a + ARENA_CAP` (see "Growth"). ARENA_BUMP
+// is the offset of the first byte never handed out.
 //
 // ARENA_ID and ARENA_PROBE are the JavaScript side's (src/_arena.ts), which tells memories apart
 // by them; the arena never reads them. The creator writes ARENA_ID (random) once, right after
 // `arenaInit`; any thread writes the probe.
 //
 // Whoever creates the memory gives the arena every page of it from `a` on, now and later:
-// nothing else may grow that memory (a growth the arena did not reserve is found, and fails
-// the arena: check 6). Create the memory with `maximum` = (a + cap) / PAGE pages.
+// nothing else may grow that memory and use what it grew (the arena carves blocks from every
+// page past BUMP). Create the memory with `maximum` = (a + cap) / PAGE pages: the engine then
+// holds every growth to the cap.
 
 /** Where the arena header sits in a memory that holds an arena. */
 export const ARENA_BASE: i32 = 0;
 export const ARENA_MAGIC_VALUE: i32 = 0x4152454e; // "AREN"
-export const ARENA_LAYOUT_VERSION: i32 = 2;
+export const ARENA_LAYOUT_VERSION: i32 = 3;
 export const ARENA_MAGIC: i32 = 0;
 export const ARENA_VERSION: i32 = 4;
 export const ARENA_CAP: i32 = 8;
@@ -75,7 +75,6 @@ export const ARENA_ID: i32 = 20;
 /** A word any thread may write to tell whether two memories are one (see src/_arena.ts). */
 export const ARENA_PROBE: i32 = 1920;
 export const ARENA_BUMP: i32 = 64;
-export const ARENA_TAKEN: i32 = 68;
 /** Free-list head of class k: an i64 at ARENA_HEADS + k * 64. */
 export const ARENA_HEADS: i32 = 128;
 export const ARENA_HEADER_SIZE: i32 = 2048;
@@ -205,8 +204,8 @@ let arenaEnd: i64 = 0;
  * Reports that the arena broke an invariant: sets ARENA_CORRUPT (sticky; the first check to
  * fail stays) to `check`. The checks: 1 marked by a caller (`arenaCorrupt`); 2 the config's
  * check word; 3 the cap; 4 BUMP out of place; 5 a block carved from BUMP already had a header
- * (BUMP was written back); 6 TAKEN below the memory's size (it grew without the arena) or
- * above the cap; 7 a free-list head, 8 a free-list link, not a block of its class; 9 a block
+ * (BUMP was written back); 6 is no longer used (layout version 2 checked a growth
+ * reservation word that version 3 does without); 7 a free-list head, 8 a free-list link, not a block of its class; 9 a block
  * taken off a free list was in use (a list that loops, or links a block twice); 10 a free list
  * longer than its class can have blocks (a loop), 11 a block in use on a free list, both found
  * by `arenaFreeCount` over a list that stood still; 12 a CAS retried SPIN_LIMIT times.
@@ -290,7 +289,6 @@ export function arenaInit(a: usize, cap: i32): i32 {
   store<i32>(a + ARENA_CHECK, configCheck(a, cap));
   store<i32>(a + ARENA_CORRUPT, 0);
   store<i32>(a + ARENA_BUMP, <i32>(a + ARENA_HEADER_SIZE));
-  store<i32>(a + ARENA_TAKEN, <i32>(end / PAGE));
   for (let k = 0; k < ARENA_CLASSES; k++) store<i64>(headAt(a, k), 0);
   // Publishes the header: a thread that sees ARENA_MAGIC sees everything above.
   atomic.store<i32>(a + ARENA_MAGIC, ARENA_MAGIC_VALUE);
@@ -464,66 +462,41 @@ function carve(a: usize, k: i32): i32 {
 // ── Growth
 //
 // `memory.grow(n)` is atomic: it appends n pages to the memory as it is at that instant and
-// returns where they start. Several threads may find BUMP at the end at once, and each may need
-// the memory to grow. A thread first reserves pages: it adds them to ARENA_TAKEN by a CAS that
-// keeps TAKEN ≤ the cap, and only then calls `memory.grow` for them (taking them back off TAKEN
-// if that fails). So at every instant the memory's size ≤ TAKEN ≤ the cap, and once every
-// reserved growth is done the memory is exactly TAKEN pages long: growers together never pass
-// the cap. A thread whose need is covered by pages already reserved grows nothing: it waits for
-// their grower (a few instructions away; BUSY if that grower does not finish, a thread stopped
-// there); one whose need goes further reserves only the difference (at least ARENA_GROW_PAGES).
-// Growths land in whatever order their threads run, but the memory is one contiguous range and
-// the bump pointer walks all of it, so no page is lost: pages grown beyond a thread's need are
-// where the next blocks are carved. And none is handed out twice: only the bump CAS hands out
-// fresh space.
+// returns where they start. Any thread that needs the memory to reach further grows it itself:
+// it never waits for, nor depends on, another thread's growth, so a thread stopped anywhere
+// (or a stray write) cannot hold the others up. Each growth is at least ARENA_GROW_PAGES and
+// at most what the cap leaves as the thread read the size. Threads that grow at once may grow
+// more than either needed (each by ARENA_GROW_PAGES); pages grown beyond a need are where the
+// next blocks are carved, since the bump pointer walks the whole memory, and none is handed
+// out twice: only the bump CAS hands out fresh space. Growers together may pass ARENA_CAP by
+// such overlap only as far as the memory's `maximum` lets them, which the creator sets to the
+// cap (src/_arena.ts); the bump pointer never passes the cap either way.
 
 /**
- * Grow, step 1: reserves the pages for the memory to reach `end` bytes.
- * @returns the pages reserved (to pass to `growReserved`), 0 if the memory already reaches
- * `end` or pages reserved by other threads will make it, -BUSY if TAKEN moved meanwhile (try
- * again), -ARENA_FULL if the cap does not reach `end`, or -CORRUPTED.
+ * Grows the memory by at least what it needs to reach `end` bytes (ARENA_GROW_PAGES or more),
+ * at most to the cap.
+ * @returns OK (it reaches `end` now: grown by this thread or another), ARENA_FULL (the cap
+ * does not reach `end`) or GROW_FAILED (the engine refused to grow it).
  */
-export function growReserve(a: usize, end: i64): i32 {
-  const size = <i32>(memoryEnd() / PAGE);
-  const need = <i32>((end + PAGE - 1) / PAGE);
-  if (size >= need) return 0;
+export function growTo(a: usize, end: i64): i32 {
+  if (end > arenaEnd) return ARENA_FULL;
   const capPages = <i32>(arenaEnd / PAGE);
-  const taken = atomic.load<i32>(a + ARENA_TAKEN);
-  // The size was read first: it cannot exceed TAKEN then, nor now (a rollback takes back only
-  // pages that were never grown).
-  if (taken < size || taken > capPages) return -fail(a, 6);
-  if (taken >= need) return 0;
-  if (need > capPages) return -ARENA_FULL;
-  const pages = min(max(need - taken, ARENA_GROW_PAGES), capPages - taken);
-  return atomic.cmpxchg<i32>(a + ARENA_TAKEN, taken, taken + pages) == taken ? pages : -BUSY;
-}
-
-/**
- * Grow, step 2: grows the memory by the `pages` this thread reserved.
- * @returns OK, or GROW_FAILED (the reservation is taken back).
- */
-export function growReserved(a: usize, pages: i32): i32 {
-  // Visible to every thread at once (`reach` in another thread refreshes its view of it).
-  if (memory.grow(pages) < 0) {
-    // The pages were never grown: give the reservation back, so that TAKEN ≥ the memory's size
-    // still holds and others may reserve them.
-    atomic.sub<i32>(a + ARENA_TAKEN, pages);
-    return GROW_FAILED;
-  }
-  grew();
-  return OK;
-}
-
-/** Makes the memory reach `end` bytes. @returns OK, ARENA_FULL, GROW_FAILED, BUSY, CORRUPTED. */
-function growTo(a: usize, end: i64): i32 {
-  for (let turn = 0; turn < SPIN_LIMIT; turn++) {
+  const need = <i32>((end + PAGE - 1) / PAGE);
+  // Bounded: a failed growth is retried only after another thread's growth moved the size.
+  for (let turn = 0; turn < 2; turn++) {
+    const size = <i32>(memoryEnd() / PAGE);
+    if (size >= need) return OK;
+    const pages = min(max(need - size, ARENA_GROW_PAGES), capPages - size);
+    // Refused ARENA_GROW_PAGES (a memory whose `maximum` is near): just what is needed.
+    if (memory.grow(pages) >= 0 || (pages > need - size && memory.grow(need - size) >= 0)) {
+      grew();
+      return OK;
+    }
+    // Refused: by the engine, or because another thread grew the memory meanwhile and these
+    // pages would pass its maximum. In the second case the memory may reach `end` now.
     if (reach(end)) return OK;
-    const pages = growReserve(a, end);
-    if (pages > 0) return growReserved(a, pages);
-    if (pages < 0 && pages != -BUSY) return -pages;
-    // 0: another thread reserved these pages and is growing the memory; -BUSY: TAKEN moved.
   }
-  return BUSY;
+  return GROW_FAILED;
 }
 
 // ── The calls
@@ -534,8 +507,8 @@ function growTo(a: usize, end: i64): i32 {
  * space, growing the memory up to the cap as needed. Its generation is `arenaGeneration(p)`.
  * @returns the block's payload offset (≥ FIRST_OFFSET, 64-byte aligned, `arenaClassBytes(k)`
  * bytes); or ARENA_FULL (the cap is reached: free lists of other classes are not split),
- * GROW_FAILED (the memory could not grow below the cap), BUSY (another thread is growing the
- * memory: try again), INVALID (no such class, or no arena at `a`), CORRUPTED.
+ * GROW_FAILED (the engine would not grow the memory below the cap), INVALID (no such class, or
+ * no arena at `a`), CORRUPTED. Never waits for another thread.
  */
 export function arenaAlloc(a: usize, k: i32, owner: i32): i32 {
   const status = enter(a);

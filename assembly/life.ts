@@ -61,8 +61,8 @@ import {
  * caller, with its offset.
  * @returns the control block's offset (its generation is `arenaGeneration(a, ch)`); INVALID
  * for a capacity that is not a power of two in range or a maxBytes that does not hold the first
- * ring or exceeds MAX_STORAGE, or no arena at `a`; or the arena's ARENA_FULL, GROW_FAILED, BUSY
- * (another thread is growing the memory: try again) or CORRUPTED.
+ * ring or exceeds MAX_STORAGE, or no arena at `a`; or the arena's ARENA_FULL, GROW_FAILED or
+ * CORRUPTED.
  */
 export function create(a: usize, bound: u32, maxBytes: u32, initialCapacity: i32, id: i32): i32 {
   if (

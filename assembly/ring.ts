@@ -60,7 +60,7 @@
 // - Waiting: see wait.ts.
 
 import {
-  ALIGN, ARENA_FULL, BUSY, CONS_RING, CORRUPT, CORRUPTED, DEBUG, FIRST_OFFSET, FREE_RINGS,
+  ALIGN, ARENA_FULL, CONS_RING, CORRUPT, CORRUPTED, DEBUG, FIRST_OFFSET, FREE_RINGS,
   GROW_FAILED, LARGE_RING, NO_MEMORY, OK, POSITION, PROD_RING, RINGS, RING_FREE_NEXT, RING_HEAD,
   RING_ALL, RING_NEXT, RING_PREV, RING_START, RING_TAIL, SEALING, SEAL_GEN, SPIN_LIMIT, STORAGE, TOO_LARGE,
   initRing, isPowerOfTwo, nextPowerOfTwo, ringBytes, startCheck,
@@ -85,8 +85,8 @@ import { enterProducer, leaveProducer } from "./life";
  * current one (see `realign`) — as long as the arena has room for it. A backlog of small records
  * may take it as well.
  * @returns the ring's address, ready to be linked; or TOO_LARGE, NO_MEMORY (the channel's quota,
- * MAX_BYTES), ARENA_FULL or GROW_FAILED (the arena's cap, or its memory could not grow), BUSY
- * (another thread is growing the arena's memory), CORRUPTED.
+ * MAX_BYTES), ARENA_FULL or GROW_FAILED (the arena's cap, or its memory could not grow),
+ * CORRUPTED.
  */
 export function allocRing(ch: usize, size: i32, current: i32): i32 {
   const minimum = nextPowerOfTwo(size);
@@ -125,7 +125,7 @@ export function allocRing(ch: usize, size: i32, current: i32): i32 {
         if (capacity == largest) atomic.store<i32>(ch + LARGE_RING, <i32>ring);
         return <i32>ring;
       }
-      if (got != ARENA_FULL && got != GROW_FAILED && got != BUSY) {
+      if (got != ARENA_FULL && got != GROW_FAILED) {
         return got == CORRUPTED ? CORRUPTED : fail(ch, 43); // the arena was attached: it is there
       }
       status = got;

@@ -43,8 +43,6 @@ const BUSY_SPINS = 1000;
 
 const { OK, BUSY, FULL, DISCONNECTED, TOO_LARGE, NO_MEMORY, CLAIMED, CORRUPTED, STALE } = CORE;
 const { ARENA_FULL, GROW_FAILED } = CORE;
-/** Longest wait in `create` for another thread growing the arena's memory. */
-const GROWER_PATIENCE_MS = 1000;
 
 /** The `bound` of an unbounded channel. */
 export const UNBOUNDED = CORE.UNBOUNDED;
@@ -148,14 +146,9 @@ export class SharedChannel {
     // crypto.getRandomValues, 0.4 µs a channel; offset and generation name the channel).
     const id = (Math.random() * 0x100000000) | 0;
     const core = view.core;
-    let ch = core.create(ARENA, bound, maxBytes, capacity, id);
-    for (const deadline = performance.now() + GROWER_PATIENCE_MS; ch === BUSY;) {
-      // Another thread is growing the arena's memory: a few instructions away, unless stopped.
-      if (performance.now() > deadline) break;
-      ch = core.create(ARENA, bound, maxBytes, capacity, id);
-    }
+    const ch = core.create(ARENA, bound, maxBytes, capacity, id);
     if (ch < CORE.FIRST_OFFSET) {
-      if (ch === ARENA_FULL || ch === GROW_FAILED || ch === BUSY) {
+      if (ch === ARENA_FULL || ch === GROW_FAILED) {
         const limit = ch === ARENA_FULL ? "cap" : "memory";
         throw new ArenaFullError(limit, capOf(view), "Cannot create a channel");
       }

@@ -318,6 +318,22 @@ Deno.test("an arena whose memory cannot grow below its cap: ArenaFullError, limi
   rx.close();
 });
 
+Deno.test("growth waits on no word another thread could leave behind: stray header words", () => {
+  // Layout 2 reserved pages in a header word before growing; a thread stopped between the two
+  // (or a stray write to the word) left every later grower waiting for ever.
+  const view = createArena(256 * CORE.PAGE);
+  const i32 = new Int32Array(view.memory.buffer);
+  for (let at = CORE.ARENA_BUMP + 4; at < CORE.ARENA_HEADS; at += 4) i32[at >> 2] += 1;
+  const [tx, rx] = inArena(view, 64 << 20);
+  const body = "y".repeat(4000);
+  for (let i = 0; i < 500; i++) tx.sendSync(body, { timeout: 2000 }); // ~2 MB: grows 32 pages
+  for (let i = 0; i < 500; i++) assert.equal(rx.recvSync({ timeout: 0 }), body);
+  assert.ok(view.memory.buffer.byteLength > 32 * CORE.PAGE);
+  assert.equal(view.core.arenaCorrupted(ARENA), 0);
+  tx.close();
+  rx.close();
+});
+
 Deno.test("an arena found corrupted: every channel in it is, and says so; other arenas work", () => {
   const view = createArena(64 * CORE.PAGE);
   const [tx, rx] = inArena(view, 1 << 20);

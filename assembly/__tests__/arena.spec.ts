@@ -4,18 +4,18 @@
 // Real threads are exercised by tests/arena_stress_test.ts.
 import {
   ARENA_BUMP, ARENA_CAP, ARENA_CLASSES, ARENA_CORRUPT, ARENA_HEADS, ARENA_CONTROL_CLASS, ARENA_FULL, ARENA_GROW_PAGES,
-  ARENA_HEADER_SIZE, ARENA_MAX_END, ARENA_TAKEN, BLOCK_CHECK, BLOCK_HEADER, BLOCK_LIFE,
+  ARENA_HEADER_SIZE, ARENA_MAX_END, BLOCK_CHECK, BLOCK_HEADER, BLOCK_LIFE,
   BLOCK_NEXT, BUSY, CONTROL_SIZE, CORRUPTED, FIRST_OFFSET, GROW_FAILED, INVALID, MIN_CAPACITY,
   NO_MEMORY, OK, PAGE, RING_DATA, STALE, arenaAlloc, arenaCarved, arenaCheck, arenaClassBytes,
   arenaClassOf, arenaCorrupt, arenaCorrupted, arenaFree, arenaFreeCount, arenaGeneration,
   arenaInit, arenaOwner, arenaRingClass,
 } from "../index";
 import {
-  carveAt, enter, freeClaim, growReserve, growReserved, headOf, popNext, popTake, pushLink, pushPublish,
+  carveAt, enter, freeClaim, growTo, headOf, popNext, popTake, pushLink, pushPublish,
 } from "../arena";
 
-// The test runtime's heap grows this memory too, and nothing but an arena may grow the memory
-// after it (check 6). So give the heap room up front: the block freed here stays in its pool,
+// The test runtime's heap grows this memory too, and an arena takes every page past its start
+// as its own. So give the heap room up front: the block freed here stays in its pool,
 // and the tests' own allocations never make the heap grow again. Each test then sets up an
 // arena in fresh pages at the memory's end and uses no arena of an earlier test after that.
 heap.free(heap.alloc(32 << 20));
@@ -65,7 +65,6 @@ describe("arenaInit", () => {
     expect<i32>(arenaInit(a, 2 * PAGE)).toBe(OK);
     expect<i32>(load<i32>(a + ARENA_CAP)).toBe(2 * PAGE);
     expect<i32>(load<i32>(a + ARENA_BUMP)).toBe(<i32>a + ARENA_HEADER_SIZE);
-    expect<i32>(load<i32>(a + ARENA_TAKEN)).toBe(memory.size());
     expect<i32>(arenaCorrupted(a)).toBe(0);
     expect<i32>(arenaAlloc(a, ARENA_CLASSES, 1)).toBe(INVALID, "no such class");
     expect<i32>(arenaAlloc(a, -1, 1)).toBe(INVALID, "no such class");
@@ -147,7 +146,6 @@ describe("the cap", () => {
     expect<bool>(ARENA_FULL != NO_MEMORY).toBe(true, "not the per-channel quota");
     expect<i32>(n).toBe(room / k0);
     expect<i32>(memory.size()).toBe(<i32>(a / PAGE) + 4, "the memory grew exactly to the cap");
-    expect<i32>(load<i32>(a + ARENA_TAKEN)).toBe(memory.size());
     // What class 0 leaves (320 bytes) is one block of class 1, and no more.
     expect<i32>(room % k0).toBe(blockBytes(1));
     expect<bool>(arenaAlloc(a, 1, 1) >= FIRST_OFFSET).toBe(true);
@@ -242,7 +240,6 @@ describe("growth", () => {
         grown = size - first - 1;
       }
       if (<i64>p + arenaClassBytes(0) > <i64>size * PAGE) failure = 2;
-      if (load<i32>(a + ARENA_TAKEN) != size) failure = 3; // reserved = grown
     }
     expect<i32>(failure).toBe(0);
     expect<i32>(p).toBe(ARENA_FULL);
@@ -258,67 +255,48 @@ describe("growth", () => {
     expect<i32>(memory.size()).toBe(size - 1 + need);
     expect<bool>(zero(p, arenaClassBytes(20), true)).toBe(true);
   });
-  test("two growers for the same need: the second waits for the first, none grows twice", () => {
+  test("a need the memory already reaches grows nothing", () => {
     const a = arena(64);
     const size = memory.size();
-    // Thread 1 needs a second page, thread 2 a third: 2 waits on 1's reservation.
-    const pages = growReserve(a, a + 2 * PAGE);
-    expect<i32>(pages).toBe(ARENA_GROW_PAGES);
-    expect<i32>(growReserve(a, a + 3 * PAGE)).toBe(0, "reserved by another: wait");
-    expect<i32>(memory.size()).toBe(size, "nothing grown yet");
-    expect<i32>(growReserved(a, pages)).toBe(OK);
+    expect<i32>(growTo(a, a + 2 * PAGE)).toBe(OK);
     expect<i32>(memory.size()).toBe(size + ARENA_GROW_PAGES);
-    expect<i32>(growReserve(a, a + 3 * PAGE)).toBe(0, "there now");
+    expect<i32>(growTo(a, a + 3 * PAGE)).toBe(OK, "there already");
+    expect<i32>(memory.size()).toBe(size + ARENA_GROW_PAGES);
   });
-  test("two growers for different needs, growing in either order: nothing lost, nothing twice", () => {
-    for (let order = 0; order < 2; order++) {
-      const a = arena(64);
-      const size = memory.size();
-      const p1 = growReserve(a, a + 2 * PAGE);
-      const p2 = growReserve(a, a + 20 * PAGE); // past what 1 reserved: 2 reserves more
-      expect<i32>(p1).toBe(ARENA_GROW_PAGES);
-      expect<i32>(p2).toBe(ARENA_GROW_PAGES);
-      expect<i32>(load<i32>(a + ARENA_TAKEN)).toBe(size + 2 * ARENA_GROW_PAGES);
-      if (order == 0) {
-        expect<i32>(growReserved(a, p1)).toBe(OK);
-        expect<i32>(growReserved(a, p2)).toBe(OK);
-      } else {
-        expect<i32>(growReserved(a, p2)).toBe(OK);
-        expect<i32>(growReserved(a, p1)).toBe(OK);
-      }
-      expect<i32>(memory.size()).toBe(load<i32>(a + ARENA_TAKEN), "the memory is what was reserved");
-      // The bump pointer walks all of it before the memory grows again.
-      const end = <i32>(memory.size() * PAGE);
-      const n = (end - <i32>a - ARENA_HEADER_SIZE) / blockBytes(0);
-      let carved = 0;
-      for (let i = 0; i < n; i++) if (arenaAlloc(a, 0, 1) >= FIRST_OFFSET) carved++;
-      expect<i32>(carved).toBe(n);
-      expect<i32>(memory.size()).toBe(size + 2 * ARENA_GROW_PAGES, "all of it was used first");
-      expect<bool>(end - <i32>(load<i32>(a + ARENA_BUMP)) < blockBytes(0)).toBe(true);
-    }
+  test("two growers that read the same size both grow: the bump pointer walks all of it", () => {
+    const a = arena(64);
+    const size = memory.size();
+    // Another thread's growth for the same need lands first (it read the size this one did):
+    // this one grows too, and nothing grown is lost.
+    memory.grow(ARENA_GROW_PAGES);
+    expect<i32>(growTo(a, a + (ARENA_GROW_PAGES + 2) * PAGE)).toBe(OK);
+    expect<i32>(memory.size()).toBe(size + 2 * ARENA_GROW_PAGES);
+    const end = <i32>(memory.size() * PAGE);
+    const n = (end - <i32>a - ARENA_HEADER_SIZE) / blockBytes(0);
+    let carved = 0;
+    for (let i = 0; i < n; i++) if (arenaAlloc(a, 0, 1) >= FIRST_OFFSET) carved++;
+    expect<i32>(carved).toBe(n);
+    expect<i32>(memory.size()).toBe(size + 2 * ARENA_GROW_PAGES, "all of it was used first");
+    expect<bool>(end - <i32>(load<i32>(a + ARENA_BUMP)) < blockBytes(0)).toBe(true);
   });
-  test("growers together never pass the cap", () => {
+  test("growth stops at the cap: what the cap leaves, then ARENA_FULL", () => {
     const a = arena(20);
     const size = memory.size();
-    expect<i32>(growReserve(a, a + 2 * PAGE)).toBe(ARENA_GROW_PAGES);
-    expect<i32>(growReserve(a, a + 19 * PAGE)).toBe(3, "only what the cap leaves");
-    expect<i32>(load<i32>(a + ARENA_TAKEN)).toBe(size + 19);
-    expect<i32>(growReserve(a, a + 21 * PAGE)).toBe(-ARENA_FULL);
+    expect<i32>(growTo(a, a + 2 * PAGE)).toBe(OK);
+    expect<i32>(memory.size()).toBe(size + ARENA_GROW_PAGES);
+    expect<i32>(growTo(a, a + 19 * PAGE)).toBe(OK);
+    expect<i32>(memory.size()).toBe(size + 19, "only what the cap leaves");
+    expect<i32>(growTo(a, a + 21 * PAGE)).toBe(ARENA_FULL);
+    expect<i32>(memory.size()).toBe(size + 19);
   });
-  test("a failed memory.grow gives its reservation back: GROW_FAILED", () => {
+  test("a memory grown by another thread is used before the arena grows it again", () => {
     const a = arena(64);
-    const taken = load<i32>(a + ARENA_TAKEN);
-    // A reservation that the memory cannot hold (past 4 GiB): as if TAKEN were moved for it.
-    store<i32>(a + ARENA_TAKEN, taken + 65536);
-    expect<i32>(growReserved(a, 65536)).toBe(GROW_FAILED);
-    expect<i32>(load<i32>(a + ARENA_TAKEN)).toBe(taken);
-    expect<i32>(arenaCorrupted(a)).toBe(0);
-  });
-  test("a memory grown by someone else fails the arena before it hands that space out", () => {
-    const a = arena(64);
+    const size = memory.size();
     memory.grow(1);
-    expect<i32>(arenaAlloc(a, 16, 1)).toBe(CORRUPTED); // needs more than the first page
-    expect<i32>(arenaCorrupted(a)).toBe(6);
+    // A 64 KiB ring's block needs the arena's second page, which is there now.
+    expect<bool>(arenaAlloc(a, arenaRingClass(65536), 1) >= FIRST_OFFSET).toBe(true);
+    expect<i32>(memory.size()).toBe(size + 1, "no growth: the page is there");
+    expect<i32>(arenaCorrupted(a)).toBe(0);
   });
 });
 
@@ -352,16 +330,6 @@ describe("untrusted memory", () => {
     expect<i32>(arenaCorrupted(a)).toBe(5);
     expect<i32>(arenaOwner(a, p)).toBe(-CORRUPTED, "sticky: every call now fails");
     expect<i32>(arenaFree(a, p, 0)).toBe(CORRUPTED);
-  });
-  test("TAKEN above the cap or below the memory", () => {
-    const a = arena(64);
-    store<i32>(a + ARENA_TAKEN, memory.size() + 100);
-    expect<i32>(arenaAlloc(a, 16, 1)).toBe(CORRUPTED);
-    expect<i32>(arenaCorrupted(a)).toBe(6);
-    const b = arena(64);
-    store<i32>(b + ARENA_TAKEN, memory.size() - 1);
-    expect<i32>(arenaAlloc(b, 16, 1)).toBe(CORRUPTED);
-    expect<i32>(arenaCorrupted(b)).toBe(6);
   });
   test("a free-list head that is not a block of its class", () => {
     // Misaligned, inside a block, a block of another class, before the blocks, past the memory,
