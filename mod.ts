@@ -50,8 +50,21 @@ export {
   RecvError,
   SendError,
 } from "./src/errors.ts";
+export {
+  oneshot,
+  OneshotReceiver,
+  type OneshotReceiverHandle,
+  OneshotSender,
+  type OneshotSenderHandle,
+} from "./src/oneshot.ts";
 export { JoinHandle, type JoinOptions, spawn, type SpawnOptions } from "./src/spawn.ts";
-export type { AdoptOptions, EndHandle, ReceiverHandle, SenderHandle } from "./src/handle.ts";
+export type {
+  AdoptOptions,
+  EndHandle,
+  OneshotHandle,
+  ReceiverHandle,
+  SenderHandle,
+} from "./src/handle.ts";
 export {
   builtinCodecs,
   bytes,

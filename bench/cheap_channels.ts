@@ -4,6 +4,7 @@
  * - **cycle**: create a channel, send one number, receive it, close both ends — 100,000 times in
  *   a loop — against one `sendSync` + `recvSync` on a channel that already exists, timed in the
  *   same run (target: a cycle ≤ 20× a send+receive).
+ * - **oneshot**: the same cycle with `oneshot()` (send, recvSync; the ends close themselves).
  * - **idle**: 10,000 live channels, nothing sent (and, `used`, one message sent and received on
  *   each): resident memory and address space per channel, from `/proc/self/status` (VmRSS,
  *   VmSize) in a fresh process (targets: ≤ 16 KiB RSS, ≤ 1 MiB address space per channel).
@@ -22,7 +23,7 @@
  *
  * @module
  */
-import { channel } from "@wasmring/mpsc";
+import { channel, oneshot } from "@wasmring/mpsc";
 
 const SELF = new URL(import.meta.url).pathname;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -101,6 +102,17 @@ function cycles(count: number): number {
   return (performance.now() - t0) * 1000 / count;
 }
 
+/** One oneshot cycle: made, its value sent and received (each end closes itself when done). */
+function oneshotCycles(count: number): number {
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const [tx, rx] = oneshot<number>();
+    tx.send(i);
+    if (rx.recvSync() !== i) throw new Error("wrong value");
+  }
+  return (performance.now() - t0) * 1000 / count;
+}
+
 /** One send and one receive on a channel that exists. */
 function roundTrips(count: number): number {
   const [tx, rx] = channel<number>();
@@ -165,11 +177,14 @@ async function main(): Promise<void> {
 
   // Cycle vs round trip, alternated, medians.
   cycles(2_000);
+  oneshotCycles(2_000);
   roundTrips(20_000);
   const cycle: number[] = [];
+  const once: number[] = [];
   const trip: number[] = [];
   for (let r = 0; r < rounds; r++) {
     cycle.push(cycles(count));
+    once.push(oneshotCycles(count));
     trip.push(roundTrips(count));
   }
   const c = median(cycle);
@@ -182,6 +197,11 @@ async function main(): Promise<void> {
     `send+recv on an existing channel: ${t.toFixed(3)} µs, runs ${trip.map((v) => v.toFixed(3))}`,
   );
   console.log(`ratio: ${(c / t).toFixed(1)}× (target ≤ 20×)`);
+  const o = median(once);
+  console.log(
+    `oneshot cycle (oneshot() + send + recvSync), ${count} in a loop: ${o.toFixed(2)} µs ` +
+      `(${(o / t).toFixed(1)}× a send+recv), runs ${once.map((v) => v.toFixed(2))}`,
+  );
 
   // Idle channels, each count in a fresh process.
   const n = quick ? 2_000 : 10_000;

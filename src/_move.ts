@@ -15,6 +15,7 @@ import { disarm, DOWN, type EndHandle, UP, type Way } from "./handle.ts";
 export { DOWN, UP, type Way };
 import { Receiver } from "./receiver.ts";
 import { Sender } from "./sender.ts";
+import { OneshotReceiver, OneshotSender } from "./oneshot.ts";
 
 /** `data` ready to post, and what to do once it was posted (`commit`) or could not be (`abort`). */
 export interface Prepared {
@@ -85,11 +86,13 @@ export function adoptMoved(data: unknown): unknown {
   if (moved.length === 0) return data;
   const adopted = new Map<object, unknown>();
   for (const handle of moved) {
+    const oneshot = (handle as { oneshot?: unknown }).oneshot === true;
+    const h = handle as never;
     adopted.set(
       handle,
       handle.kind === "sender"
-        ? Sender.from(handle as EndHandle & { kind: "sender" })
-        : Receiver.from(handle as EndHandle & { kind: "receiver" }),
+        ? (oneshot ? OneshotSender.from(h) : Sender.from(h))
+        : (oneshot ? OneshotReceiver.from(h) : Receiver.from(h)),
     );
   }
   return substitute(data, adopted);

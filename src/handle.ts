@@ -78,6 +78,15 @@ export type Way = typeof DOWN | typeof UP;
 export const DOWN = "down";
 export const UP = "up";
 
+/**
+ * A handle of an end of a oneshot channel (see `oneshot()`): adopted only by
+ * `OneshotSender.from()` or `OneshotReceiver.from()`, never as a plain end.
+ */
+export interface OneshotHandle {
+  /** Always `true`. */
+  readonly oneshot: true;
+}
+
 /** Options of `Sender.from()` and `Receiver.from()`. */
 export interface AdoptOptions<T> {
   /**
@@ -191,8 +200,9 @@ export function adopt<T>(
   handle: unknown,
   kind: "sender" | "receiver",
   options: AdoptOptions<T> | undefined,
+  oneshot = false,
 ): { chan: SharedChannel; codec: Codec<T>; lifeline: Int32Array; owner: number } {
-  const what = kind === "sender" ? "Sender" : "Receiver";
+  const what = (oneshot ? "Oneshot" : "") + (kind === "sender" ? "Sender" : "Receiver");
   const h = handle as Partial<EndHandle & { kind: string }> | null;
   if (
     typeof h !== "object" || h === null || typeof h.protocol !== "string" ||
@@ -209,6 +219,17 @@ export function adopt<T>(
   }
   if (h.kind !== kind) {
     throw new TypeError(`Cannot adopt a ${kind}: this is a ${String(h.kind)} handle`);
+  }
+  // A oneshot end adopted as a plain one could send twice; a plain one as a oneshot end would
+  // take one message of many.
+  if (((h as { oneshot?: unknown }).oneshot === true) !== oneshot) {
+    throw new TypeError(
+      oneshot
+        ? `Cannot adopt a oneshot ${kind}: this is a channel's ${kind} handle; adopt it with ` +
+          `${kind === "sender" ? "Sender" : "Receiver"}.from()`
+        : `Cannot adopt a ${kind}: this is a oneshot ${kind}'s handle; adopt it with ` +
+          `Oneshot${what}.from()`,
+    );
   }
   if (
     !(h.memory instanceof WebAssembly.Memory) || !isShared(h.claim, CLAIM_WORDS) ||

@@ -528,8 +528,7 @@ export class Receiver<T> {
    * ```
    */
   static from<T>(handle: ReceiverHandle<T>, options?: AdoptOptions<T>): Receiver<T> {
-    const { chan, codec, lifeline } = adopt<T>(handle, "receiver", options);
-    return create((receiver) => new End(receiver, "receiver", chan, lifeline), codec);
+    return adoptReceiver(handle, options, false);
   }
 
   /** Messages buffered in the channel (racy: informational only). */
@@ -566,6 +565,16 @@ export class Receiver<T> {
 
 function isTimeout(error: unknown): boolean {
   return error instanceof DOMException && error.name === "TimeoutError";
+}
+
+/** Adopts a receiver's handle: of a oneshot channel's (see oneshot.ts), or of another one's. */
+export function adoptReceiver<T>(
+  handle: ReceiverHandle<T>,
+  options: AdoptOptions<T> | undefined,
+  oneshot: boolean,
+): Receiver<T> {
+  const { chan, codec, lifeline } = adopt<T>(handle, "receiver", options, oneshot);
+  return create((receiver) => new End(receiver, "receiver", chan, lifeline), codec);
 }
 
 /** Creates a receiver over `chan` (for `channel()`). */

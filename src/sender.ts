@@ -441,8 +441,7 @@ export class Sender<T> {
    * ```
    */
   static from<T>(handle: SenderHandle<T>, options?: AdoptOptions<T>): Sender<T> {
-    const { chan, codec, lifeline, owner } = adopt<T>(handle, "sender", options);
-    return create((sender) => new End(sender, "sender", chan, lifeline), codec, owner);
+    return adoptSender(handle, options, false);
   }
 
   /** Messages buffered in the channel (racy: informational only). */
@@ -498,6 +497,16 @@ function describe(value: unknown): string {
       ?.name;
   if (typeof name !== "string" || name === "") return "an object";
   return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
+}
+
+/** Adopts a sender's handle: of a oneshot channel's (see oneshot.ts), or of another channel's. */
+export function adoptSender<T>(
+  handle: SenderHandle<T>,
+  options: AdoptOptions<T> | undefined,
+  oneshot: boolean,
+): Sender<T> {
+  const { chan, codec, lifeline, owner } = adopt<T>(handle, "sender", options, oneshot);
+  return create((sender) => new End(sender, "sender", chan, lifeline), codec, owner);
 }
 
 /** Creates a sender over `chan` (for `channel()`). */
