@@ -5,13 +5,16 @@
 import {
   ALIGN, BUSY, FIRST_OFFSET, CONS_CHECK, CONS_RING, CORRUPT, CORRUPTED, DEBUG, DISCONNECTED, EMPTY, HEADER,
   MIN_CAPACITY, OK, POSITION, REALIGN, REALIGNING, RECEIVED, RECORD_DEAD, RECORD_GAP,
-  RECORD_MESSAGE, RECORD_PADDING, RING_DATA, RING_HEAD, RING_NEXT, RING_REALIGNS, RING_START,
+  RECORD_ENDS, RECORD_MESSAGE, RECORD_PADDING, RING_DATA, ENDS_COUNT, ENDS_ENTRIES, ENTRY_ADOPTED,
+  ENTRY_CH, ENTRY_DROPPED, ENTRY_GEN, ENTRY_IN_FLIGHT, ENTRY_SIZE, ENTRY_STATE, INVALID, MAX_ENDS,
+  PEEK_ENDS, STALE, RING_HEAD, RING_NEXT, RING_REALIGNS, RING_START,
   RING_TAIL, SENDERS, SPACE_SEQ, SPACE_WAITERS, align8, consCheck, headerOk, isPowerOfTwo,
   startCheck,
 } from "./layout";
 import { attached, capacityOf, cfgLargest, enter, fail, maxRings } from "./channel";
 import { enterConsumer, leaveConsumer } from "./life";
 import { retire, sealedFor } from "./ring";
+import { entryLow } from "./ends";
 import { wake } from "./wait";
 
 // ── This consumer's view (see "This thread's view" in channel.ts). Written only in this
@@ -36,6 +39,8 @@ let consLarge: bool = false;
 
 /** Payload length of the record returned by the last `peek` of this instance. */
 let lastLength: i32 = 0;
+/** PEEK_ENDS if that record carries ends, else 0 (0 too after a BUSY). */
+let lastFlags: i32 = 0;
 /** Where that record is, its header and extent as `peek` validated them (for `release`). */
 let lastRecord: usize = 0;
 let lastHeader: i64 = 0;
@@ -106,8 +111,11 @@ function enterRing(ch: usize, gen: i32, ring: usize): bool {
   const kind = <i32>(h >>> 32) & 0xf;
   if (size > 0) {
     if (size < HEADER || kind == RECORD_DEAD) return -1;
-    if (kind != RECORD_MESSAGE && kind != RECORD_PADDING && kind != RECORD_GAP) return -1;
-    if (kind != RECORD_MESSAGE && (size & (ALIGN - 1)) != 0) return -1;
+    if (
+      kind != RECORD_MESSAGE && kind != RECORD_ENDS && kind != RECORD_PADDING &&
+      kind != RECORD_GAP
+    ) return -1;
+    if (kind >= RECORD_PADDING && kind <= RECORD_GAP && (size & (ALIGN - 1)) != 0) return -1;
     return withinRing(align8(size)) ? align8(size) : -1;
   }
   if (-size < HEADER || (kind != RECORD_MESSAGE && kind != RECORD_DEAD)) return -1;
@@ -155,8 +163,9 @@ export function unpeek(ch: usize): void {
     if (extent < 0) return fail(ch, 22);
     if (extent > 0) {
       const kind = <i32>(h >>> 32) & 0xf;
-      if (kind == RECORD_MESSAGE) {
+      if (kind == RECORD_MESSAGE || kind == RECORD_ENDS) {
         lastLength = <i32>h - HEADER;
+        lastFlags = kind == RECORD_ENDS ? PEEK_ENDS : 0;
         lastRecord = record;
         lastHeader = h;
         lastExtent = extent;
@@ -181,6 +190,7 @@ export function unpeek(ch: usize): void {
     if (h != 0 && consHead + align8(-<i32>h) > position) return fail(ch, 32);
     if (consHead != position) {
       lastLength = -<i32>h; // the claim's length, once its header is written (see `pull` in JS)
+      lastFlags = 0;
       return BUSY;
     }
     if (h != 0) return fail(ch, 24); // nothing claimed, yet a header
@@ -310,11 +320,71 @@ export function poll(ch: usize, gen: i32): i32 {
 }
 
 /**
- * Payload length of the message returned by this instance's last successful `peek`; after a
- * BUSY, the total length of the unfinished claim (header included; 0 if not yet known).
+ * Payload length of the message returned by this instance's last successful `peek`, with
+ * PEEK_ENDS set if it carries ends (see `peekEnds`); after a BUSY, the total length of the
+ * unfinished claim (header included; 0 if not yet known).
  */
 export function peekLength(): i32 {
-  return lastLength;
+  return lastLength | lastFlags;
+}
+
+/** Entries of the ends table of the message of the last `peek` (see `peekEnds`). */
+let lastEnds: i32 = 0;
+/** The channel and generation of the end of the last entry `takeEntry` took. */
+let takenCh: i32 = 0;
+let takenGen: i32 = 0;
+
+/**
+ * The ends the message returned by this instance's last successful `peek` carries (a
+ * RECORD_ENDS: its payload starts with an ends table, see layout.ts), before the caller
+ * releases it. Call between `peek` and `release`.
+ * @returns the number of entries (0 for a message without ends), or -CORRUPTED for a table that
+ * does not fit the message (the channel is failed).
+ */
+export function peekEnds(): i32 {
+  lastEnds = 0;
+  if ((<i32>(lastHeader >>> 32) & 0xf) != RECORD_ENDS) return 0;
+  const count = atomic.load<i32>(lastRecord + HEADER + ENDS_COUNT);
+  if (count < 1 || count > MAX_ENDS || ENDS_ENTRIES + count * ENTRY_SIZE > lastLength) {
+    return -fail(consCh, 44);
+  }
+  lastEnds = count;
+  return count;
+}
+
+/**
+ * Adopts entry `i` of the ends table of the last peeked message (after `peekEnds`): its state
+ * goes from in flight to adopted by one CAS, so that no scan drops that end (see `scanEnds`);
+ * the caller now holds it. Its channel and generation are then `takenEnd()`, `takenEndGen()`.
+ * @returns the entry's kind and flags (bits 0–7: END_SENDER or END_RECEIVER, and the flags its
+ * sender wrote); -STALE if it is not in flight (a scan dropped it: the receiver was closed for a
+ * thread being ended); -INVALID for an `i` out of range; -CORRUPTED for an entry written over.
+ */
+export function takeEntry(i: i32): i32 {
+  if (<u32>i >= <u32>lastEnds) return -INVALID;
+  const entry = lastRecord + HEADER + ENDS_ENTRIES + <usize>i * ENTRY_SIZE;
+  const low = entryLow(entry);
+  if (low < 0) return -fail(consCh, 45);
+  const end = atomic.load<i32>(entry + ENTRY_CH);
+  const endGen = atomic.load<i32>(entry + ENTRY_GEN);
+  if (atomic.cmpxchg<i32>(entry + ENTRY_STATE, ENTRY_IN_FLIGHT, ENTRY_ADOPTED) != ENTRY_IN_FLIGHT) {
+    return atomic.load<i32>(entry + ENTRY_STATE) == ENTRY_DROPPED ? -STALE : -fail(consCh, 45);
+  }
+  // The check held before the CAS: what was read is what the sender wrote (or a check forged
+  // with it, which the adopting thread validates as any handle).
+  takenCh = end;
+  takenGen = endGen;
+  return low;
+}
+
+/** The channel of the end `takeEntry` took last. */
+export function takenEnd(): i32 {
+  return takenCh;
+}
+
+/** The generation of that channel. */
+export function takenEndGen(): i32 {
+  return takenGen;
 }
 
 /**
@@ -372,7 +442,8 @@ export function release(ch: usize, gen: i32): i32 {
   let extent = lastExtent;
   if (record != lastRecord || h != lastHeader) {
     extent = extentOf(ch, h);
-    if (extent <= 0 || (<i32>(h >>> 32) & 0xf) != RECORD_MESSAGE) return fail(ch, 28);
+    const kind = <i32>(h >>> 32) & 0xf;
+    if (extent <= 0 || (kind != RECORD_MESSAGE && kind != RECORD_ENDS)) return fail(ch, 28);
   }
   if (skip(record, extent, extent) != OK) return CORRUPTED;
   if (extent > consCap >> 1) consLarge = true;

@@ -12,12 +12,15 @@
 // any unfinished claim at the head is skipped the same way.
 
 import {
-  BUSY, CONS_CALLS, CORRUPTED, DATA_SEQ, DATA_WAITERS, DIED, DIED_RECEIVER, DIED_SENDER, HEADER,
-  NEXT_OWNER, OK, OWNER_MASK, POSITION, PROD_CALLS, RECEIVER, RECORD_DEAD, RECORD_MESSAGE,
-  RECORD_PADDING, RINGS, RING_ALL, RING_DATA, RING_TAIL, SENDERS, SPACE_SEQ, SPACE_WAITERS, align8,
-  header,
+  ALIGN, BUSY, CONS_CALLS, CONS_CHECK, CONS_RING, CORRUPTED, DATA_SEQ, DATA_WAITERS, DIED,
+  DIED_RECEIVER, DIED_SENDER, END_RECEIVER, END_SENDER, ENDS_COUNT, ENDS_ENTRIES, ENTRY_CH,
+  ENTRY_DROPPED, ENTRY_GEN, ENTRY_IN_FLIGHT, ENTRY_META, ENTRY_SIZE, ENTRY_STATE, HEADER, INVALID,
+  MAX_ENDS, NEXT_OWNER, OK, OWNER_MASK, POSITION, PROD_CALLS, RECEIVER, RECORD_DEAD, RECORD_ENDS,
+  RECORD_MESSAGE, RECORD_PADDING, RINGS, RING_ALL, RING_DATA, RING_HEAD, RING_NEXT, RING_PREV,
+  RING_TAIL, SCAN_DEPTH, SENDERS, SPACE_SEQ, SPACE_WAITERS, align8, consCheck, entryCheck, header,
+  headerOk,
 } from "./layout";
-import { capacityOf, fail, maxRings } from "./channel";
+import { capacityOf, cfgMaxBytes, enter, fail, maxRings } from "./channel";
 import { consHead, consRing, extentOf, headRecord, wipedHeader } from "./consumer";
 import { payloadOk, unadmit } from "./producer";
 import { wake } from "./wait";
@@ -64,6 +67,9 @@ export function closeReceiver(ch: usize, gen: i32): i32 {
   // Publishes the disconnection: later reserves fail with DISCONNECTED.
   atomic.store<i32>(ch + RECEIVER, 0);
   wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+  // The ends in flight in messages nobody will receive now (the store above comes first: see
+  // `scanEnds`).
+  scanEnds(ch, gen);
   closeSide(ch);
   gateOut(ch, CONS_CALLS);
   return OK;
@@ -245,3 +251,134 @@ export function receiverOpen(ch: usize, gen: i32): i32 {
   return open;
 }
 
+
+// ── Ends in flight (see "Ends table" in layout.ts)
+
+/** How deep the scans of this instance are nested (ends in channels in channels…). */
+let scanDepth: i32 = 0;
+
+/**
+ * Writes entry `i` of the ends table of this thread's claim at `payload` (reserved, not yet
+ * committed, large enough for the table): the end of channel `end` of generation `endGen`,
+ * END_SENDER or END_RECEIVER with caller flags in `low` (bits 0–7), in flight. The caller
+ * writes ENDS_COUNT and commits with `commitEnds`.
+ * @returns OK, or INVALID for an index or a kind out of range.
+ */
+export function writeEntry(payload: usize, i: i32, end: i32, endGen: i32, low: i32): i32 {
+  if (!payloadOk(payload) || <u32>i >= <u32>MAX_ENDS || (low & ~0xff) != 0) return INVALID;
+  if ((low & 3) != END_SENDER && (low & 3) != END_RECEIVER) return INVALID;
+  const entry = payload + ENDS_ENTRIES + <usize>i * ENTRY_SIZE;
+  store<i32>(entry + ENTRY_CH, end);
+  store<i32>(entry + ENTRY_GEN, endGen);
+  store<i32>(entry + ENTRY_META, low | entryCheck(entry, end, endGen, low));
+  store<i32>(entry + ENTRY_STATE, ENTRY_IN_FLIGHT);
+  return OK;
+}
+
+/**
+ * The entry at `entry` of a message's ends table, if its check holds: its kind and flags
+ * (bits 0–7 of ENTRY_META, kind END_SENDER or END_RECEIVER), else -1 (written over, or zeroed
+ * by a consumer meanwhile).
+ */
+export function entryLow(entry: usize): i32 {
+  const meta = atomic.load<i32>(entry + ENTRY_META);
+  const low = meta & 0xff;
+  const kind = low & 3;
+  if (kind != END_SENDER && kind != END_RECEIVER) return -1;
+  const end = atomic.load<i32>(entry + ENTRY_CH);
+  const gen = atomic.load<i32>(entry + ENTRY_GEN);
+  return (meta & ~0xff) == entryCheck(entry, end, gen, low) ? low : -1;
+}
+
+/**
+ * The ends in flight in channel `ch` (of generation `gen`), whose receiver is closed: every
+ * committed RECORD_ENDS from HEAD on has its entries still in flight taken (ENTRY_DROPPED, by
+ * one CAS each) and their ends dropped — senders counted off, receivers closed (which scans
+ * their channels in turn, SCAN_DEPTH deep at most). Nothing is consumed: HEAD does not move,
+ * so a consumer still inside (a thread being ended, finishing a receive) is not disturbed, and
+ * whoever wins an entry's CAS, it or this scan, settles that end.
+ *
+ * Scans run where a message could have been left behind by an earlier scan: when the receiver
+ * is closed, and after every commit or dead-marking of a claim once it is closed. An earlier
+ * scan stops at the first claim whose header is not yet written (its extent is unknown); that
+ * claim's commit (or `markDead`) comes after the close in every order of events, reads the
+ * receiver closed, and scans again past it. The caller is inside the channel (either side).
+ */
+export function scanEnds(ch: usize, gen: i32): void {
+  if (scanDepth >= SCAN_DEPTH || enter(ch, gen) != OK) return;
+  scanDepth++;
+  let ring = <usize><u32>atomic.load<i32>(ch + CONS_RING);
+  if (atomic.load<i32>(ch + CONS_CHECK) == consCheck(ring)) {
+    let budget = <i32>(<i64>cfgMaxBytes / ALIGN) + 2 * maxRings();
+    for (let hops = maxRings(); hops > 0; hops--) {
+      const next = scanRing(ch, gen, ring, budget);
+      if (next <= 0) break;
+      budget = scanBudget;
+      ring = <usize>next;
+    }
+  }
+  scanDepth--;
+}
+
+/** What `scanRing` left of the budget it was given. */
+let scanBudget: i32 = 0;
+
+/**
+ * Scans `ring` of channel `ch` from its HEAD (see `scanEnds`) with `budget` records at most.
+ * @returns its successor to scan next (sealed, linked, and this ring scanned to its end), or 0
+ * to stop.
+ */
+function scanRing(ch: usize, gen: i32, ring: usize, budget: i32): i32 {
+  const cap = capacityOf(ch, ring);
+  if (cap == 0) return 0;
+  let at = atomic.load<i64>(ring + RING_HEAD);
+  if (at < 0 || (at & (ALIGN - 1)) != 0) return 0;
+  for (;;) {
+    const tail = atomic.load<i64>(ring + RING_TAIL);
+    const position = tail & POSITION;
+    if (at >= position) {
+      if ((tail & (ALIGN - 1)) != 0 || tail >= 0) return 0; // realigning, or the last ring
+      // Sealed at `position` and scanned to it: its successor, once linked.
+      const next = <usize><u32>atomic.load<i32>(ring + RING_NEXT);
+      if (next == 0 || next == ring || capacityOf(ch, next) == 0) return 0;
+      if (<usize><u32>load<i32>(next + RING_PREV) != ring) return 0;
+      scanBudget = budget;
+      return <i32>next;
+    }
+    if (position - at > <i64>cap || budget-- <= 0) return 0;
+    const record = ring + RING_DATA + <i32>(at & (cap - 1));
+    const h = atomic.load<i64>(record);
+    // 0: a claim whose header is not written yet (or consumed meanwhile); a broken header is
+    // the consumer's to report.
+    if (h == 0 || !headerOk(h)) return 0;
+    const size = <i32>h;
+    const extent = align8(size > 0 ? size : -size);
+    if (extent < HEADER || <i32>(at & (cap - 1)) + extent > cap) return 0;
+    if (size > 0 && (<i32>(h >>> 32) & 0xf) == RECORD_ENDS) {
+      dropEntries(record + HEADER, size - HEADER);
+      // The ends dropped may have attached this instance to other channels: this one again.
+      if (enter(ch, gen) != OK || capacityOf(ch, ring) != cap) return 0;
+    }
+    at += extent;
+  }
+  return 0; // not reached
+}
+
+/** Drops the ends still in flight in the ends table at `payload` (`length` bytes). */
+function dropEntries(payload: usize, length: i32): void {
+  const count = atomic.load<i32>(payload + ENDS_COUNT);
+  if (count < 1 || count > MAX_ENDS || ENDS_ENTRIES + count * ENTRY_SIZE > length) return;
+  for (let i = 0; i < count; i++) {
+    const entry = payload + ENDS_ENTRIES + <usize>i * ENTRY_SIZE;
+    const low = entryLow(entry);
+    if (low < 0) continue;
+    const end = <usize><u32>atomic.load<i32>(entry + ENTRY_CH);
+    const endGen = atomic.load<i32>(entry + ENTRY_GEN);
+    // Read before the CAS, checked after it: the entry was whole when this scan took it.
+    if (atomic.cmpxchg<i32>(entry + ENTRY_STATE, ENTRY_IN_FLIGHT, ENTRY_DROPPED) != ENTRY_IN_FLIGHT) {
+      continue;
+    }
+    if ((low & 3) == END_SENDER) dropSender(end, endGen);
+    else closeReceiver(end, endGen);
+  }
+}

@@ -36,16 +36,22 @@ export {
   RING_ALL, RING_TAIL, RING_HEAD, RING_DATA, RING_REALIGNS, REALIGNING,
   // Records
   HEADER, RECORD_SIZE, RECORD_META, RECORD_MESSAGE, RECORD_PADDING, RECORD_GAP, RECORD_DEAD,
-  MAX_TRIM, ALIGN,
+  RECORD_ENDS, MAX_TRIM, ALIGN,
+  // Ends table
+  ENDS_COUNT, ENDS_ENTRIES, ENTRY_SIZE, ENTRY_STATE, ENTRY_CH, ENTRY_GEN, ENTRY_META,
+  ENTRY_IN_FLIGHT, ENTRY_ADOPTED, ENTRY_DROPPED, END_SENDER, END_RECEIVER, MAX_ENDS, SCAN_DEPTH,
   // Limits
-  UNBOUNDED, MIN_CAPACITY, MAX_INITIAL_CAPACITY, MAX_STORAGE, MAX_LENGTH, PAGE, SPIN_LIMIT,
+  UNBOUNDED, MIN_CAPACITY, MAX_INITIAL_CAPACITY, MAX_STORAGE, MAX_LENGTH, PEEK_ENDS, PAGE, SPIN_LIMIT,
   SEAL_SPINS,
 } from "./layout";
 
 export { create, corrupt, corrupted, condemn, usable, largestPayload } from "./life";
 export { validate } from "./channel";
-export { reserve, commit, commitLength, cancel } from "./producer";
-export { peek, unpeek, poll, peekLength, release } from "./consumer";
+export { reserve, commit, commitLength, commitEnds, cancel } from "./producer";
+export {
+  peek, unpeek, poll, peekLength, release, peekEnds, takeEntry, takenEnd, takenEndGen,
+} from "./consumer";
+export { writeEntry } from "./ends";
 export {
   addSender, dropSender, closeReceiver, newOwner, markDead, headDead, unblock,
 } from "./ends";

@@ -70,7 +70,7 @@ export const FIRST_OFFSET: i32 = 16;
 // on the line its side writes anyway.
 
 export const MAGIC_VALUE: i32 = 0x4d505343; // "MPSC"
-export const LAYOUT_VERSION: i32 = 5;
+export const LAYOUT_VERSION: i32 = 6;
 export const MAGIC: i32 = 0;
 export const VERSION: i32 = 4;
 export const BOUND: i32 = 8;
@@ -279,6 +279,52 @@ export const RECORD_PADDING: i32 = 2;
 export const RECORD_GAP: i32 = 3;
 /** A claim (SIZE < 0) whose producer was reported dead: `unblock` may skip it. */
 export const RECORD_DEAD: i32 = 5;
+/** A committed message that carries channel ends: its payload starts with an ends table. */
+export const RECORD_ENDS: i32 = 6;
+
+// ── Ends table
+//
+// A message that carries channel ends (of channels in the same arena) is committed as
+// RECORD_ENDS; its payload starts with a table of those ends, then the codec's bytes:
+//
+//   +0   ENDS_COUNT  i32  entries (1 … MAX_ENDS)
+//   +4   (zero)
+//   +8   entries, ENTRY_SIZE bytes each:
+//          ENTRY_STATE  i32  ENTRY_IN_FLIGHT → ENTRY_ADOPTED (by the thread that receives the
+//                            message) or ENTRY_DROPPED (by a scan once the receiver is gone),
+//                            each by one CAS: whoever wins it settles the end, exactly once
+//          ENTRY_CH     i32  the end's channel (control block) in the arena
+//          ENTRY_GEN    i32  that block's generation
+//          ENTRY_META   i32  END_SENDER or END_RECEIVER (bits 0–1), caller flags (bits 2–7),
+//                            check (bits 8–31) of the entry's address, CH, GEN and bits 0–7
+//
+// While a message is in flight its ends are counted in their channels (a sender in SENDERS, a
+// receiver in RECEIVER) but held by no thread: the receiving thread adopts them; if the
+// receiver is closed first (by its thread, or for a thread that died), a scan drops every end
+// still in flight in the channel without reading the codec's bytes (see `scanEnds`).
+
+export const ENDS_COUNT: i32 = 0;
+export const ENDS_ENTRIES: i32 = 8;
+export const ENTRY_SIZE: i32 = 16;
+export const ENTRY_STATE: i32 = 0;
+export const ENTRY_CH: i32 = 4;
+export const ENTRY_GEN: i32 = 8;
+export const ENTRY_META: i32 = 12;
+export const ENTRY_IN_FLIGHT: i32 = 1;
+export const ENTRY_ADOPTED: i32 = 2;
+export const ENTRY_DROPPED: i32 = 3;
+export const END_SENDER: i32 = 1;
+export const END_RECEIVER: i32 = 2;
+/** Most ends one message carries. */
+export const MAX_ENDS: i32 = 4096;
+/** Ends carried in channels carried in channels… a scan follows this deep (see `scanEnds`). */
+export const SCAN_DEPTH: i32 = 8;
+
+/** The check of an ends-table entry at `entry` (bits 8–31 of ENTRY_META). */
+// @ts-ignore: decorator
+@inline export function entryCheck(entry: usize, ch: i32, gen: i32, low: i32): i32 {
+  return mix(mix(<i32>entry ^ 0x454e4453, ch), mix(gen, low & 0xff)) & ~0xff;
+}
 /** Largest bound the built-in codecs write in place (see src/codec/_direct.ts). */
 export const MAX_TRIM: i32 = 0xffffff;
 export const ALIGN: i32 = 8;
@@ -310,6 +356,8 @@ export const MAX_INITIAL_CAPACITY: i32 = 32768;
 export const MAX_STORAGE: u32 = 0x40000000;
 /** Largest payload of one record. */
 export const MAX_LENGTH: i32 = 0x20000000;
+/** Set in `peekLength()` for a message that carries ends (above any length: see MAX_LENGTH). */
+export const PEEK_ENDS: i32 = 0x40000000;
 export const PAGE: i32 = 65536;
 /**
  * Most turns of one CAS retry loop, or of one wait for another thread's step inside a call

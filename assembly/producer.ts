@@ -5,11 +5,12 @@
 import {
   ADMITTED, ALIGN, ARENA_FULL, BUSY, CORRUPTED, DATA_SEQ, DATA_WAITERS, DEBUG, DISCONNECTED,
   FIRST_OFFSET, FULL, GROW_FAILED, HEADER, INVALID, MAX_LENGTH, MISMATCH, NO_MEMORY, OK, OWNER_MASK, POSITION,
-  PROD_RING, REALIGN, REALIGNING, RECEIVED, RECEIVED_CACHE, RECEIVER, RECORD_GAP, RECORD_MESSAGE,
+  PROD_RING, REALIGN, REALIGNING, RECEIVED, RECEIVED_CACHE, RECEIVER, RECORD_ENDS, RECORD_GAP, RECORD_MESSAGE,
   RECORD_PADDING, RECV_WAITING, RING_DATA, RING_HEAD, RING_NEXT, RING_PREV, RING_REALIGNS,
   RING_TAIL, SEALED, SEALING, SEAL_GEN, SEAL_SPINS, SPACE_SEQ, SPACE_WAITERS, SPIN_LIMIT,
   TOO_LARGE, UNBOUNDED, align8, header,
 } from "./layout";
+import { scanEnds } from "./ends";
 import { attached, capacityOf, cfgBound, fail, reach, ringGen } from "./channel";
 import { enterProducer, leaveProducer } from "./life";
 import { allocRing, finishRealign, sealedFor } from "./ring";
@@ -311,25 +312,55 @@ export function reserve(ch: usize, gen: i32, length: i32, owner: i32): i32 {
  * with `corrupt`).
  */
 export function commit(ch: usize, gen: i32, payload: usize, owner: i32, length: i32): i32 {
-  const status = publish(ch, gen, payload, owner, length);
+  const status = publish(ch, gen, payload, owner, length, RECORD_MESSAGE);
   leaveProducer(ch);
   return status;
 }
 
 /** `commit`, inside. */
 // @ts-ignore: decorator
-@inline function publish(ch: usize, gen: i32, payload: usize, owner: i32, length: i32): i32 {
+@inline function publish(
+  ch: usize,
+  gen: i32,
+  payload: usize,
+  owner: i32,
+  length: i32,
+  kind: i32,
+): i32 {
   if (attached(ch, gen) != OK) return CORRUPTED;
   if (!payloadOk(payload)) return INVALID;
   const record = payload - HEADER;
   const o = owner & OWNER_MASK;
   const claimed = header(RECORD_MESSAGE, o, -(HEADER + length));
   // Publishes the payload: the consumer that reads SIZE > 0 sees every byte written before.
-  if (atomic.cmpxchg<i64>(record, claimed, header(RECORD_MESSAGE, o, HEADER + length)) != claimed) {
+  if (atomic.cmpxchg<i64>(record, claimed, header(kind, o, HEADER + length)) != claimed) {
     return MISMATCH;
   }
-  wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+  published(ch, gen);
   return OK;
+}
+
+/**
+ * After a commit: wakes the consumer; and once the receiver is closed, scans for the ends in
+ * flight that an earlier scan may have stopped short of (see `scanEnds`). The commit's CAS
+ * comes before the load of RECEIVER; the close's store before its scan's reads of the headers.
+ */
+// @ts-ignore: decorator
+@inline function published(ch: usize, gen: i32): void {
+  wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+  if (atomic.load<i32>(ch + RECEIVER) == 0) scanEnds(ch, gen);
+}
+
+/**
+ * Like `commit`, for a message that carries channel ends: its payload starts with an ends
+ * table (see "Ends table" in layout.ts), written with `writeEntry`, each end in flight from now
+ * on. Leaves the channel (whatever it returns).
+ * @returns as `commit`.
+ */
+export function commitEnds(ch: usize, gen: i32, payload: usize, owner: i32, length: i32): i32 {
+  const status = publish(ch, gen, payload, owner, length, RECORD_ENDS);
+  leaveProducer(ch);
+  return status;
 }
 
 /**
@@ -378,7 +409,7 @@ function publishLength(
   if (atomic.cmpxchg<i64>(record, claimed, header(RECORD_MESSAGE, o, HEADER + length)) != claimed) {
     return MISMATCH;
   }
-  wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+  published(ch, gen);
   return OK;
 }
 
