@@ -6,6 +6,7 @@
  * @module
  */
 import type { EndHandle } from "./handle.ts";
+import type { SharedChannel } from "./_shared_channel.ts";
 import { VERSION } from "./_version.ts";
 
 /**
@@ -41,6 +42,32 @@ export interface Mover {
   /** The end has moved: the object becomes unusable, as after `transfer()`. */
   /** Marks the end moved into `handle` (from `prepare()`). */
   commit(handle: object): void;
+  /** How the end travels inside a message sent through a channel (see _carry.ts). */
+  carry(): CarriedEnd;
+}
+
+/** An end as a message carries it through a channel of its arena (see _carry.ts). */
+export interface CarriedEnd {
+  /** The end's channel. */
+  readonly chan: SharedChannel;
+  readonly kind: "sender" | "receiver";
+  /** Flags its receiving thread needs (see ONESHOT in _carry.ts). */
+  readonly flags: number;
+  /** The name of its channel's codec. */
+  readonly codec: string;
+  /**
+   * Lends the end to the message being sent: unusable here until `restore()` (the send failed)
+   * or `away()` (it went).
+   * @throws {TypeError} why it cannot move (closed, transferred, lent, calls pending).
+   */
+  lend(): void;
+  /** The send failed: the end is usable again. */
+  restore(): void;
+  /**
+   * The message is being committed (inside an uncuttable step): the end leaves this thread.
+   * @returns false if a terminator settled it first (it is closed: the message must not go).
+   */
+  away(): boolean;
 }
 
 /** Objects marked as ends one by one (see `markEnd`). */

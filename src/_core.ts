@@ -38,6 +38,13 @@ export interface Core {
     length: number,
   ): number;
   cancel(ch: number, gen: number, payload: number, owner: number, length: number): number;
+  // Ends carried in messages (see "Ends table" in assembly/layout.ts).
+  commitEnds(ch: number, gen: number, payload: number, owner: number, length: number): number;
+  writeEntry(payload: number, i: number, end: number, endGen: number, low: number): number;
+  peekEnds(): number;
+  takeEntry(i: number): number;
+  takenEnd(): number;
+  takenEndGen(): number;
   peek(ch: number, gen: number): number;
   unpeek(ch: number): void;
   peekLength(): number;

@@ -45,6 +45,8 @@ const dropped = new FinalizationRegistry<Held>(drop);
 const OPEN = 0;
 const CLOSED = 1;
 const MOVED = 2;
+/** Inside a message being sent (see `CarriedEnd`): back to OPEN, or MOVED once it went. */
+const LENT = 3;
 
 /** One end's state and accounting. */
 export class End {
@@ -71,11 +73,16 @@ export class End {
   /** Throws a `TypeError` saying why `action` is impossible, unless the end is open. */
   check(action: string): void {
     if (this.#state === OPEN) return;
-    throw new TypeError(
-      `Cannot ${action}: this ${this.#held.kind} was ${
-        this.#state === MOVED ? "transferred" : "closed"
-      }`,
-    );
+    throw new TypeError(`Cannot ${action}: this ${this.#held.kind} ${this.#why()}`);
+  }
+
+  /** Why the end is not open, as the end of a sentence. */
+  #why(): string {
+    return this.#state === MOVED
+      ? "was transferred"
+      : this.#state === LENT
+      ? "is inside a message being sent"
+      : "was closed";
   }
 
   /**
@@ -119,7 +126,35 @@ export class End {
       blocker: () => this.blocker(pending()),
       prepare: () => this.prepare(codec),
       commit: (handle) => this.commit(handle as EndHandle),
+      carry: () => ({
+        chan: this.chan,
+        kind: this.#held.kind,
+        flags: 0,
+        codec: codec.name,
+        lend: () => {
+          const why = this.blocker(pending());
+          if (why !== null) throw new TypeError(`Cannot send a message that carries it: ${why}`);
+          this.#state = LENT;
+        },
+        restore: () => {
+          if (this.#state === LENT) this.#state = OPEN;
+        },
+        away: () => this.#away(),
+      }),
     };
+  }
+
+  /**
+   * A message carries the end away (inside the sending thread's uncuttable commit step): this
+   * object becomes unusable; the channel's count does not change (the end is in flight in the
+   * message, held by no thread, until a thread receives it).
+   * @returns false if a terminator settled this thread's ends first (then the end is closed).
+   */
+  #away(): boolean {
+    this.#state = MOVED;
+    dropped.unregister(this);
+    const lifeline = this.#held.lifeline;
+    return lifeline === null || adjustHeld(lifeline, -1);
   }
 
   /**
@@ -128,9 +163,7 @@ export class End {
    */
   blocker(pending: number): string | null {
     const kind = this.#held.kind;
-    if (this.#state !== OPEN) {
-      return `this ${kind} was ${this.#state === MOVED ? "transferred" : "closed"}`;
-    }
+    if (this.#state !== OPEN) return `this ${kind} ${this.#why()}`;
     if (pending > 0) return `its ${kind === "sender" ? "send" : "recv"}() calls are pending`;
     return null;
   }

@@ -23,7 +23,8 @@ import {
 } from "./_arena.ts";
 import type { Codec } from "./codec/types.ts";
 import type { DirectEncoder } from "./codec/_direct.ts";
-import { assertAlive, CLAIM_AT, CUT } from "./_lifeline.ts";
+import { assertAlive, CLAIM_AT, CUT, terminated } from "./_lifeline.ts";
+import { uncut } from "./_thread.ts";
 import { ArenaFullError, ChannelCorruptedError } from "./errors.ts";
 import { nap, type Park } from "./_wait.ts";
 
@@ -42,7 +43,7 @@ const SEALER_PATIENCE_MS = 20;
 const BUSY_SPINS = 1000;
 
 const { OK, BUSY, FULL, DISCONNECTED, TOO_LARGE, NO_MEMORY, CLAIMED, CORRUPTED, STALE } = CORE;
-const { ARENA_FULL, GROW_FAILED } = CORE;
+const { ARENA_FULL, GROW_FAILED, PEEK_ENDS } = CORE;
 
 /** The `bound` of an unbounded channel. */
 export const UNBOUNDED = CORE.UNBOUNDED;
@@ -81,6 +82,20 @@ export const PULL_EMPTY: unique symbol = Symbol("empty");
 export const PULL_BUSY: unique symbol = Symbol("busy");
 /** `pull` found no message, and no sender left. */
 export const PULL_DISCONNECTED: unique symbol = Symbol("disconnected");
+/**
+ * Decodes a message that carries ends (see _carry.ts, which sets it: this module must not
+ * import it), and releases it — or, when it throws before adopting any end, leaves it unconsumed.
+ */
+let carriedPull: (<T>(chan: SharedChannel, codec: Codec<T>, at: number, length: number) => T) | null =
+  null;
+
+/** Sets how `pull` decodes a message that carries ends (_carry.ts, once). */
+export function setCarriedPull(
+  pull: <T>(chan: SharedChannel, codec: Codec<T>, at: number, length: number) => T,
+): void {
+  carriedPull = pull;
+}
+
 /** What `pull` returns instead of a message. */
 export type PullStatus = typeof PULL_EMPTY | typeof PULL_BUSY | typeof PULL_DISCONNECTED;
 
@@ -304,6 +319,33 @@ export class SharedChannel {
     this.#core.condemn(ARENA, this.offset, this.generation);
   }
 
+  /**
+   * This thread's connection to the channel at `offset` (of `generation`) in this channel's
+   * memory: one whose end a message carried here. @returns it, or null if that block holds no
+   * such channel (gone, or written over).
+   */
+  openCarried(offset: number, generation: number): SharedChannel | null {
+    const chan = new SharedChannel(this.mapped, offset, generation, 0);
+    if (chan.validate() !== "ok") return null;
+    chan.#id = chan.recordedId();
+    return chan;
+  }
+
+  /** Whether the channel has a memory of its own (`channel({ isolated: true })`). */
+  get isolated(): boolean {
+    return this.mapped.isolated;
+  }
+
+  /** Consumes the message this thread peeked (see `pull`). */
+  releasePeeked(): void {
+    this.#status(this.#core.release(this.offset, this.generation));
+  }
+
+  /** Leaves the message this thread peeked unconsumed (see `pull`). */
+  unpeek(): void {
+    this.#core.unpeek(this.offset);
+  }
+
   /** A new owner id for the claims of a sender (see `markDead`). */
   newOwner(): number {
     const owner = this.#core.newOwner(this.offset, this.generation);
@@ -410,6 +452,42 @@ export class SharedChannel {
       throw error;
     }
     this.#unclaim(this.#core.commit(this.offset, this.generation, at, owner, length));
+    return OK;
+  }
+
+  /**
+   * Enqueues a message that carries ends (see _carry.ts) on behalf of sender `owner`: claims
+   * `length` bytes, has `write(at)` write them, then in one uncuttable step (see `uncut`) has
+   * `away()` take the ends off this thread and commits the message as one that carries ends.
+   * If `write` throws, or `away()` finds this thread's ends settled by a terminator, the claim
+   * is given up and nothing is sent.
+   * @returns as `push`.
+   * @throws what `write` throws; `AbortError` when this thread is being ended.
+   */
+  pushEnds(
+    length: number,
+    owner: number,
+    write: (at: number) => void,
+    away: () => boolean,
+  ): PushStatus {
+    const at = this.#claim(length, owner);
+    if (at < CORE.FIRST_OFFSET) return at as PushStatus;
+    const core = this.#core;
+    try {
+      write(at);
+    } catch (error) {
+      this.#unclaim(core.cancel(this.offset, this.generation, at, owner, length));
+      throw error;
+    }
+    const sent = uncut(() => {
+      if (!away()) return false;
+      this.#unclaim(core.commitEnds(this.offset, this.generation, at, owner, length));
+      return true;
+    }, () => false);
+    if (!sent) {
+      this.#unclaim(core.cancel(this.offset, this.generation, at, owner, length));
+      throw terminated();
+    }
     return OK;
   }
 
@@ -551,6 +629,7 @@ export class SharedChannel {
       return at === DISCONNECTED ? PULL_DISCONNECTED : PULL_EMPTY;
     }
     const length = core.peekLength();
+    if (length >= PEEK_ENDS) return carriedPull!(this, codec, at, length - PEEK_ENDS);
     const u8 = this.#view(at + length);
     try {
       return codec.decodeFrom !== undefined

@@ -11,6 +11,7 @@
  * @module
  */
 import { brandEndClass, endCloneError, type Mover, moverOf } from "./_brand.ts";
+import { makers, ONESHOT } from "./_carry.ts";
 import { type ChannelOptions, syncChannel } from "./channel.ts";
 import { RecvError, SendError } from "./errors.ts";
 import type { AdoptOptions, OneshotHandle, ReceiverHandle, SenderHandle } from "./handle.ts";
@@ -21,7 +22,7 @@ import {
   type RecvSyncOptions,
   type TryRecvResult,
 } from "./receiver.ts";
-import { adoptSender, type Sender } from "./sender.ts";
+import { adoptSender, Sender } from "./sender.ts";
 
 /**
  * A {@linkcode OneshotSender} in transit: the result of `transfer()`, adopted with
@@ -50,6 +51,18 @@ function oneshotMover(inner: Mover, done: () => string | null): Mover {
     blocker: () => done() ?? inner.blocker(),
     prepare: () => Object.assign(inner.prepare(), { oneshot: true as const }),
     commit: (handle) => inner.commit(handle),
+    carry: () => {
+      const carried = inner.carry();
+      return {
+        ...carried,
+        flags: carried.flags | ONESHOT,
+        lend: () => {
+          const why = done();
+          if (why !== null) throw new TypeError(`Cannot send a message that carries it: ${why}`);
+          carried.lend();
+        },
+      };
+    },
   };
 }
 
@@ -382,3 +395,7 @@ export class OneshotReceiver<T> {
     throw endCloneError();
   }
 }
+
+// A oneshot end a message carried here: the end made for it, wrapped (see _carry.ts).
+makers.oneshot = (end) =>
+  end instanceof Sender ? wrapSender(end) : wrapReceiver(end as Receiver<unknown>);

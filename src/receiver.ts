@@ -27,6 +27,7 @@ import type { Codec } from "./codec/types.ts";
 import { RecvError } from "./errors.ts";
 import { brandEndClass, endCloneError } from "./_brand.ts";
 import { adopt, type AdoptOptions, type ReceiverHandle } from "./handle.ts";
+import { makers } from "./_carry.ts";
 
 /** Options of {@linkcode Receiver.recv}. */
 export interface RecvOptions {
@@ -137,6 +138,9 @@ export class Receiver<T> {
   static {
     create = <T>(end: (receiver: Receiver<T>) => End, codec: Codec<T>) =>
       new Receiver<T>(end, codec);
+    // A receiver a message carried here: held as one made here (see _carry.ts).
+    makers.receiver = (chan, codec, lifeline) =>
+      new Receiver<unknown>((receiver) => new End(receiver, "receiver", chan, lifeline), codec);
   }
 
   /** The gate of every call: this worker is alive and this receiver open. */

@@ -31,6 +31,8 @@ import { type DirectEncoder, directOf, encodeAside } from "./codec/_direct.ts";
 import { ArenaFullError, SendError } from "./errors.ts";
 import { brandEndClass, endCloneError } from "./_brand.ts";
 import { adopt, type AdoptOptions, type SenderHandle } from "./handle.ts";
+import type { CarriedEnd } from "./_brand.ts";
+import { encodeCarrying, makers, pushCarried, restoreCarried, takeCarried } from "./_carry.ts";
 
 /** Options of {@linkcode Sender.send}. */
 export interface SendOptions {
@@ -92,6 +94,8 @@ export class Sender<T> {
   #pending: WaitQueue<PendingSend<T>>;
   /** The codec's in-place encoder (built-in codecs only; see codec/_direct.ts). */
   #direct: DirectEncoder<T> | null;
+  /** The ends lent to this sender's messages not sent yet, by message (see _carry.ts). */
+  #carrying = new Map<Uint8Array, CarriedEnd[]>();
 
   private constructor(end: (sender: Sender<T>) => End, codec: Codec<T>, owner: number) {
     this.#end = end(this);
@@ -118,6 +122,9 @@ export class Sender<T> {
   static {
     create = <T>(end: (sender: Sender<T>) => End, codec: Codec<T>, owner: number) =>
       new Sender<T>(end, codec, owner);
+    // A sender a message carried here: held as one made here (see _carry.ts).
+    makers.sender = (chan, codec, lifeline, owner) =>
+      new Sender<unknown>((sender) => new End(sender, "sender", chan, lifeline), codec, owner);
   }
 
   /**
@@ -169,7 +176,9 @@ export class Sender<T> {
     const direct = this.#direct;
     const bound = direct === null ? -1 : direct.measure(value);
     if (bound < 0) {
-      const bytes = encodedBytes(this.#codec, value);
+      const bytes = encodeCarrying(this.#chan, this.#codec, value, encodedBytes);
+      const ends = takeCarried();
+      if (ends !== null) return this.#firstCarrying(bytes, ends, value, attempt);
       // Encoding runs user code (getters, toJSON, a custom codec), which may close this sender.
       this.#check("send");
       if (attempt && this.#outcome(this.#chan.push(bytes, this.#owner), value, bytes.length)) {
@@ -195,6 +204,49 @@ export class Sender<T> {
       return null;
     }
     return bytes;
+  }
+
+  /**
+   * `#first` for a message that carries `ends` (lent to it): tries once if `attempt`; else, or
+   * if the channel is full, keeps the ends lent to the bytes returned, until the message is sent
+   * or given up (`#settle`).
+   */
+  #firstCarrying(
+    bytes: Uint8Array,
+    ends: CarriedEnd[],
+    value: T,
+    attempt: boolean,
+  ): Uint8Array | null {
+    const own = bytes.slice();
+    this.#carrying.set(own, ends);
+    try {
+      this.#check("send");
+      if (attempt && this.#outcome(this.#push(own), value, own.length)) {
+        this.#settle(own, true);
+        return null;
+      }
+    } catch (error) {
+      this.#settle(own, false);
+      throw error;
+    }
+    return own;
+  }
+
+  /** Enqueues `bytes` (with the ends lent to them, if any). */
+  #push(bytes: Uint8Array): PushStatus {
+    const ends = this.#carrying.size === 0 ? undefined : this.#carrying.get(bytes);
+    return ends === undefined
+      ? this.#chan.push(bytes, this.#owner)
+      : pushCarried(this.#chan, bytes, this.#owner, ends);
+  }
+
+  /** A message with ends lent to it was sent (they went with it), or not (they come back). */
+  #settle(bytes: Uint8Array | null, sent: boolean): void {
+    if (bytes === null || this.#carrying.size === 0) return;
+    const ends = this.#carrying.get(bytes);
+    if (ends === undefined) return;
+    this.#carrying.delete(bytes);
+    if (!sent) restoreCarried(ends);
   }
 
   /**
@@ -226,10 +278,12 @@ export class Sender<T> {
     // With send() calls pending, only encode (for its errors): a send now would overtake them.
     if (this.#pending.length > 0) {
       assertAlive();
-      this.#first(value, false, false);
+      this.#settle(this.#first(value, false, false), false);
       return false;
     }
-    return this.#first(value, true, false) === null;
+    const bytes = this.#first(value, true, false);
+    this.#settle(bytes, false);
+    return bytes === null;
   }
 
   /**
@@ -270,8 +324,13 @@ export class Sender<T> {
     }
     const bytes = this.#first(value, true, false);
     if (bytes === null) return;
-    const status = block(this.#chan.space, deadline, "Sending", this.#attempt, bytes);
-    this.#outcome(status, value, bytes.length);
+    let sent = false;
+    try {
+      const status = block(this.#chan.space, deadline, "Sending", this.#attempt, bytes);
+      sent = this.#outcome(status, value, bytes.length);
+    } finally {
+      this.#settle(bytes, sent);
+    }
   }
 
   /**
@@ -279,7 +338,7 @@ export class Sender<T> {
    * nothing: on a full bounded channel most sends come here.)
    */
   #attempt = (bytes: Uint8Array): PushStatus | typeof PENDING => {
-    const status = this.#chan.push(bytes, this.#owner);
+    const status = this.#push(bytes);
     return status === FULL ? PENDING : status;
   };
 
@@ -323,8 +382,21 @@ export class Sender<T> {
     } catch (error) {
       return Promise.reject(error);
     }
+    const sent = bytes;
     return new Promise<void>((resolve, reject) => {
-      this.#pending.add({ bytes, value, resolve, reject, signal });
+      this.#pending.add({
+        bytes: sent,
+        value,
+        resolve: () => {
+          this.#settle(sent, true);
+          resolve();
+        },
+        reject: (error) => {
+          this.#settle(sent, false);
+          reject(error);
+        },
+        signal,
+      });
     });
   }
 
@@ -333,7 +405,7 @@ export class Sender<T> {
    * throw of `push` (this worker was terminated) rejects it: the message was not sent.
    */
   #sendPending(entry: PendingSend<T>): Progress {
-    const status = this.#chan.push(entry.bytes, this.#owner);
+    const status = this.#push(entry.bytes);
     if (status === FULL) return WAIT;
     if (this.#outcome(status, entry.value, entry.bytes.length)) entry.resolve();
     return DONE;
