@@ -5,7 +5,8 @@
  * Its state, per thread and reused by every message: the message being read (and a DataView of
  * its memory, cached), the objects decoded so far (by id, for REF), the shape cache (kept across
  * messages), the stack of values of shaped objects and the stack of frames of nested containers,
- * all cut back to a bound after a large message (`release`).
+ * all cut back to a bound after a large message (`release`); and the source of channel ends
+ * (`withEndSource`).
  *
  * Two promises, whatever the bytes say:
  * - **A bounded call stack.** Past a few dozen levels, containers being filled wait on an
@@ -941,8 +942,35 @@ function readOne(): unknown {
       refs[refCount++] = o;
       return o;
     }
+    case W.END: {
+      const index = readVarint();
+      if (endSource === null) corrupt();
+      const end = endSource(index);
+      refs[refCount++] = end; // the id the encoder gave the end: a REF to it is this value
+      return end;
+    }
     default:
       return corrupt();
+  }
+}
+
+/** The source of `withEndSource`, or null: an END tag is malformed. */
+let endSource: ((index: number) => unknown) | null = null;
+
+/**
+ * Runs `fn` with `source(index)` supplying the value for every END tag the structured decoder
+ * meets. Outside such a call, an END tag is a corrupt message (the decoder's usual error for
+ * malformed input). Nested calls restore the outer source.
+ *
+ * `source` runs in the middle of a decoding: it must not decode.
+ */
+export function withEndSource<R>(source: (index: number) => unknown, fn: () => R): R {
+  const outer = endSource;
+  endSource = source;
+  try {
+    return fn();
+  } finally {
+    endSource = outer;
   }
 }
 

@@ -4,8 +4,8 @@
  *
  * Its state, per thread and reused by every message: the scratch buffer (and the views of it that
  * `encode` returns), the identity of the objects met, the shape cache (kept across messages) and
- * the stack of frames of nested containers. No other module touches it: the in-place path goes
- * through `encodeInto` and `encoding`.
+ * the stack of frames of nested containers, and the sink of channel ends (`withEndSink`). No other
+ * module touches it: the in-place path goes through `encodeInto` and `encoding`.
  *
  * @module
  */
@@ -766,6 +766,11 @@ function writeExotic(o: any): void {
   ) {
     throw uncloneable(o);
   }
+  const proto = getProto(o);
+  // A Sender or Receiver: written as END for the channel to resolve, or refused (see `writeEnd`).
+  // (Only class instances get here: plain objects and arrays never pay for the check. Before the
+  // Wasm check, which costs two caught exceptions, ~13 µs: ends may be many in a message.)
+  if (proto !== null && isEnd(o)) return writeEnd(o);
   if (isWasmModuleOrMemory(o)) {
     // structuredClone shares these within one process; bytes on a channel cannot.
     throw dataCloneError(
@@ -773,13 +778,54 @@ function writeExotic(o: any): void {
         "share compiled code or memory",
     );
   }
-  const proto = getProto(o);
-  // A Sender or Receiver would arrive as a plain object, cut off from its channel. (Only class
-  // instances get here: plain objects and arrays never pay for the check.)
-  if (proto !== null && isEnd(o)) throw endCloneError();
   if (isRejected(o, proto)) throw uncloneable(o);
   // An ordinary object (class instance, null prototype…): its own enumerable string keys.
   writePlainObject(o, true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channel ends. A channel whose messages may carry ends encodes them inside `withEndSink`: an end
+// takes an object id as any object does (so that a second occurrence is a REF to it, and the sink
+// hears of each end once), then is written as END and the index the sink gives it. Elsewhere an
+// end would arrive as a plain object, cut off from its channel: a DataCloneError.
+
+/** The sink of `withEndSink`, or null: an end is a DataCloneError. */
+let endSink: ((end: object) => number) | null = null;
+/** The `nesting` of the encodings the sink is for: not those a getter starts without one. */
+let sinkLevel = 0;
+/** Calls of `encodeNested` in progress (encodings started by a getter of another). */
+let nesting = 0;
+
+/**
+ * Runs `fn` with `sink` receiving every channel end the structured encoder meets (in the order
+ * written); `sink(end)` returns the index to write (it may throw a DataCloneError to refuse the
+ * end). Outside such a call an end is a DataCloneError. Nested calls restore the outer sink.
+ *
+ * The sink is for the encodings `fn` starts, not for those a getter of their values starts: such
+ * an encoding refuses ends unless it runs inside a `withEndSink` of its own.
+ */
+export function withEndSink<R>(sink: (end: object) => number, fn: () => R): R {
+  const outer = endSink;
+  const outerLevel = sinkLevel;
+  endSink = sink;
+  sinkLevel = nesting + depth; // from a getter (depth 1), `fn`'s encode is an encodeNested
+  try {
+    return fn();
+  } finally {
+    endSink = outer;
+    sinkLevel = outerLevel;
+  }
+}
+
+/** Writes the channel end `o`, which `identify` just gave an id. */
+function writeEnd(o: object): void {
+  if (endSink === null || sinkLevel !== nesting) throw endCloneError();
+  const index = endSink(o);
+  if (!(Number.isSafeInteger(index) && index >= 0)) {
+    throw new RangeError(`Internal error: an end sink returned ${index}, not an index`);
+  }
+  writeTag(W.END);
+  writeVarint(index);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1090,9 +1136,11 @@ function encodeNested(value: unknown): Uint8Array {
   oversized = false;
   depth = 0;
   direct = false;
+  nesting++;
   try {
     return encode(value); // a view of a buffer nobody else uses
   } finally {
+    nesting--;
     ({
       buf,
       dv,

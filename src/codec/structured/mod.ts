@@ -5,7 +5,8 @@
  * state: `encode.ts` (the encoder: scratch buffer, identity tracking, shape cache), `decode.ts`
  * (the decoder: shape cache, value and frame stacks), `in_place.ts` (which values are written
  * straight into a channel's ring), `intrinsics.ts` (intrinsics and brand checks), `wire.ts` (the
- * format). This module only assembles the codec.
+ * format). This module assembles the codec, and passes on the hooks for channel ends inside
+ * messages (`withEndSink`, `withEndSource`: internal, for the channels that carry them).
  *
  * @module
  */
@@ -15,6 +16,9 @@ import { registerDirect } from "../_direct.ts";
 import { encode } from "./encode.ts";
 import { inPlace } from "./in_place.ts";
 import { decode, decodeFrom } from "./decode.ts";
+
+export { withEndSink } from "./encode.ts";
+export { withEndSource } from "./decode.ts";
 
 /**
  * A binary codec with the semantics of `structuredClone`: whatever `structuredClone(value)`

@@ -32,9 +32,11 @@
 //   ERROR      kind:u8 flags:u8 [message:string] [stack:string] [cause:value]
 //   DOMEXC     name:string message:string flags:u8 [stack:string]
 //   BOX_*      payload as the primitive (BOX_TRUE / BOX_FALSE have none)
+//   END        index:varint                              (a channel end: the channel's index of
+//              it, given by `withEndSink` in encode.ts, resolved by `withEndSource` in decode.ts)
 //
 // Every object tag (SHAPE_*, OBJECT, ARRAY, SPARSE, DATE, REGEXP, MAP, SET, BUFFER, VIEW, ERROR,
-// DOMEXC, BOX_*) takes the next object id, in the order the encoder first meets the objects, so
+// DOMEXC, BOX_*, END) takes the next object id, in the order the encoder first meets the objects, so
 // that REF can point back at it (shared references and cycles).
 
 export const UNDEFINED = 0;
@@ -68,6 +70,7 @@ export const BOX_STRING = 27;
 export const BOX_TRUE = 28;
 export const BOX_FALSE = 29;
 export const BOX_BIGINT = 30;
+export const END = 31;
 /**
  * SHAPE_NEW and SHAPE_REF plus this: the object is referenced from inside its own values (a
  * cycle), so the decoder must create it before it decodes them. Without it the decoder may
