@@ -150,6 +150,15 @@ export function defaultMapped(): Mapped {
   return defaultArena ??= createArena(DEFAULT_ARENA_CAP);
 }
 
+/**
+ * Makes `memory` (an arena that the thread which spawned this one made) this thread's default
+ * arena, before this thread makes any channel: so that ends of the channels either thread
+ * makes can travel in the other's messages. Called once, as a spawned worker starts.
+ */
+export function shareArena(memory: WebAssembly.Memory): void {
+  defaultArena ??= mapped(memory);
+}
+
 /** The bytes of an arena that holds one channel of quota `maxBytes`: header, control block. */
 export function isolatedCap(maxBytes: number): number {
   const overhead = CORE.ARENA_HEADER_SIZE + CORE.BLOCK_HEADER + CORE.CONTROL_SIZE;

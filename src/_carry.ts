@@ -28,7 +28,7 @@
 import { type CarriedEnd, foreignVersion, moverOf } from "./_brand.ts";
 import { terminated } from "./_lifeline.ts";
 import { heldHere } from "./_settlement.ts";
-import { type PushStatus, type SharedChannel, setCarriedPull } from "./_shared_channel.ts";
+import { type PushStatus, setCarriedPull, type SharedChannel } from "./_shared_channel.ts";
 import { uncut } from "./_thread.ts";
 import { VERSION } from "./_version.ts";
 import { CORE } from "./_core.ts";
@@ -142,7 +142,7 @@ export function takeCarried(): CarriedEnd[] | null {
 
 /** Gives the ends of a message that was not sent back to this thread. */
 export function restoreCarried(ends: CarriedEnd[] | null): void {
-  if (ends !== null) for (const end of ends) end.restore();
+  if (ends !== null) { for (const end of ends) end.restore(); }
 }
 
 /** Bytes of the ends table for `n` ends. */
@@ -276,10 +276,13 @@ function pullCarried<T>(chan: SharedChannel, codec: Codec<T>, at: number, length
       return ends[index];
     };
     try {
-      return withEndSource(source, () =>
-        codec.decodeFrom !== undefined
-          ? codec.decodeFrom(u8, at + start, at + length)
-          : codec.decode(u8.subarray(at + start, at + length)));
+      return withEndSource(
+        source,
+        () =>
+          codec.decodeFrom !== undefined
+            ? codec.decodeFrom(u8, at + start, at + length)
+            : codec.decode(u8.subarray(at + start, at + length)),
+      );
     } catch (error) {
       closeAll(ends);
       throw error;

@@ -86,8 +86,9 @@ export const PULL_DISCONNECTED: unique symbol = Symbol("disconnected");
  * Decodes a message that carries ends (see _carry.ts, which sets it: this module must not
  * import it), and releases it — or, when it throws before adopting any end, leaves it unconsumed.
  */
-let carriedPull: (<T>(chan: SharedChannel, codec: Codec<T>, at: number, length: number) => T) | null =
-  null;
+let carriedPull:
+  | (<T>(chan: SharedChannel, codec: Codec<T>, at: number, length: number) => T)
+  | null = null;
 
 /** Sets how `pull` decodes a message that carries ends (_carry.ts, once). */
 export function setCarriedPull(

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { shareArena } from "./_arena.ts";
 import { cutAll } from "./_settlement.ts";
 import { adoptedHere } from "./_lifeline.ts";
 import { cutBelow, linkParent, posted, report, uncut } from "./_thread.ts";
@@ -32,6 +33,12 @@ export interface Start {
    * too), then to each thread above that, nearest first.
    */
   ports: MessagePort[];
+  /**
+   * The spawning thread's arena, to be this worker's default arena too (so that ends of the
+   * channels either makes can travel in the other's messages); null for a worker spawned with
+   * narrower permissions, which gets an arena of its own (see `sharedArena` in spawn.ts).
+   */
+  arena: WebAssembly.Memory | null;
 }
 
 /** What the worker reports when its function settles. */
@@ -100,6 +107,7 @@ async function run(
   const port = start.ports[0];
   parentPort = port;
   linkParent(start.words, start.ports);
+  if (start.arena !== null) shareArena(start.arena);
   guardClose();
   let outcome: Outcome;
   try {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { defaultMapped } from "./_arena.ts";
 import { type Lifelined, prune, terminated } from "./_lifeline.ts";
 import { cutAll, finished, handlesFor, ownWorkers } from "./_settlement.ts";
 import { type Outcome, START, type Start } from "./_spawned.ts";
@@ -55,6 +56,19 @@ const REPORT_PATIENCE_MS = 1000;
 
 /** Length of a JoinHandle's held list below which it is not pruned. */
 const PRUNE_MIN = 64;
+
+/**
+ * The arena a worker shares with the thread that spawns it: this thread's default arena, unless
+ * the worker gets narrower permissions than this thread (Deno's `permissions` other than
+ * `"inherit"`): any thread that maps an arena can read and write every channel in it, so such a
+ * worker gets an arena of its own, and only isolated channels or channels of its own arena
+ * reach it (see `channel({ isolated: true })`).
+ */
+function sharedArena(options: SpawnOptions | undefined): WebAssembly.Memory | null {
+  const permissions = options?.deno?.permissions;
+  if (permissions !== undefined && permissions !== "inherit") return null;
+  return defaultMapped().memory;
+}
 
 /** The module the worker's entry imports: this one, or the bundle it is part of. */
 const SELF = import.meta.url;
@@ -202,6 +216,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
       data,
       words: this.#words,
       ports: [port2, ...above],
+      arena: sharedArena(options),
     };
     let started: Started;
     try {

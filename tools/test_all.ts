@@ -45,7 +45,15 @@ const steps: Step[] = [
   { name: "deno fmt --check", cmd: [deno, "fmt", "--check"] },
   {
     name: "deno test",
-    cmd: [deno, "test", "-A", "--no-check", ...(quick ? [] : ["--doc"]), "--parallel"],
+    cmd: [
+      deno,
+      "test",
+      "-A",
+      "--no-check",
+      "--unstable-worker-options", // spawn with narrower Deno permissions
+      ...(quick ? [] : ["--doc"]),
+      "--parallel",
+    ],
     count: denoTestCount,
   },
   { name: "deno doc --lint", cmd: [deno, "doc", "--lint", "mod.ts"] },
