@@ -51,6 +51,14 @@ export {
   SendError,
 } from "./src/errors.ts";
 export {
+  type Call,
+  call,
+  type CallOptions,
+  callSync,
+  type CallSyncOptions,
+  serve,
+} from "./src/call.ts";
+export {
   oneshot,
   OneshotReceiver,
   type OneshotReceiverHandle,
