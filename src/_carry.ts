@@ -9,7 +9,8 @@
  * (see "Ends table" in assembly/layout.ts):
  *
  *   [ends table: count, entries (channel, generation, kind | flags)]
- *   [u32 length, then the ends' codec names as a JSON array, padded to 8 bytes]
+ *   [i32 length, then the ends' codec names as a JSON array (none: every end's codec is the
+ *    default one), padded to 8 bytes]
  *   [the codec's bytes, where each end is an END tag and its index in the table]
  *
  * Until it is committed each end is lent (unusable, but still this thread's: a failed send gives
@@ -161,10 +162,17 @@ export function carriedLayout(
   ends: CarriedEnd[],
   bytes: number,
 ): { names: Uint8Array; start: number; length: number } {
-  const names = textEncoder.encode(JSON.stringify(ends.map((end) => end.codec)));
+  // No names when every end uses the default codec (the common case: 4 bytes of zero).
+  const names = ends.every((end) => end.codec === DEFAULT_CODEC)
+    ? NO_NAMES
+    : textEncoder.encode(JSON.stringify(ends.map((end) => end.codec)));
   const start = (tableBytes(ends.length) + 4 + names.length + 7) & ~7;
   return { names, start, length: start + bytes };
 }
+
+/** The codec of an end whose message has no names block. */
+const DEFAULT_CODEC = "structured";
+const NO_NAMES = new Uint8Array(0);
 
 /**
  * Writes the ends table and names of a message claimed at `at` in `chan` (its codec's bytes at
@@ -185,9 +193,8 @@ export function writeCarried(
     if (status !== CORE.OK) throw new Error(`Internal error: writeEntry status ${status}`);
   });
   const namesAt = at + tableBytes(ends.length);
-  const u8 = chan.mapped.u8(namesAt + 4 + names.length);
-  new DataView(u8.buffer).setUint32(namesAt, names.length, true);
-  u8.set(names, namesAt + 4);
+  chan.mapped.i32(namesAt >> 2)[namesAt >> 2] = names.length;
+  if (names.length > 0) chan.mapped.u8(namesAt + 4 + names.length).set(names, namesAt + 4);
 }
 
 /**
@@ -249,19 +256,21 @@ function pullCarried<T>(chan: SharedChannel, codec: Codec<T>, at: number, length
     if (count <= 0) chan.corrupted();
     const u8 = chan.mapped.u8(at + length);
     const namesAt = at + tableBytes(count);
-    let names: unknown;
+    let names: unknown = null;
     let start = 0;
     try {
-      const n = new DataView(u8.buffer).getUint32(namesAt, true);
+      const n = chan.mapped.i32(namesAt >> 2)[namesAt >> 2];
       start = (tableBytes(count) + 4 + n + 7) & ~7;
-      if (start > length) throw new RangeError("names past the message");
-      names = JSON.parse(textDecoder.decode(u8.slice(namesAt + 4, namesAt + 4 + n)));
-      if (!Array.isArray(names) || names.length !== count) throw new RangeError("names");
+      if (n < 0 || start > length) throw new RangeError("names past the message");
+      if (n > 0) {
+        names = JSON.parse(textDecoder.decode(u8.slice(namesAt + 4, namesAt + 4 + n)));
+        if (!Array.isArray(names) || names.length !== count) throw new RangeError("names");
+      }
     } catch {
       core.corrupt(chan.offset, chan.generation);
       chan.corrupted();
     }
-    const { ends, unknownCodec } = adopt(chan, count, names as unknown[]);
+    const { ends, unknownCodec } = adopt(chan, count, names as unknown[] | null);
     adopted = true;
     if (unknownCodec !== null) {
       closeAll(ends);
@@ -309,7 +318,7 @@ function closeAll(ends: (object | null)[]): void {
 function adopt(
   chan: SharedChannel,
   count: number,
-  names: unknown[],
+  names: unknown[] | null,
 ): { ends: (object | null)[]; unknownCodec: string | null } {
   const core = chan.mapped.core;
   const ends: (object | null)[] = [];
@@ -329,7 +338,7 @@ function adopt(
         ends.push(null);
         continue;
       }
-      const name = names[i];
+      const name = names === null ? DEFAULT_CODEC : names[i];
       const known = typeof name === "string" ? codecNamed(name) : undefined;
       // Held as an end made here; one whose codec is unknown here is closed at once.
       const owner = kind === "sender" ? end.newOwner() : 0;

@@ -217,18 +217,21 @@ export class Sender<T> {
     value: T,
     attempt: boolean,
   ): Uint8Array | null {
-    const own = bytes.slice();
-    this.#carrying.set(own, ends);
+    // The codec's scratch bytes serve the first attempt; waits get a copy of their own.
+    this.#carrying.set(bytes, ends);
     try {
       this.#check("send");
-      if (attempt && this.#outcome(this.#push(own), value, own.length)) {
-        this.#settle(own, true);
+      if (attempt && this.#outcome(this.#push(bytes), value, bytes.length)) {
+        this.#settle(bytes, true);
         return null;
       }
     } catch (error) {
-      this.#settle(own, false);
+      this.#settle(bytes, false);
       throw error;
     }
+    this.#carrying.delete(bytes);
+    const own = bytes.slice();
+    this.#carrying.set(own, ends);
     return own;
   }
 

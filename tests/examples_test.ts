@@ -105,7 +105,7 @@ Deno.test("backpressure.ts holds the producer to the consumer's pace", async () 
   );
 });
 
-Deno.test("tasks.ts spreads tasks over the pool and collects every result", async () => {
+Deno.test("tasks.ts calls the pool: every result comes back through its reply end", async () => {
   const { lines } = await run("tasks");
   assert.deepEqual(lines, [
     "task 0: 4 primes below 10 (worker 0)",
@@ -117,7 +117,7 @@ Deno.test("tasks.ts spreads tasks over the pool and collects every result", asyn
     "task 6: 25997 primes below 300000 (worker 0)",
     "task 7: 33860 primes below 400000 (worker 1)",
     "task 8: 41538 primes below 500000 (worker 2)",
-    "9 of 9 tasks done by 3 workers",
+    "9 of 9 tasks done by 3 workers (3 + 3 + 3 calls answered)",
   ]);
 });
 

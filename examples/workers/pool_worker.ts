@@ -1,6 +1,6 @@
-// A worker of examples/tasks.ts: takes tasks from its own channel until it is closed, and sends
-// each result on the shared result channel.
-import type { Receiver, Sender } from "@wasmring/mpsc";
+// A worker of examples/tasks.ts: serves the calls on its own channel of tasks until it is
+// closed; each result goes back through the reply end its task carried.
+import { type Call, type Receiver, serve } from "@wasmring/mpsc";
 
 /** A task: count the primes below `limit`. */
 export interface Task {
@@ -16,13 +16,11 @@ export interface Result {
 }
 
 export default function (
-  { worker, tasks, results }: { worker: number; tasks: Receiver<Task>; results: Sender<Result> },
-): void {
-  // Blocks between tasks; ends when the main thread closes the task sender.
-  for (const task of tasks) {
-    results.sendSync({ id: task.id, primes: countPrimes(task.limit), worker });
-  }
-} // both ends are closed when the function returns
+  { worker, tasks }: { worker: number; tasks: Receiver<Call<Task, Result>> },
+): Promise<number> {
+  // Waits between tasks; resolves with the number answered once the task channel is closed.
+  return serve(tasks, (task) => ({ id: task.id, primes: countPrimes(task.limit), worker }));
+} // the task receiver is closed when the function settles
 
 /** Counts the primes below `limit` with a sieve of Eratosthenes. */
 function countPrimes(limit: number): number {
