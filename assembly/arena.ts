@@ -51,8 +51,8 @@ import { grew, memoryEnd, reach } from "./channel";
 // from `a` (whole pages): blocks are never carved past `a + ARENA_CAP` (see "Growth"). ARENA_BUMP
 // is the offset of the first byte never handed out.
 //
-// ARENA_ID and ARENA_PROBE are the JavaScript side's (src/_arena.ts), which tells memories apart
-// by them; the arena never reads them. The creator writes ARENA_ID (random) once, right after
+// ARENA_ID, ARENA_ISOLATED and ARENA_PROBE are the JavaScript side's (src/_arena.ts), which tells
+// memories apart by them; the arena never reads them. The creator writes ARENA_ID (random) once, right after
 // `arenaInit`; any thread writes the probe.
 //
 // Whoever creates the memory gives the arena every page of it from `a` on, now and later:
@@ -72,6 +72,11 @@ export const ARENA_CHECK: i32 = 12;
 export const ARENA_CORRUPT: i32 = 16;
 /** A random identity of the arena's memory (two words), for the JavaScript side. */
 export const ARENA_ID: i32 = 20;
+/**
+ * 1 in the arena of one isolated channel (`channel({ isolated: true })`), written by its creator
+ * with ARENA_ID (see src/_arena.ts); the arena never reads it.
+ */
+export const ARENA_ISOLATED: i32 = 28;
 /** A word any thread may write to tell whether two memories are one (see src/_arena.ts). */
 export const ARENA_PROBE: i32 = 1920;
 export const ARENA_BUMP: i32 = 64;

@@ -7,7 +7,7 @@ import {
   MIN_CAPACITY, OK, POSITION, REALIGN, REALIGNING, RECEIVED, RECORD_DEAD, RECORD_GAP,
   RECORD_ENDS, RECORD_MESSAGE, RECORD_PADDING, RING_DATA, ENDS_COUNT, ENDS_ENTRIES, ENTRY_ADOPTED,
   ENTRY_CH, ENTRY_DROPPED, ENTRY_GEN, ENTRY_IN_FLIGHT, ENTRY_SIZE, ENTRY_STATE, INVALID, MAX_ENDS,
-  PEEK_ENDS, STALE, RING_HEAD, RING_NEXT, RING_REALIGNS, RING_START,
+  PEEK_ENDS, RECEIVER, STALE, RING_HEAD, RING_NEXT, RING_REALIGNS, RING_START,
   RING_TAIL, SENDERS, SPACE_SEQ, SPACE_WAITERS, align8, consCheck, headerOk, isPowerOfTwo,
   startCheck,
 } from "./layout";
@@ -368,7 +368,10 @@ export function takeEntry(i: i32): i32 {
   const end = atomic.load<i32>(entry + ENTRY_CH);
   const endGen = atomic.load<i32>(entry + ENTRY_GEN);
   if (atomic.cmpxchg<i32>(entry + ENTRY_STATE, ENTRY_IN_FLIGHT, ENTRY_ADOPTED) != ENTRY_IN_FLIGHT) {
-    return atomic.load<i32>(entry + ENTRY_STATE) == ENTRY_DROPPED ? -STALE : -fail(consCh, 45);
+    // Only a scan drops an entry, and only once the receiver is closed (for a thread being
+    // ended, between its peek and this call): with the receiver open, a write put it there.
+    const dropped = atomic.load<i32>(entry + ENTRY_STATE) == ENTRY_DROPPED;
+    return dropped && atomic.load<i32>(consCh + RECEIVER) == 0 ? -STALE : -fail(consCh, 45);
   }
   // The check held before the CAS: what was read is what the sender wrote (or a check forged
   // with it, which the adopting thread validates as any handle).

@@ -20,7 +20,8 @@ import {
   RING_TAIL, SCAN_DEPTH, SENDERS, SPACE_SEQ, SPACE_WAITERS, align8, consCheck, entryCheck, header,
   headerOk,
 } from "./layout";
-import { capacityOf, cfgMaxBytes, enter, fail, maxRings } from "./channel";
+import { attached, capacityOf, cfgArena, cfgMaxBytes, fail, maxRings } from "./channel";
+import { ARENA_CORRUPT } from "./arena";
 import { consHead, consRing, extentOf, headRecord, wipedHeader } from "./consumer";
 import { payloadOk, unadmit } from "./producer";
 import { wake } from "./wait";
@@ -305,7 +306,10 @@ export function entryLow(entry: usize): i32 {
  * receiver closed, and scans again past it. The caller is inside the channel (either side).
  */
 export function scanEnds(ch: usize, gen: i32): void {
-  if (scanDepth >= SCAN_DEPTH || enter(ch, gen) != OK) return;
+  // A channel found corrupted is scanned too: the ends in it are other channels', whose peers
+  // must not wait for ever (each entry is checked on its own). Not an arena found corrupted.
+  if (scanDepth >= SCAN_DEPTH || attached(ch, gen) != OK) return;
+  if (atomic.load<i32>(cfgArena + ARENA_CORRUPT) != 0) return;
   scanDepth++;
   let ring = <usize><u32>atomic.load<i32>(ch + CONS_RING);
   if (atomic.load<i32>(ch + CONS_CHECK) == consCheck(ring)) {
@@ -357,7 +361,7 @@ function scanRing(ch: usize, gen: i32, ring: usize, budget: i32): i32 {
     if (size > 0 && (<i32>(h >>> 32) & 0xf) == RECORD_ENDS) {
       dropEntries(record + HEADER, size - HEADER);
       // The ends dropped may have attached this instance to other channels: this one again.
-      if (enter(ch, gen) != OK || capacityOf(ch, ring) != cap) return 0;
+      if (attached(ch, gen) != OK || capacityOf(ch, ring) != cap) return 0;
     }
     at += extent;
   }

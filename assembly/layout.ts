@@ -317,8 +317,11 @@ export const END_SENDER: i32 = 1;
 export const END_RECEIVER: i32 = 2;
 /** Most ends one message carries. */
 export const MAX_ENDS: i32 = 4096;
-/** Ends carried in channels carried in channels… a scan follows this deep (see `scanEnds`). */
-export const SCAN_DEPTH: i32 = 8;
+/**
+ * Ends carried in channels carried in channels… a scan follows this deep (see `scanEnds`): a
+ * bound on the call stack. Ends nested deeper in undelivered messages stay counted.
+ */
+export const SCAN_DEPTH: i32 = 64;
 
 /** The check of an ends-table entry at `entry` (bits 8–31 of ENTRY_META). */
 // @ts-ignore: decorator

@@ -137,7 +137,16 @@ export function createArena(cap: number, isolated = false): Mapped {
   id[0] |= 1;
   const words = view.i32((ARENA + CORE.ARENA_ID) >> 2);
   words.set(id, (ARENA + CORE.ARENA_ID) >> 2);
+  words[(ARENA + CORE.ARENA_ISOLATED) >> 2] = isolated ? 1 : 0;
   return remember(view, `${id[1]}:${id[0]}`);
+}
+
+/**
+ * Whether `memory` is the arena of one isolated channel, as its creator marked it (see
+ * ARENA_ISOLATED): what a worker with narrower permissions may be given (see spawn.ts).
+ */
+export function isIsolated(memory: WebAssembly.Memory): boolean {
+  return new Int32Array(memory.buffer, ARENA + CORE.ARENA_ISOLATED, 1)[0] === 1;
 }
 
 let defaultArena: Mapped | undefined;

@@ -79,6 +79,12 @@ function collect(end: object): number {
       "DataCloneError",
     );
   }
+  if (found.length === CORE.MAX_ENDS) {
+    throw new DOMException(
+      `A message carries at most ${CORE.MAX_ENDS} channel ends`,
+      "DataCloneError",
+    );
+  }
   const carried = mover.carry();
   if (carried.chan.memory !== carrier!.memory) {
     throw new DOMException(

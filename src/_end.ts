@@ -53,6 +53,8 @@ export class End {
   readonly chan: SharedChannel;
   #held: Held;
   #state = OPEN;
+  /** `close()` was called while the end was lent to a message (see `close`). */
+  #closeWhenBack = false;
 
   /**
    * Holds one end of `kind` for `owner` (the public object, whose collection releases it). The
@@ -110,6 +112,12 @@ export class End {
    * nothing happens: closing is idempotent).
    */
   close(): boolean {
+    if (this.#state === LENT) {
+      // Inside a message being sent: closed if the send fails and gives it back; if it goes,
+      // its receiver holds it (it has no calls pending: see `blocker`).
+      this.#closeWhenBack = true;
+      return false;
+    }
     if (this.#state !== OPEN) return false;
     this.#state = CLOSED;
     dropped.unregister(this);
@@ -137,7 +145,12 @@ export class End {
           this.#state = LENT;
         },
         restore: () => {
-          if (this.#state === LENT) this.#state = OPEN;
+          if (this.#state !== LENT) return;
+          this.#state = OPEN;
+          if (this.#closeWhenBack) {
+            this.#closeWhenBack = false;
+            this.close();
+          }
         },
         away: () => this.#away(),
       }),

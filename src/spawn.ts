@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { defaultMapped } from "./_arena.ts";
+import { find } from "./_walk.ts";
+import { defaultMapped, isIsolated } from "./_arena.ts";
 import { type Lifelined, prune, terminated } from "./_lifeline.ts";
 import { cutAll, finished, handlesFor, ownWorkers } from "./_settlement.ts";
 import { type Outcome, START, type Start } from "./_spawned.ts";
@@ -128,7 +129,23 @@ export function spawn<R = unknown>(
 ): JoinHandle<R> {
   if (!canStartWorkers()) throw new TypeError("Cannot spawn: this runtime has no workers");
   const url = absolute(module);
-  return new JoinHandle<R>(url, prepareEnds(data, "Cannot spawn", DOWN), options, key);
+  const prepared = prepareEnds(data, "Cannot spawn", DOWN);
+  if (sharedArena(options) === null) {
+    // Narrower permissions: only what it may see (see `sharedArena`).
+    const handles = (find(prepared.data)?.handles ?? []) as Lifelined[];
+    const exposed = handles.find((handle) =>
+      handle.memory instanceof WebAssembly.Memory && !isIsolated(handle.memory)
+    );
+    if (exposed !== undefined) {
+      prepared.abort();
+      throw new TypeError(
+        `Cannot spawn: a worker with narrower permissions gets an arena of its own, and only ` +
+          `isolated channels' ends (channel({ isolated: true })): a ${exposed.kind} in its data ` +
+          `would give it every channel of this thread's arena`,
+      );
+    }
+  }
+  return new JoinHandle<R>(url, prepared, options, key);
 }
 
 const key = Symbol("JoinHandle");

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import {
   channel,
+  ChannelCorruptedError,
   oneshot,
   type OneshotReceiver,
   type OneshotSender,
@@ -211,5 +212,97 @@ Deno.test("a worker with narrower permissions has an arena of its own: its ends 
   const [up, upRx] = channel<unknown>({ isolated: true });
   const job = spawn(worker, { mode: "sandboxed", up }, { deno: { permissions: "none" } });
   assert.match(String(await job.join()), /^DataCloneError: .*in another arena/);
+  upRx.close();
+});
+
+/** Where `end`'s channel is (from a clone's handle), to find its entry in a message. */
+function whereIs(end: Sender<number>): { memory: WebAssembly.Memory; offset: number; gen: number } {
+  const handle = end.clone().transfer();
+  Sender.from(handle).close();
+  return { memory: handle.memory, offset: handle.offset, gen: handle.generation };
+}
+
+/** The ends-table entry in flight for the channel at `offset` (of `gen`): its state's index. */
+function entryState(memory: WebAssembly.Memory, offset: number, gen: number): number {
+  const i32 = new Int32Array(memory.buffer);
+  for (let i = 0; i + 2 < i32.length; i++) {
+    if (i32[i] === 1 && i32[i + 1] === offset && i32[i + 2] === gen) return i;
+  }
+  throw new Error("no entry in flight found");
+}
+
+Deno.test("ends nested 20 channels deep in undelivered messages are closed", () => {
+  // c[i] carries c[i+1]'s receiver; the last one carries a sender whose receiver waits.
+  const [tx, rx] = channel<number>();
+  const chans = Array.from({ length: 20 }, () => channel<unknown>());
+  chans[19][0].sendSync({ tx });
+  for (let i = 18; i >= 0; i--) chans[i][0].sendSync({ rx: chans[i + 1][1] });
+  for (const [t] of chans) t.close();
+  chans[0][1].close();
+  assert.throws(() => rx.recvSync({ timeout: 1000 }), RecvError);
+});
+
+Deno.test("an entry's state written over: ChannelCorruptedError; its ends closed with the receiver", () => {
+  const [c, cr] = channel<unknown>();
+  const [t, r] = channel<number>();
+  const [t2, r2] = channel<number>();
+  const { memory, offset, gen } = whereIs(t);
+  c.sendSync({ t, t2 });
+  // Marked dropped while the receiver is open: only a write puts it there.
+  const i32 = new Int32Array(memory.buffer);
+  Atomics.store(i32, entryState(memory, offset, gen), 3);
+  assert.throws(() => cr.recvSync({ timeout: 100 }), ChannelCorruptedError);
+  cr.close(); // its scan drops what is still in flight: t2's sender
+  assert.throws(() => r2.recvSync({ timeout: 1000 }), RecvError, "t2 was closed with the channel");
+  // t's entry, written over, is lost: its receiver keeps waiting (the one end a write cost).
+  assert.throws(
+    () => r.recvSync({ timeout: 10 }),
+    (e: unknown) => e instanceof DOMException && e.name === "TimeoutError",
+  );
+  c.close();
+  r.close();
+});
+
+Deno.test("close() on an end lent to a pending send: done when the send fails and gives it back", async () => {
+  const [bt, br] = syncChannel<unknown>(1);
+  bt.sendSync(0);
+  const [t, r] = channel<number>();
+  const controller = new AbortController();
+  const pending = bt.send({ t }, { signal: controller.signal });
+  t.close(); // lent: closed once it comes back
+  controller.abort(new Error("stop"));
+  await assert.rejects(pending, /stop/);
+  assert.throws(() => t.sendSync(1), /this sender was closed/);
+  assert.throws(() => r.recvSync({ timeout: 1000 }), RecvError);
+  for (const end of [bt, br, r]) end.close();
+});
+
+Deno.test("a message carries at most MAX_ENDS ends: more is a DataCloneError, every end usable", () => {
+  const [c, cr] = channel<unknown>();
+  const ends = Array.from({ length: 4097 }, () => channel<number>());
+  assert.throws(
+    () => c.sendSync(ends.map(([t]) => t)),
+    (e: unknown) =>
+      e instanceof DOMException && e.name === "DataCloneError" && /at most 4096/.test(e.message),
+  );
+  ends[4096][0].sendSync(1);
+  assert.equal(ends[4096][1].recvSync(), 1);
+  for (const [t, r] of ends) {
+    t.close();
+    r.close();
+  }
+  c.close();
+  cr.close();
+});
+
+Deno.test("spawn with narrower permissions refuses an end of this thread's arena", () => {
+  const [up, upRx] = channel<unknown>();
+  assert.throws(
+    () => spawn(worker, { mode: "sandboxed", up }, { deno: { permissions: "none" } }),
+    (e: unknown) => e instanceof TypeError && /narrower permissions/.test(e.message),
+  );
+  up.sendSync("still here");
+  assert.equal(upRx.recvSync(), "still here");
+  up.close();
   upRx.close();
 });
