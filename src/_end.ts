@@ -12,6 +12,7 @@ import { adjustHeld, terminated } from "./_lifeline.ts";
 import { uncut } from "./_thread.ts";
 import { watchWorkers } from "./_deno_35657.ts";
 import { heldHere } from "./_settlement.ts";
+import { released } from "./_slots.ts";
 import type { SharedChannel } from "./_shared_channel.ts";
 import type { Codec } from "./codec/types.ts";
 import { disarm, type EndHandle, makeHandle, voidHandle } from "./handle.ts";
@@ -33,7 +34,10 @@ interface Held {
  */
 function drop(held: Held): void {
   uncut(() => {
-    if (held.lifeline !== null && !adjustHeld(held.lifeline, -1)) return;
+    if (held.lifeline !== null) {
+      if (!adjustHeld(held.lifeline, -1)) return;
+      released(held.lifeline);
+    }
     if (held.kind === "sender") held.chan.dropSender();
     else held.chan.closeReceiver();
   }, () => {});
@@ -167,7 +171,10 @@ export class End {
     this.#state = MOVED;
     dropped.unregister(this);
     const lifeline = this.#held.lifeline;
-    return lifeline === null || adjustHeld(lifeline, -1);
+    if (lifeline === null) return true;
+    if (!adjustHeld(lifeline, -1)) return false;
+    released(lifeline);
+    return true;
   }
 
   /**
@@ -216,7 +223,11 @@ export class End {
     this.#state = MOVED;
     dropped.unregister(this);
     const lifeline = this.#held.lifeline;
-    if (lifeline === null || adjustHeld(lifeline, -1)) return;
+    if (lifeline === null) return;
+    if (adjustHeld(lifeline, -1)) {
+      released(lifeline);
+      return;
+    }
     // Dropped for this thread already: the handle must not count the end a second time.
     disarm(handle);
     voidHandle(handle);

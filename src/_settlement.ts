@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { takeSlot } from "./_slots.ts";
 import {
   ABANDONED,
   adjustHeld,
@@ -29,7 +30,6 @@ import {
   CHANNEL,
   CHANNEL_GEN,
   CLAIM_AT,
-  createClaim,
   createLifeline,
   CUT,
   HELD,
@@ -139,9 +139,9 @@ function claimNow(handle: Lifelined, keep: boolean, fresh: boolean): Int32Array 
 }
 
 /**
- * In a thread that `spawn` started: a lifeline for an end made here (by `channel()`), reported
- * to the parent, so that the end is settled if this thread ends. Elsewhere: null (the end is
- * held directly).
+ * In a thread that `spawn` started: a lifeline for an end made here (by `channel()`) or
+ * received in a message, in a slot of a table the threads above know of (see _slots.ts), so
+ * that the end is settled if this thread ends. Elsewhere: null (the end is held directly).
  */
 export function heldHere(
   kind: "sender" | "receiver",
@@ -149,15 +149,7 @@ export function heldHere(
   owner: number,
 ): Int32Array | null {
   if (!spawned()) return null;
-  const claim = createClaim(owner, chan.offset, chan.generation);
-  claim[ADOPTED] = 1;
-  const handle = { kind, memory: chan.memory, claim, lifeline: createLifeline() };
-  handle.lifeline[HELD] = 1;
-  return uncut(() => {
-    report(handle);
-    remember(handle);
-    return handle.lifeline;
-  }, () => {
+  return uncut(() => takeSlot(kind, chan.memory, chan.offset, chan.generation, owner), () => {
     throw terminated();
   });
 }

@@ -133,6 +133,16 @@ export function report(end: Report): void {
 }
 
 /**
+ * Tells the threads above this one of a table of slots that will hold the ends it makes or
+ * receives (see _slots.ts): reported once, read by them only when they settle this thread.
+ */
+export function reportTable(table: { table: Int32Array; memory: WebAssembly.Memory }): void {
+  if (links === null) return;
+  for (const port of links.ports) port.postMessage(table);
+  Atomics.add(links.words, T_REPORTED, 1);
+}
+
+/**
  * Tells the threads above this one of a worker it spawns, whose words are `thread`.
  * @returns a port to each of them, for the new worker's reports (nearest first).
  */

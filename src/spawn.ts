@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isSettled, slotInUse, slotsOf, type SlotTable } from "./_slots.ts";
 import { find } from "./_walk.ts";
 import { defaultMapped, isIsolated } from "./_arena.ts";
 import { type Lifelined, prune, terminated } from "./_lifeline.ts";
@@ -170,6 +171,9 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
   #below = new Map<number, { words: Int32Array; port: MessagePort; received: number }>();
   /** What the worker holds or was posted, for settling when it ends. */
   #held: Lifelined[] = [];
+  /** The slots of the tables the threads below reported (see _slots.ts). */
+  #slots: Lifelined[] = [];
+  #slotsPruneAt = PRUNE_MIN;
   #pruneAt = PRUNE_MIN;
   #outcome: Outcome | null = null;
   #settled: Promise<void>;
@@ -337,6 +341,15 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
     if (mine) { for (const handle of found) report(handle); }
   }
 
+  /** Notes the slots of a table a thread below reported (see _slots.ts). */
+  #slotsFrom(table: SlotTable): void {
+    // Slots settled with a thread below that ended before this worker: nothing more to do.
+    if (this.#slots.length >= this.#slotsPruneAt) {
+      this.#slotsPruneAt = prune(this.#slots, (slot) => !isSettled(slot), PRUNE_MIN);
+    }
+    this.#slots.push(...slotsOf(table));
+  }
+
   /** Takes the reports of `thread` (the worker, or one below it) from `port`. */
   #listen(thread: Int32Array, port: MessagePort): void {
     const from = { words: thread, port, received: 0 };
@@ -344,7 +357,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
     this.#below.set(id, from);
     noteBelow(thread);
     port.onmessage = (event) => {
-      const message = event.data as Outcome | Lifelined | Announcement | Gone;
+      const message = event.data as Outcome | Lifelined | Announcement | Gone | SlotTable;
       if ("done" in message) {
         if (thread === this.#words) this.#done(message);
       } else if ("gone" in message) {
@@ -359,6 +372,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
       } else {
         from.received++;
         if ("thread" in message) this.#listen(message.thread, message.port);
+        else if ("table" in message) this.#slotsFrom(message);
         else this.#remember([message], false);
       }
     };
@@ -419,8 +433,9 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
     // Whatever the worker still held when it ended is lost with it: it died. (A function that
     // returned closed its ends itself before saying so: nothing is left here then.) Not if this
     // thread is being ended itself: its ender heard of all of them, and settles them.
-    uncut(() => cutAll(this.#held, true), () => {});
+    uncut(() => cutAll([...this.#held, ...this.#slots.filter(slotInUse)], true), () => {});
     this.#held = [];
+    this.#slots = [];
     const threads = [...this.#below.keys()];
     for (const from of this.#below.values()) from.port.close();
     this.#below.clear();
