@@ -192,6 +192,27 @@ Deno.test("the worker that took an end is terminated: the end is settled with it
   await assert.rejects(got, (e: unknown) => e instanceof RecvError && e.reason === "died");
 });
 
+Deno.test("a worker holding 600 ends it received (3 tables of slots) is terminated: all settled", async () => {
+  const [c, cr] = channel<{ tx: Sender<number> }>();
+  const [ready, readyRx] = channel<string>();
+  const job = spawn(worker, { mode: "hoard", from: cr, ready, count: 600 });
+  const receivers: Receiver<number>[] = [];
+  for (let i = 0; i < 600; i++) {
+    const [tx, rx] = channel<number>();
+    c.sendSync({ tx });
+    receivers.push(rx);
+  }
+  assert.equal(await readyRx.recv(), "hoarding");
+  await job.terminate();
+  for (const rx of receivers) {
+    assert.throws(
+      () => rx.recvSync({ timeout: 1000 }),
+      (e: unknown) => e instanceof RecvError && e.reason === "died",
+    );
+  }
+  c.close();
+});
+
 Deno.test("the worker holding a receiver dies: the ends in flight in its channel are closed", async () => {
   const [jobs, jobsRx] = channel<{ reply: OneshotSender<number> }>();
   const [ready, readyRx] = channel<string>();

@@ -57,6 +57,15 @@ export default function (data: Data): unknown {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
       return "never";
     }
+    case "hoard": {
+      // Takes `count` ends from a channel (more than one table of slots holds) and blocks
+      // holding them, until terminated.
+      const from = data.from as Receiver<{ tx: Sender<number> }>;
+      for (let i = 0; i < data.count; i++) held.push(from.recvSync().tx);
+      (data.ready as Sender<string>).sendSync("hoarding");
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+      return "never";
+    }
     case "stuck": {
       // Holds the jobs receiver and never receives: the jobs (and their reply ends) stay in
       // flight in the channel until this worker is terminated.
