@@ -61,8 +61,9 @@ export const makers: Makers = {};
 
 /** The channel whose message is being encoded (for `collect`), or null. */
 let carrier: SharedChannel | null = null;
-/** The ends `collect` found in it, in the order of their indices. */
-let found: CarriedEnd[] = [];
+/** The ends `collect` found in it, in the order of their indices (NONE: none yet). */
+const NONE: CarriedEnd[] = [];
+let found: CarriedEnd[] = NONE;
 /** The codec and value of the encoding under way (for `encodeFn`, made once). */
 let encCodec: Codec<unknown> | null = null;
 let encValue: unknown = undefined;
@@ -95,6 +96,7 @@ function collect(end: object): number {
       "DataCloneError",
     );
   }
+  if (found === NONE) found = [];
   found.push(carried);
   return found.length - 1;
 }
@@ -110,10 +112,15 @@ export function encodeCarrying<T>(
   value: T,
   encodeWith: (codec: Codec<T>, value: T) => Uint8Array,
 ): Uint8Array {
-  // Saved and restored: a getter of `value` may send on another channel meanwhile.
-  const outer = [carrier, found, encCodec, encValue, encode] as const;
+  // Saved and restored: a getter of `value` may send on another channel meanwhile. (Locals,
+  // and `found` made only when an end turns up: this runs on every message.)
+  const outerCarrier = carrier;
+  const outerFound = found;
+  const outerCodec = encCodec;
+  const outerValue = encValue;
+  const outerEncode = encode;
   carrier = chan;
-  found = [];
+  found = NONE;
   encCodec = codec as Codec<unknown>;
   encValue = value;
   encode = encodeWith as typeof encode;
@@ -121,11 +128,15 @@ export function encodeCarrying<T>(
     return withEndSink(collect, encodeFn);
   } finally {
     lastFound = found;
-    [carrier, found, encCodec, encValue, encode] = outer;
+    carrier = outerCarrier;
+    found = outerFound;
+    encCodec = outerCodec;
+    encValue = outerValue;
+    encode = outerEncode;
   }
 }
 
-let lastFound: CarriedEnd[] = [];
+let lastFound: CarriedEnd[] = NONE;
 
 /**
  * The ends the last `encodeCarrying` found, lent to the message (unusable until it is sent or
@@ -136,7 +147,7 @@ let lastFound: CarriedEnd[] = [];
 export function takeCarried(): CarriedEnd[] | null {
   const ends = lastFound;
   if (ends.length === 0) return null;
-  lastFound = [];
+  lastFound = NONE;
   let lent = 0;
   try {
     for (; lent < ends.length; lent++) ends[lent].lend();
