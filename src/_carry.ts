@@ -2,7 +2,7 @@
  * Channel ends carried inside messages: `jobs.send({ n, reply })` moves `reply` with the
  * message, and the thread that receives it gets a usable end. Internal.
  *
- * Sending: the structured codec hands every end it meets to `collect` (see `withEndSink`),
+ * Sending: the structured codec hands every end it meets to `collect` (see `setEndSink`),
  * which refuses what cannot travel — an end of another arena (the receiving thread may not map
  * its memory), one that is closed, transferred or has async calls pending — with a
  * `DataCloneError` before anything is enqueued. The message is then written as a RECORD_ENDS
@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { type CarriedEnd, foreignVersion, moverOf } from "./_brand.ts";
+import { type CarriedEnd, endCloneError, foreignVersion, moverOf } from "./_brand.ts";
 import { terminated } from "./_lifeline.ts";
 import { heldHere } from "./_settlement.ts";
 import { type PushStatus, setCarriedPull, type SharedChannel } from "./_shared_channel.ts";
@@ -35,7 +35,7 @@ import { VERSION } from "./_version.ts";
 import { CORE } from "./_core.ts";
 import { codecNamed } from "./codec/mod.ts";
 import type { Codec } from "./codec/types.ts";
-import { withEndSink, withEndSource } from "./codec/structured/mod.ts";
+import { setEndSink, withEndSource } from "./codec/structured/mod.ts";
 
 /** Flag of an entry: the end is a oneshot end (see oneshot.ts). */
 export const ONESHOT = 4;
@@ -64,14 +64,13 @@ let carrier: SharedChannel | null = null;
 /** The ends `collect` found in it, in the order of their indices (NONE: none yet). */
 const NONE: CarriedEnd[] = [];
 let found: CarriedEnd[] = NONE;
-/** The codec and value of the encoding under way (for `encodeFn`, made once). */
-let encCodec: Codec<unknown> | null = null;
-let encValue: unknown = undefined;
-let encode: (codec: Codec<unknown>, value: unknown) => Uint8Array = () => new Uint8Array();
-const encodeFn = () => encode(encCodec!, encValue);
-
-/** Takes an end the encoder met: checks it can travel in the carrier's message. */
+/**
+ * Takes an end the encoder met: checks it can travel in the carrier's message. The structured
+ * codec's sink for every encoding (see `setEndSink`): outside a channel's send, an end is the
+ * DataCloneError it always was.
+ */
 function collect(end: object): number {
+  if (carrier === null) throw endCloneError();
   const mover = moverOf(end);
   if (mover === null) {
     throw new DOMException(
@@ -116,23 +115,14 @@ export function encodeCarrying<T>(
   // and `found` made only when an end turns up: this runs on every message.)
   const outerCarrier = carrier;
   const outerFound = found;
-  const outerCodec = encCodec;
-  const outerValue = encValue;
-  const outerEncode = encode;
   carrier = chan;
   found = NONE;
-  encCodec = codec as Codec<unknown>;
-  encValue = value;
-  encode = encodeWith as typeof encode;
   try {
-    return withEndSink(collect, encodeFn);
+    return encodeWith(codec, value);
   } finally {
     lastFound = found;
     carrier = outerCarrier;
     found = outerFound;
-    encCodec = outerCodec;
-    encValue = outerValue;
-    encode = outerEncode;
   }
 }
 
@@ -380,3 +370,4 @@ function adopt(
 }
 
 setCarriedPull(pullCarried);
+setEndSink(collect);

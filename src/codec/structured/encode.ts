@@ -817,6 +817,16 @@ export function withEndSink<R>(sink: (end: object) => number, fn: () => R): R {
   }
 }
 
+/**
+ * Makes `sink` the sink of every encoding that no `withEndSink` and no getter starts, from now
+ * on: for a channel layer that decides at each end whether it may go (`sink` throws the
+ * DataCloneError when not), without a call around every message.
+ */
+export function setEndSink(sink: (end: object) => number): void {
+  endSink = sink;
+  sinkLevel = 0;
+}
+
 /** Writes the channel end `o`, which `identify` just gave an id. */
 function writeEnd(o: object): void {
   if (endSink === null || sinkLevel !== nesting) throw endCloneError();

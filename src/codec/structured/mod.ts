@@ -17,7 +17,7 @@ import { encode } from "./encode.ts";
 import { inPlace } from "./in_place.ts";
 import { decode, decodeFrom } from "./decode.ts";
 
-export { withEndSink } from "./encode.ts";
+export { setEndSink, withEndSink } from "./encode.ts";
 export { withEndSource } from "./decode.ts";
 
 /**
