@@ -159,6 +159,11 @@ export function defaultMapped(): Mapped {
   return defaultArena ??= createArena(DEFAULT_ARENA_CAP);
 }
 
+/** Whether `memory` is this thread's default arena (made here, or shared by its parent). */
+export function isDefaultArena(memory: WebAssembly.Memory): boolean {
+  return defaultArena !== undefined && defaultArena.memory === memory;
+}
+
 /**
  * Makes `memory` (an arena that the thread which spawned this one made) this thread's default
  * arena, before this thread makes any channel: so that ends of the channels either thread

@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { isDefaultArena } from "./_arena.ts";
 import { takeSlot } from "./_slots.ts";
 import {
   ABANDONED,
@@ -30,6 +31,7 @@ import {
   CHANNEL,
   CHANNEL_GEN,
   CLAIM_AT,
+  createClaim,
   createLifeline,
   CUT,
   HELD,
@@ -149,7 +151,22 @@ export function heldHere(
   owner: number,
 ): Int32Array | null {
   if (!spawned()) return null;
-  return uncut(() => takeSlot(kind, chan.memory, chan.offset, chan.generation, owner), () => {
+  if (isDefaultArena(chan.memory)) {
+    return uncut(() => takeSlot(kind, chan.memory, chan.offset, chan.generation, owner), () => {
+      throw terminated();
+    });
+  }
+  // An isolated channel (a memory of its own, dear already): a claim and lifeline of its own,
+  // reported on its own, rather than a table of slots per memory that outlives it.
+  const claim = createClaim(owner, chan.offset, chan.generation);
+  claim[ADOPTED] = 1;
+  const handle = { kind, memory: chan.memory, claim, lifeline: createLifeline() };
+  handle.lifeline[HELD] = 1;
+  return uncut(() => {
+    report(handle);
+    remember(handle);
+    return handle.lifeline;
+  }, () => {
     throw terminated();
   });
 }

@@ -73,11 +73,6 @@ export function isSettled(slot: Lifelined): boolean {
   return Atomics.load(slot.lifeline, HELD) === SETTLED;
 }
 
-/** Whether a slot may still hold an end: never used slots and settled ones need nothing. */
-export function slotInUse(slot: Lifelined): boolean {
-  return Atomics.load(slot.claim, ADOPTED) !== 0 && Atomics.load(slot.lifeline, HELD) !== SETTLED;
-}
-
 /** This thread's free slots, by memory. */
 const free = new Map<WebAssembly.Memory, Slot[]>();
 /** Every slot of this thread's tables (settled with it: see `slotsHere`). */
@@ -135,7 +130,22 @@ export function released(lifeline: Int32Array): void {
   free.get(slot.memory)!.push(slot);
 }
 
-/** The slots of this thread that may hold ends (for settling them as it ends). */
+/** Every slot of this thread's tables (for settling them as it ends: see `settleSlots`). */
 export function slotsHere(): Lifelined[] {
-  return all.filter(slotInUse);
+  return all;
+}
+
+/**
+ * For a thread that has ended (cut and out of every uncuttable step, or ending itself): marks
+ * its slots that never held an end SETTLED, so that every thread above can forget them, and
+ * returns those that may hold ends, to settle (see `cutAll`).
+ */
+export function settleSlots(slots: Lifelined[]): Lifelined[] {
+  const held: Lifelined[] = [];
+  for (const slot of slots) {
+    if (Atomics.load(slot.claim, ADOPTED) === 0) {
+      Atomics.compareExchange(slot.lifeline, HELD, 0, SETTLED);
+    } else if (Atomics.load(slot.lifeline, HELD) !== SETTLED) held.push(slot);
+  }
+  return held;
 }

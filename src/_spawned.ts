@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { slotsHere } from "./_slots.ts";
+import { settleSlots, slotsHere } from "./_slots.ts";
 import { shareArena } from "./_arena.ts";
 import { cutAll } from "./_settlement.ts";
 import { adoptedHere } from "./_lifeline.ts";
@@ -249,7 +249,7 @@ function ending(error: unknown, died: boolean): void {
 function settleHere(died: boolean): void {
   uncut(() => {
     cutBelow();
-    cutAll([...adoptedHere(), ...slotsHere()], died);
+    cutAll([...adoptedHere(), ...settleSlots(slotsHere())], died);
     abandonUnsent(died);
   }, () => {});
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isSettled, slotInUse, slotsOf, type SlotTable } from "./_slots.ts";
+import { isSettled, settleSlots, slotsOf, type SlotTable } from "./_slots.ts";
 import { find } from "./_walk.ts";
 import { defaultMapped, isIsolated } from "./_arena.ts";
 import { type Lifelined, prune, terminated } from "./_lifeline.ts";
@@ -433,7 +433,7 @@ export class JoinHandle<R = unknown> implements AsyncDisposable {
     // Whatever the worker still held when it ended is lost with it: it died. (A function that
     // returned closed its ends itself before saying so: nothing is left here then.) Not if this
     // thread is being ended itself: its ender heard of all of them, and settles them.
-    uncut(() => cutAll([...this.#held, ...this.#slots.filter(slotInUse)], true), () => {});
+    uncut(() => cutAll([...this.#held, ...settleSlots(this.#slots)], true), () => {});
     this.#held = [];
     this.#slots = [];
     const threads = [...this.#below.keys()];
