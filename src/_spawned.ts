@@ -58,7 +58,12 @@ const scope = globalThis as any;
  * tells it instead.
  */
 export interface Entry {
-  loaded: { module?: Record<string, unknown>; error?: unknown };
+  /**
+   * Imports the worker's module: called once this thread is linked to the threads above and
+   * shares its parent's arena, so that ends the module makes at its top level are held as this
+   * thread's (settled with it) and can travel in its parent's channels.
+   */
+  load: () => Promise<{ module?: Record<string, unknown>; error?: unknown }>;
   /** The start data, when the runtime handed it over with the worker (Node's `workerData`). */
   start: Start | null;
   early: MessageEvent[];
@@ -101,7 +106,7 @@ let parentPort: MessagePort | null = null;
 
 async function run(
   start: Start,
-  { loaded, unload }: Entry,
+  { load, unload }: Entry,
   called: () => void,
 ): Promise<void> {
   let returned: Prepared | undefined;
@@ -112,6 +117,7 @@ async function run(
   guardClose();
   let outcome: Outcome;
   try {
+    const loaded = await load();
     if (loaded.module === undefined) throw loaded.error;
     const module = loaded.module;
     // After the module's own listeners, so that an error it handles is left alone.

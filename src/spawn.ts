@@ -470,21 +470,23 @@ function absolute(module: string | URL): string {
 }
 
 /**
- * The worker's entry: a small module that imports this library and the worker's module in
- * parallel (one round of loading, not two), and serves (see `Entry` in _spawned.ts). On the web,
+ * The worker's entry: a small module that imports this library, which links this worker to the
+ * threads above and then imports the worker's module (see `Entry` in _spawned.ts). On the web,
  * the start message comes first, and the entry holds back every message until the library takes
  * over; on Node, the start data is the worker's `workerData`.
  */
 function entry(module: string, viaWorkerData: boolean): string {
   // No top-level await: Node 20 can abort the whole process when a worker is terminated while a
   // module's top-level await is pending (nodejs/node#53238).
+  // The library first, the module when the library says (see `Entry.load`): so that what the
+  // module makes at its top level is this worker's, settled with it, in its parent's arena.
   const load = (serve: string) =>
-    `Promise.all([import(${JSON.stringify(SELF)}),` +
-    `import(${JSON.stringify(module)}).then((module)=>({module}),(error)=>({error}))])` +
-    `.then(([lib,loaded])=>{${serve}});`;
+    `const load=()=>import(${JSON.stringify(module)})` +
+    `.then((module)=>({module}),(error)=>({error}));` +
+    `import(${JSON.stringify(SELF)}).then((lib)=>{${serve}});`;
   const source = viaWorkerData
     ? `import{workerData}from"node:worker_threads";` +
-      load(`lib.serveSpawned({loaded,start:workerData,early:[],hold:null,wake:()=>{},unload:null})`)
+      load(`lib.serveSpawned({load,start:workerData,early:[],hold:null,wake:()=>{},unload:null})`)
     : `const early=[];let notify=()=>{};` +
       `const hold=(e)=>{e.stopImmediatePropagation();early.push(e);notify()};` +
       `addEventListener("message",hold);` +
@@ -497,7 +499,7 @@ function entry(module: string, viaWorkerData: boolean): string {
       `let unload=null;if(typeof Deno==="object"){` +
       `unload=()=>postMessage(${JSON.stringify(EXITED)}+Deno.exitCode);` +
       `addEventListener("unload",unload)}` +
-      load(`lib.serveSpawned({loaded,start:null,early,hold,wake:(f)=>{notify=f},unload})`);
+      load(`lib.serveSpawned({load,start:null,early,hold,wake:(f)=>{notify=f},unload})`);
   return `data:text/javascript,${encodeURIComponent(source)}`;
 }
 

@@ -327,3 +327,13 @@ Deno.test("spawn with narrower permissions refuses an end of this thread's arena
   up.close();
   upRx.close();
 });
+
+Deno.test("a channel a worker's module makes at its top level is the worker's: settled as it ends", async () => {
+  const [up, upRx] = channel<{ rx: Receiver<number> }>();
+  const job = spawn(new URL("./spawn/top_level.ts", import.meta.url), { up });
+  const { rx } = await upRx.recv(); // it travelled in a message: the worker shares this arena
+  assert.equal(await job.join(), "made at the top level");
+  assert.equal(rx.recvSync(), 1);
+  assert.throws(() => rx.recvSync({ timeout: 1000 }), RecvError, "its sender was closed");
+  upRx.close();
+});
