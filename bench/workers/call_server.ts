@@ -1,4 +1,4 @@
-// A server of bench/call_bench.ts: serves calls on a channel with `serve` (mode "serve") or a
+// A server of bench/request_reply.ts: serves calls on a channel with `serve` (mode "serve") or a
 // blocking loop ("sync"), or answers postMessage requests with their correlation id ("post").
 import { type Call, type Receiver, serve } from "@wasmring/mpsc";
 

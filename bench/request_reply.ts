@@ -11,9 +11,9 @@
  * Two workers, one serving each way; the channel's with `serve` (async receive), or with
  * `--sync-server` a blocking `for (const { request, reply } of requests)` loop.
  *
- *     deno run -A bench/call_bench.ts                  # 20,000 requests per run, 5 runs
- *     deno run -A bench/call_bench.ts --quick          # 2,000, 3 runs
- *     deno run -A bench/call_bench.ts --sync-server
+ *     deno run -A bench/request_reply.ts                  # 20,000 requests per run, 5 runs
+ *     deno run -A bench/request_reply.ts --quick          # 2,000, 3 runs
+ *     deno run -A bench/request_reply.ts --sync-server
  *
  * @module
  */
