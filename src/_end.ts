@@ -184,7 +184,9 @@ export class End {
   blocker(pending: number): string | null {
     const kind = this.#held.kind;
     if (this.#state !== OPEN) return `this ${kind} ${this.#why()}`;
-    if (pending > 0) return `its ${kind === "sender" ? "send" : "recv"}() calls are pending`;
+    if (pending > 0) {
+      return `its ${kind === "sender" ? "send() or closed()" : "recv()"} calls are pending`;
+    }
     return null;
   }
 

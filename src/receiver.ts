@@ -556,6 +556,15 @@ export class Receiver<T> {
   }
 
   /**
+   * How many senders the channel has, in every thread: clones, and senders in flight in
+   * messages or handles (racy, informational: a `for (const v of rx)` that never ends is often
+   * a clone nobody closed, which this shows).
+   */
+  get senders(): number {
+    return Math.max(0, this.#end.usable().senders);
+  }
+
+  /**
    * A receiver cannot be serialized: inside a message sent with the `json` codec it throws a
    * `DataCloneError` instead of arriving as `{}`. Move a receiver with
    * {@linkcode Receiver.transfer}.

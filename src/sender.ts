@@ -52,6 +52,14 @@ export interface SendSyncOptions {
   timeout?: number;
 }
 
+/** A pending `closed()`. */
+interface ClosedWaiter {
+  resolve(): void;
+  reject(error: unknown): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
 interface PendingSend<T> {
   bytes: Uint8Array;
   value: T;
@@ -94,6 +102,8 @@ export class Sender<T> {
   #pending: WaitQueue<PendingSend<T>>;
   /** The codec's in-place encoder (built-in codecs only; see codec/_direct.ts). */
   #direct: DirectEncoder<T> | null;
+  /** Calls of `closed()` waiting for the receiver to go (made at the first). */
+  #closing: WaitQueue<ClosedWaiter> | null = null;
   /** The ends lent to this sender's messages not sent yet, by message (see _carry.ts). */
   #carrying = new Map<Uint8Array, CarriedEnd[]>();
 
@@ -113,9 +123,7 @@ export class Sender<T> {
     brandEndClass(
       this.prototype,
       (end) =>
-        #end in end
-          ? end.#end.mover(() => end.#pending.length, end.#codec as Codec<unknown>)
-          : null,
+        #end in end ? end.#end.mover(() => end.#calls(), end.#codec as Codec<unknown>) : null,
     );
   }
 
@@ -133,6 +141,11 @@ export class Sender<T> {
    */
   #check(action: string): void {
     this.#end.check(action);
+  }
+
+  /** Async calls pending (`send()`, `closed()`): an end with some cannot move. */
+  #calls(): number {
+    return this.#pending.length + (this.#closing?.length ?? 0);
   }
 
   /** Maps a status of `push` to a result: true sent, false full; throws for the rest. */
@@ -466,6 +479,9 @@ export class Sender<T> {
     this.#pending.rejectAll(() =>
       new TypeError("Cannot send: the sender was closed while the send waited")
     );
+    this.#closing?.rejectAll(() =>
+      new TypeError("Cannot wait for the receiver: the sender was closed while it waited")
+    );
   }
 
   /** Closes this sender: `using tx = …`. See {@linkcode Sender.close}. */
@@ -494,7 +510,7 @@ export class Sender<T> {
     this.#check("transfer");
     assertAlive();
     const codec = this.#codec as Codec<unknown>;
-    return this.#end.transfer(codec, this.#pending.length) as SenderHandle<T>;
+    return this.#end.transfer(codec, this.#calls()) as SenderHandle<T>;
   }
 
   /**
@@ -532,6 +548,54 @@ export class Sender<T> {
   /** Whether the receiver is gone (racy: a `false` may be stale by the time it is read). */
   get isDisconnected(): boolean {
     return !this.#end.usable().receiverOpen;
+  }
+
+  /**
+   * How many receivers the channel has: 1 while its receiver is open, 0 once it is closed or
+   * its worker died (racy, informational: for finding out who is still there).
+   */
+  get receivers(): number {
+    return this.#end.usable().receiverOpen ? 1 : 0;
+  }
+
+  /**
+   * Waits until every receiver is gone: closed, or its worker died (tokio's `Sender::closed`).
+   * For a producer that should stop making work nobody will take.
+   *
+   * @param options `signal` to stop waiting (the promise rejects with its reason).
+   * @returns A promise that resolves once the channel has no receiver.
+   * @throws {TypeError} (rejects) This sender was closed or transferred (also while waiting).
+   * @example
+   * ```ts
+   * import { channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<number>();
+   * setTimeout(() => rx.close(), 5);
+   * await tx.closed();
+   * console.log(tx.isDisconnected); // true
+   * ```
+   */
+  closed(options?: { signal?: AbortSignal }): Promise<void> {
+    const signal = options?.signal;
+    try {
+      this.#check("wait for the receiver");
+      signal?.throwIfAborted();
+      if (!this.#end.usable().receiverOpen) return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Woken where senders wait for room: a receiver's close wakes every sender there.
+    this.#closing ??= new WaitQueue(this.#chan.space, {
+      attempt: (waiter) => {
+        if (this.#chan.receiverOpen) return WAIT;
+        waiter.resolve();
+        return DONE;
+      },
+      open: () => this.#end.open,
+    });
+    return new Promise<void>((resolve, reject) => {
+      this.#closing!.add({ resolve, reject, signal });
+    });
   }
 
   /**
