@@ -28,7 +28,6 @@
  */
 import { type CarriedEnd, endCloneError, foreignVersion, moverOf } from "./_brand.ts";
 import { terminated } from "./_lifeline.ts";
-import { heldHere } from "./_settlement.ts";
 import { type PushStatus, setCarriedPull, type SharedChannel } from "./_shared_channel.ts";
 import { uncut } from "./_thread.ts";
 import { VERSION } from "./_version.ts";
@@ -40,16 +39,13 @@ import { setEndSink, withEndSource } from "./codec/structured/mod.ts";
 /** Flag of an entry: the end is a oneshot end (see oneshot.ts). */
 export const ONESHOT = 4;
 
-/** How the receiving thread makes an end's public object, by kind (registered by each class). */
+/**
+ * How the receiving thread makes an end's public object, by kind (registered by each class): as
+ * an end made here (`newSender`, `newReceiver`), held as `channel()`'s ends are.
+ */
 export interface Makers {
-  /** `owner`: the id its claims carry (see `newOwner`). */
-  sender?: (
-    chan: SharedChannel,
-    codec: Codec<unknown>,
-    lifeline: Int32Array | null,
-    owner: number,
-  ) => object;
-  receiver?: (chan: SharedChannel, codec: Codec<unknown>, lifeline: Int32Array | null) => object;
+  sender?: (chan: SharedChannel, codec: Codec<unknown>) => object;
+  receiver?: (chan: SharedChannel, codec: Codec<unknown>) => object;
   /** Wraps a sender or receiver of a oneshot channel (see oneshot.ts). */
   oneshot?: (end: object) => object;
 }
@@ -165,7 +161,7 @@ const textDecoder = new TextDecoder();
  * The layout of a message of `bytes` carrying `ends`: the names block and where the codec's
  * bytes start.
  */
-export function carriedLayout(
+function carriedLayout(
   ends: CarriedEnd[],
   bytes: number,
 ): { names: Uint8Array; start: number; length: number } {
@@ -185,7 +181,7 @@ const NO_NAMES = new Uint8Array(0);
  * Writes the ends table and names of a message claimed at `at` in `chan` (its codec's bytes at
  * `at + start`).
  */
-export function writeCarried(
+function writeCarried(
   chan: SharedChannel,
   at: number,
   ends: CarriedEnd[],
@@ -227,7 +223,7 @@ export function pushCarried(
  * @returns false if a terminator settled some of them first: then none may go (the caller gives
  * the claim up), and those that were counted off here are dropped.
  */
-export function carryAway(ends: CarriedEnd[]): boolean {
+function carryAway(ends: CarriedEnd[]): boolean {
   const gone: CarriedEnd[] = [];
   let settled = false;
   for (const end of ends) {
@@ -348,13 +344,7 @@ function adopt(
       const name = names === null ? DEFAULT_CODEC : names[i];
       const known = typeof name === "string" ? codecNamed(name) : undefined;
       // Held as an end made here; one whose codec is unknown here is closed at once.
-      const owner = kind === "sender" ? end.newOwner() : 0;
-      const lifeline = heldHere(kind, end, owner);
-      if (lifeline !== null && kind === "sender") end.claims = lifeline;
-      const codec = known ?? codecNamed("structured")!;
-      const made = kind === "sender"
-        ? makers.sender!(end, codec, lifeline, owner)
-        : makers.receiver!(end, codec, lifeline);
+      const made = makers[kind]!(end, known ?? codecNamed(DEFAULT_CODEC)!);
       if (known === undefined) {
         (made as { close(): void }).close();
         unknownCodec ??= String(name);

@@ -139,8 +139,7 @@ export class Receiver<T> {
     create = <T>(end: (receiver: Receiver<T>) => End, codec: Codec<T>) =>
       new Receiver<T>(end, codec);
     // A receiver a message carried here: held as one made here (see _carry.ts).
-    makers.receiver = (chan, codec, lifeline) =>
-      new Receiver<unknown>((receiver) => new End(receiver, "receiver", chan, lifeline), codec);
+    makers.receiver = newReceiver;
   }
 
   /** The gate of every call: this worker is alive and this receiver open. */

@@ -131,8 +131,7 @@ export class Sender<T> {
     create = <T>(end: (sender: Sender<T>) => End, codec: Codec<T>, owner: number) =>
       new Sender<T>(end, codec, owner);
     // A sender a message carried here: held as one made here (see _carry.ts).
-    makers.sender = (chan, codec, lifeline, owner) =>
-      new Sender<unknown>((sender) => new End(sender, "sender", chan, lifeline), codec, owner);
+    makers.sender = newSender;
   }
 
   /**
