@@ -60,6 +60,8 @@ let carrier: SharedChannel | null = null;
 /** The ends `collect` found in it, in the order of their indices (NONE: none yet). */
 const NONE: CarriedEnd[] = [];
 let found: CarriedEnd[] = NONE;
+/** Their indices, by end object (made with `found`). */
+let foundAt: Map<object, number> | null = null;
 /**
  * Takes an end the encoder met: checks it can travel in the carrier's message. The structured
  * codec's sink for every encoding (see `setEndSink`): outside a channel's send, an end is the
@@ -81,6 +83,9 @@ function collect(end: object): number {
       "DataCloneError",
     );
   }
+  // An end met again (by a codec that encodes the value twice): the index it has.
+  const again = foundAt?.get(end);
+  if (again !== undefined) return again;
   const carried = mover.carry();
   if (carried.chan.memory !== carrier!.memory) {
     throw new DOMException(
@@ -91,7 +96,11 @@ function collect(end: object): number {
       "DataCloneError",
     );
   }
-  if (found === NONE) found = [];
+  if (found === NONE) {
+    found = [];
+    foundAt = new Map();
+  }
+  foundAt!.set(end, found.length);
   found.push(carried);
   return found.length - 1;
 }
@@ -111,14 +120,17 @@ export function encodeCarrying<T>(
   // and `found` made only when an end turns up: this runs on every message.)
   const outerCarrier = carrier;
   const outerFound = found;
+  const outerFoundAt = foundAt;
   carrier = chan;
   found = NONE;
+  foundAt = null;
   try {
     return encodeWith(codec, value);
   } finally {
     lastFound = found;
     carrier = outerCarrier;
     found = outerFound;
+    foundAt = outerFoundAt;
   }
 }
 
@@ -333,7 +345,11 @@ function adopt(
         ends.push(null);
         continue;
       }
-      if (low < 0) chan.corrupted();
+      if (low < 0) {
+        // Written over: the ends taken before it are this thread's now, and go with the message.
+        closeAll(ends);
+        chan.corrupted();
+      }
       const kind = (low & 3) === CORE.END_SENDER ? "sender" : "receiver";
       const end = chan.openCarried(core.takenEnd(), core.takenEndGen());
       if (end === null) {

@@ -14,6 +14,7 @@ import {
   Sender,
   SendError,
   spawn,
+  structured,
   syncChannel,
 } from "../mod.ts";
 
@@ -336,4 +337,42 @@ Deno.test("a channel a worker's module makes at its top level is the worker's: s
   assert.equal(rx.recvSync(), 1);
   assert.throws(() => rx.recvSync({ timeout: 1000 }), RecvError, "its sender was closed");
   upRx.close();
+});
+
+Deno.test("an entry written over after one adopted: the adopted end is closed, not left counted", () => {
+  const [c, cr] = channel<unknown>();
+  const [t, r] = channel<number>();
+  const [t2, r2] = channel<number>();
+  const second = whereIs(t2);
+  c.sendSync({ t, t2 });
+  // The second entry's channel word written over: its check fails after the first was taken.
+  const i32 = new Int32Array(second.memory.buffer);
+  const state = entryState(second.memory, second.offset, second.gen);
+  Atomics.store(i32, state + 1, second.offset + 64);
+  assert.throws(() => cr.recvSync({ timeout: 100 }), ChannelCorruptedError);
+  assert.throws(() => r.recvSync({ timeout: 1000 }), RecvError, "t was adopted, then closed");
+  cr.close();
+  c.close();
+  r2.close();
+});
+
+Deno.test("a codec that encodes the value twice: each end is carried once", () => {
+  const twice = {
+    name: "structured-twice",
+    encode(value: unknown) {
+      structured.encode(value); // measured first, say: it meets the same ends
+      return structured.encode(value).slice();
+    },
+    decode: (bytes: Uint8Array) => structured.decode(bytes),
+  };
+  const [c, cr] = channel<{ t: Sender<number> }>({ codec: twice });
+  const [t, r] = channel<number>();
+  c.sendSync({ t });
+  const { t: got } = cr.recvSync();
+  got.sendSync(5);
+  got.close();
+  assert.equal(r.recvSync(), 5);
+  assert.throws(() => r.recvSync({ timeout: 1000 }), RecvError);
+  c.close();
+  cr.close();
 });
