@@ -1,9 +1,30 @@
 // The consumer: finds the next message (`peek`), consumes it (`release`), and moves on to a
 // sealed ring's successor or realigns its ring when drained. See "Protocol" in ring.ts. One
-// thread at a time runs this code for a channel; it keeps the channel's HEAD itself (below).
+// thread at a time runs this code for a channel, the holder of the consumer lock; it keeps the
+// channel's HEAD itself (below).
+//
+// ## Several receivers
+// A channel may have several receivers (clones, in any threads; RECEIVER counts them), and one
+// at a time consumes. `peek` takes the consumer lock (CONS_HOLDER, see life.ts) with the
+// receiver's token and `release` lets it go, so a peek, the decode after it and its release are
+// one receiver's; a receiver that finds the lock held gets LOCKED (the caller spins, then waits
+// on DATA_SEQ; the holder, once it has let go, wakes one waiter if a message is left: see
+// `letGoHead`). Each instance keeps its view of the head (below). The holder that lets go records
+// its token in CONS_LAST; a receiver that takes the lock after another one let it go takes its
+// view from memory again (CONS_CHECK, then HEAD as `enterRing` validates it), while one that
+// finds its own token there checks memory against its view (checks 19, 20), as a single
+// receiver always does. Tokens are handed out per channel (`newToken`), one to each thread's
+// receivers of a channel, so two threads never share one.
+// A receiver whose thread dies holding the lock has it marked dead by the thread that settles
+// its ends (`settleHolder`); another receiver takes it over after a grace period
+// (`stealConsumer`) and gets the message the dead one was decoding, which is still at the head.
+// The dead one, if it still runs (Deno: denoland/deno#35657), finds the lock gone when it lets go
+// and consumes nothing. Only a thread stopped between its `release`'s CAS on HEAD and the return
+// to user code loses the message it was handed: a few instructions.
 
 import {
-  ALIGN, BUSY, FIRST_OFFSET, CONS_CHECK, CONS_RING, CORRUPT, CORRUPTED, DEBUG, DISCONNECTED, EMPTY, HEADER,
+  ALIGN, BUSY, FIRST_OFFSET, CONS_CHECK, CONS_HOLDER, CONS_LAST, CONS_RING, DATA_SEQ, DATA_WAITERS,
+  TOKEN_MASK, CORRUPT, CORRUPTED, DEBUG, DISCONNECTED, EMPTY, HEADER,
   MIN_CAPACITY, OK, POSITION, REALIGN, REALIGNING, RECEIVED, RECORD_DEAD, RECORD_GAP,
   RECORD_ENDS, RECORD_MESSAGE, RECORD_PADDING, RING_DATA, ENDS_COUNT, ENDS_ENTRIES, ENTRY_ADOPTED,
   ENTRY_CH, ENTRY_DROPPED, ENTRY_GEN, ENTRY_IN_FLIGHT, ENTRY_SIZE, ENTRY_STATE, INVALID, MAX_ENDS,
@@ -11,11 +32,11 @@ import {
   RING_TAIL, SENDERS, SPACE_SEQ, SPACE_WAITERS, align8, consCheck, headerOk, isPowerOfTwo,
   startCheck,
 } from "./layout";
-import { attached, capacityOf, cfgLargest, enter, fail, maxRings } from "./channel";
-import { enterConsumer, leaveConsumer } from "./life";
+import { attached, blockOk, capacityOf, cfgLargest, enter, fail, maxRings } from "./channel";
+import { lockConsumer, stealConsumer, unlockConsumer } from "./life";
 import { retire, sealedFor } from "./ring";
 import { entryLow } from "./ends";
-import { wake } from "./wait";
+import { wake, wakeOne } from "./wait";
 
 // ── This consumer's view (see "This thread's view" in channel.ts). Written only in this
 //    file; ends.ts reads `consRing` and `consHead`.
@@ -131,17 +152,61 @@ function enterRing(ch: usize, gen: i32, ring: usize): bool {
  * claim is still being written), DISCONNECTED (empty and no sender left), CORRUPTED, STALE (see
  * `gateIn`) or INVALID.
  */
-export function peek(ch: usize, gen: i32): i32 {
-  const status = enterConsumer(ch, gen);
+export function peek(ch: usize, gen: i32, token: i32): i32 {
+  const status = holdHead(ch, gen, token, false);
   if (status != OK) return status;
   const at = find(ch, gen);
-  if (at < FIRST_OFFSET) leaveConsumer(ch);
+  if (at < FIRST_OFFSET && !letGoHead(ch, token)) return STALE;
+  return at;
+}
+
+/**
+ * `peek` for a receiver that found the consumer lock held by one found dead (`holderDead`, for
+ * a grace period): takes it over (see "Several receivers"), then peeks.
+ * @returns as `peek` (LOCKED: another receiver took it over first).
+ */
+export function peekDead(ch: usize, gen: i32, token: i32): i32 {
+  const status = holdHead(ch, gen, token, true);
+  if (status != OK) return status;
+  const at = find(ch, gen);
+  if (at < FIRST_OFFSET && !letGoHead(ch, token)) return STALE;
   return at;
 }
 
 /** Ends the stay inside that a `peek` returning a message began, without consuming it. */
-export function unpeek(ch: usize): void {
-  leaveConsumer(ch);
+export function unpeek(ch: usize, token: i32): void {
+  letGoHead(ch, token);
+}
+
+/**
+ * Takes the consumer lock for the receiver of `token` (see "Several receivers"): the view of the
+ * head is this instance's as long as it was the last to hold it. @returns OK or a status.
+ */
+export function holdHead(ch: usize, gen: i32, token: i32, steal: bool): i32 {
+  const t = token & TOKEN_MASK;
+  if (t == 0) return INVALID;
+  const status = steal ? stealConsumer(ch, gen, t) : lockConsumer(ch, gen, t);
+  if (status != OK) return status;
+  if (atomic.load<i32>(ch + CONS_LAST) != t && ch == consCh) consCh = -1; // from memory again
+  return OK;
+}
+
+/**
+ * Lets go of the consumer lock taken by `holdHead`, then, if receivers wait and the ring holds
+ * more than this instance consumed, wakes one of them (after: a receiver that found the lock
+ * held, registered and then slept is seen; this receiver, still open, keeps the channel alive).
+ * @returns false if the lock had been taken over (see `unlockConsumer`).
+ */
+export function letGoHead(ch: usize, token: i32): bool {
+  if (!unlockConsumer(ch, token & TOKEN_MASK)) return false;
+  if (atomic.load<i32>(ch + DATA_WAITERS) != 0 && ch == consCh) {
+    // Reads of a ring this instance validated (memory is never returned): a stale view only
+    // wakes a receiver for nothing.
+    if ((atomic.load<i64>(consRing + RING_TAIL) & POSITION) != consHead) {
+      wakeOne(ch + DATA_SEQ, ch + DATA_WAITERS);
+    }
+  }
+  return true;
 }
 
 /** `peek`, inside. */
@@ -371,7 +436,7 @@ export function takeEntry(i: i32): i32 {
     // Only a scan drops an entry, and only once the receiver is closed (for a thread being
     // ended, between its peek and this call): with the receiver open, a write put it there.
     const dropped = atomic.load<i32>(entry + ENTRY_STATE) == ENTRY_DROPPED;
-    return dropped && atomic.load<i32>(consCh + RECEIVER) == 0 ? -STALE : -fail(consCh, 45);
+    return dropped && atomic.load<i32>(consCh + RECEIVER) <= 0 ? -STALE : -fail(consCh, 45);
   }
   // The check held before the CAS: what was read is what the sender wrote (or a check forged
   // with it, which the adopting thread validates as any handle).
@@ -423,10 +488,11 @@ export function takenEndGen(): i32 {
  * Consumes the message returned by the last `peek` of channel `ch` of generation `gen`, and
  * leaves the channel (whatever it returns). @returns OK or CORRUPTED.
  */
-export function release(ch: usize, gen: i32): i32 {
+export function release(ch: usize, gen: i32, token: i32): i32 {
+  // A lock taken over (see "Several receivers"): this thread was found dead; consume nothing.
+  if (!blockOk(ch) || atomic.load<i32>(ch + CONS_HOLDER) != (token & TOKEN_MASK)) return STALE;
   const status = consume(ch, gen);
-  leaveConsumer(ch);
-  return status;
+  return letGoHead(ch, token) ? status : STALE;
 }
 
 /** `release`, inside. */

@@ -12,7 +12,7 @@
 // any unfinished claim at the head is skipped the same way.
 
 import {
-  ALIGN, BUSY, CONS_CALLS, CONS_CHECK, CONS_RING, CORRUPTED, DATA_SEQ, DATA_WAITERS, DIED,
+  ALIGN, BUSY, DISCONNECTED, LOCKED, SPIN_LIMIT, STALE, CONS_CALLS, CONS_CHECK, CONS_RING, CORRUPTED, DATA_SEQ, DATA_WAITERS, DIED,
   DIED_RECEIVER, DIED_SENDER, END_RECEIVER, END_SENDER, ENDS_COUNT, ENDS_ENTRIES, ENTRY_CH,
   ENTRY_DROPPED, ENTRY_GEN, ENTRY_IN_FLIGHT, ENTRY_META, ENTRY_SIZE, ENTRY_STATE, HEADER, INVALID,
   MAX_ENDS, NEXT_OWNER, OK, OWNER_MASK, POSITION, PROD_CALLS, RECEIVER, RECORD_DEAD, RECORD_ENDS,
@@ -22,7 +22,9 @@ import {
 } from "./layout";
 import { attached, capacityOf, cfgArena, cfgMaxBytes, fail, maxRings } from "./channel";
 import { ARENA_CORRUPT } from "./arena";
-import { consHead, consRing, extentOf, headRecord, wipedHeader } from "./consumer";
+import {
+  consHead, consRing, extentOf, headRecord, holdHead, letGoHead, wipedHeader,
+} from "./consumer";
 import { payloadOk, unadmit } from "./producer";
 import { wake } from "./wait";
 import {
@@ -58,14 +60,41 @@ export function dropSender(ch: usize, gen: i32): i32 {
 }
 
 /**
- * Marks the receiver closed and wakes every waiting sender (the last sender being gone too, the
- * channel is destroyed as the call leaves). Also on a corrupted channel.
+ * Counts one more receiver (a clone: see "Several receivers" in consumer.ts).
+ * @returns the receivers now open, or -status: -DISCONNECTED if none was (a clone is made from
+ * an open one: its count was written over), or a status of `gateIn`.
+ */
+export function addReceiver(ch: usize, gen: i32): i32 {
+  const status = gateIn(ch, gen, CONS_CALLS);
+  if (status != OK) return -status;
+  let receivers = atomic.load<i32>(ch + RECEIVER);
+  for (let turn = 0; turn < SPIN_LIMIT; turn++) {
+    if (receivers <= 0 || receivers == i32.MAX_VALUE) break;
+    const seen = atomic.cmpxchg<i32>(ch + RECEIVER, receivers, receivers + 1);
+    if (seen == receivers) {
+      gateOut(ch, CONS_CALLS);
+      return receivers + 1;
+    }
+    receivers = seen;
+  }
+  gateOut(ch, CONS_CALLS);
+  return -DISCONNECTED;
+}
+
+/**
+ * Counts one receiver fewer; the last one closes the receiving side: wakes every waiting sender
+ * (the last sender being gone too, the channel is destroyed as the call leaves). Also on a
+ * corrupted channel.
  * @returns OK, or a status of `gateIn`.
  */
 export function closeReceiver(ch: usize, gen: i32): i32 {
   const status = gateIn(ch, gen, CONS_CALLS);
   if (status != OK) return status;
-  // Publishes the disconnection: later reserves fail with DISCONNECTED.
+  if (atomic.sub<i32>(ch + RECEIVER, 1) > 1) {
+    gateOut(ch, CONS_CALLS);
+    return OK;
+  }
+  // The last one: publishes the disconnection (later reserves fail with DISCONNECTED).
   atomic.store<i32>(ch + RECEIVER, 0);
   wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
   // The ends in flight in messages nobody will receive now (the store above comes first: see
@@ -167,12 +196,12 @@ function markClaim(ch: usize, payload: usize, owner: i32): i32 {
  * @returns 1 or 0, or CORRUPTED. (1 also for a header that reads 0 with payload after it: a
  * record whose header was wiped, see `wipedHeader`, which `unblock` reports after the grace.)
  */
-export function headDead(ch: usize, gen: i32): i32 {
-  const status = enterConsumer(ch, gen);
+export function headDead(ch: usize, gen: i32, token: i32): i32 {
+  const status = holdHead(ch, gen, token, false);
+  if (status == LOCKED) return 0;
   if (status != OK) return status;
   const dead = headIsDead(ch, gen);
-  leaveConsumer(ch);
-  return dead;
+  return letGoHead(ch, token) ? dead : STALE;
 }
 
 /** `headDead`, inside. */
@@ -200,12 +229,12 @@ function headIsDead(ch: usize, gen: i32): i32 {
  * (no sender is left and its header was never written: its extent is unknown), or when its
  * header reads 0 with payload after it (a wiped header; see `wipedHeader`).
  */
-export function unblock(ch: usize, gen: i32): i32 {
-  const status = enterConsumer(ch, gen);
+export function unblock(ch: usize, gen: i32, token: i32): i32 {
+  const status = holdHead(ch, gen, token, false);
+  if (status == LOCKED) return BUSY;
   if (status != OK) return status;
   const skipped = skipDead(ch, gen);
-  leaveConsumer(ch);
-  return skipped;
+  return letGoHead(ch, token) ? skipped : STALE;
 }
 
 /** `unblock`, inside. */
@@ -243,11 +272,11 @@ export function senderCount(ch: usize, gen: i32): i32 {
   return senders;
 }
 
-/** @returns 1 while the receiver is open, else 0, or -status. */
+/** @returns the number of open receivers (racy; informational), or -status. */
 export function receiverOpen(ch: usize, gen: i32): i32 {
   const status = gateIn(ch, gen, PROD_CALLS);
   if (status != OK) return -status;
-  const open = atomic.load<i32>(ch + RECEIVER) != 0 ? 1 : 0;
+  const open = max(atomic.load<i32>(ch + RECEIVER), 0);
   gateOut(ch, PROD_CALLS);
   return open;
 }

@@ -24,12 +24,12 @@
 export {
   // Status codes
   OK, EMPTY, BUSY, FULL, DISCONNECTED, TOO_LARGE, NO_MEMORY, INVALID, CLAIMED, CORRUPTED, MISMATCH,
-  ARENA_FULL, GROW_FAILED, STALE, FIRST_OFFSET,
+  ARENA_FULL, GROW_FAILED, STALE, LOCKED, FIRST_OFFSET,
   // Control block
   MAGIC_VALUE, LAYOUT_VERSION, MAGIC, VERSION, BOUND, MAX_BYTES, STORAGE, FREE_RINGS, ID, CORRUPT,
   CONFIG_CHECK, LARGE_RING, ARENA, FIRST_RING, RINGS, PROD_RING, ADMITTED, RECEIVED_CACHE, SEALING,
   SEAL_GEN, PROD_CALLS, CONS_RING, RECEIVED, REALIGN, CONS_CHECK, CONS_CALLS, SENDERS, RECEIVER,
-  RECV_WAITING, DIED, DIED_SENDER, DIED_RECEIVER,
+  CONS_HOLDER, CONS_LAST, HOLDER_DEAD, TOKEN_MASK, FIRST_TOKEN, NEXT_TOKEN, RECV_WAITING, DIED, DIED_SENDER, DIED_RECEIVER,
   DATA_SEQ, DATA_WAITERS, SPACE_SEQ, SPACE_WAITERS, NEXT_OWNER, OWNER_MASK, CONTROL_SIZE,
   // Ring descriptor
   RING_CAPACITY, RING_NEXT, RING_FREE_NEXT, RING_CHECK, RING_PREV, RING_START, RING_OWNER, RING_GEN,
@@ -46,14 +46,15 @@ export {
 } from "./layout";
 
 export { create, corrupt, corrupted, condemn, usable, largestPayload } from "./life";
+export { newToken, settleHolder, holderDead } from "./life";
 export { validate } from "./channel";
 export { reserve, commit, commitLength, commitEnds, cancel } from "./producer";
 export {
-  peek, unpeek, poll, peekLength, release, peekEnds, takeEntry, takenEnd, takenEndGen,
+  peek, peekDead, unpeek, poll, peekLength, release, peekEnds, takeEntry, takenEnd, takenEndGen,
 } from "./consumer";
 export { writeEntry } from "./ends";
 export {
-  addSender, dropSender, closeReceiver, newOwner, markDead, headDead, unblock,
+  addSender, dropSender, addReceiver, closeReceiver, newOwner, markDead, headDead, unblock,
 } from "./ends";
 export { channelBound, channelId, channelMaxBytes } from "./life";
 export { senderCount, receiverOpen, markDied, diedEnds } from "./ends";

@@ -30,6 +30,8 @@ export const CLAIMED: i32 = 8;
 export const CORRUPTED: i32 = 9;
 /** `commit`/`cancel`: the claim's header is not the one its producer wrote (see `commit`). */
 export const MISMATCH: i32 = 10;
+/** `peek`: another receiver holds the head (see "Several receivers" in consumer.ts). */
+export const LOCKED: i32 = 14;
 /** The arena (assembly/arena.ts) reached its cap: no block of that class fits any more. */
 export const ARENA_FULL: i32 = 11;
 /** The arena is below its cap, but `memory.grow` failed (the memory's maximum, or the engine). */
@@ -51,14 +53,15 @@ export const FIRST_OFFSET: i32 = 16;
 //             │ PROD_CALLS: i64                                                  │
 //   ch + 128  ├──────────────────────────────────────────────────────────────────┤
 //             │ CONS_RING │ RECEIVED │ REALIGN │ CONS_CHECK │ CONS_CALLS: i64     │ consumer
+//             │ CONS_HOLDER │ CONS_LAST │                                          │
 //   ch + 192  ├──────────────────────────────────────────────────────────────────┤
-//             │ SENDERS │ RECEIVER │ RECV_WAITING │ DIED │                      │ ends
+//             │ SENDERS │ RECEIVER (count) │ RECV_WAITING │ DIED │              │ ends
 //   ch + 256  ├──────────────────────────────────────────────────────────────────┤
 //             │ DATA_SEQ │ DATA_WAITERS │                                        │ wait: data
 //   ch + 320  ├──────────────────────────────────────────────────────────────────┤
 //             │ SPACE_SEQ │ SPACE_WAITERS │                                      │ wait: space
 //   ch + 384  ├──────────────────────────────────────────────────────────────────┤
-//             │ NEXT_OWNER │                                                      │ owners
+//             │ NEXT_OWNER │ NEXT_TOKEN │                                         │ owners
 //   ch + 448  ├──────────────────────────────────────────────────────────────────┤
 //             │ (unused)                                                         │
 //   ch + 512  └──────────────────────────────────────────────────────────────────┘
@@ -67,10 +70,12 @@ export const FIRST_OFFSET: i32 = 16;
 // config once, checks it and keeps its own copy, so a later write there changes nothing.
 // PROD_CALLS and CONS_CALLS are the in-call words (see life.ts): a tag (high half: the control
 // block's generation + 1) and the calls inside (low half), producer side and consumer side, each
-// on the line its side writes anyway.
+// on the line its side writes anyway. CONS_HOLDER is the consumer lock (the token of the receiver
+// between its `peek` and `release`, 0 when free) and CONS_LAST the token of the last holder to
+// let go: see "Several receivers" in consumer.ts.
 
 export const MAGIC_VALUE: i32 = 0x4d505343; // "MPSC"
-export const LAYOUT_VERSION: i32 = 6;
+export const LAYOUT_VERSION: i32 = 7;
 export const MAGIC: i32 = 0;
 export const VERSION: i32 = 4;
 export const BOUND: i32 = 8;
@@ -106,7 +111,21 @@ export const REALIGN: i32 = 136;
 export const CONS_CHECK: i32 = 140;
 /** In-call word of the consumer side (i64; see life.ts). */
 export const CONS_CALLS: i32 = 144;
+/**
+ * The consumer lock: the token of the receiver that holds the head (between its `peek` and its
+ * `release`), with HOLDER_DEAD once that receiver's thread was found dead; 0 when free.
+ */
+export const CONS_HOLDER: i32 = 152;
+/** The token of the last receiver that let the consumer lock go (see `lockConsumer`). */
+export const CONS_LAST: i32 = 156;
+/** CONS_HOLDER's mark of a holder whose thread died holding the lock (see `settleHolder`). */
+export const HOLDER_DEAD: i32 = 0x80000000;
+/** Receiver tokens are 31 bits, never 0 (see `newToken`). */
+export const TOKEN_MASK: i32 = 0x7fffffff;
+/** The token of the receiver `create` counts (the creating thread's). */
+export const FIRST_TOKEN: i32 = 1;
 export const SENDERS: i32 = 192;
+/** Open receivers (clones, and receivers in flight in handles or messages). */
 export const RECEIVER: i32 = 196;
 export const RECV_WAITING: i32 = 200;
 /**
@@ -121,6 +140,8 @@ export const DATA_WAITERS: i32 = 260;
 export const SPACE_SEQ: i32 = 320;
 export const SPACE_WAITERS: i32 = 324;
 export const NEXT_OWNER: i32 = 384;
+/** The last receiver token handed out (see `newToken`). */
+export const NEXT_TOKEN: i32 = 388;
 /** Owner ids fit the 16 bits META leaves them. */
 export const OWNER_MASK: i32 = 0xffff;
 export const CONTROL_SIZE: i32 = 512;

@@ -34,9 +34,21 @@
 // instructions) keeps the count above 0 for ever: the channel's blocks are never freed — a leak,
 // never a reuse under a live claim. A channel whose memory was found corrupted keeps its blocks
 // too (its lists cannot be trusted; the arena's contract would free what validates): a leak.
+//
+// ## The consumer lock
+// `peek` … `release` is inside too, but counted in no in-call word: the receiver that holds the
+// consumer lock (CONS_HOLDER, see "Several receivers" in consumer.ts) is the one call inside
+// that the lock admits. `lockConsumer` takes it by a CAS from 0, then reads CONS_CALLS;
+// `tryDestroy` marks CONS_CALLS dead, then reads CONS_HOLDER: of the two, one sees the other
+// (sequentially consistent atomics). A holder that lets go reads CONS_CALLS after its CAS back to
+// 0 and destroys the channel if it was the last call inside of a closed one; a destroyer that
+// finds the lock held opens the words again, then looks at the lock once more, so that a holder
+// that let go in between (and read the words dead) is not missed. The lock costs what the
+// in-call CAS it replaces cost: one CAS to take it, one to let go.
 
 import {
-  ADMITTED, ARENA, BOUND, CALLS_CLOSING, CALLS_COUNT, CALLS_DEAD, CONFIG_CHECK, CONS_CALLS, CONS_CHECK, CONS_RING,
+  ADMITTED, ARENA, BOUND, CALLS_CLOSING, CALLS_COUNT, CALLS_DEAD, CONFIG_CHECK, CONS_CALLS, CONS_CHECK,
+  CONS_HOLDER, CONS_LAST, CONS_RING, FIRST_TOKEN, HOLDER_DEAD, LOCKED, NEXT_TOKEN, TOKEN_MASK,
   CORRUPT, CORRUPTED, FIRST_OFFSET, FIRST_RING, ID, INVALID, LAYOUT_VERSION, MAGIC, MAGIC_VALUE,
   MAX_BYTES, MAX_INITIAL_CAPACITY, MAX_STORAGE, MIN_CAPACITY, OK, PROD_CALLS, PROD_RING, RECEIVED,
   RECEIVER, RECV_WAITING, RING_ALL, RINGS, SENDERS, SPIN_LIMIT, STALE, STORAGE, VERSION,
@@ -101,6 +113,9 @@ export function create(a: usize, bound: u32, maxBytes: u32, initialCapacity: i32
   store<i32>(ch + CONFIG_CHECK, configCheck(bound, maxBytes, id, <i32>a, ringAt));
   store<i64>(ch + PROD_CALLS, tagOf(gen));
   store<i64>(ch + CONS_CALLS, tagOf(gen));
+  store<i32>(ch + CONS_HOLDER, 0);
+  store<i32>(ch + CONS_LAST, FIRST_TOKEN);
+  store<i32>(ch + NEXT_TOKEN, FIRST_TOKEN);
   store<i32>(ch + VERSION, LAYOUT_VERSION);
   // Publishes the whole block: a thread that sees MAGIC sees everything above.
   atomic.store<i32>(ch + MAGIC, MAGIC_VALUE);
@@ -163,9 +178,114 @@ export function create(a: usize, bound: u32, maxBytes: u32, initialCapacity: i32
  * close (each closes, then looks at the other side).
  */
 export function closeSide(ch: usize): void {
-  if (atomic.load<i32>(ch + RECEIVER) != 0 || atomic.load<i32>(ch + SENDERS) > 0) return;
+  if (atomic.load<i32>(ch + RECEIVER) > 0 || atomic.load<i32>(ch + SENDERS) > 0) return;
   atomic.or<i64>(ch + PROD_CALLS, CALLS_CLOSING);
   atomic.or<i64>(ch + CONS_CALLS, CALLS_CLOSING);
+}
+
+/**
+ * Takes the consumer lock of channel `ch` of generation `gen` for the receiver of `token` (see
+ * "The consumer lock"), and checks the channel (see `enter` in channel.ts).
+ * @returns OK (held: let go with `unlockConsumer`), LOCKED (another receiver holds it), STALE,
+ * INVALID or CORRUPTED.
+ */
+export function lockConsumer(ch: usize, gen: i32, token: i32): i32 {
+  if (!blockOk(ch)) return INVALID;
+  if (gen < 0) return STALE;
+  const tag = tagOf(gen);
+  // Looked at first, so that a stale end writes nothing into a block handed out again.
+  if ((atomic.load<i64>(ch + CONS_CALLS) & ~(CALLS_COUNT | CALLS_CLOSING)) != tag) return STALE;
+  if (atomic.cmpxchg<i32>(ch + CONS_HOLDER, 0, token) != 0) return LOCKED;
+  const w = atomic.load<i64>(ch + CONS_CALLS);
+  if ((w & ~(CALLS_COUNT | CALLS_CLOSING)) != tag) {
+    // A destroyer came first (or the word was written over): give the lock back, and destroy if
+    // it saw the lock and left that to this call.
+    letGo(ch, token);
+    return STALE;
+  }
+  const checked = enter(ch, gen);
+  if (checked != OK) unlockConsumer(ch, token);
+  return checked;
+}
+
+/**
+ * Lets go of the consumer lock taken by `lockConsumer` with `token`, recording the token as the
+ * last holder's; the last call out of a closed channel destroys it. Nothing may touch the channel
+ * after this.
+ * @returns false if the lock was not this token's any more: its thread was found dead and another
+ * receiver took the lock over (see `settleHolder`); nothing was let go then.
+ */
+export function unlockConsumer(ch: usize, token: i32): bool {
+  // A plain store under the lock: the next holder reads it after its CAS, which follows this one.
+  if (load<i32>(ch + CONS_LAST) != token) store<i32>(ch + CONS_LAST, token);
+  return letGo(ch, token);
+}
+
+/** `unlockConsumer` without recording the token. */
+function letGo(ch: usize, token: i32): bool {
+  if (atomic.cmpxchg<i32>(ch + CONS_HOLDER, token, 0) != token) return false;
+  const w = atomic.load<i64>(ch + CONS_CALLS);
+  if ((w & CALLS_CLOSING) != 0 && (w & (CALLS_COUNT | CALLS_DEAD)) == 0) {
+    tryDestroy(ch, <i32>(w >>> 32));
+  }
+  return true;
+}
+
+/**
+ * For a thread that settles the ends of a dead one: marks the consumer lock dead if the dead
+ * thread's receivers (`token`) hold it — by a CAS, so that a holder that let go meanwhile, or a
+ * lock taken since by another, is left alone; a holder that was only slow then finds its lock
+ * gone when it lets go (`unlockConsumer` returns false) and gives up.
+ * @returns 1 if marked, 0 if not, or a status of `gateIn`.
+ */
+export function settleHolder(ch: usize, gen: i32, token: i32): i32 {
+  const status = gateIn(ch, gen, CONS_CALLS);
+  if (status != OK) return status;
+  const t = token & TOKEN_MASK;
+  const marked = t != 0 && atomic.cmpxchg<i32>(ch + CONS_HOLDER, t, t | HOLDER_DEAD) == t;
+  gateOut(ch, CONS_CALLS);
+  return marked ? 1 : 0;
+}
+
+/** @returns 1 if the consumer lock is held by a receiver found dead (see `settleHolder`), else 0. */
+export function holderDead(ch: usize, gen: i32): i32 {
+  if (gateIn(ch, gen, CONS_CALLS) != OK) return 0;
+  const dead = (atomic.load<i32>(ch + CONS_HOLDER) & HOLDER_DEAD) != 0 ? 1 : 0;
+  gateOut(ch, CONS_CALLS);
+  return dead;
+}
+
+/**
+ * Takes over the consumer lock from a holder found dead (see `settleHolder`), for `token`: by a
+ * CAS from the dead mark, so that of several receivers one takes it. The dead holder's view of
+ * the head counts for nothing: the new holder takes it from memory. Callers wait a grace period
+ * after first seeing the mark (a terminated thread may still be running, see `unblock`).
+ * @returns as `lockConsumer` (LOCKED: not a dead holder's any more, or another took it over).
+ */
+export function stealConsumer(ch: usize, gen: i32, token: i32): i32 {
+  if (!blockOk(ch)) return INVALID;
+  if (gen < 0) return STALE;
+  const tag = tagOf(gen);
+  if ((atomic.load<i64>(ch + CONS_CALLS) & ~(CALLS_COUNT | CALLS_CLOSING)) != tag) return STALE;
+  const dead = atomic.load<i32>(ch + CONS_HOLDER);
+  if ((dead & HOLDER_DEAD) == 0) return LOCKED;
+  if (atomic.cmpxchg<i32>(ch + CONS_HOLDER, dead, token) != dead) return LOCKED;
+  store<i32>(ch + CONS_LAST, 0); // nobody's view
+  const checked = enter(ch, gen);
+  if (checked != OK) unlockConsumer(ch, token);
+  return checked;
+}
+
+/** @returns a new receiver token for channel `ch` (see `lockConsumer`), or -status. */
+export function newToken(ch: usize, gen: i32): i32 {
+  const status = gateIn(ch, gen, CONS_CALLS);
+  if (status != OK) return -status;
+  let token = 0;
+  for (let turn = 0; turn < 3 && token <= FIRST_TOKEN; turn++) {
+    token = (atomic.add<i32>(ch + NEXT_TOKEN, 1) + 1) & TOKEN_MASK;
+  }
+  gateOut(ch, CONS_CALLS);
+  return token > FIRST_TOKEN ? token : -CORRUPTED;
 }
 
 /** Enters on the producer side and checks the channel (see `enter` in channel.ts). */
@@ -227,7 +347,15 @@ function tryDestroy(ch: usize, tag: i32): void {
     // Once dead, no call enters the producer side; one of the destroyers wins this CAS.
     if (atomic.cmpxchg<i64>(ch + PROD_CALLS, live, dead) != live) return;
     if (atomic.cmpxchg<i64>(ch + CONS_CALLS, live, dead) == live) {
-      destroy(ch, tag - 1);
+      if (atomic.load<i32>(ch + CONS_HOLDER) == 0) {
+        destroy(ch, tag - 1);
+        return;
+      }
+      // A receiver holds the consumer lock: open both words again; it destroys as it lets go
+      // — unless it let go already, having read them dead: then look again.
+      atomic.store<i64>(ch + CONS_CALLS, live);
+      atomic.store<i64>(ch + PROD_CALLS, live);
+      if (atomic.load<i32>(ch + CONS_HOLDER) == 0) continue;
       return;
     }
     // A consumer-side call is inside: open the producer side again; that call tries again as

@@ -14,7 +14,7 @@ import { scanEnds } from "./ends";
 import { attached, capacityOf, cfgBound, fail, reach, ringGen } from "./channel";
 import { enterProducer, leaveProducer } from "./life";
 import { allocRing, finishRealign, sealedFor } from "./ring";
-import { wake } from "./wait";
+import { wake, wakeOne } from "./wait";
 
 // ── Admission
 
@@ -121,7 +121,7 @@ export function reserve(ch: usize, gen: i32, length: i32, owner: i32): i32 {
 /** `reserve`, inside. */
 // @ts-ignore: decorator
 @inline function claim(ch: usize, length: i32, owner: i32): i32 {
-  if (atomic.load<i32>(ch + RECEIVER) == 0) return DISCONNECTED;
+  if (atomic.load<i32>(ch + RECEIVER) <= 0) return DISCONNECTED;
   if (length < 0 || length > MAX_LENGTH) return TOO_LARGE;
   const status = admit(ch);
   if (status != OK) return status;
@@ -203,7 +203,7 @@ export function reserve(ch: usize, gen: i32, length: i32, owner: i32): i32 {
           // The record fits this ring once it is drained and starts over at offset 0: ask the
           // consumer to realign it when it next finds it empty (see `realign`).
           atomic.store<i32>(ch + REALIGN, 1);
-          wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+          wakeOne(ch + DATA_SEQ, ch + DATA_WAITERS);
         }
         return grown;
       }
@@ -347,8 +347,8 @@ export function commit(ch: usize, gen: i32, payload: usize, owner: i32, length: 
  */
 // @ts-ignore: decorator
 @inline function published(ch: usize, gen: i32): void {
-  wake(ch + DATA_SEQ, ch + DATA_WAITERS);
-  if (atomic.load<i32>(ch + RECEIVER) == 0) scanEnds(ch, gen);
+  wakeOne(ch + DATA_SEQ, ch + DATA_WAITERS);
+  if (atomic.load<i32>(ch + RECEIVER) <= 0) scanEnds(ch, gen);
 }
 
 /**
@@ -435,7 +435,7 @@ function withdraw(ch: usize, gen: i32, payload: usize, owner: i32, length: i32):
   // Publishes the padding record.
   if (atomic.cmpxchg<i64>(record, claimed, padding) != claimed) return MISMATCH;
   unadmit(ch);
-  wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+  wakeOne(ch + DATA_SEQ, ch + DATA_WAITERS);
   return OK;
 }
 

@@ -27,6 +27,18 @@ import { gateIn, gateOut } from "./life";
   }
 }
 
+/**
+ * Wakes one thread waiting on the sequence word `seq` if its waiter count says any is: for a
+ * message published, which one receiver takes (several receivers: no thundering herd).
+ */
+// @ts-ignore: decorator
+@inline export function wakeOne(seq: usize, waiters: usize): void {
+  if (atomic.load<i32>(waiters) != 0) {
+    atomic.add<i32>(seq, 1);
+    atomic.notify(seq, 1);
+  }
+}
+
 // ── Waiting. The caller sleeps with Atomics.wait(…, SEQ, seq) between begin and end, after
 //    checking its condition once more. Each call enters and leaves the channel (see life.ts);
 //    the sleep in between is outside: a sleeper touches nothing (a stale one sleeps at most its
@@ -93,22 +105,19 @@ export function recvWaitBegin(ch: usize, gen: i32): void {
 }
 
 /**
- * Rendezvous: withdraws the token published by `recvWaitBegin`.
- * @returns OK if withdrawn (or the channel cannot be entered: nobody takes it), or CLAIMED if a
- * producer took it: its message is on the way.
+ * Rendezvous: withdraws the token published by `recvWaitBegin`. Tokens are counted, not named
+ * (several receivers may wait): RECV_WAITING is the tokens published and neither withdrawn nor
+ * spent, less the messages admitted and not yet taken. So it may go below 0: a withdrawal after
+ * a producer spent a token leaves a message admitted for a receiver no longer waiting, and the
+ * receiver that takes a message without a token out gives one back (`recvWaitBegin`), while
+ * one that takes it with its token out just forgets that token (it was spent, its own or another
+ * receiver's, which then stands for this one's).
+ * @returns OK if withdrawn (or the channel cannot be entered: nobody takes it), or CLAIMED if
+ * none was left: a producer took one, and its message is on the way.
  */
 export function recvWaitEnd(ch: usize, gen: i32): i32 {
   if (gateIn(ch, gen, CONS_CALLS) != OK) return OK;
-  let result = CLAIMED;
-  let tokens = atomic.load<i32>(ch + RECV_WAITING);
-  for (let turn = 0; tokens > 0 && turn < SPIN_LIMIT; turn++) {
-    const seen = atomic.cmpxchg<i32>(ch + RECV_WAITING, tokens, tokens - 1);
-    if (seen == tokens) {
-      result = OK;
-      break;
-    }
-    tokens = seen;
-  }
+  const before = atomic.sub<i32>(ch + RECV_WAITING, 1);
   gateOut(ch, CONS_CALLS);
-  return result;
+  return before > 0 ? OK : CLAIMED;
 }

@@ -35,10 +35,10 @@ function oneRecord(chan: { core: Core; ch: number; gen: number; u8: Uint8Array }
   const n = seq++;
   for (let i = 0; i < 16; i++) u8[at + i] = n + i;
   core.commit(ch, gen, at, 1, 16);
-  const got = core.peek(ch, gen);
+  const got = core.peek(ch, gen, CORE.FIRST_TOKEN);
   if (got < CORE.FIRST_OFFSET) throw new Error(`peek: status ${got}`);
   sink += u8[got] + core.peekLength();
-  core.release(ch, gen);
+  core.release(ch, gen, CORE.FIRST_TOKEN);
 }
 
 /** The core's four calls alone, no payload bytes touched. */
@@ -46,8 +46,8 @@ function callsOnly(chan: { core: Core; ch: number; gen: number }): void {
   const { core, ch, gen } = chan;
   const at = core.reserve(ch, gen, 16, 1);
   core.commit(ch, gen, at, 1, 16);
-  sink += core.peek(ch, gen);
-  core.release(ch, gen);
+  sink += core.peek(ch, gen, CORE.FIRST_TOKEN);
+  core.release(ch, gen, CORE.FIRST_TOKEN);
 }
 
 Deno.bench("empty function (Deno.bench overhead)", { group: "core, 1 record" }, () => {
@@ -88,8 +88,8 @@ Deno.bench("unbounded: 1000 × a batch (reserve+commit ×8, then peek+release ×
       core.commit(ch, gen, at, 1, 16);
     }
     for (let j = 0; j < 8; j++) {
-      sink += u8[core.peek(ch, gen)];
-      core.release(ch, gen);
+      sink += u8[core.peek(ch, gen, CORE.FIRST_TOKEN)];
+      core.release(ch, gen, CORE.FIRST_TOKEN);
     }
   }
 });
@@ -107,8 +107,8 @@ Deno.bench("producer side: 1000 × reserve+write+commit", { group: "core, one si
   }
   b.end();
   for (let i = 0; i < 1000; i++) {
-    core.peek(ch, gen);
-    core.release(ch, gen);
+    core.peek(ch, gen, CORE.FIRST_TOKEN);
+    core.release(ch, gen, CORE.FIRST_TOKEN);
   }
 });
 Deno.bench("consumer side: 1000 × peek+read+release", { group: "core, one side" }, (b) => {
@@ -120,8 +120,8 @@ Deno.bench("consumer side: 1000 × peek+read+release", { group: "core, one side"
   }
   b.start();
   for (let i = 0; i < 1000; i++) {
-    sink += u8[core.peek(ch, gen)];
-    core.release(ch, gen);
+    sink += u8[core.peek(ch, gen, CORE.FIRST_TOKEN)];
+    core.release(ch, gen, CORE.FIRST_TOKEN);
   }
   b.end();
 });
@@ -135,8 +135,8 @@ Deno.bench("64 KiB record: reserve+commit+peek+release, payload untouched", {
   const { core, ch, gen } = big;
   const at = core.reserve(ch, gen, 65536, 1);
   core.commit(ch, gen, at, 1, 65536);
-  sink += core.peek(ch, gen);
-  core.release(ch, gen);
+  sink += core.peek(ch, gen, CORE.FIRST_TOKEN);
+  core.release(ch, gen, CORE.FIRST_TOKEN);
 });
 // The copies a channel adds around it, on shared memory like the ring's.
 const src = new Uint8Array(65536);

@@ -410,9 +410,9 @@ function coreOneThread(count: number): number {
       const at = core.reserve(ch, gen, 16, 1);
       for (let j = 0; j < 16; j++) u8[at + j] = i + j;
       core.commit(ch, gen, at, 1, 16);
-      const got = core.peek(ch, gen);
+      const got = core.peek(ch, gen, CORE.FIRST_TOKEN);
       sum += u8[got];
-      core.release(ch, gen);
+      core.release(ch, gen, CORE.FIRST_TOKEN);
     }
   };
   loop(Math.min(count, 100_000));

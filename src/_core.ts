@@ -25,8 +25,8 @@ export interface Core {
   largestPayload(ch: number, gen: number): number;
   newOwner(ch: number, gen: number): number;
   markDead(ch: number, gen: number, payload: number, owner: number): number;
-  unblock(ch: number, gen: number): number;
-  headDead(ch: number, gen: number): number;
+  unblock(ch: number, gen: number, token: number): number;
+  headDead(ch: number, gen: number, token: number): number;
   reserve(ch: number, gen: number, length: number, owner: number): number;
   commit(ch: number, gen: number, payload: number, owner: number, length: number): number;
   commitLength(
@@ -45,14 +45,19 @@ export interface Core {
   takeEntry(i: number): number;
   takenEnd(): number;
   takenEndGen(): number;
-  peek(ch: number, gen: number): number;
-  unpeek(ch: number): void;
+  peek(ch: number, gen: number, token: number): number;
+  peekDead(ch: number, gen: number, token: number): number;
+  unpeek(ch: number, token: number): void;
   peekLength(): number;
   poll(ch: number, gen: number): number;
-  release(ch: number, gen: number): number;
+  release(ch: number, gen: number, token: number): number;
   addSender(ch: number, gen: number): number;
   dropSender(ch: number, gen: number): number;
   closeReceiver(ch: number, gen: number): number;
+  addReceiver(ch: number, gen: number): number;
+  newToken(ch: number, gen: number): number;
+  settleHolder(ch: number, gen: number, token: number): number;
+  holderDead(ch: number, gen: number): number;
   senderCount(ch: number, gen: number): number;
   markDied(ch: number, gen: number, ends: number): void;
   diedEnds(ch: number, gen: number): number;

@@ -252,9 +252,11 @@ export class End {
 /**
  * An end made in this thread by `channel()`: held directly, or, in a thread that `spawn`
  * started, under a lifeline its parent settles if this thread ends (see `heldHere`).
- * `claimOwner` is the owner id a sender's claims carry.
+ * `claimOwner` is the owner id a sender's claims carry; a receiver's claim carries this thread's
+ * receiver token (see `SharedChannel.token`).
  */
 export function madeHere(owner: object, kind: Kind, chan: SharedChannel, claimOwner = 0): End {
+  if (kind === "receiver") claimOwner = chan.token;
   const lifeline = heldHere(kind, chan, claimOwner);
   // Its claims are recorded where the parent will look for them (see CLAIM_AT).
   if (lifeline !== null && kind === "sender") chan.claims = lifeline;

@@ -254,7 +254,9 @@ function closeEnds(handle: Lifelined, count: number, died: boolean): void {
   if (chan.validate() !== "ok") return;
   if (died) chan.markDied(handle.kind);
   if (handle.kind === "receiver") {
-    chan.closeReceiver();
+    // The lock first: a receiver closed while it holds it would keep every other one waiting.
+    chan.settleHolder(handle.claim[OWNER]);
+    for (let i = 0; i < count; i++) chan.closeReceiver();
     return;
   }
   // A claim in progress is marked dead before the senders are dropped, so that a consumer that

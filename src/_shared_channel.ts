@@ -43,6 +43,7 @@ const SEALER_PATIENCE_MS = 20;
 const BUSY_SPINS = 1000;
 
 const { OK, BUSY, FULL, DISCONNECTED, TOO_LARGE, NO_MEMORY, CLAIMED, CORRUPTED, STALE } = CORE;
+const { LOCKED, FIRST_TOKEN, TOKEN_MASK } = CORE;
 const { ARENA_FULL, GROW_FAILED, PEEK_ENDS } = CORE;
 
 /** The `bound` of an unbounded channel. */
@@ -124,6 +125,14 @@ export class SharedChannel {
   #id: number;
   /** The bound, read once (0 for rendezvous, -1 unbounded; NaN until read). */
   #bound = NaN;
+  /**
+   * This thread's receiver token for the channel (see "Several receivers" in
+   * assembly/consumer.ts): FIRST_TOKEN for the thread that created it, else one handed out when
+   * first needed (0 until then).
+   */
+  #token = 0;
+  /** When `pull` first found the consumer lock held by a receiver found dead (0: it did not). */
+  #holderDeadSince = 0;
 
   constructor(view: Mapped, offset: number, generation: number, id: number) {
     this.mapped = view;
@@ -173,6 +182,7 @@ export class SharedChannel {
     }
     const chan = new SharedChannel(view, ch, core.arenaGeneration(ARENA, ch), id);
     chan.#bound = bound === UNBOUNDED ? -1 : bound;
+    chan.#token = FIRST_TOKEN;
     return chan;
   }
 
@@ -276,6 +286,36 @@ export class SharedChannel {
 
   // ── Ends.
 
+  /**
+   * This thread's receiver token for the channel (see `#token`): what its receivers take the
+   * consumer lock with, and what a settler of their ends needs (the claim's OWNER).
+   * @throws ChannelCorruptedError
+   */
+  get token(): number {
+    if (this.#token === 0) {
+      const token = this.#core.newToken(this.offset, this.generation);
+      if (token < 0) this.#status(-token);
+      this.#token = token;
+    }
+    return this.#token;
+  }
+
+  /** Counts one more receiver (a clone). @throws ChannelCorruptedError */
+  addReceiver(): void {
+    const receivers = this.#core.addReceiver(this.offset, this.generation);
+    if (receivers === -DISCONNECTED) this.#condemn();
+    if (receivers < 0) this.#status(-receivers === DISCONNECTED ? CORRUPTED : -receivers);
+  }
+
+  /**
+   * For a thread settling the ends of a dead one whose receivers had `token`: if one of them
+   * holds the consumer lock, marks it dead, so that another receiver takes it over (see
+   * "Several receivers" in assembly/consumer.ts). Call before closing the receivers.
+   */
+  settleHolder(token: number): void {
+    if (token > 0) this.#core.settleHolder(this.offset, this.generation, token);
+  }
+
   /** Counts one more sender. @throws ChannelCorruptedError */
   addSender(): void {
     const senders = this.#core.addSender(this.offset, this.generation);
@@ -339,12 +379,12 @@ export class SharedChannel {
 
   /** Consumes the message this thread peeked (see `pull`). */
   releasePeeked(): void {
-    this.#status(this.#core.release(this.offset, this.generation));
+    this.#status(this.#core.release(this.offset, this.generation, this.#token));
   }
 
   /** Leaves the message this thread peeked unconsumed (see `pull`). */
   unpeek(): void {
-    this.#core.unpeek(this.offset);
+    this.#core.unpeek(this.offset, this.#token);
   }
 
   /** A new owner id for the claims of a sender (see `markDead`). */
@@ -373,11 +413,16 @@ export class SharedChannel {
     return senders;
   }
 
-  /** Whether the receiver is open (racy; informational). */
+  /** Whether a receiver is open (racy; informational). */
   get receiverOpen(): boolean {
+    return this.receivers > 0;
+  }
+
+  /** Open receivers, in every thread (racy; informational). */
+  get receivers(): number {
     const open = this.#core.receiverOpen(this.offset, this.generation);
     if (open < 0) this.#status(-open);
-    return open !== 0;
+    return open;
   }
 
   /** Bytes of its arena the channel's rings take (racy; informational). */
@@ -613,17 +658,14 @@ export class SharedChannel {
     const core = this.#core;
     const ch = this.offset;
     const gen = this.generation;
-    let at: number;
-    for (let spins = 0; (at = core.peek(ch, gen)) === BUSY; spins++) {
-      if (spins === BUSY_SPINS) {
-        if (this.#unblock()) {
-          spins = 0;
-          continue;
-        }
-        return PULL_BUSY;
-      }
+    const token = this.#token === 0 ? this.token : this.#token;
+    let at = core.peek(ch, gen, token);
+    if (at === BUSY || at === LOCKED) {
+      at = this.#contended(at, token);
+      if (at === BUSY) return PULL_BUSY;
+    } else if (this.#deadSince !== 0 || this.#holderDeadSince !== 0) {
+      this.#deadSince = this.#holderDeadSince = 0;
     }
-    this.#deadSince = 0;
     if (at < CORE.FIRST_OFFSET) {
       if (at === CORRUPTED) this.corrupted();
       if (at === STALE || at === CORE.INVALID) this.#stale();
@@ -637,8 +679,68 @@ export class SharedChannel {
         ? codec.decodeFrom(u8, at, at + length)
         : codec.decode(u8.subarray(at, at + length));
     } finally {
-      this.#status(core.release(ch, gen));
+      this.#status(core.release(ch, gen, token));
     }
+  }
+
+  /**
+   * `pull`'s slow path, for a peek that found the next message unfinished (BUSY) or another
+   * receiver at the head (LOCKED): spins on it briefly (most writes and decodes take
+   * nanoseconds to microseconds); then skips a claim nobody will finish (see `#unblock`), or
+   * takes over the consumer lock from a receiver found dead, once that has lasted a grace
+   * period (a terminated worker may still be decoding). A receiver that waits for a live one
+   * is woken by it as it lets go, if a message is left (see `letGoHead` in the core).
+   * @returns what the last peek returned; BUSY if it stays unfinished or held.
+   * @throws {TypeError} for a receive from inside the decode of this channel's own message.
+   */
+  #contended(at: number, token: number): number {
+    const core = this.#core;
+    const ch = this.offset;
+    const gen = this.generation;
+    const holder = (ch + CORE.CONS_HOLDER) >> 2;
+    for (let spins = 0; at === BUSY || at === LOCKED; spins++) {
+      // Held by this very receiver (or a clone of it in this thread): a receive from a codec's
+      // decode of one of the channel's own messages, which would wait for itself.
+      if (at === LOCKED && (Atomics.load(this.mapped.i32(holder), holder) & TOKEN_MASK) === token) {
+        throw new TypeError(
+          "Cannot receive from a channel inside the decode of one of its own messages",
+        );
+      }
+      if (spins === BUSY_SPINS) {
+        if (at === LOCKED) {
+          at = this.#takeOver(token);
+          return at === LOCKED ? BUSY : at;
+        }
+        if (this.#unblock()) {
+          spins = 0;
+          at = core.peek(ch, gen, token);
+          continue;
+        }
+        return BUSY;
+      }
+      // Held: look without writing (a CAS would take the line from the holder) until it is free.
+      if (at === LOCKED && Atomics.load(this.mapped.i32(holder), holder) !== 0) continue;
+      at = core.peek(ch, gen, token);
+    }
+    this.#deadSince = this.#holderDeadSince = 0;
+    return at;
+  }
+
+  /**
+   * The consumer lock stayed held: if by a receiver found dead (see `settleHolder`) for longer
+   * than the grace period, takes it over and peeks. @returns the peek's status, or LOCKED.
+   */
+  #takeOver(token: number): number {
+    const core = this.#core;
+    if (core.holderDead(this.offset, this.generation) === 0) {
+      this.#holderDeadSince = 0;
+      return LOCKED;
+    }
+    const now = performance.now();
+    if (this.#holderDeadSince === 0) this.#holderDeadSince = now;
+    if (now - this.#holderDeadSince <= UNBLOCK_AFTER_MS) return LOCKED;
+    this.#holderDeadSince = 0;
+    return core.peekDead(this.offset, this.generation, token);
   }
 
   /**
@@ -649,7 +751,7 @@ export class SharedChannel {
    */
   #unblock(): boolean {
     const core = this.#core;
-    const dead = core.headDead(this.offset, this.generation);
+    const dead = core.headDead(this.offset, this.generation, this.#token);
     if (dead > 1) this.#status(dead);
     if (dead === 0) {
       this.#deadSince = 0;
@@ -659,7 +761,7 @@ export class SharedChannel {
     const grace = UNBLOCK_AFTER_MS + core.peekLength() / UNBLOCK_BYTES_PER_MS;
     if (this.#deadSince === 0) this.#deadSince = now;
     else if (now - this.#deadSince > grace) {
-      const status = core.unblock(this.offset, this.generation);
+      const status = core.unblock(this.offset, this.generation, this.#token);
       if (status !== OK && status !== BUSY) this.#status(status);
       if (status === OK) {
         this.#deadSince = 0;
@@ -689,9 +791,10 @@ export class SharedChannel {
 
   /** @returns whether `pull` has something to report: a message, disconnection, corruption. */
   ready(): boolean {
-    const at = this.#core.peek(this.offset, this.generation);
+    const token = this.token;
+    const at = this.#core.peek(this.offset, this.generation, token);
     if (at >= CORE.FIRST_OFFSET) {
-      this.#core.unpeek(this.offset); // looked, not taken
+      this.#core.unpeek(this.offset, token); // looked, not taken
       return true;
     }
     return at === DISCONNECTED || at === CORRUPTED || at === STALE;
@@ -705,6 +808,13 @@ export class SharedChannel {
     return this.#core.poll(this.offset, this.generation) !== 0;
   }
 }
+
+/**
+ * How often a blocking call of this thread was woken by a notify (not by its timeout, nor by a
+ * word that changed before it slept): for tests of who gets woken (several receivers: one per
+ * message). Internal.
+ */
+export const parkStats = { woken: 0 };
 
 /** One of a channel's wait words, with its waiter count (see "Waiting" in assembly/wait.ts). */
 class WordPark implements Park {
@@ -735,14 +845,16 @@ class WordPark implements Park {
 
   sleep(seq: number, deadline: number): void {
     const ms = Math.min(deadline - performance.now(), SLICE_MS);
-    if (ms > 0) Atomics.wait(this.#chan.mapped.i32(this.#index), this.#index, seq, ms);
+    if (ms > 0 && Atomics.wait(this.#chan.mapped.i32(this.#index), this.#index, seq, ms) === "ok") {
+      parkStats.woken++;
+    }
     assertAlive();
   }
 
   async sleepAsync(seq: number, ms: number): Promise<void> {
     const i32 = this.#chan.mapped.i32(this.#index);
     const result = Atomics.waitAsync(i32, this.#index, seq, ms);
-    if (result.async) await result.value;
+    if (result.async && await result.value === "ok") parkStats.woken++;
   }
 
   wake(): void {

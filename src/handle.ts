@@ -285,8 +285,11 @@ export function adopt<T>(
     moved === UP,
   );
   if (typeof lifeline === "string") throw new TypeError(`Cannot adopt a ${kind}: ${lifeline}`);
-  // Its senders tell a terminator where their claims are (see CLAIM_AT in _lifeline.ts).
+  // Its senders tell a terminator where their claims are (see CLAIM_AT in _lifeline.ts); its
+  // receivers' token tells it whether they hold the consumer lock (see `settleHolder`). Adopted
+  // once: this thread alone writes the claim now.
   if (kind === "sender") chan.claims = lifeline;
+  else h.claim![OWNER] = chan.token;
   return { chan, codec, lifeline, owner: h.claim![OWNER] };
 }
 

@@ -78,12 +78,15 @@ function isMessage<T>(pulled: T | PullStatus): pulled is T {
 }
 
 /**
- * The receiving end of a channel, made by {@linkcode channel} or {@linkcode syncChannel}. There
- * is only ever one; it can be moved into a worker with {@linkcode Receiver.transfer}.
+ * The receiving end of a channel, made by {@linkcode channel} or {@linkcode syncChannel}. It can
+ * be moved into a worker with {@linkcode Receiver.transfer}, and cloned with
+ * {@linkcode Receiver.clone}: the receivers of a channel share its messages, each message going
+ * to exactly one of them (a task queue several workers take from).
  *
- * Messages come out in the order they were enqueued (per sender: the order it sent them).
- * Receiving fails with {@linkcode RecvError} only once every sender is closed *and* every
- * buffered message has been taken. Iterate it with `for … of` (blocking) or `for await … of`.
+ * Messages come out in the order they were enqueued (per sender: the order it sent them, as seen
+ * by all the receivers together). Receiving fails with {@linkcode RecvError} only once every
+ * sender is closed *and* every buffered message has been taken. Iterate it with `for … of`
+ * (blocking) or `for await … of`.
  *
  * @typeParam T The type of the messages.
  * @example
@@ -283,16 +286,16 @@ export class Receiver<T> {
 
   /**
    * Accounts for a message just pulled (or consumed by a failed decode). On a rendezvous
-   * channel, taking a message ends this receiver's wait: its token was spent by a sender
-   * (CLAIMED), or, if the message was admitted earlier, it is withdrawn. With `republish`, a
-   * fresh token is published at once for recv() calls still pending (their pump may be asleep;
-   * it republishes by itself when it takes).
+   * channel every message was admitted by spending a token some receiver published: taking it
+   * with a token out ends this receiver's wait (its token stands for the one spent, whoever
+   * published that); taking it with none out gives one back, for the receiver whose token was
+   * spent (see `recvWaitEnd` in assembly/wait.ts). With `republish`, a fresh token is published
+   * at once for recv() calls still pending (their pump may be asleep; it republishes by itself
+   * when it takes).
    */
   #took(republish: boolean): void {
-    if (this.#token) {
-      this.#token = false;
-      this.#chan.withdrawToken();
-    }
+    if (this.#token) this.#token = false;
+    else if (this.#rendezvous) this.#chan.offerToken();
     if (republish && this.#rendezvous && this.#pending.length > 0) this.#offerToken();
   }
 
@@ -462,9 +465,10 @@ export class Receiver<T> {
   }
 
   /**
-   * Closes the receiver: every later send fails with {@linkcode SendError}, and blocked senders
-   * wake at once. Messages still buffered are dropped. Pending `recv()` calls reject with
-   * {@linkcode RecvError}. Idempotent; `using rx = …` calls it at the end of the scope.
+   * Closes the receiver. Pending `recv()` calls reject with {@linkcode RecvError}. If it was the
+   * channel's last receiver (no clone left open), every later send fails with
+   * {@linkcode SendError}, blocked senders wake at once, and messages still buffered are
+   * dropped. Idempotent; `using rx = …` calls it at the end of the scope.
    *
    * @example
    * ```ts
@@ -488,6 +492,38 @@ export class Receiver<T> {
   /** Closes this receiver: `using rx = …`. See {@linkcode Receiver.close}. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /**
+   * Another receiver of the same channel, in this thread: the two (and every further clone, in
+   * any worker) share the messages, each going to exactly one of them — whichever asks first;
+   * a waiting receiver is woken per message, one at a time. Senders see the channel closed only
+   * once every receiver is closed. Like crossbeam's `Receiver::clone` and async-channel's.
+   *
+   * A clone has its own pending `recv()` calls and its own iterators, and is moved and closed on
+   * its own: move it into a worker with {@linkcode Receiver.transfer} for a task pool.
+   *
+   * @returns The new receiver.
+   * @throws {TypeError} This receiver was closed or transferred.
+   * @example
+   * ```ts
+   * import { channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<number>();
+   * const rx2 = rx.clone();
+   * tx.sendSync(1);
+   * tx.sendSync(2);
+   * tx.close();
+   * console.log(rx.recvSync(), rx2.recvSync()); // 1 2: each message once
+   * console.log(rx2.tryRecv().state); // "disconnected"
+   * ```
+   */
+  clone(): Receiver<T> {
+    this.#check("clone");
+    return create(
+      (receiver) => this.#end.clone(receiver, () => this.#chan.addReceiver()),
+      this.#codec,
+    );
   }
 
   /**

@@ -550,11 +550,12 @@ export class Sender<T> {
   }
 
   /**
-   * How many receivers the channel has: 1 while its receiver is open, 0 once it is closed or
-   * its worker died (racy, informational: for finding out who is still there).
+   * How many receivers the channel has, in every thread: clones, and receivers in flight in
+   * messages or handles; 0 once every one is closed or died with its worker (racy,
+   * informational: for finding out who is still there).
    */
   get receivers(): number {
-    return this.#end.usable().receiverOpen ? 1 : 0;
+    return this.#end.usable().receivers;
   }
 
   /**

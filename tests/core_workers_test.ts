@@ -29,7 +29,7 @@ async function run(bound: number, initialCapacity: number) {
   let received = 0;
   let waits = 0;
   for (;;) {
-    const at = core.peek(ch, gen);
+    const at = core.peek(ch, gen, CORE.FIRST_TOKEN);
     if (isOffset(at)) {
       const length = core.peekLength();
       if (at + length > u8.length) u8 = new Uint8Array(memory.buffer);
@@ -39,7 +39,7 @@ async function run(bound: number, initialCapacity: number) {
       assert.equal(length, recordLength(id, seq), `length of (${id}, ${seq})`);
       const diff = checkPayload(u8, at, length, id, seq);
       if (diff) assert.fail(diff);
-      core.release(ch, gen);
+      core.release(ch, gen, CORE.FIRST_TOKEN);
       received++;
       continue;
     }
@@ -50,8 +50,8 @@ async function run(bound: number, initialCapacity: number) {
     }
     assert.equal(at, CORE.EMPTY);
     const seq = core.waitDataBegin(ch, gen);
-    const again = core.peek(ch, gen);
-    if (isOffset(again)) core.unpeek(ch);
+    const again = core.peek(ch, gen, CORE.FIRST_TOKEN);
+    if (isOffset(again)) core.unpeek(ch, CORE.FIRST_TOKEN);
     if (again === CORE.EMPTY) {
       waits++;
       // A bounded wait: a lost wake-up would show up as a test timeout, not a silent pass.

@@ -84,11 +84,19 @@ export function commitLength(
 export function cancel(ch: usize, payload: usize, owner: i32, length: i32): i32 {
   return core.cancel(ch, gen(ch), payload, owner, length);
 }
+/**
+ * The receiver token the helpers peek, release and unblock with (the creating receiver's; a
+ * spec that plays several receivers sets it).
+ */
+export let token: i32 = core.FIRST_TOKEN;
+export function useToken(t: i32): void {
+  token = t;
+}
 export function peek(ch: usize): i32 {
-  return core.peek(ch, gen(ch));
+  return core.peek(ch, gen(ch), token);
 }
 export function unpeek(ch: usize): void {
-  core.unpeek(ch);
+  core.unpeek(ch, token);
 }
 export function peekLength(): i32 {
   return core.peekLength();
@@ -97,7 +105,7 @@ export function poll(ch: usize): i32 {
   return core.poll(ch, gen(ch));
 }
 export function release(ch: usize): i32 {
-  return core.release(ch, gen(ch));
+  return core.release(ch, gen(ch), token);
 }
 export function addSender(ch: usize): i32 {
   return core.addSender(ch, gen(ch));
@@ -131,10 +139,10 @@ export function markDead(ch: usize, payload: usize, owner: i32): i32 {
   return core.markDead(ch, gen(ch), payload, owner);
 }
 export function headDead(ch: usize): i32 {
-  return core.headDead(ch, gen(ch));
+  return core.headDead(ch, gen(ch), token);
 }
 export function unblock(ch: usize): i32 {
-  return core.unblock(ch, gen(ch));
+  return core.unblock(ch, gen(ch), token);
 }
 export function length(ch: usize): i32 {
   return core.length(ch, gen(ch));

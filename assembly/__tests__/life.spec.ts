@@ -140,7 +140,7 @@ describe("stale ends", () => {
     const tail = load<i64>(first(now) + RING_TAIL);
     // Every call of the old end is refused before it writes anything.
     expect<i32>(core.reserve(old, oldGen, 8, 1)).toBe(STALE);
-    expect<i32>(core.peek(old, oldGen)).toBe(STALE);
+    expect<i32>(core.peek(old, oldGen, 1)).toBe(STALE);
     expect<i32>(core.addSender(old, oldGen)).toBe(-STALE);
     expect<i32>(core.dropSender(old, oldGen)).toBe(STALE);
     expect<i32>(core.closeReceiver(old, oldGen)).toBe(STALE);
@@ -166,7 +166,7 @@ describe("stale ends", () => {
     const a = arena(64);
     const ch = channelIn(a);
     expect<i32>(core.reserve(ch, -1, 8, 1)).toBe(STALE);
-    expect<i32>(core.peek(a + 4 * PAGE, -1)).toBe(INVALID, "outside the memory");
+    expect<i32>(core.peek(a + 4 * PAGE, -1, 1)).toBe(INVALID, "outside the memory");
   });
 });
 
@@ -208,7 +208,7 @@ describe("destruction", () => {
     expect<bool>(p >= FIRST_OFFSET).toBe(true);
     close(ch);
     expect<i32>(arenaGeneration(a, ch)).toBe(g, "not freed under the decode");
-    expect<i32>(core.release(ch, g)).toBe(OK);
+    expect<i32>(core.release(ch, g, 1)).toBe(OK);
     expect<i32>(arenaGeneration(a, ch)).toBe(-STALE);
   });
   test("unpeek ends a peek's stay inside without consuming", () => {
@@ -216,7 +216,7 @@ describe("destruction", () => {
     const ch = channelIn(a);
     expect<i32>(send(ch, 8, 4)).toBe(OK);
     const p = peek(ch);
-    core.unpeek(ch);
+    core.unpeek(ch, 1);
     expect<i64>(load<i64>(ch + CONS_CALLS) & 0xffffffff).toBe(0);
     expect<i32>(peek(ch)).toBe(p, "still there");
     release(ch);
@@ -321,7 +321,7 @@ describe("the arena's corruption", () => {
     const gx = gen(x);
     const gy = gen(y);
     core.arenaCorrupt(a);
-    expect<i32>(core.peek(x, gx)).toBe(CORRUPTED);
+    expect<i32>(core.peek(x, gx, 1)).toBe(CORRUPTED);
     expect<i32>(core.reserve(y, gy, 8, 1)).toBe(CORRUPTED);
     expect<i32>(core.validate(y, gy)).toBe(CORRUPTED);
     expect<i32>(core.usable(y, gy)).toBe(CORRUPTED);

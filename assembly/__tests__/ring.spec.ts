@@ -4,12 +4,12 @@ import {
   BLOCK_HEADER, BUSY, CLAIMED, MAX_TRIM, DISCONNECTED, EMPTY, FIRST_OFFSET, FULL, HEADER, INVALID,
   MAX_INITIAL_CAPACITY, NO_MEMORY, OK, PAGE, RING_DATA, TOO_LARGE, UNBOUNDED, CONTROL_SIZE,
   DATA_SEQ, DATA_WAITERS, SPACE_SEQ, SPACE_WAITERS, NEXT_OWNER, OWNER_MASK, MISMATCH, CORRUPTED,
-  RING_TAIL, RING_HEAD, REALIGNING, DIED, DIED_SENDER, DIED_RECEIVER, create,
+  RING_TAIL, RING_HEAD, LOCKED, REALIGNING, DIED, DIED_SENDER, DIED_RECEIVER, create,
   validate as coreValidate,
 } from "../index";
 import {
   MB, addSender, arena, cancel, reenter, channel, closeReceiver, commit, commitLength, corrupted,
-  diedEnds, dropSender, first, largestPayload, length, markDead, markDied, newOwner, peek,
+  diedEnds, dropSender, first, largestPayload, length, markDead, markDied, newOwner, peek, unpeek,
   peekLength, receiverOpen, recvWaitBegin, recvWaitEnd, release, reserve, ringCapacity,
   senderCount, storageBytes, unblock, validate, waitDataBegin, waitDataEnd, waitSpaceBegin,
   waitSpaceEnd,
@@ -91,7 +91,10 @@ describe("reserve, commit, peek, release", () => {
     expect<i32>(length(ch)).toBe(1);
     commitClaim(ch, p);
     expect<i32>(peek(ch)).toBe(p);
+    expect<i32>(peek(ch)).toBe(LOCKED, "a peek holds the head until its release or unpeek");
+    unpeek(ch);
     expect<i32>(peek(ch)).toBe(p, "peek does not consume");
+    unpeek(ch);
     take(ch, 5, 1);
     expect<i32>(peek(ch)).toBe(EMPTY);
     expect<i32>(length(ch)).toBe(0);
@@ -393,6 +396,8 @@ describe("bounds", () => {
     expect<i32>(reserve(ch, 1, 1)).toBe(FULL, "one token, one message");
     expect<i32>(recvWaitEnd(ch)).toBe(CLAIMED);
     take(ch, 1, 7);
+    recvWaitBegin(ch); // taken with no token out: one given back (see `recvWaitEnd`)
+    expect<i32>(reserve(ch, 1, 1)).toBe(FULL, "tokens back to 0");
     recvWaitBegin(ch);
     expect<i32>(recvWaitEnd(ch)).toBe(OK);
     expect<i32>(reserve(ch, 1, 1)).toBe(FULL);

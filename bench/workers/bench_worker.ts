@@ -283,7 +283,7 @@ function coreConsumer(count: number): unknown {
   let bad = 0;
   for (let i = 0; i < count; i++) {
     let at: number;
-    while (!isOffset(at = core.peek(ch, gen))) {
+    while (!isOffset(at = core.peek(ch, gen, CORE.FIRST_TOKEN))) {
       if (at !== CORE.EMPTY && at !== CORE.BUSY) throw new Error(`peek: status ${at}`);
       // Spin as the channel does: on the head record's header only, a bounded number of times
       // (see Receiver.recvSync). Only `peek` follows a sealed ring to its successor: spinning on
@@ -292,7 +292,7 @@ function coreConsumer(count: number): unknown {
     }
     if (at + 16 > u8.length) u8 = new Uint8Array(memory.buffer);
     if (u8[at] !== (i & 0xff) || u8[at + 15] !== 15) bad++;
-    core.release(ch, gen);
+    core.release(ch, gen, CORE.FIRST_TOKEN);
   }
   const elapsedMs = performance.now() - t0;
   return { elapsedMs, bad, storage: core.storageBytes(ch, gen) };
