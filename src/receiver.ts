@@ -28,6 +28,7 @@ import { RecvError } from "./errors.ts";
 import { brandEndClass, endCloneError } from "./_brand.ts";
 import { adopt, type AdoptOptions, type ReceiverHandle } from "./handle.ts";
 import { makers } from "./_carry.ts";
+import { readableOf } from "./_streams.ts";
 
 /** Options of {@linkcode Receiver.recv}. */
 export interface RecvOptions {
@@ -608,6 +609,38 @@ export class Receiver<T> {
    */
   toJSON(): never {
     throw endCloneError();
+  }
+
+  /** The stream of `readable`, made the first time it is asked for. */
+  #readable: ReadableStream<T> | undefined;
+
+  /**
+   * The messages as a `ReadableStream`, for `pipeTo`, `pipeThrough`, a `Response` body… The same
+   * stream every time, as Deno's `FsFile.readable`.
+   *
+   * It takes a message only when a reader asks for one (high-water mark 0): messages it has not
+   * handed out stay in the channel. It ends once every sender is closed and every message taken,
+   * and errors with any other error of `recv()`. When it ends, errors or is cancelled
+   * (`reader.cancel()`, leaving a `for await` over it early, a `pipeTo` whose destination fails),
+   * it closes this receiver: senders then get {@linkcode SendError}. Cancel safety: a cancel
+   * aborts the receive in progress, which takes nothing; buffered messages are dropped with the
+   * receiver, as by `close()`. Receiving directly (`recv`, `for await … of rx`) while the stream
+   * is read interleaves: each message goes to one of them.
+   *
+   * @example Piping a channel into a byte stream
+   * ```ts
+   * import { channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<string>();
+   * tx.sendSync("hello, ");
+   * tx.sendSync("streams");
+   * tx.close();
+   * const body = rx.readable.pipeThrough(new TextEncoderStream());
+   * console.log(await new Response(body).text()); // "hello, streams"
+   * ```
+   */
+  get readable(): ReadableStream<T> {
+    return this.#readable ??= readableOf(this);
   }
 }
 

@@ -33,6 +33,7 @@ import { brandEndClass, endCloneError } from "./_brand.ts";
 import { adopt, type AdoptOptions, type SenderHandle } from "./handle.ts";
 import type { CarriedEnd } from "./_brand.ts";
 import { encodeCarrying, makers, pushCarried, restoreCarried, takeCarried } from "./_carry.ts";
+import { writableOf } from "./_streams.ts";
 
 /** Options of {@linkcode Sender.send}. */
 export interface SendOptions {
@@ -606,6 +607,36 @@ export class Sender<T> {
    */
   toJSON(): never {
     throw endCloneError();
+  }
+
+  /** The stream of `writable`, made the first time it is asked for. */
+  #writable: WritableStream<T> | undefined;
+
+  /**
+   * A `WritableStream` that sends what is written to it, for `pipeTo` and `pipeThrough`. The
+   * same stream every time, as Deno's `FsFile.writable`.
+   *
+   * Each write is a {@linkcode Sender.send}: it waits for room on a full bounded channel, so a
+   * writer (and a `pipeTo`) waits with it (high-water mark 1: the channel is the buffer).
+   * Closing the stream closes this sender; so does aborting it — a send in progress is
+   * cancelled and its chunk not enqueued — and so does a failed write ({@linkcode SendError},
+   * a `DataCloneError` from the codec…), which errors the stream. Sending directly while the
+   * stream is written to interleaves the messages.
+   *
+   * @example Piping a stream into a channel
+   * ```ts
+   * import { syncChannel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = syncChannel<number>(2);
+   * const piped = ReadableStream.from([1, 2, 3]).pipeTo(tx.writable); // waits for room
+   * const received: number[] = [];
+   * for await (const n of rx) received.push(n); // ends: the pipe closed tx
+   * await piped;
+   * console.log(received); // [1, 2, 3]
+   * ```
+   */
+  get writable(): WritableStream<T> {
+    return this.#writable ??= writableOf(this);
   }
 }
 
