@@ -39,6 +39,7 @@ export {
   Receiver,
   type RecvOptions,
   type RecvSyncOptions,
+  type TryRecvManyResult,
   type TryRecvResult,
 } from "./src/receiver.ts";
 export {

@@ -495,6 +495,22 @@ export function release(ch: usize, gen: i32, token: i32): i32 {
   return letGoHead(ch, token) ? status : STALE;
 }
 
+/**
+ * Consumes the message returned by the last `peek` (or `releaseNext`) of channel `ch` and peeks
+ * the next, holding the consumer lock throughout: one call per message for a receiver that takes
+ * several at once (`recvMany`). The lock is let go once there is no next message.
+ * @returns the next message's payload address (the caller still holds the head: `release`,
+ * `releaseNext` or `unpeek` it), or a status as `peek`'s — after letting go (STALE: the lock had
+ * been taken over, and nothing was consumed).
+ */
+export function releaseNext(ch: usize, gen: i32, token: i32): i32 {
+  if (!blockOk(ch) || atomic.load<i32>(ch + CONS_HOLDER) != (token & TOKEN_MASK)) return STALE;
+  const status = consume(ch, gen);
+  const at = status == OK ? find(ch, gen) : status;
+  if (at < FIRST_OFFSET && !letGoHead(ch, token)) return STALE;
+  return at;
+}
+
 /** `release`, inside. */
 // @ts-ignore: decorator
 @inline function consume(ch: usize, gen: i32): i32 {

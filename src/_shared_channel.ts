@@ -684,6 +684,77 @@ export class SharedChannel {
   }
 
   /**
+   * Takes and decodes up to `limit` ready messages into `out` (at least one, or none: a
+   * status), holding the head from the first to the last: one core call per message (see
+   * `releaseNext` in assembly/consumer.ts). Stops early at a message that carries ends (taken
+   * alone, by the next call) and where the next is not ready. A message the codec fails to
+   * decode is consumed; its error is thrown if it was the first, else handed to `failed` (the
+   * messages before it are delivered) and the batch ends there.
+   * @returns the number taken (≥ 1), or PULL_EMPTY, PULL_DISCONNECTED or PULL_BUSY.
+   */
+  pullMany<T>(
+    codec: Codec<T>,
+    limit: number,
+    out: T[],
+    failed: (error: unknown) => void,
+  ): number | PullStatus {
+    const core = this.#core;
+    const ch = this.offset;
+    const gen = this.generation;
+    const token = this.#token === 0 ? this.token : this.#token;
+    let at = core.peek(ch, gen, token);
+    if (at === BUSY || at === LOCKED) {
+      at = this.#contended(at, token);
+      if (at === BUSY) return PULL_BUSY;
+    } else if (this.#deadSince !== 0 || this.#holderDeadSince !== 0) {
+      this.#deadSince = this.#holderDeadSince = 0;
+    }
+    if (at < CORE.FIRST_OFFSET) {
+      if (at === CORRUPTED) this.corrupted();
+      if (at === STALE || at === CORE.INVALID) this.#stale();
+      return at === DISCONNECTED ? PULL_DISCONNECTED : PULL_EMPTY;
+    }
+    let length = core.peekLength();
+    if (length >= PEEK_ENDS) {
+      out.push(carriedPull!(this, codec, at, length - PEEK_ENDS));
+      return 1;
+    }
+    const from = codec.decodeFrom;
+    let taken = 0;
+    for (;;) {
+      const u8 = this.#view(at + length);
+      let value: T;
+      try {
+        value = from !== undefined
+          ? from.call(codec, u8, at, at + length)
+          : codec.decode(u8.subarray(at, at + length));
+      } catch (error) {
+        this.#status(core.release(ch, gen, token));
+        if (taken === 0) throw error;
+        failed(error);
+        return taken;
+      }
+      out.push(value);
+      if (++taken === limit) {
+        this.#status(core.release(ch, gen, token));
+        return taken;
+      }
+      at = core.releaseNext(ch, gen, token);
+      if (at < CORE.FIRST_OFFSET) {
+        // Let go: consumed, and nothing (ready) after it.
+        if (at === CORRUPTED) this.corrupted();
+        if (at === STALE || at === CORE.INVALID) this.#stale();
+        return taken;
+      }
+      length = core.peekLength();
+      if (length >= PEEK_ENDS) {
+        core.unpeek(ch, token); // taken alone, by the next call
+        return taken;
+      }
+    }
+  }
+
+  /**
    * `pull`'s slow path, for a peek that found the next message unfinished (BUSY) or another
    * receiver at the head (LOCKED): spins on it briefly (most writes and decodes take
    * nanoseconds to microseconds); then skips a claim nobody will finish (see `#unblock`), or

@@ -44,6 +44,11 @@ export class SendError<T> extends Error {
   /** `"died"` if the receiver's worker died holding it, else `"closed"`. */
   readonly reason: DisconnectReason;
   /**
+   * For a batch ({@linkcode Sender.sendMany} and co.): how many of its values were sent before
+   * this error; `value` then holds the rest, in order. Undefined for a single send.
+   */
+  declare readonly sent?: number;
+  /**
    * Creates a send error carrying the unsent value.
    *
    * @param value The message that could not be sent.

@@ -55,17 +55,31 @@ export type TryRecvResult<T> =
   | { readonly state: "empty" }
   | { readonly state: "disconnected" };
 
+/** The result of {@linkcode Receiver.tryRecvMany}. */
+export type TryRecvManyResult<T> =
+  | { readonly state: "ok"; readonly values: T[] }
+  | { readonly state: "empty" }
+  | { readonly state: "disconnected" };
+
+/** No error waits to be thrown (see `Receiver.#deferred`). */
+const NO_ERROR: unique symbol = Symbol("no error");
+
 /**
  * How long `tryRecv` waits for a message whose producer was interrupted between claiming space
  * and publishing (normally nanoseconds) before it reports "empty" rather than block.
  */
 const BUSY_PATIENCE_MS = 20;
 
-const EMPTY_RESULT: TryRecvResult<never> = Object.freeze({ state: "empty" });
-const DISCONNECTED_RESULT: TryRecvResult<never> = Object.freeze({ state: "disconnected" });
+const EMPTY_RESULT = Object.freeze({ state: "empty" }) as { readonly state: "empty" };
+const DISCONNECTED_RESULT = Object.freeze({ state: "disconnected" }) as {
+  readonly state: "disconnected";
+};
 
 interface PendingRecv<T> {
-  resolve(value: T): void;
+  /** For `recvMany`: the most messages to take (resolves with an array). */
+  limit?: number;
+  // deno-lint-ignore no-explicit-any
+  resolve(value: any): void;
   reject(error: unknown): void;
   signal?: AbortSignal;
   onAbort?: () => void;
@@ -114,6 +128,11 @@ export class Receiver<T> {
    * recvWaitBegin). One receiver has at most one: every way of receiving shares it.
    */
   #token = false;
+  /**
+   * The error of a message a batch could not decode, after messages it delivered: thrown by this
+   * receiver's next receive (see `pullMany`).
+   */
+  #deferred: unknown = NO_ERROR;
 
   private constructor(end: (receiver: Receiver<T>) => End, codec: Codec<T>) {
     this.#end = end(this);
@@ -146,10 +165,18 @@ export class Receiver<T> {
     makers.receiver = newReceiver;
   }
 
-  /** The gate of every call: this worker is alive and this receiver open. */
+  /**
+   * The gate of every call: this worker is alive and this receiver open; a receive first throws
+   * the error a batch deferred (see `#deferred`).
+   */
   #check(action: string): void {
     assertAlive();
     this.#end.check(action);
+    if (this.#deferred !== NO_ERROR && action === "receive") {
+      const error = this.#deferred;
+      this.#deferred = NO_ERROR;
+      throw error;
+    }
   }
 
   /**
@@ -258,11 +285,19 @@ export class Receiver<T> {
     const deadline = deadlineOf(options?.timeout);
     const now = this.#attempt();
     if (now !== PENDING) return now;
+    return this.#blockFor(this.#attempts, undefined, deadline);
+  }
+
+  /**
+   * The wait of `recvSync` and `recvManySync`, once a first `attempt` found nothing: blocks
+   * until `attempt(arg)` takes something (or throws), or `deadline` passes.
+   */
+  #blockFor<A, R>(attempt: (arg: A) => R | typeof PENDING, arg: A, deadline: number): R {
     // A rendezvous sender may only send to a receiver that is waiting: say so with a token
     // (unless pending recv() calls have published it already).
     this.#offerToken();
     try {
-      return block(this.#chan.data, deadline, "Receiving", this.#attempts, undefined, this.#poll);
+      return block(this.#chan.data, deadline, "Receiving", attempt, arg, this.#poll);
     } catch (error) {
       // Withdraw the token, unless recv() calls still wait with it. If a sender took it, its
       // message is on the way: take it rather than fail, even though the deadline passed (it was
@@ -271,18 +306,164 @@ export class Receiver<T> {
         this.#token = false;
         if (!this.#chan.withdrawToken() && isTimeout(error)) {
           const patience = performance.now() + BUSY_PATIENCE_MS;
-          let pulled: T | PullStatus;
           do {
-            pulled = this.#pull();
-            if (isMessage(pulled)) {
-              this.#took(true);
-              return pulled;
-            }
-          } while (pulled !== PULL_DISCONNECTED && performance.now() < patience);
+            const taken = attempt(arg);
+            if (taken !== PENDING) return taken;
+          } while (performance.now() < patience);
         }
       }
       throw error;
     }
+  }
+
+  /**
+   * One attempt of the batch calls: up to `limit` ready messages (at least one), else PENDING.
+   * @throws {RecvError} when every sender is gone and every message taken.
+   */
+  #attemptMany(limit: number): T[] | typeof PENDING {
+    const taken = this.#takeMany(limit);
+    if (taken === PULL_DISCONNECTED) throw this.#disconnected();
+    return taken;
+  }
+
+  /** `#attemptMany`, with disconnection as a value. */
+  #takeMany(limit: number): T[] | typeof PENDING | typeof PULL_DISCONNECTED {
+    const values: T[] = [];
+    let pulled: number | PullStatus;
+    try {
+      pulled = this.#chan.pullMany(this.#codec, limit, values, this.#defer);
+    } catch (error) {
+      this.#took(true);
+      throw error;
+    }
+    if (typeof pulled === "number") {
+      // A message whose decode failed after these was consumed too.
+      const taken = pulled + (this.#deferred === NO_ERROR ? 0 : 1);
+      for (let i = 0; i < taken; i++) this.#took(false);
+      this.#took(true);
+      return values;
+    }
+    return pulled === PULL_DISCONNECTED ? PULL_DISCONNECTED : PENDING;
+  }
+
+  #defer = (error: unknown): void => {
+    this.#deferred = error;
+  };
+
+  #attemptsMany = (limit: number): T[] | typeof PENDING => this.#attemptMany(limit);
+
+  /**
+   * Takes up to `limit` messages that are ready now, without waiting: like tokio's
+   * `try_recv` in a loop, but with one call into the channel's core per message and the head
+   * held from the first to the last (other receivers of the channel wait meanwhile).
+   *
+   * @param limit The most messages to take: an integer ≥ 1.
+   * @returns `{ state: "ok", values }` with 1 to `limit` messages in order, `{ state: "empty" }`
+   * or `{ state: "disconnected" }` (as {@linkcode Receiver.tryRecv}).
+   * @throws {RangeError} A bad `limit`.
+   * @throws {TypeError} This receiver was closed or transferred.
+   * @throws {unknown} What the codec's `decode` throws for the first message (consumed). For a
+   * later one, the messages before it are returned and its error is thrown by the next receive.
+   * @example
+   * ```ts
+   * import { channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<number>();
+   * for (let i = 0; i < 5; i++) tx.sendSync(i);
+   * console.log(rx.tryRecvMany(3)); // { state: "ok", values: [0, 1, 2] }
+   * console.log(rx.tryRecvMany(3)); // { state: "ok", values: [3, 4] }
+   * console.log(rx.tryRecvMany(3)); // { state: "empty" }
+   * ```
+   */
+  tryRecvMany(limit: number): TryRecvManyResult<T> {
+    this.#check("receive");
+    checkLimit(limit);
+    const values = this.#takeMany(limit);
+    if (values === PULL_DISCONNECTED) return DISCONNECTED_RESULT;
+    if (values !== PENDING) return { state: "ok", values };
+    // The next message is being written, or another receiver holds the head: a moment's patience.
+    const pulled = this.#pull(true, BUSY_PATIENCE_MS);
+    if (isMessage(pulled)) {
+      this.#took(true);
+      return { state: "ok", values: [pulled] };
+    }
+    return pulled === PULL_DISCONNECTED ? DISCONNECTED_RESULT : EMPTY_RESULT;
+  }
+
+  /**
+   * Takes the messages that are ready, at least one and at most `limit`, blocking the thread
+   * until one arrives — tokio's `recv_many` as a blocking call. One call into the channel's core
+   * per message, the head held from the first to the last.
+   *
+   * @param limit The most messages to take: an integer ≥ 1.
+   * @param options `timeout` in milliseconds (`0`: only ready messages).
+   * @returns 1 to `limit` messages, in order; never empty.
+   * @throws {RecvError} Every sender is closed and every message taken.
+   * @throws {DOMException} `TimeoutError` after `timeout` ms without a message (nothing taken);
+   * `AbortError` when this worker was terminated.
+   * @throws {RangeError} A bad `limit` or `timeout`.
+   * @throws {TypeError} This receiver was closed or transferred.
+   * @example
+   * ```ts
+   * import { channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<number>();
+   * for (let i = 0; i < 3; i++) tx.sendSync(i);
+   * tx.close();
+   * console.log(rx.recvManySync(100)); // [0, 1, 2]
+   * ```
+   */
+  recvManySync(limit: number, options?: RecvSyncOptions): T[] {
+    this.#check("receive");
+    assertCanBlock("recvManySync", "await rx.recvMany(limit)");
+    checkLimit(limit);
+    const deadline = deadlineOf(options?.timeout);
+    const now = this.#attemptMany(limit);
+    if (now !== PENDING) return now;
+    return this.#blockFor(this.#attemptsMany, limit, deadline);
+  }
+
+  /**
+   * Takes the messages that are ready, at least one and at most `limit`, waiting without
+   * blocking the thread until one arrives: tokio's `recv_many` (which appends to a buffer; this
+   * resolves with a new array). Served in call order with this receiver's `recv()` calls.
+   * Cancel safety: if `signal` aborts, the promise rejects with `signal.reason` and nothing is
+   * taken.
+   *
+   * @param limit The most messages to take: an integer ≥ 1.
+   * @param options `signal` to cancel the wait.
+   * @returns A promise of 1 to `limit` messages, in order; never empty.
+   * @throws {RecvError} (rejects) Every sender is closed and every message taken.
+   * @throws {RangeError} (rejects) A bad `limit`.
+   * @throws {TypeError} (rejects) This receiver was closed or transferred.
+   * @example
+   * ```ts
+   * import { channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel<string>();
+   * setTimeout(() => {
+   *   tx.sendSync("a");
+   *   tx.sendSync("b");
+   * }, 10);
+   * console.log(await rx.recvMany(10)); // ["a", "b"] (or ["a"], if "b" came later)
+   * ```
+   */
+  recvMany(limit: number, options?: RecvOptions): Promise<T[]> {
+    const signal = options?.signal;
+    try {
+      this.#check("receive");
+      checkLimit(limit);
+      signal?.throwIfAborted();
+      if (this.#pending.length === 0) {
+        const now = this.#attemptMany(limit);
+        if (now !== PENDING) return Promise.resolve(now);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<T[]>((resolve, reject) => {
+      this.#pending.add({ resolve, reject, signal, limit });
+    });
   }
 
   /**
@@ -355,6 +536,12 @@ export class Receiver<T> {
    * rejects it (the message is consumed; the next call takes the next one).
    */
   #recvPending(entry: PendingRecv<T>): Progress {
+    if (entry.limit !== undefined) {
+      const values = this.#attemptMany(entry.limit); // throws RecvError: rejects the entry
+      if (values === PENDING) return WAIT;
+      entry.resolve(values);
+      return DONE;
+    }
     const pulled = this.#pull(false);
     if (isMessage(pulled)) {
       this.#took(false);
@@ -641,6 +828,15 @@ export class Receiver<T> {
    */
   get readable(): ReadableStream<T> {
     return this.#readable ??= readableOf(this);
+  }
+}
+
+/** Checks the `limit` of a batch call. */
+function checkLimit(limit: number): void {
+  if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > 0x7fffffff) {
+    throw new RangeError(
+      `Cannot receive: limit must be an integer from 1 to 2147483647, not ${limit}`,
+    );
   }
 }
 

@@ -64,6 +64,8 @@ interface ClosedWaiter {
 interface PendingSend<T> {
   bytes: Uint8Array;
   value: T;
+  /** For a message of a `sendMany` batch: set once an earlier one failed (this one is dropped). */
+  batch?: { failed: boolean };
   resolve(): void;
   reject(error: unknown): void;
   signal?: AbortSignal;
@@ -421,10 +423,211 @@ export class Sender<T> {
    * throw of `push` (this worker was terminated) rejects it: the message was not sent.
    */
   #sendPending(entry: PendingSend<T>): Progress {
+    if (entry.batch?.failed) {
+      entry.reject(null);
+      return DONE;
+    }
     const status = this.#push(entry.bytes);
     if (status === FULL) return WAIT;
     if (this.#outcome(status, entry.value, entry.bytes.length)) entry.resolve();
     return DONE;
+  }
+
+  /**
+   * Encodes every value of a batch, keeping their bytes (and the ends they carry lent) for the
+   * sends: all or nothing — if one cannot be encoded, nothing is sent and what was lent comes back.
+   */
+  #encodeAll(values: readonly T[]): Uint8Array[] {
+    const all: Uint8Array[] = [];
+    try {
+      for (const value of values) all.push(this.#first(value, false, true)!);
+    } catch (error) {
+      for (const bytes of all) this.#settle(bytes, false);
+      throw error;
+    }
+    return all;
+  }
+
+  /**
+   * Ends a batch at message `sent` with `error`: the messages not sent give their ends back, and
+   * the error says how many went (a `SendError` carries the values not sent).
+   */
+  #batchFailed(values: readonly T[], all: Uint8Array[], sent: number, error: unknown): unknown {
+    for (let i = sent; i < all.length; i++) this.#settle(all[i], false);
+    if (error instanceof SendError) {
+      error = new SendError(values.slice(sent), undefined, { reason: error.reason });
+    }
+    if (error !== null && typeof error === "object") {
+      Object.defineProperty(error, "sent", { value: sent, enumerable: true });
+    }
+    return error;
+  }
+
+  /**
+   * Sends the values that fit now, in order, stopping at the first that does not; never waits.
+   * Every value is encoded first: one the codec cannot encode throws and nothing is sent.
+   *
+   * @param values The messages.
+   * @returns How many were sent (the first that many of `values`).
+   * @throws {SendError} Every receiver is gone (`value`: the values not sent; `sent`: how many
+   * were).
+   * @throws {DOMException} `DataCloneError` when the codec cannot encode a value (nothing sent).
+   * @throws {RangeError} A message does not fit within the channel's `maxBytes`.
+   * @throws {TypeError} This sender was closed or transferred.
+   * @example
+   * ```ts
+   * import { syncChannel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = syncChannel<number>(2);
+   * console.log(tx.trySendMany([1, 2, 3])); // 2: room for two
+   * console.log(rx.tryRecvMany(10)); // { state: "ok", values: [1, 2] }
+   * ```
+   */
+  trySendMany(values: Iterable<T>): number {
+    this.#check("send");
+    assertAlive();
+    const list = [...values];
+    const all = this.#encodeAll(list);
+    if (this.#pending.length > 0) return this.#batchFailed(list, all, 0, null), 0;
+    let sent = 0;
+    try {
+      for (; sent < all.length; sent++) {
+        const status = this.#push(all[sent]);
+        if (status === FULL) break;
+        this.#outcome(status, list[sent], all[sent].length);
+        this.#settle(all[sent], true);
+      }
+    } catch (error) {
+      throw this.#batchFailed(list, all, sent, error);
+    }
+    this.#batchFailed(list, all, sent, null);
+    return sent;
+  }
+
+  /**
+   * Sends every value, in order, blocking the thread while a bounded channel is full. Every
+   * value is encoded first: one the codec cannot encode throws and nothing is sent.
+   *
+   * @param values The messages.
+   * @param options `timeout` in milliseconds, for the whole batch.
+   * @throws {SendError} Every receiver is gone (`value`: the values not sent; `sent`: how many
+   * were).
+   * @throws {DOMException} `TimeoutError` (with `sent`); `DataCloneError` (nothing sent);
+   * `AbortError` when this worker was terminated (with `sent`).
+   * @throws {RangeError} A message does not fit within `maxBytes`, or a bad `timeout`.
+   * @throws {TypeError} This sender was closed or transferred, or has `send()` calls pending.
+   * @example
+   * ```ts
+   * import { syncChannel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = syncChannel<number>(2);
+   * tx.sendManySync([1, 2]);
+   * try {
+   *   tx.sendManySync([3, 4], { timeout: 10 }); // full, and nobody receives
+   * } catch (e) {
+   *   console.log((e as DOMException).name, (e as { sent: number }).sent); // "TimeoutError" 0
+   * }
+   * ```
+   */
+  sendManySync(values: Iterable<T>, options?: SendSyncOptions): void {
+    this.#check("send");
+    assertCanBlock("sendManySync", "await tx.sendMany(values)");
+    const deadline = deadlineOf(options?.timeout);
+    if (this.#pending.length > 0) {
+      throw new TypeError("Cannot sendManySync while send() calls of this sender are pending");
+    }
+    assertAlive();
+    const list = [...values];
+    const all = this.#encodeAll(list);
+    let sent = 0;
+    try {
+      for (; sent < all.length; sent++) {
+        let status = this.#push(all[sent]);
+        if (status === FULL) {
+          status = block(this.#chan.space, deadline, "Sending", this.#attempt, all[sent]);
+        }
+        this.#outcome(status, list[sent], all[sent].length);
+        this.#settle(all[sent], true);
+      }
+    } catch (error) {
+      throw this.#batchFailed(list, all, sent, error);
+    }
+  }
+
+  /**
+   * Sends every value, in order, waiting without blocking the thread while a bounded channel is
+   * full. Every value is encoded first: one the codec cannot encode rejects and nothing is sent.
+   * Served in call order with this sender's `send()` calls. Cancel safety: if `signal` aborts,
+   * the promise rejects with `signal.reason` carrying `sent` (the first `sent` values went; the
+   * rest never will).
+   *
+   * @param values The messages.
+   * @param options `signal` to cancel the wait.
+   * @returns A promise that resolves once every value is enqueued.
+   * @throws {SendError} (rejects) Every receiver is gone (`value`: the values not sent; `sent`).
+   * @throws {DOMException} (rejects) `DataCloneError` (nothing sent); `signal.reason`.
+   * @throws {RangeError} (rejects) A message does not fit within `maxBytes`.
+   * @throws {TypeError} (rejects) This sender was closed or transferred.
+   * @example
+   * ```ts
+   * import { syncChannel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = syncChannel<number>(1);
+   * const done = tx.sendMany([1, 2, 3]); // waits for room, message by message
+   * console.log(await rx.recv(), await rx.recv(), await rx.recv()); // 1 2 3
+   * await done;
+   * ```
+   */
+  sendMany(values: Iterable<T>, options?: SendOptions): Promise<void> {
+    const signal = options?.signal;
+    let list: T[];
+    let all: Uint8Array[];
+    try {
+      this.#check("send");
+      signal?.throwIfAborted();
+      assertAlive();
+      list = [...values];
+      all = this.#encodeAll(list);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let sent = 0;
+    if (this.#pending.length === 0) {
+      try {
+        for (; sent < all.length; sent++) {
+          const status = this.#push(all[sent]);
+          if (status === FULL) break;
+          this.#outcome(status, list[sent], all[sent].length);
+          this.#settle(all[sent], true);
+        }
+      } catch (error) {
+        return Promise.reject(this.#batchFailed(list, all, sent, error));
+      }
+      if (sent === all.length) return Promise.resolve();
+    }
+    // The rest waits in the queue, all at once (a later send() comes after the whole batch).
+    return new Promise<void>((resolve, reject) => {
+      const batch = { failed: false };
+      let done = sent;
+      for (let i = sent; i < all.length; i++) {
+        const bytes = all[i];
+        this.#pending.add({
+          bytes,
+          value: list[i],
+          batch,
+          resolve: () => {
+            this.#settle(bytes, true);
+            if (++done === all.length) resolve();
+          },
+          reject: (error) => {
+            if (batch.failed) return;
+            batch.failed = true;
+            reject(this.#batchFailed(list, all, done, error));
+          },
+          signal,
+        });
+      }
+    });
   }
 
   /**
