@@ -98,6 +98,21 @@ export function peek(ch: usize): i32 {
 export function unpeek(ch: usize): void {
   core.unpeek(ch, token);
 }
+/** `peek` for a receiver that found the lock held by one found dead (with `token`). */
+export function peekDead(ch: usize): i32 {
+  return core.peekDead(ch, gen(ch), token);
+}
+/** A new receiver token for channel `ch` (or -status). */
+export function newToken(ch: usize): i32 {
+  return core.newToken(ch, gen(ch));
+}
+/** Marks the consumer lock dead if receiver token `t` holds it: 1 if marked, else 0. */
+export function settleHolder(ch: usize, t: i32): i32 {
+  return core.settleHolder(ch, gen(ch), t);
+}
+export function holderDead(ch: usize): i32 {
+  return core.holderDead(ch, gen(ch));
+}
 export function peekLength(): i32 {
   return core.peekLength();
 }
@@ -116,6 +131,10 @@ export function dropSender(ch: usize): i32 {
   const status = core.dropSender(ch, g);
   if (status != OK) return -status;
   return core.arenaGeneration(arenaOf(ch), ch) == g ? load<i32>(ch + core.SENDERS) : 0;
+}
+/** @returns the receivers now open, or -status. */
+export function addReceiver(ch: usize): i32 {
+  return core.addReceiver(ch, gen(ch));
 }
 export function closeReceiver(ch: usize): i32 {
   return core.closeReceiver(ch, gen(ch));
