@@ -60,6 +60,16 @@ export {
   serve,
 } from "./src/call.ts";
 export {
+  type ReceiverValue,
+  select,
+  type SelectOptions,
+  type SelectResult,
+  selectSync,
+  type SelectSyncOptions,
+  trySelect,
+  type TrySelectResult,
+} from "./src/select.ts";
+export {
   oneshot,
   OneshotReceiver,
   type OneshotReceiverHandle,

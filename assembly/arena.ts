@@ -40,6 +40,8 @@ import { grew, memoryEnd, reach } from "./channel";
 //   a + 192   ├──────────────────────────────────────────────────────────────────┤ per class,
 //             │ free-list head of class 1 ...                                    │ so threads
 //             ┆ ... (ARENA_CLASSES lines)                                        ┆ freeing one
+//   a + 1856  ├──────────────────────────────────────────────────────────────────┤ class do not
+//             │ ARENA_SELECT                                                     │ slow others
 //   a + 1920  ├──────────────────────────────────────────────────────────────────┤ class do not
 //             │ ARENA_PROBE                                                      │ slow others
 //   a + 2048  ├──────────────────────────────────────────────────────────────────┤
@@ -79,6 +81,11 @@ export const ARENA_ID: i32 = 20;
 export const ARENA_ISOLATED: i32 = 28;
 /** A word any thread may write to tell whether two memories are one (see src/_arena.ts). */
 export const ARENA_PROBE: i32 = 1920;
+/**
+ * The word selectors over this arena's channels sleep on (see "Selecting" in wait.ts): moved and
+ * notified by a publish on a channel with selectors registered. Zero in an arena made before it.
+ */
+export const ARENA_SELECT: i32 = 1856;
 export const ARENA_BUMP: i32 = 64;
 /** Free-list head of class k: an i64 at ARENA_HEADS + k * 64. */
 export const ARENA_HEADS: i32 = 128;

@@ -22,10 +22,10 @@ import {
   ARENA, BOUND, CONFIG_CHECK, CONTROL_SIZE, CORRUPT, CORRUPTED, DATA_SEQ, FIRST_OFFSET,
   FIRST_RING, HEADER, ID, INVALID, LAYOUT_VERSION, MAGIC, MAGIC_VALUE, MAX_BYTES, MAX_LENGTH,
   MAX_STORAGE, MIN_CAPACITY, OK, PAGE, RING_CAPACITY, RING_CHECK, RING_DATA, RING_GEN, RING_OWNER,
-  SPACE_SEQ, STALE, VERSION, configCheck, isPowerOfTwo, ringBytes, ringCheck,
+  SELECTORS, SPACE_SEQ, STALE, VERSION, configCheck, isPowerOfTwo, ringBytes, ringCheck,
 } from "./layout";
 import {
-  ARENA_CONTROL_CLASS, ARENA_CORRUPT, CONTROL_OWNER, arenaHolds, arenaRingClass,
+  ARENA_CONTROL_CLASS, ARENA_CORRUPT, ARENA_SELECT, CONTROL_OWNER, arenaHolds, arenaRingClass,
 } from "./arena";
 
 /**
@@ -39,6 +39,10 @@ export function fail(ch: usize, check: i32): i32 {
   atomic.notify(ch + DATA_SEQ, -1);
   atomic.add<i32>(ch + SPACE_SEQ, 1);
   atomic.notify(ch + SPACE_SEQ, -1);
+  if (cfgCh == ch && atomic.load<i32>(ch + SELECTORS) != 0) {
+    atomic.add<i32>(cfgArena + ARENA_SELECT, 1);
+    atomic.notify(cfgArena + ARENA_SELECT, -1);
+  }
   return CORRUPTED;
 }
 
@@ -182,7 +186,7 @@ function validateRing(ch: usize, ring: usize): i32 {
 // ── The config
 
 /** The channel whose config is cached below, and its control block's generation (-1: none). */
-let cfgCh: usize = -1;
+export let cfgCh: usize = -1;
 let cfgGen: i32 = -1;
 /** Where the channel's arena starts. */
 export let cfgArena: usize = 0;

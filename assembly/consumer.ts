@@ -23,7 +23,7 @@
 // to user code loses the message it was handed: a few instructions.
 
 import {
-  ALIGN, BUSY, FIRST_OFFSET, CONS_CHECK, CONS_HOLDER, CONS_LAST, CONS_RING, DATA_SEQ, DATA_WAITERS,
+  ALIGN, BUSY, FIRST_OFFSET, CONS_CHECK, CONS_HOLDER, CONS_LAST, CONS_RING, DATA_SEQ, DATA_WAITERS, SELECTORS,
   TOKEN_MASK, CORRUPT, CORRUPTED, DEBUG, DISCONNECTED, EMPTY, HEADER,
   MIN_CAPACITY, OK, POSITION, REALIGN, REALIGNING, RECEIVED, RECORD_DEAD, RECORD_GAP,
   RECORD_ENDS, RECORD_MESSAGE, RECORD_PADDING, RING_DATA, ENDS_COUNT, ENDS_ENTRIES, ENTRY_ADOPTED,
@@ -33,10 +33,10 @@ import {
   startCheck,
 } from "./layout";
 import { attached, blockOk, capacityOf, cfgLargest, enter, fail, maxRings } from "./channel";
-import { lockConsumer, stealConsumer, unlockConsumer } from "./life";
+import { LET_GO, LET_GO_CLOSING, lockConsumer, stealConsumer, unlockConsumer } from "./life";
 import { retire, sealedFor } from "./ring";
 import { entryLow } from "./ends";
-import { wake, wakeOne } from "./wait";
+import { wake, wakeData } from "./wait";
 
 // ── This consumer's view (see "This thread's view" in channel.ts). Written only in this
 //    file; ends.ts reads `consRing` and `consHead`.
@@ -194,17 +194,21 @@ export function holdHead(ch: usize, gen: i32, token: i32, steal: bool): i32 {
 /**
  * Lets go of the consumer lock taken by `holdHead`, then, if receivers wait and the ring holds
  * more than this instance consumed, wakes one of them (after: a receiver that found the lock
- * held, registered and then slept is seen; this receiver, still open, keeps the channel alive).
+ * held, registered and then slept is seen; an open receiver keeps the channel alive, and one
+ * whose channel is closing by now wakes nobody and touches nothing).
  * @returns false if the lock had been taken over (see `unlockConsumer`).
  */
 export function letGoHead(ch: usize, token: i32): bool {
-  if (!unlockConsumer(ch, token & TOKEN_MASK)) return false;
-  if (atomic.load<i32>(ch + DATA_WAITERS) != 0 && ch == consCh) {
+  const result = unlockConsumer(ch, token & TOKEN_MASK);
+  // Closing: the channel may be gone (a codec closed the last ends meanwhile): no wake.
+  if (result != LET_GO) return result == LET_GO_CLOSING;
+  if (
+    (atomic.load<i32>(ch + DATA_WAITERS) != 0 || atomic.load<i32>(ch + SELECTORS) != 0) &&
+    ch == consCh
+  ) {
     // Reads of a ring this instance validated (memory is never returned): a stale view only
     // wakes a receiver for nothing.
-    if ((atomic.load<i64>(consRing + RING_TAIL) & POSITION) != consHead) {
-      wakeOne(ch + DATA_SEQ, ch + DATA_WAITERS);
-    }
+    if ((atomic.load<i64>(consRing + RING_TAIL) & POSITION) != consHead) wakeData(ch, true);
   }
   return true;
 }

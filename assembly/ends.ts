@@ -26,7 +26,7 @@ import {
   consHead, consRing, extentOf, headRecord, holdHead, letGoHead, wipedHeader,
 } from "./consumer";
 import { payloadOk, unadmit } from "./producer";
-import { wake } from "./wait";
+import { wake, wakeData } from "./wait";
 import {
   closeSide, enterConsumer, enterProducer, gateIn, gateOut, leaveConsumer, leaveProducer,
 } from "./life";
@@ -52,7 +52,10 @@ export function dropSender(ch: usize, gen: i32): i32 {
   if (status != OK) return status;
   const left = atomic.sub<i32>(ch + SENDERS, 1) - 1;
   if (left <= 0) {
-    wake(ch + DATA_SEQ, ch + DATA_WAITERS);
+    // Disconnected: every receiver and selector looks again (selectors through the arena this
+    // instance has validated the config of: `attached`).
+    attached(ch, gen);
+    wakeData(ch, false);
     closeSide(ch);
   }
   gateOut(ch, PROD_CALLS);

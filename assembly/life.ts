@@ -210,25 +210,32 @@ export function lockConsumer(ch: usize, gen: i32, token: i32): i32 {
 
 /**
  * Lets go of the consumer lock taken by `lockConsumer` with `token`, recording the token as the
- * last holder's; the last call out of a closed channel destroys it. Nothing may touch the channel
- * after this.
- * @returns false if the lock was not this token's any more: its thread was found dead and another
- * receiver took the lock over (see `settleHolder`); nothing was let go then.
+ * last holder's; the last call out of a closed channel destroys it.
+ * @returns LET_GO; LET_GO_CLOSING if both sides are closed (the channel may be destroyed now: touch
+ * nothing more); or TAKEN_OVER if the lock was not this token's any more — its thread was found
+ * dead and another receiver took the lock over (see `settleHolder`): nothing was let go, and
+ * nothing recorded (else that thread, running on, would take its stale view for the head's).
  */
-export function unlockConsumer(ch: usize, token: i32): bool {
+export function unlockConsumer(ch: usize, token: i32): i32 {
   // A plain store under the lock: the next holder reads it after its CAS, which follows this one.
-  if (load<i32>(ch + CONS_LAST) != token) store<i32>(ch + CONS_LAST, token);
+  if (load<i32>(ch + CONS_LAST) != token && atomic.load<i32>(ch + CONS_HOLDER) == token) {
+    store<i32>(ch + CONS_LAST, token);
+  }
   return letGo(ch, token);
 }
 
+/** `unlockConsumer`'s results. */
+export const LET_GO: i32 = 1;
+export const LET_GO_CLOSING: i32 = 2;
+export const TAKEN_OVER: i32 = 0;
+
 /** `unlockConsumer` without recording the token. */
-function letGo(ch: usize, token: i32): bool {
-  if (atomic.cmpxchg<i32>(ch + CONS_HOLDER, token, 0) != token) return false;
+function letGo(ch: usize, token: i32): i32 {
+  if (atomic.cmpxchg<i32>(ch + CONS_HOLDER, token, 0) != token) return TAKEN_OVER;
   const w = atomic.load<i64>(ch + CONS_CALLS);
-  if ((w & CALLS_CLOSING) != 0 && (w & (CALLS_COUNT | CALLS_DEAD)) == 0) {
-    tryDestroy(ch, <i32>(w >>> 32));
-  }
-  return true;
+  if ((w & CALLS_CLOSING) == 0) return LET_GO;
+  if ((w & (CALLS_COUNT | CALLS_DEAD)) == 0) tryDestroy(ch, <i32>(w >>> 32));
+  return LET_GO_CLOSING;
 }
 
 /**

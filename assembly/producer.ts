@@ -14,7 +14,7 @@ import { scanEnds } from "./ends";
 import { attached, capacityOf, cfgBound, fail, reach, ringGen } from "./channel";
 import { enterProducer, leaveProducer } from "./life";
 import { allocRing, finishRealign, sealedFor } from "./ring";
-import { wake, wakeOne } from "./wait";
+import { wake, wakeData } from "./wait";
 
 // ── Admission
 
@@ -203,7 +203,7 @@ export function reserve(ch: usize, gen: i32, length: i32, owner: i32): i32 {
           // The record fits this ring once it is drained and starts over at offset 0: ask the
           // consumer to realign it when it next finds it empty (see `realign`).
           atomic.store<i32>(ch + REALIGN, 1);
-          wakeOne(ch + DATA_SEQ, ch + DATA_WAITERS);
+          wakeData(ch, true);
         }
         return grown;
       }
@@ -347,7 +347,7 @@ export function commit(ch: usize, gen: i32, payload: usize, owner: i32, length: 
  */
 // @ts-ignore: decorator
 @inline function published(ch: usize, gen: i32): void {
-  wakeOne(ch + DATA_SEQ, ch + DATA_WAITERS);
+  wakeData(ch, true);
   if (atomic.load<i32>(ch + RECEIVER) <= 0) scanEnds(ch, gen);
 }
 
@@ -435,7 +435,7 @@ function withdraw(ch: usize, gen: i32, payload: usize, owner: i32, length: i32):
   // Publishes the padding record.
   if (atomic.cmpxchg<i64>(record, claimed, padding) != claimed) return MISMATCH;
   unadmit(ch);
-  wakeOne(ch + DATA_SEQ, ch + DATA_WAITERS);
+  wakeData(ch, true);
   return OK;
 }
 

@@ -10,10 +10,11 @@
 // the waiter's re-check sees the change or the publisher sees the waiter.
 
 import {
-  CLAIMED, CONS_CALLS, DATA_SEQ, DATA_WAITERS, OK, PROD_CALLS, RECV_WAITING, SPACE_SEQ,
+  CLAIMED, CONS_CALLS, DATA_SEQ, DATA_WAITERS, SELECTORS, OK, PROD_CALLS, RECV_WAITING, SPACE_SEQ,
   SPACE_WAITERS, SPIN_LIMIT,
 } from "./layout";
-import { blockOk } from "./channel";
+import { attached, blockOk, cfgArena, cfgCh } from "./channel";
+import { ARENA_SELECT } from "./arena";
 import { gateIn, gateOut } from "./life";
 
 /** Wakes everybody waiting on the sequence word `seq` if its waiter count says anybody is. */
@@ -28,15 +29,56 @@ import { gateIn, gateOut } from "./life";
 }
 
 /**
- * Wakes one thread waiting on the sequence word `seq` if its waiter count says any is: for a
- * message published, which one receiver takes (several receivers: no thundering herd).
+ * Announces data (a message, or the last sender gone) on channel `ch`: wakes one receiver
+ * waiting on DATA_SEQ (`one`: a message, which one receiver takes — no thundering herd with
+ * several) or all of them, and every selector registered on the channel.
  */
 // @ts-ignore: decorator
-@inline export function wakeOne(seq: usize, waiters: usize): void {
-  if (atomic.load<i32>(waiters) != 0) {
-    atomic.add<i32>(seq, 1);
-    atomic.notify(seq, 1);
+@inline export function wakeData(ch: usize, one: bool): void {
+  if (atomic.load<i32>(ch + DATA_WAITERS) != 0) {
+    atomic.add<i32>(ch + DATA_SEQ, 1);
+    atomic.notify(ch + DATA_SEQ, one ? 1 : -1);
   }
+  if (atomic.load<i32>(ch + SELECTORS) != 0) wakeSelectors(ch);
+}
+
+// ── Selecting
+// A thread that waits on several channels of one arena (`selectSync`, `select` in JavaScript)
+// registers on each (SELECTORS, `selectBegin`), reads the arena's ARENA_SELECT word, looks at
+// each channel once more, and only then sleeps on ARENA_SELECT with the value it read. A
+// publisher stores its message, then reads SELECTORS (on the line of DATA_WAITERS, which it
+// reads anyway) and, when it is not 0, moves ARENA_SELECT and notifies it: either the
+// selector's look sees the message or the publisher sees the selector, as with the channel's own
+// wait words. Every selector of the arena wakes for a message on any channel a selector waits
+// on; each looks at its own channels and sleeps again.
+
+/**
+ * Moves and notifies the ARENA_SELECT word of channel `ch`'s arena, found through this
+ * instance's validated config of the channel (none: nothing is done; selectors look again at
+ * the end of their slice).
+ */
+function wakeSelectors(ch: usize): void {
+  if (cfgCh != ch) return;
+  const word = cfgArena + ARENA_SELECT;
+  atomic.add<i32>(word, 1);
+  atomic.notify(word, -1);
+}
+
+/** Registers a selector on channel `ch` (see "Selecting"). @returns OK or a status. */
+export function selectBegin(ch: usize, gen: i32): i32 {
+  const status = gateIn(ch, gen, CONS_CALLS);
+  if (status != OK) return status;
+  const checked = attached(ch, gen);
+  if (checked == OK) atomic.add<i32>(ch + SELECTORS, 1);
+  gateOut(ch, CONS_CALLS);
+  return checked;
+}
+
+/** Unregisters a selector registered by `selectBegin`. */
+export function selectEnd(ch: usize, gen: i32): void {
+  if (gateIn(ch, gen, CONS_CALLS) != OK) return;
+  atomic.sub<i32>(ch + SELECTORS, 1);
+  gateOut(ch, CONS_CALLS);
 }
 
 // ── Waiting. The caller sleeps with Atomics.wait(…, SEQ, seq) between begin and end, after

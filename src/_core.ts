@@ -72,6 +72,8 @@ export interface Core {
   waitSpaceEnd(ch: number, gen: number): void;
   wakeAll(ch: number, gen: number): number;
   recvWaitBegin(ch: number, gen: number): void;
+  selectBegin(ch: number, gen: number): number;
+  selectEnd(ch: number, gen: number): void;
   recvWaitEnd(ch: number, gen: number): number;
   // The arena (assembly/arena.ts): the blocks channels are made of.
   arenaInit(a: number, cap: number): number;

@@ -437,6 +437,25 @@ export class SharedChannel {
     return capOf(this.mapped);
   }
 
+  /**
+   * Registers a selector on the channel: until `selectEnd`, a publish also moves the arena's
+   * select word (see `selectWord` and "Selecting" in assembly/wait.ts).
+   * @throws ChannelCorruptedError, or AbortError for a stale end in a terminated worker.
+   */
+  selectBegin(): void {
+    this.#status(this.#core.selectBegin(this.offset, this.generation));
+  }
+
+  /** Unregisters a selector registered by `selectBegin`. */
+  selectEnd(): void {
+    this.#core.selectEnd(this.offset, this.generation);
+  }
+
+  /** The arena's select word (ARENA_SELECT) as an index into `mapped.i32(index)`. */
+  get selectWord(): number {
+    return (ARENA + CORE.ARENA_SELECT) >> 2;
+  }
+
   /** Rendezvous: publishes a "receiver waiting" token (see `recvWaitBegin` in the core). */
   offerToken(): void {
     this.#core.recvWaitBegin(this.offset, this.generation);

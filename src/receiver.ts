@@ -11,6 +11,7 @@ import {
   type PullStatus,
   type SharedChannel,
 } from "./_shared_channel.ts";
+export { PULL_BUSY, PULL_DISCONNECTED, PULL_EMPTY };
 import { End, madeHere } from "./_end.ts";
 import {
   assertCanBlock,
@@ -87,6 +88,24 @@ interface PendingRecv<T> {
 
 let create: <T>(end: (receiver: Receiver<T>) => End, codec: Codec<T>) => Receiver<T>;
 
+/** What select.ts needs of a receiver (set by `Receiver`'s static block). Internal. */
+export interface SelectHooks {
+  /** Whether `value` is a `Receiver`. */
+  is(value: unknown): value is Receiver<unknown>;
+  /** The receiver's channel. */
+  chan(receiver: Receiver<unknown>): SharedChannel;
+  /**
+   * Takes a ready message, or says there is none (PULL_EMPTY, PULL_BUSY) or will be none
+   * (PULL_DISCONNECTED). @throws as `tryRecv`; TypeError with `recv()` calls pending.
+   */
+  take(receiver: Receiver<unknown>): unknown;
+  /** Rendezvous: publishes the receiver's token (it waits), or withdraws it. */
+  waiting(receiver: Receiver<unknown>, waits: boolean): void;
+}
+
+/** See `SelectHooks`. Internal. */
+export const selectHooks = {} as SelectHooks;
+
 /** Whether `pulled` is a message, not a status. */
 function isMessage<T>(pulled: T | PullStatus): pulled is T {
   return pulled !== PULL_EMPTY && pulled !== PULL_BUSY && pulled !== PULL_DISCONNECTED;
@@ -159,6 +178,14 @@ export class Receiver<T> {
   }
 
   static {
+    selectHooks.is = (value: unknown): value is Receiver<unknown> =>
+      typeof value === "object" && value !== null && #end in value;
+    selectHooks.chan = (receiver) => receiver.#chan;
+    selectHooks.take = (receiver) => receiver.#selectTake();
+    selectHooks.waiting = (receiver, waits) => {
+      if (waits) receiver.#offerToken();
+      else if (receiver.#pending.length === 0) receiver.#dropToken();
+    };
     create = <T>(end: (receiver: Receiver<T>) => End, codec: Codec<T>) =>
       new Receiver<T>(end, codec);
     // A receiver a message carried here: held as one made here (see _carry.ts).
@@ -209,6 +236,17 @@ export class Receiver<T> {
     }
     if (pulled === PULL_DISCONNECTED) throw this.#disconnected();
     return PENDING;
+  }
+
+  /** One look of a select (see `SelectHooks.take`). */
+  #selectTake(): T | PullStatus {
+    this.#check("receive");
+    if (this.#pending.length > 0) {
+      throw new TypeError("Cannot select on a receiver that has recv() calls pending");
+    }
+    const pulled = this.#pull();
+    if (isMessage(pulled)) this.#took(true);
+    return pulled;
   }
 
   /** The error of a receive on a disconnected channel, saying whether a sender died. */

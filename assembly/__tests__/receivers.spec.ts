@@ -357,12 +357,12 @@ describe("a holder found dead", () => {
     expect<i32>(settleHolder(ch, B)).toBe(0, "let go already");
     expect<i32>(holder(ch)).toBe(0);
   });
-  // ── FAILING ON PURPOSE: a bug in the core, reported, not fixed here. `unlockConsumer` (life.ts)
-  //    stores CONS_LAST = token before its CAS on CONS_HOLDER, so a holder whose lock was taken
-  //    over (`unpeek`, or the let-go inside `peek`, `headDead`, `unblock`) records itself as the
-  //    last holder although it let nothing go. Its next lock then keeps its stale view of the
-  //    head, and the channel fails for every receiver (check 20).
-  test("BUG: a holder taken over records no CONS_LAST as it lets nothing go", () => {
+  // A regression test: `unlockConsumer` (life.ts) stored CONS_LAST = token before its CAS on
+  // CONS_HOLDER, so a holder whose lock was taken over (`unpeek`, or the let-go inside `peek`,
+  // `headDead`, `unblock`) recorded itself as the last holder although it let nothing go; its
+  // next lock kept its stale view of the head, and the channel failed for every receiver (check
+  // 20). It records CONS_LAST only while the lock is still its own.
+  test("a holder taken over records no CONS_LAST as it lets nothing go", () => {
     const ch = twoReceivers();
     const A = newToken(ch);
     const B = newToken(ch);
