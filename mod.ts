@@ -60,10 +60,12 @@ export {
   serve,
 } from "./src/call.ts";
 export {
+  type IndexOf,
   type ReceiverValue,
   select,
   type SelectOptions,
   type SelectResult,
+  type SelectResultOf,
   selectSync,
   type SelectSyncOptions,
   trySelect,

@@ -38,6 +38,25 @@ export type TrySelectResult<T> = SelectResult<T> | { readonly state: "empty" };
 /** The message type of a receiver type. */
 export type ReceiverValue<R> = R extends Receiver<infer T> ? T : never;
 
+/**
+ * The result of a select over `R`: for a tuple of receivers, a union by index, so that checking
+ * `index` narrows `value` to that receiver's type; for an array, {@linkcode SelectResult} of
+ * the union of their types.
+ */
+// deno-lint-ignore no-explicit-any
+export type SelectResultOf<R extends readonly Receiver<any>[]> = number extends R["length"]
+  ? SelectResult<ReceiverValue<R[number]>>
+  : {
+    [I in IndexOf<R>]:
+      | { readonly index: I; readonly state: "ok"; readonly value: ReceiverValue<R[I & keyof R]> }
+      | { readonly index: I; readonly state: "disconnected" };
+  }[IndexOf<R>];
+
+/** The indices of a tuple type, as a union of number literals (`[A, B]`: `0 | 1`). */
+export type IndexOf<R extends readonly unknown[]> =
+  & Exclude<Partial<R>["length"], R["length"]>
+  & number;
+
 /** Options of {@linkcode select}. */
 export interface SelectOptions {
   /** Cancels the wait: the promise rejects with `signal.reason` and nothing is taken. */
@@ -86,15 +105,13 @@ const SLICE_ASYNC_MS = 1000;
  * console.log(trySelect([numbers, words])); // { state: "empty" }
  * ```
  */
-export function trySelect<
-  R extends // deno-lint-ignore no-explicit-any
-  readonly Receiver<any>[],
->(
+// deno-lint-ignore no-explicit-any
+export function trySelect<const R extends readonly Receiver<any>[]>(
   receivers: R,
   options?: { biased?: boolean },
-): TrySelectResult<ReceiverValue<R[number]>> {
+): SelectResultOf<R> | { readonly state: "empty" } {
   const list = checked(receivers, "trySelect");
-  return look<ReceiverValue<R[number]>>(list, options?.biased === true) ?? EMPTY;
+  return look<ReceiverValue<R[number]>, SelectResultOf<R>>(list, options?.biased === true) ?? EMPTY;
 }
 
 /**
@@ -131,20 +148,18 @@ export function trySelect<
  * console.log(seen); // [1]
  * ```
  */
-export function selectSync<
-  R extends // deno-lint-ignore no-explicit-any
-  readonly Receiver<any>[],
->(
+// deno-lint-ignore no-explicit-any
+export function selectSync<const R extends readonly Receiver<any>[]>(
   receivers: R,
   options?: SelectSyncOptions,
-): SelectResult<ReceiverValue<R[number]>> {
+): SelectResultOf<R> {
   const list = checked(receivers, "selectSync");
   assertCanBlock("selectSync", "await select(receivers)");
   const deadline = deadlineOf(options?.timeout);
   const biased = options?.biased === true;
   const chans = list.map((receiver) => selectHooks.chan(receiver));
   const view = oneMemory(chans);
-  let found = look<ReceiverValue<R[number]>>(list, biased);
+  let found = look<ReceiverValue<R[number]>, SelectResultOf<R>>(list, biased);
   if (found !== null) return found;
   if (deadline !== -Infinity) {
     // Spin on the heads' headers (cheap) before registering and sleeping.
@@ -205,26 +220,24 @@ export function selectSync<
  * }
  * ```
  */
-export function select<
-  R extends // deno-lint-ignore no-explicit-any
-  readonly Receiver<any>[],
->(
+// deno-lint-ignore no-explicit-any
+export function select<const R extends readonly Receiver<any>[]>(
   receivers: R,
   options?: SelectOptions,
-): Promise<SelectResult<ReceiverValue<R[number]>>> {
+): Promise<SelectResultOf<R>> {
   const signal = options?.signal;
   const biased = options?.biased === true;
   let list: Receiver<unknown>[];
   try {
     list = checked(receivers, "select");
     signal?.throwIfAborted();
-    const found = look<ReceiverValue<R[number]>>(list, biased);
+    const found = look<ReceiverValue<R[number]>, SelectResultOf<R>>(list, biased);
     if (found !== null) return Promise.resolve(found);
   } catch (error) {
     return Promise.reject(error);
   }
   return new Promise((resolve, reject) => {
-    new PendingSelect(list, biased, resolve, reject, signal).start();
+    new PendingSelect(list, biased, resolve as (result: unknown) => void, reject, signal).start();
   });
 }
 
@@ -268,12 +281,12 @@ let order = new Int32Array(8);
  * One look at every receiver, in a random order (or the order given, `biased`): the first one
  * that has a message, or is disconnected and drained, decides.
  */
-function look<T>(receivers: Receiver<unknown>[], biased: boolean): SelectResult<T> | null {
+function look<T, S = SelectResult<T>>(receivers: Receiver<unknown>[], biased: boolean): S | null {
   const n = receivers.length;
   if (biased || n === 1) {
     for (let i = 0; i < n; i++) {
       const found = take<T>(receivers, i);
-      if (found !== null) return found;
+      if (found !== null) return found as S;
     }
     return null;
   }
@@ -290,7 +303,7 @@ function look<T>(receivers: Receiver<unknown>[], biased: boolean): SelectResult<
   const picks = local.slice(0, n); // `take` may run a codec, which may select again
   for (let k = 0; k < n; k++) {
     const found = take<T>(receivers, picks[k]);
-    if (found !== null) return found;
+    if (found !== null) return found as S;
   }
   return null;
 }
@@ -349,8 +362,7 @@ const parks = new WeakMap<WebAssembly.Memory, SelectPark>();
 class PendingSelect {
   #receivers: Receiver<unknown>[];
   #biased: boolean;
-  // deno-lint-ignore no-explicit-any
-  #resolve: (result: SelectResult<any>) => void;
+  #resolve: (result: unknown) => void;
   #reject: (error: unknown) => void;
   #signal: AbortSignal | undefined;
   #onAbort = (): void => this.#finish(() => this.#reject(this.#signal!.reason));
@@ -361,8 +373,7 @@ class PendingSelect {
   constructor(
     receivers: Receiver<unknown>[],
     biased: boolean,
-    // deno-lint-ignore no-explicit-any
-    resolve: (result: SelectResult<any>) => void,
+    resolve: (result: unknown) => void,
     reject: (error: unknown) => void,
     signal: AbortSignal | undefined,
   ) {

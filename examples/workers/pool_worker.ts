@@ -1,5 +1,6 @@
-// A worker of examples/tasks.ts: serves the calls on its own channel of tasks until it is
-// closed; each result goes back through the reply end its task carried.
+// A worker of examples/tasks.ts: serves the calls on the pool's shared queue of tasks (its own
+// clone of the queue's receiver) until the queue is closed and drained; each result goes back
+// through the reply end its task carried.
 import { type Call, type Receiver, serve } from "@wasmring/mpsc";
 
 /** A task: count the primes below `limit`. */
