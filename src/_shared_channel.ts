@@ -451,6 +451,20 @@ export class SharedChannel {
     this.#core.selectEnd(this.offset, this.generation);
   }
 
+  /**
+   * A selector's cheap look (plain loads, no core call, nothing written): whether a receive may
+   * have something to report — a message admitted and not taken yet, no sender left, corruption.
+   * Only a hint (the words are untrusted): selectors look in full at every slice too.
+   */
+  hint(): boolean {
+    const base = this.offset >> 2;
+    const words = this.mapped.i32(base + (CORE.SENDERS >> 2));
+    return Atomics.load(words, base + (CORE.ADMITTED >> 2)) !==
+        Atomics.load(words, base + (CORE.RECEIVED >> 2)) ||
+      Atomics.load(words, base + (CORE.SENDERS >> 2)) <= 0 ||
+      Atomics.load(words, base + (CORE.CORRUPT >> 2)) !== 0;
+  }
+
   /** The arena's select word (ARENA_SELECT) as an index into `mapped.i32(index)`. */
   get selectWord(): number {
     return (ARENA + CORE.ARENA_SELECT) >> 2;

@@ -111,7 +111,12 @@ export function trySelect<const R extends readonly Receiver<any>[]>(
   options?: { biased?: boolean },
 ): SelectResultOf<R> | { readonly state: "empty" } {
   const list = checked(receivers, "trySelect");
-  return look<ReceiverValue<R[number]>, SelectResultOf<R>>(list, options?.biased === true) ?? EMPTY;
+  const biased = options?.biased === true;
+  const chans = list.map((receiver) => selectHooks.chan(receiver));
+  // The channels' counts first; all of them only when those say nothing is ready (the counts
+  // are untrusted memory, like everything shared).
+  return look<ReceiverValue<R[number]>, SelectResultOf<R>>(list, chans, biased, false) ??
+    look<ReceiverValue<R[number]>, SelectResultOf<R>>(list, chans, biased, true) ?? EMPTY;
 }
 
 /**
@@ -159,13 +164,13 @@ export function selectSync<const R extends readonly Receiver<any>[]>(
   const biased = options?.biased === true;
   const chans = list.map((receiver) => selectHooks.chan(receiver));
   const view = oneMemory(chans);
-  let found = look<ReceiverValue<R[number]>, SelectResultOf<R>>(list, biased);
+  let found = look<ReceiverValue<R[number]>, SelectResultOf<R>>(list, chans, biased, false);
   if (found !== null) return found;
   if (deadline !== -Infinity) {
-    // Spin on the heads' headers (cheap) before registering and sleeping.
+    // Spin on the channels' counts (cheap) before registering and sleeping.
     for (let spins = 0; spins < SPIN.sync; spins += chans.length) {
-      if (!chans.some((chan) => chan.poll())) continue;
-      found = look(list, biased);
+      if (!chans.some((chan) => chan.hint())) continue;
+      found = look(list, chans, biased, false);
       if (found !== null) return found;
     }
   }
@@ -177,14 +182,15 @@ export function selectSync<const R extends readonly Receiver<any>[]>(
     }
     for (const receiver of list) selectHooks.waiting(receiver, true);
     const index = chans[0].selectWord;
-    for (;;) {
+    for (let full = true;;) {
       const words = view.i32(index);
       const seq = Atomics.load(words, index);
-      found = look(list, biased);
+      found = look(list, chans, biased, full);
       if (found !== null) return found;
       const now = performance.now();
       if (now >= deadline) throw timeoutError("Selecting");
-      Atomics.wait(words, index, seq, Math.min(deadline - now, SLICE_MS));
+      // Woken: the channels' counts say which to look at; a whole slice without a wake: all.
+      full = Atomics.wait(words, index, seq, Math.min(deadline - now, SLICE_MS)) === "timed-out";
       assertAlive();
     }
   } finally {
@@ -231,7 +237,8 @@ export function select<const R extends readonly Receiver<any>[]>(
   try {
     list = checked(receivers, "select");
     signal?.throwIfAborted();
-    const found = look<ReceiverValue<R[number]>, SelectResultOf<R>>(list, biased);
+    const chans = list.map((receiver) => selectHooks.chan(receiver));
+    const found = look<ReceiverValue<R[number]>, SelectResultOf<R>>(list, chans, biased, false);
     if (found !== null) return Promise.resolve(found);
   } catch (error) {
     return Promise.reject(error);
@@ -274,38 +281,56 @@ function oneMemory(chans: SharedChannel[]): Mapped {
   return view;
 }
 
-/** Reused by `look` (a select runs no user code between its draws). */
-let order = new Int32Array(8);
+/**
+ * The orders `look` draws, one per nesting depth (a take may run a codec that selects again),
+ * reused: a select allocates none.
+ */
+const orders: Int32Array[] = [];
+let depth = 0;
 
 /**
  * One look at every receiver, in a random order (or the order given, `biased`): the first one
- * that has a message, or is disconnected and drained, decides.
+ * that has a message, or is disconnected and drained, decides. Unless `full`, a receiver whose
+ * channel's counts say nothing is ready (`hint`; `chans` are the receivers' channels) is skipped
+ * without a call into the core.
  */
-function look<T, S = SelectResult<T>>(receivers: Receiver<unknown>[], biased: boolean): S | null {
+function look<T, S = SelectResult<T>>(
+  receivers: Receiver<unknown>[],
+  chans: SharedChannel[] | null,
+  biased: boolean,
+  full: boolean,
+): S | null {
   const n = receivers.length;
+  const skip = full || chans === null ? null : chans;
   if (biased || n === 1) {
     for (let i = 0; i < n; i++) {
+      if (skip !== null && !skip[i].hint()) continue;
       const found = take<T>(receivers, i);
       if (found !== null) return found as S;
     }
     return null;
   }
   // A fresh random permutation (Fisher–Yates), so that every ready receiver is as likely.
-  if (order.length < n) order = new Int32Array(n);
-  const local = order;
-  for (let i = 0; i < n; i++) local[i] = i;
+  let picks = orders[depth];
+  if (picks === undefined || picks.length < n) orders[depth] = picks = new Int32Array(n);
+  for (let i = 0; i < n; i++) picks[i] = i;
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
-    const t = local[i];
-    local[i] = local[j];
-    local[j] = t;
+    const t = picks[i];
+    picks[i] = picks[j];
+    picks[j] = t;
   }
-  const picks = local.slice(0, n); // `take` may run a codec, which may select again
-  for (let k = 0; k < n; k++) {
-    const found = take<T>(receivers, picks[k]);
-    if (found !== null) return found as S;
+  depth++;
+  try {
+    for (let k = 0; k < n; k++) {
+      if (skip !== null && !skip[picks[k]].hint()) continue;
+      const found = take<T>(receivers, picks[k]);
+      if (found !== null) return found as S;
+    }
+    return null;
+  } finally {
+    depth--;
   }
-  return null;
 }
 
 /** Looks at `receivers[i]`: a result, or null (nothing ready). */
@@ -340,13 +365,14 @@ class SelectPark {
     this.#pumping = true;
     keepalive.hold();
     try {
-      while (this.waiters.size > 0) {
+      for (let full = true; this.waiters.size > 0;) {
         const words = this.#view.i32(this.#index);
         const seq = Atomics.load(words, this.#index);
-        for (const waiter of [...this.waiters]) waiter.look();
+        for (const waiter of [...this.waiters]) waiter.look(full);
         if (this.waiters.size === 0) break;
         const result = Atomics.waitAsync(words, this.#index, seq, SLICE_ASYNC_MS);
-        if (result.async) await result.value;
+        // Woken: the channels' counts say which to look at; a whole slice without a wake: all.
+        full = (result.async ? await result.value : result.value) === "timed-out";
       }
     } finally {
       this.#pumping = false;
@@ -367,6 +393,8 @@ class PendingSelect {
   #signal: AbortSignal | undefined;
   #onAbort = (): void => this.#finish(() => this.#reject(this.#signal!.reason));
   #registered: SharedChannel[] = [];
+  /** The receivers' channels. */
+  #chans: SharedChannel[];
   #parks: SelectPark[] = [];
   #done = false;
 
@@ -378,6 +406,7 @@ class PendingSelect {
     signal: AbortSignal | undefined,
   ) {
     this.#receivers = receivers;
+    this.#chans = receivers.map((receiver) => selectHooks.chan(receiver));
     this.#biased = biased;
     this.#resolve = resolve;
     this.#reject = reject;
@@ -404,16 +433,16 @@ class PendingSelect {
       this.#finish(() => this.#reject(error));
       return;
     }
-    this.look();
+    this.look(true);
     if (!this.#done) { for (const park of this.#parks) park.add(this); }
   }
 
-  /** One look (from a pump): settles the call if a receiver is ready, or throws. */
-  look(): void {
+  /** One look (from a pump; see `look`): settles the call if a receiver is ready, or throws. */
+  look(full: boolean): void {
     if (this.#done) return;
     let found: SelectResult<unknown> | null;
     try {
-      found = look(this.#receivers, this.#biased);
+      found = look(this.#receivers, this.#chans, this.#biased, full);
     } catch (error) {
       this.#finish(() => this.#reject(error));
       return;

@@ -1,0 +1,57 @@
+/// <reference lib="deno.worker" />
+// The worker side of bench/mpmc_bench.ts: a task-pool worker (over a shared channel, or over
+// postMessage), a producer of numbers into one channel or several, as `mode` says.
+import type { Receiver, Sender } from "@wasmring/mpsc";
+
+// deno-lint-ignore no-explicit-any
+type Data = { mode: string; [key: string]: any };
+
+/** Busy-waits `us` microseconds: a task of that cost. */
+function work(us: number): void {
+  if (us <= 0) return;
+  const end = performance.now() + us / 1000;
+  while (performance.now() < end) { /* work */ }
+}
+
+export default function (data: Data): unknown {
+  switch (data.mode) {
+    case "pool": {
+      // Takes tasks (a cost in µs) from the shared queue until it is closed and drained.
+      const tasks = data.tasks as Receiver<number>;
+      let count = 0;
+      let cost = 0;
+      for (const us of tasks) {
+        work(us);
+        count++;
+        cost += us;
+      }
+      return { count, cost };
+    }
+    case "produce": {
+      // Sends 0 … count - 1, spread over the senders in turn, then closes them.
+      const txs = data.txs as Sender<number>[];
+      const n = txs.length;
+      for (let i = 0; i < data.count; i++) txs[i % n].sendSync(i);
+      for (const tx of txs) tx.close();
+      return data.count;
+    }
+    case "post-pool": {
+      // A postMessage pool worker: runs each task posted (acking it, for a least-busy pool),
+      // and resolves with its totals when told to stop.
+      let count = 0;
+      let cost = 0;
+      return new Promise((resolve) => {
+        self.onmessage = (e: MessageEvent) => {
+          const m = e.data;
+          if (typeof m === "number") {
+            work(m);
+            count++;
+            cost += m;
+            if (data.ack) self.postMessage({ ack: data.id });
+          } else if (m === "stop") resolve({ count, cost });
+        };
+      });
+    }
+  }
+  throw new Error(`unknown mode ${data.mode}`);
+}
