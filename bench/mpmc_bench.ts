@@ -52,7 +52,7 @@ async function channelPool(tasks: number[]): Promise<{ s: number; per: Totals[] 
   rx.close();
   await new Promise((r) => setTimeout(r, 200)); // started
   const t0 = performance.now();
-  tx.sendManySync(tasks);
+  for (const task of tasks) tx.sendSync(task);
   tx.close();
   const per = await Promise.all(jobs.map((job) => job.join()));
   return { s: (performance.now() - t0) / 1000, per };

@@ -512,19 +512,22 @@ export class SharedChannel {
   }
 
   /**
-   * Enqueues one encoded message on behalf of sender `owner`.
+   * Enqueues one encoded message (`bytes`, or its `length` bytes from `start`) on behalf of
+   * sender `owner`.
    * @returns OK, FULL, DISCONNECTED, TOO_LARGE, NO_MEMORY, ARENA_FULL or GROW_FAILED.
    */
-  push(bytes: Uint8Array, owner: number): PushStatus {
-    const length = bytes.length;
+  push(bytes: Uint8Array, owner: number, start = 0, length = bytes.length): PushStatus {
     const at = this.#claim(length, owner);
     if (at < CORE.FIRST_OFFSET) return at as PushStatus;
     try {
       const u8 = this.#view(at + length);
       if (length <= 16) {
-        for (let i = 0; i < length; i++) u8[at + i] = bytes[i];
+        for (let i = 0; i < length; i++) u8[at + i] = bytes[start + i];
       } else {
-        u8.set(bytes, at);
+        u8.set(
+          start === 0 && length === bytes.length ? bytes : bytes.subarray(start, start + length),
+          at,
+        );
       }
     } catch (error) {
       this.#unclaim(this.#core.cancel(this.offset, this.generation, at, owner, length));

@@ -35,6 +35,56 @@ import type { CarriedEnd } from "./_brand.ts";
 import { encodeCarrying, makers, pushCarried, restoreCarried, takeCarried } from "./_carry.ts";
 import { writableOf } from "./_streams.ts";
 
+/**
+ * The encoded messages of a batch, copied one after the other into one growing buffer (a
+ * million small messages are one allocation, not a million), except those that carry ends,
+ * which keep their own bytes.
+ */
+class Encoded {
+  length = 0;
+  #buffer = new Uint8Array(1024);
+  #used = 0;
+  /** Where message i starts in the buffer, and (i + 1) where it ends: one slot more. */
+  #bounds: number[] = [0];
+  #own: (Uint8Array | undefined)[] = [];
+
+  add(bytes: Uint8Array, own: boolean): void {
+    if (own) {
+      this.#own[this.length] = bytes;
+    } else {
+      const n = bytes.length;
+      if (this.#used + n > this.#buffer.length) {
+        const grown = new Uint8Array(Math.max(2 * this.#buffer.length, this.#used + n));
+        grown.set(this.#buffer.subarray(0, this.#used));
+        this.#buffer = grown;
+      }
+      const buffer = this.#buffer;
+      const at = this.#used;
+      if (n <= 16) { for (let i = 0; i < n; i++) buffer[at + i] = bytes[i]; }
+      else buffer.set(bytes, at);
+      this.#used += n;
+    }
+    this.#bounds.push(this.#used);
+    this.length++;
+  }
+
+  /** Message `i`'s bytes, as a view (the ends' key for one that carries them). */
+  get(i: number): Uint8Array {
+    return this.#own[i] ?? this.#buffer.subarray(this.#bounds[i], this.#bounds[i + 1]);
+  }
+
+  /** Message `i`'s own bytes if it carries ends, else undefined (see `push`). */
+  own(i: number): Uint8Array | undefined {
+    return this.#own[i];
+  }
+
+  /** Enqueues message `i` (one that carries no ends) on `chan` for `owner`, without a view. */
+  push(chan: SharedChannel, i: number, owner: number): PushStatus {
+    const start = this.#bounds[i];
+    return chan.push(this.#buffer, owner, start, this.#bounds[i + 1] - start);
+  }
+}
+
 /** Options of {@linkcode Sender.send}. */
 export interface SendOptions {
   /**
@@ -437,23 +487,33 @@ export class Sender<T> {
    * Encodes every value of a batch, keeping their bytes (and the ends they carry lent) for the
    * sends: all or nothing — if one cannot be encoded, nothing is sent and what was lent comes back.
    */
-  #encodeAll(values: readonly T[]): Uint8Array[] {
-    const all: Uint8Array[] = [];
+  #encodeAll(values: readonly T[]): Encoded {
+    const all = new Encoded();
     try {
-      for (const value of values) all.push(this.#first(value, false, true)!);
+      for (const value of values) {
+        const bytes = this.#first(value, false, false)!;
+        // A message that carries ends keeps its own bytes (they are the key of its lent ends).
+        all.add(bytes, this.#carrying.size > 0 && this.#carrying.has(bytes));
+      }
     } catch (error) {
-      for (const bytes of all) this.#settle(bytes, false);
+      for (let i = 0; i < all.length; i++) this.#settle(all.get(i), false);
       throw error;
     }
     return all;
+  }
+
+  /** Enqueues message `i` of a batch (with the ends lent to it, if any). */
+  #pushAt(all: Encoded, i: number): PushStatus {
+    const own = all.own(i);
+    return own === undefined ? all.push(this.#chan, i, this.#owner) : this.#push(own);
   }
 
   /**
    * Ends a batch at message `sent` with `error`: the messages not sent give their ends back, and
    * the error says how many went (a `SendError` carries the values not sent).
    */
-  #batchFailed(values: readonly T[], all: Uint8Array[], sent: number, error: unknown): unknown {
-    for (let i = sent; i < all.length; i++) this.#settle(all[i], false);
+  #batchFailed(values: readonly T[], all: Encoded, sent: number, error: unknown): unknown {
+    for (let i = sent; i < all.length; i++) this.#settle(all.get(i), false);
     if (error instanceof SendError) {
       error = new SendError(values.slice(sent), undefined, { reason: error.reason });
     }
@@ -492,10 +552,10 @@ export class Sender<T> {
     let sent = 0;
     try {
       for (; sent < all.length; sent++) {
-        const status = this.#push(all[sent]);
+        const status = this.#pushAt(all, sent);
         if (status === FULL) break;
-        this.#outcome(status, list[sent], all[sent].length);
-        this.#settle(all[sent], true);
+        this.#outcome(status, list[sent], all.get(sent).length);
+        this.#settle(all.own(sent) ?? null, true);
       }
     } catch (error) {
       throw this.#batchFailed(list, all, sent, error);
@@ -542,12 +602,12 @@ export class Sender<T> {
     let sent = 0;
     try {
       for (; sent < all.length; sent++) {
-        let status = this.#push(all[sent]);
+        let status = this.#pushAt(all, sent);
         if (status === FULL) {
-          status = block(this.#chan.space, deadline, "Sending", this.#attempt, all[sent]);
+          status = block(this.#chan.space, deadline, "Sending", this.#attempt, all.get(sent));
         }
-        this.#outcome(status, list[sent], all[sent].length);
-        this.#settle(all[sent], true);
+        this.#outcome(status, list[sent], all.get(sent).length);
+        this.#settle(all.own(sent) ?? null, true);
       }
     } catch (error) {
       throw this.#batchFailed(list, all, sent, error);
@@ -581,7 +641,7 @@ export class Sender<T> {
   sendMany(values: Iterable<T>, options?: SendOptions): Promise<void> {
     const signal = options?.signal;
     let list: T[];
-    let all: Uint8Array[];
+    let all: Encoded;
     try {
       this.#check("send");
       signal?.throwIfAborted();
@@ -595,10 +655,10 @@ export class Sender<T> {
     if (this.#pending.length === 0) {
       try {
         for (; sent < all.length; sent++) {
-          const status = this.#push(all[sent]);
+          const status = this.#pushAt(all, sent);
           if (status === FULL) break;
-          this.#outcome(status, list[sent], all[sent].length);
-          this.#settle(all[sent], true);
+          this.#outcome(status, list[sent], all.get(sent).length);
+          this.#settle(all.own(sent) ?? null, true);
         }
       } catch (error) {
         return Promise.reject(this.#batchFailed(list, all, sent, error));
@@ -610,7 +670,7 @@ export class Sender<T> {
       const batch = { failed: false };
       let done = sent;
       for (let i = sent; i < all.length; i++) {
-        const bytes = all[i];
+        const bytes = all.get(i);
         this.#pending.add({
           bytes,
           value: list[i],
