@@ -48,7 +48,7 @@ export {
 export { create, corrupt, corrupted, condemn, usable, largestPayload } from "./life";
 export { newToken, settleHolder, holderDead } from "./life";
 export { validate } from "./channel";
-export { reserve, commit, commitLength, commitEnds, cancel } from "./producer";
+export { reserve, commit, commitLength, commitEnds, commitBatch, cancel } from "./producer";
 export {
   peek, peekDead, unpeek, poll, peekLength, release, releaseNext, peekEnds, takeEntry, takenEnd, takenEndGen,
 } from "./consumer";

@@ -414,6 +414,87 @@ function publishLength(
 }
 
 /**
+ * Publishes the claim of `reserve(ch, gen, length, owner)` as `count` messages, which the caller
+ * wrote one after the other into it: each an 8-aligned record (a header, then the payload), the
+ * first one's header the claim's own, each further one's header slot holding its payload length
+ * (an i32, in the slot's low half) where its header goes. `first` is the first payload's length.
+ * Writes the records' headers, admits the `count - 1` messages beyond the one `reserve` admitted,
+ * then publishes all of them by the claim's commit CAS: the consumer, which stops at a claim,
+ * sees none before and every one after. One claim, one publish for a batch (`sendMany`). Only on
+ * an unbounded channel: a bound would have to admit the batch at `reserve`, and a producer that
+ * dies before its commit must give back what it was admitted (`unblock` returns one admission).
+ *
+ * @returns OK, MISMATCH or CORRUPTED as `commit` (the caller has left the channel), or INVALID
+ * for a layout that does not fill the claim exactly, a bounded channel or a count below 1
+ * (nothing is published, the caller is still inside: `cancel` the claim).
+ */
+export function commitBatch(
+  ch: usize,
+  gen: i32,
+  payload: usize,
+  owner: i32,
+  length: i32,
+  first: i32,
+  count: i32,
+): i32 {
+  const status = publishBatch(ch, gen, payload, owner, length, first, count);
+  if (status != INVALID) leaveProducer(ch);
+  return status;
+}
+
+/** `commitBatch`, inside. */
+function publishBatch(
+  ch: usize,
+  gen: i32,
+  payload: usize,
+  owner: i32,
+  length: i32,
+  first: i32,
+  count: i32,
+): i32 {
+  if (attached(ch, gen) != OK) return CORRUPTED;
+  if (cfgBound != UNBOUNDED || count < 1 || length < 0 || !payloadOk(payload)) return INVALID;
+  const record = payload - HEADER;
+  const o = owner & OWNER_MASK;
+  const claimed = header(RECORD_MESSAGE, o, -(HEADER + length));
+  if (atomic.load<i64>(record) != claimed) return MISMATCH;
+  // The layout, checked before anything is written: every record inside the claim, the last
+  // one ending where it does. (The slots are this producer's: nobody else writes its claim.)
+  const end = record + <usize>align8(HEADER + length);
+  let at = record;
+  let size = first;
+  for (let i = 0; i < count; i++) {
+    if (size < 0 || size > MAX_LENGTH) return INVALID;
+    const next = at + <usize>align8(HEADER + size);
+    if (next > end) return INVALID;
+    if (i + 1 < count) {
+      if (next + HEADER > end) return INVALID;
+      size = load<i32>(next);
+    }
+    at = next;
+  }
+  if (at != end) return INVALID;
+  // The headers after the first: plain stores, published by the CAS below. (Checked again as
+  // they are read: a write into the claim meanwhile gives INVALID, and the claim is cancelled
+  // whole, as padding over everything written here.)
+  at = record + <usize>align8(HEADER + first);
+  for (let i = 1; i < count; i++) {
+    const n = load<i32>(at);
+    if (n < 0 || n > MAX_LENGTH || at + <usize>align8(HEADER + n) > end) return INVALID;
+    store<i64>(at, header(RECORD_MESSAGE, o, HEADER + n));
+    at += <usize>align8(HEADER + n);
+  }
+  if (count > 1) atomic.add<i32>(ch + ADMITTED, count - 1);
+  // Publishes every record of the batch, as `commit` publishes one.
+  if (atomic.cmpxchg<i64>(record, claimed, header(RECORD_MESSAGE, o, HEADER + first)) != claimed) {
+    if (count > 1) atomic.sub<i32>(ch + ADMITTED, count - 1);
+    return MISMATCH;
+  }
+  published(ch, gen);
+  return OK;
+}
+
+/**
  * Gives up a claim made by `reserve(ch, gen, length, owner)` without sending: the record becomes
  * padding that the consumer skips, and the admission is returned. Leaves the channel.
  * @returns OK, or MISMATCH / CORRUPTED as `commit` (then nothing changed).

@@ -37,6 +37,15 @@ export interface Core {
     reserved: number,
     length: number,
   ): number;
+  commitBatch(
+    ch: number,
+    gen: number,
+    payload: number,
+    owner: number,
+    length: number,
+    first: number,
+    count: number,
+  ): number;
   cancel(ch: number, gen: number, payload: number, owner: number, length: number): number;
   // Ends carried in messages (see "Ends table" in assembly/layout.ts).
   commitEnds(ch: number, gen: number, payload: number, owner: number, length: number): number;

@@ -46,6 +46,10 @@ const { OK, BUSY, FULL, DISCONNECTED, TOO_LARGE, NO_MEMORY, CLAIMED, CORRUPTED, 
 const { LOCKED, FIRST_TOKEN, TOKEN_MASK } = CORE;
 const { ARENA_FULL, GROW_FAILED, PEEK_ENDS } = CORE;
 
+/** Record headers' size, and their alignment (see assembly/layout.ts). */
+const { HEADER, ALIGN } = CORE;
+const align8 = (n: number): number => (n + ALIGN - 1) & -ALIGN;
+
 /** The `bound` of an unbounded channel. */
 export const UNBOUNDED = CORE.UNBOUNDED;
 /** Largest `maxBytes` of a channel. */
@@ -534,6 +538,61 @@ export class SharedChannel {
       throw error;
     }
     this.#unclaim(this.#core.commit(this.offset, this.generation, at, owner, length));
+    return OK;
+  }
+
+  /**
+   * Enqueues messages `from` … `to - 1` of a batch — message `i` is `buffer`'s bytes from
+   * `bounds[i]` to `bounds[i + 1]` — in one claim, published at once (`commitBatch` in
+   * assembly/producer.ts), on behalf of sender `owner`. Unbounded channels only.
+   * @returns as `push`, for all of them.
+   */
+  pushBatch(
+    buffer: Uint8Array,
+    bounds: readonly number[],
+    from: number,
+    to: number,
+    owner: number,
+  ): PushStatus {
+    let total = 0;
+    for (let i = from; i < to; i++) total += align8(HEADER + bounds[i + 1] - bounds[i]);
+    const length = total - HEADER;
+    const at = this.#claim(length, owner);
+    if (at < CORE.FIRST_OFFSET) return at as PushStatus;
+    const core = this.#core;
+    try {
+      const record = at - HEADER;
+      const u8 = this.#view(record + total);
+      const i32 = this.mapped.i32((record + total) >> 2);
+      let r = record;
+      for (let i = from; i < to; i++) {
+        const start = bounds[i];
+        const n = bounds[i + 1] - start;
+        if (i > from) i32[r >> 2] = n; // its header slot: the core writes the header
+        const p = r + HEADER;
+        if (n <= 16) { for (let k = 0; k < n; k++) u8[p + k] = buffer[start + k]; }
+        else u8.set(buffer.subarray(start, start + n), p);
+        r += align8(HEADER + n);
+      }
+    } catch (error) {
+      this.#unclaim(core.cancel(this.offset, this.generation, at, owner, length));
+      throw error;
+    }
+    const first = bounds[from + 1] - bounds[from];
+    const status = core.commitBatch(
+      this.offset,
+      this.generation,
+      at,
+      owner,
+      length,
+      first,
+      to - from,
+    );
+    if (status === CORE.INVALID) {
+      this.#unclaim(core.cancel(this.offset, this.generation, at, owner, length));
+      throw new Error("Internal error: a batch that does not fill its claim");
+    }
+    this.#unclaim(status);
     return OK;
   }
 

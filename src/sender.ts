@@ -40,6 +40,10 @@ import { writableOf } from "./_streams.ts";
  * million small messages are one allocation, not a million), except those that carry ends,
  * which keep their own bytes.
  */
+/** Most bytes and messages one claim of a batch takes (see `Encoded.push`). */
+const BATCH_BYTES = 4096;
+const BATCH_COUNT = 256;
+
 class Encoded {
   length = 0;
   #buffer = new Uint8Array(1024);
@@ -78,11 +82,33 @@ class Encoded {
     return this.#own[i];
   }
 
-  /** Enqueues message `i` (one that carries no ends) on `chan` for `owner`, without a view. */
+  /**
+   * Enqueues message `i` (one that carries no ends) on `chan` for `owner` — with the messages
+   * after it that carry none either, up to BATCH_BYTES, in one claim, if `chan` is unbounded (see
+   * `pushBatch`). @returns the status, and how many went (`sent`).
+   */
   push(chan: SharedChannel, i: number, owner: number): PushStatus {
-    const start = this.#bounds[i];
-    return chan.push(this.#buffer, owner, start, this.#bounds[i + 1] - start);
+    const bounds = this.#bounds;
+    let to = i + 1;
+    if (chan.bound < 0) {
+      let total = 0;
+      while (
+        to < this.length && to - i < BATCH_COUNT && this.#own[to] === undefined &&
+        (total += bounds[to + 1] - bounds[to] + 8) <= BATCH_BYTES
+      ) to++;
+    }
+    if (to - i > 1) {
+      const status = chan.pushBatch(this.#buffer, bounds, i, to, owner);
+      this.sent = to - i;
+      // A claim for all of them may not fit where one message does: then one by one.
+      if (status === OK || status === FULL || status === DISCONNECTED) return status;
+    }
+    this.sent = 1;
+    return chan.push(this.#buffer, owner, bounds[i], bounds[i + 1] - bounds[i]);
   }
+
+  /** How many messages the last `push` sent (if it returned OK). */
+  sent = 1;
 }
 
 /** Options of {@linkcode Sender.send}. */
@@ -502,10 +528,20 @@ export class Sender<T> {
     return all;
   }
 
-  /** Enqueues message `i` of a batch (with the ends lent to it, if any). */
-  #pushAt(all: Encoded, i: number): PushStatus {
+  /**
+   * Enqueues message `i` of a batch (with the ends lent to it, if any), and the messages after it
+   * that fit the same claim (see `Encoded.push`).
+   * @returns how many went; 0 when the channel is full.
+   * @throws what `#outcome` throws.
+   */
+  #pushRun(all: Encoded, values: readonly T[], i: number): number {
     const own = all.own(i);
-    return own === undefined ? all.push(this.#chan, i, this.#owner) : this.#push(own);
+    const status = own === undefined ? all.push(this.#chan, i, this.#owner) : this.#push(own);
+    if (status === FULL) return 0;
+    if (status !== OK) this.#outcome(status, values[i], all.get(i).length); // throws
+    if (own === undefined) return all.sent;
+    this.#settle(own, true);
+    return 1;
   }
 
   /**
@@ -551,11 +587,10 @@ export class Sender<T> {
     if (this.#pending.length > 0) return this.#batchFailed(list, all, 0, null), 0;
     let sent = 0;
     try {
-      for (; sent < all.length; sent++) {
-        const status = this.#pushAt(all, sent);
-        if (status === FULL) break;
-        this.#outcome(status, list[sent], all.get(sent).length);
-        this.#settle(all.own(sent) ?? null, true);
+      while (sent < all.length) {
+        const went = this.#pushRun(all, list, sent);
+        if (went === 0) break;
+        sent += went;
       }
     } catch (error) {
       throw this.#batchFailed(list, all, sent, error);
@@ -601,13 +636,18 @@ export class Sender<T> {
     const all = this.#encodeAll(list);
     let sent = 0;
     try {
-      for (; sent < all.length; sent++) {
-        let status = this.#pushAt(all, sent);
-        if (status === FULL) {
-          status = block(this.#chan.space, deadline, "Sending", this.#attempt, all.get(sent));
+      while (sent < all.length) {
+        const went = this.#pushRun(all, list, sent);
+        if (went > 0) {
+          sent += went;
+          continue;
         }
-        this.#outcome(status, list[sent], all.get(sent).length);
-        this.#settle(all.own(sent) ?? null, true);
+        // Full: wait for room for this one, then go on.
+        const bytes = all.get(sent);
+        const status = block(this.#chan.space, deadline, "Sending", this.#attempt, bytes);
+        this.#outcome(status, list[sent], bytes.length);
+        this.#settle(bytes, true);
+        sent++;
       }
     } catch (error) {
       throw this.#batchFailed(list, all, sent, error);
@@ -654,11 +694,10 @@ export class Sender<T> {
     let sent = 0;
     if (this.#pending.length === 0) {
       try {
-        for (; sent < all.length; sent++) {
-          const status = this.#pushAt(all, sent);
-          if (status === FULL) break;
-          this.#outcome(status, list[sent], all.get(sent).length);
-          this.#settle(all.own(sent) ?? null, true);
+        while (sent < all.length) {
+          const went = this.#pushRun(all, list, sent);
+          if (went === 0) break;
+          sent += went;
         }
       } catch (error) {
         return Promise.reject(this.#batchFailed(list, all, sent, error));

@@ -5,7 +5,7 @@
 // here (tokio returns 0 at once: a call that may return nothing is `tryRecvMany`), and
 // `recvMany` resolves with a new array rather than appending to the caller's buffer.
 import assert from "node:assert/strict";
-import { channel, RecvError, SendError, syncChannel } from "../mod.ts";
+import { channel, RecvError, SendError, spawn, syncChannel } from "../mod.ts";
 
 Deno.test("send_recv_many_unbounded: a batch takes what is ready, in order, up to the limit", async () => {
   const [tx, rx] = channel<number>();
@@ -203,6 +203,51 @@ Deno.test("sendMany and recvMany on a rendezvous channel", async () => {
   while (got.length < 3) got.push(...await rx.recvMany(10));
   await sending;
   assert.deepEqual(got, [1, 2, 3]);
+  tx.close();
+  rx.close();
+});
+
+Deno.test("sendMany from 4 workers into one unbounded channel: runs in one claim, every message in order", async () => {
+  const [tx, rx] = channel<[number, number, string]>();
+  const COUNT = 5000;
+  const url = new URL("./batch/producer.ts", import.meta.url);
+  const jobs = [0, 1, 2, 3].map((p) =>
+    spawn<number>(url, { tx: tx.clone(), p, count: COUNT, seed: 0x1234 + p })
+  );
+  tx.close();
+  const next = [0, 0, 0, 0];
+  for (;;) {
+    let batch: [number, number, string][];
+    try {
+      batch = rx.recvManySync(64, { timeout: 20_000 });
+    } catch (error) {
+      if (error instanceof RecvError) break;
+      throw error;
+    }
+    for (const [p, seq, filler] of batch) {
+      assert.equal(seq, next[p], `producer ${p}`);
+      next[p]++;
+      assert.ok(filler === String.fromCharCode(97 + seq % 26).repeat(filler.length));
+    }
+  }
+  assert.deepEqual(next, [COUNT, COUNT, COUNT, COUNT]);
+  for (const job of jobs) assert.equal(await job.join(), COUNT);
+  rx.close();
+});
+
+Deno.test("trySendMany with a small maxBytes: runs of large messages, in order, none twice", () => {
+  const [tx, rx] = channel<Uint8Array>({ maxBytes: 65536 });
+  const values = Array.from({ length: 400 }, (_, i) => new Uint8Array(900).fill(i & 255));
+  let sent = 0;
+  // 30 at a time: runs of four 900-byte messages per claim, in a 64 KiB channel.
+  let got = 0;
+  while (sent < values.length) {
+    const went = tx.trySendMany(values.slice(sent, sent + 30));
+    sent += went;
+    for (const v of rx.tryIter()) assert.equal(v[0], got++ & 255);
+  }
+  for (const v of rx.tryIter()) assert.equal(v[0], got++ & 255);
+  assert.equal(got, values.length);
   tx.close();
   rx.close();
 });
