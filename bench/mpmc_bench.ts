@@ -43,16 +43,24 @@ function costs(n: number): number[] {
 }
 
 /** A pool over one shared channel: seconds, and what each worker took. */
-async function channelPool(tasks: number[]): Promise<{ s: number; per: Totals[] }> {
+async function channelPool(
+  tasks: number[],
+  batches = false,
+): Promise<{ s: number; per: Totals[] }> {
   const [tx, rx] = channel<number>();
+  const many = batches ? 16 : 1;
   const jobs = Array.from(
     { length: WORKERS },
-    () => spawn<Totals>(url, { mode: "pool", tasks: rx.clone() }),
+    () => spawn<Totals>(url, { mode: "pool", tasks: rx.clone(), many }),
   );
   rx.close();
   await new Promise((r) => setTimeout(r, 200)); // started
   const t0 = performance.now();
-  for (const task of tasks) tx.sendSync(task);
+  if (batches) {
+    for (let i = 0; i < tasks.length; i += 1024) tx.sendManySync(tasks.slice(i, i + 1024));
+  } else {
+    for (const task of tasks) tx.sendSync(task);
+  }
   tx.close();
   const per = await Promise.all(jobs.map((job) => job.join()));
   return { s: (performance.now() - t0) / 1000, per };
@@ -165,6 +173,8 @@ const balance: Record<string, number[]> = {};
 for (let run = 0; run < RUNS; run++) {
   const a = await channelPool(small);
   add("W7 pool: one shared channel", COUNT / a.s);
+  const a2 = await channelPool(small, true);
+  add("W7 pool: shared, sendMany/recvMany(16)", COUNT / a2.s);
   const b = await postPool(small, false);
   add("W7 pool: postMessage round-robin", COUNT / b.s);
   const c = await postPool(small, true);
@@ -194,6 +204,11 @@ for (const [name, xs] of rows) {
 }
 const m = (name: string) => median(rows.get(name)!);
 console.log("ratios (medians):");
+console.log(
+  `  W7 shared, batches / postMessage round-robin ${
+    (m("W7 pool: shared, sendMany/recvMany(16)") / m("W7 pool: postMessage round-robin")).toFixed(1)
+  }×`,
+);
 console.log(
   `  W7 shared channel / postMessage round-robin  ${
     (m("W7 pool: one shared channel") / m("W7 pool: postMessage round-robin")).toFixed(1)

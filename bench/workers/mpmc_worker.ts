@@ -17,9 +17,26 @@ export default function (data: Data): unknown {
   switch (data.mode) {
     case "pool": {
       // Takes tasks (a cost in µs) from the shared queue until it is closed and drained.
+      // With `many`, takes up to that many ready tasks at a time (recvManySync).
       const tasks = data.tasks as Receiver<number>;
       let count = 0;
       let cost = 0;
+      if (data.many > 1) {
+        for (;;) {
+          let batch: number[];
+          try {
+            batch = tasks.recvManySync(data.many);
+          } catch {
+            break; // disconnected and drained
+          }
+          for (const us of batch) {
+            work(us);
+            count++;
+            cost += us;
+          }
+        }
+        return { count, cost };
+      }
       for (const us of tasks) {
         work(us);
         count++;
