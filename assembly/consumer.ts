@@ -23,7 +23,7 @@
 // to user code loses the message it was handed: a few instructions.
 
 import {
-  ALIGN, BUSY, FIRST_OFFSET, CONS_CHECK, CONS_HOLDER, CONS_LAST, CONS_RING, DATA_SEQ, DATA_WAITERS, SELECTORS,
+  ADMITTED, ALIGN, BUSY, FIRST_OFFSET, CONS_CHECK, CONS_HOLDER, CONS_LAST, CONS_RING, DATA_SEQ, DATA_WAITERS, SELECTORS,
   TOKEN_MASK, CORRUPT, CORRUPTED, DEBUG, DISCONNECTED, EMPTY, HEADER,
   MIN_CAPACITY, OK, POSITION, REALIGN, REALIGNING, RECEIVED, RECORD_DEAD, RECORD_GAP,
   RECORD_ENDS, RECORD_MESSAGE, RECORD_PADDING, RING_DATA, ENDS_COUNT, ENDS_ENTRIES, ENTRY_ADOPTED,
@@ -56,6 +56,26 @@ let consTail: i64 = 0;
 /** Whether the consumer's ring is to be realigned whenever drained (see `realign`). */
 let consLarge: bool = false;
 
+// ── A batch in progress (`releaseNext`). Its records are consumed in this instance's view only:
+//    HEAD, their zeroing and RECEIVED are published once, when the batch ends or before anything
+//    reads or moves HEAD (`flushBatch`). So a batch costs one CAS on HEAD, one fill and one add
+//    instead of one each per message; and a receiver stopped mid-batch (its thread terminated,
+//    its lock taken over: see "Several receivers") leaves every message it took at the head, for
+//    the next holder, which starts from HEAD as published — rather than losing them. A batch is
+//    published whole, at its end, never part of it before: it ends at anything but a committed
+//    message (padding, a gap, a claim unfinished, a ring drained: what follows publishes and
+//    moves HEAD), and once half a ring is consumed (the ring wraps, and the bytes at HEAD's offset
+//    must never be a record of the batch, consumed and not zeroed yet).
+
+/** Whether a batch is in progress (its consumption not published yet). */
+let deferring: bool = false;
+/** HEAD as published (in memory) while a batch is in progress. */
+let publishedHead: i64 = 0;
+/** Messages the batch consumed since it last published. */
+let deferredCount: i32 = 0;
+/** The batch consumed half a ring: it ends with this message (see "A batch"). */
+let batchFull: bool = false;
+
 // ── Out-parameters of `peek`
 
 /** Payload length of the record returned by the last `peek` of this instance. */
@@ -80,7 +100,9 @@ let lastExtent: i32 = 0;
       fail(ch, 19);
       return 0;
     }
-  } else if (ring != consRing || atomic.load<i64>(ring + RING_HEAD) != consHead) {
+  } else if (
+    ring != consRing || atomic.load<i64>(ring + RING_HEAD) != (deferring ? publishedHead : consHead)
+  ) {
     // Only the consumer moves CONS_RING and HEAD, and it keeps them here.
     fail(ch, 20);
     return 0;
@@ -175,6 +197,8 @@ export function peekDead(ch: usize, gen: i32, token: i32): i32 {
 
 /** Ends the stay inside that a `peek` returning a message began, without consuming it. */
 export function unpeek(ch: usize, token: i32): void {
+  if (blockOk(ch) && atomic.load<i32>(ch + CONS_HOLDER) == (token & TOKEN_MASK)) endBatch(ch);
+  else deferring = false;
   letGoHead(ch, token);
 }
 
@@ -187,6 +211,12 @@ export function holdHead(ch: usize, gen: i32, token: i32, steal: bool): i32 {
   if (t == 0) return INVALID;
   const status = steal ? stealConsumer(ch, gen, t) : lockConsumer(ch, gen, t);
   if (status != OK) return status;
+  if (deferring) {
+    // A batch of another channel, whose codec receives from this one: publish it first (its
+    // view is about to go). On this channel, a batch left over was taken over: drop it.
+    if (ch != consCh || gen != consGen) endBatch(consCh);
+    deferring = false;
+  }
   if (atomic.load<i32>(ch + CONS_LAST) != t && ch == consCh) consCh = -1; // from memory again
   return OK;
 }
@@ -240,9 +270,12 @@ export function letGoHead(ch: usize, token: i32): bool {
         lastExtent = extent;
         return <i32>(record + HEADER);
       }
+      if (deferring) return EMPTY; // a batch ends here: see "A batch"
       if (skip(record, extent, kind == RECORD_GAP ? HEADER : extent) != OK) return CORRUPTED;
       continue;
     }
+    // Nothing committed at HEAD: what follows reads HEAD, or moves it; a batch ends here.
+    if (deferring) return EMPTY;
     const ring = consRing;
     const tail = atomic.load<i64>(ring + RING_TAIL);
     const position = tail & POSITION;
@@ -378,12 +411,17 @@ function realign(ch: usize, tail: i64): void {
  * header — not TAIL, which producers write on every claim. For spinning, a bounded number of
  * times between calls to `peek`, which tells the rest: at the end of a sealed ring this stays 0
  * for ever, and only `peek` moves on to the successor.
+ * With several receivers, this instance's view is the head's only while it was the last to
+ * consume (CONS_LAST is `token`); else the counts tell: a message admitted and not taken.
  * @returns 1 or 0 (also 0 when the channel is corrupted: `peek` says so).
  */
-export function poll(ch: usize, gen: i32): i32 {
+export function poll(ch: usize, gen: i32, token: i32): i32 {
   // Not inside: it only reads, a header in a ring this instance validated (memory is never
   // returned, so the read is in bounds however stale).
   if (ch != consCh || gen != consGen || atomic.load<i32>(ch + CORRUPT) != 0) return 0;
+  if (atomic.load<i32>(ch + CONS_LAST) != (token & TOKEN_MASK)) {
+    return atomic.load<i32>(ch + ADMITTED) != atomic.load<i32>(ch + RECEIVED) ? 1 : 0;
+  }
   const ring = consRing;
   return <i32>atomic.load<i64>(ring + RING_DATA + <i32>(consHead & (consCap - 1))) > 0 ? 1 : 0;
 }
@@ -471,6 +509,13 @@ export function takenEndGen(): i32 {
   if (DEBUG) assert(record == consRing + RING_DATA + <i32>(consHead & (consCap - 1)));
   if (DEBUG) assert(extent > 0 && (extent & (ALIGN - 1)) == 0 && withinRing(extent));
   if (DEBUG) assert(dirty >= HEADER && dirty <= extent);
+  if (deferring) {
+    // A message of a batch: zeroed and published with the others (see "A batch").
+    if (DEBUG) assert(dirty == extent);
+    consHead += extent;
+    if (consHead - publishedHead >= <i64>(consCap >> 1)) batchFull = true;
+    return OK;
+  }
   const zero = align8(dirty);
   // Zero before advancing: once HEAD moves, producers may claim these bytes again. Small
   // records by hand: `memory.fill` is a call into the runtime.
@@ -494,8 +539,12 @@ export function takenEndGen(): i32 {
  */
 export function release(ch: usize, gen: i32, token: i32): i32 {
   // A lock taken over (see "Several receivers"): this thread was found dead; consume nothing.
-  if (!blockOk(ch) || atomic.load<i32>(ch + CONS_HOLDER) != (token & TOKEN_MASK)) return STALE;
-  const status = consume(ch, gen);
+  if (!blockOk(ch) || atomic.load<i32>(ch + CONS_HOLDER) != (token & TOKEN_MASK)) {
+    deferring = false;
+    return STALE;
+  }
+  let status = consume(ch, gen);
+  if (endBatch(ch) != OK) status = CORRUPTED;
   return letGoHead(ch, token) ? status : STALE;
 }
 
@@ -508,11 +557,63 @@ export function release(ch: usize, gen: i32, token: i32): i32 {
  * been taken over, and nothing was consumed).
  */
 export function releaseNext(ch: usize, gen: i32, token: i32): i32 {
-  if (!blockOk(ch) || atomic.load<i32>(ch + CONS_HOLDER) != (token & TOKEN_MASK)) return STALE;
+  if (!blockOk(ch) || atomic.load<i32>(ch + CONS_HOLDER) != (token & TOKEN_MASK)) {
+    deferring = false; // taken over: what this batch took is the next holder's (see "A batch")
+    return STALE;
+  }
+  if (!deferring && ch == consCh && gen == consGen) {
+    deferring = true;
+    batchFull = false;
+    publishedHead = consHead;
+    deferredCount = 0;
+  }
   const status = consume(ch, gen);
-  const at = status == OK ? find(ch, gen) : status;
-  if (at < FIRST_OFFSET && !letGoHead(ch, token)) return STALE;
+  let at = status != OK ? status : batchFull ? EMPTY : find(ch, gen);
+  if (at < FIRST_OFFSET) {
+    if (endBatch(ch) != OK && at != CORRUPTED) at = CORRUPTED;
+    if (!letGoHead(ch, token)) return STALE;
+  }
   return at;
+}
+
+/**
+ * Publishes what the batch in progress consumed: zeroes those records (in one ring, less than
+ * its capacity: see "A batch"), moves HEAD by a CAS from the value published, and counts the
+ * messages in RECEIVED.
+ * @returns OK or CORRUPTED (HEAD written by somebody else).
+ */
+function flushBatch(ch: usize): i32 {
+  const from = publishedHead;
+  const to = consHead;
+  if (to != from) {
+    const start = <i32>(from & (consCap - 1));
+    const span = <i32>(to - from);
+    const data = consRing + RING_DATA;
+    if (start + span <= consCap) memory.fill(data + start, 0, span);
+    else {
+      memory.fill(data + start, 0, consCap - start);
+      memory.fill(data, 0, span - (consCap - start));
+    }
+    if (atomic.cmpxchg<i64>(consRing + RING_HEAD, from, to) != from) {
+      deferring = false;
+      return fail(ch, 35);
+    }
+    publishedHead = to;
+  }
+  if (deferredCount != 0) {
+    atomic.add<i32>(ch + RECEIVED, deferredCount);
+    deferredCount = 0;
+    wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
+  }
+  return OK;
+}
+
+/** Ends the batch in progress, if any: publishes it (`flushBatch`). @returns OK or CORRUPTED. */
+function endBatch(ch: usize): i32 {
+  if (!deferring) return OK;
+  const status = flushBatch(ch);
+  deferring = false;
+  return status;
 }
 
 /** `release`, inside. */
@@ -536,13 +637,17 @@ export function releaseNext(ch: usize, gen: i32, token: i32): i32 {
   }
   if (skip(record, extent, extent) != OK) return CORRUPTED;
   if (extent > consCap >> 1) consLarge = true;
-  if (consLarge && consHead >= consTail) {
+  if (consLarge && !deferring && consHead >= consTail) {
     // A ring for large records, caught up with the TAIL last seen. Drained? Then realign it, or
     // leave it (sealed) for its successor, now: the next record may need the room before this
     // thread peeks again (see `realign`, `allocRing`). Corruption found there is flagged for
     // the next call: this message was good.
     const tail = atomic.load<i64>(consRing + RING_TAIL);
     if ((tail & POSITION) == consHead) drained(ch, gen, tail);
+  }
+  if (deferring) {
+    deferredCount++;
+    return OK;
   }
   // Publishes the free slot to bounded producers.
   atomic.add<i32>(ch + RECEIVED, 1);

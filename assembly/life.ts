@@ -195,7 +195,14 @@ export function lockConsumer(ch: usize, gen: i32, token: i32): i32 {
   const tag = tagOf(gen);
   // Looked at first, so that a stale end writes nothing into a block handed out again.
   if ((atomic.load<i64>(ch + CONS_CALLS) & ~(CALLS_COUNT | CALLS_CLOSING)) != tag) return STALE;
-  if (atomic.cmpxchg<i32>(ch + CONS_HOLDER, 0, token) != 0) return LOCKED;
+  const holder = atomic.cmpxchg<i32>(ch + CONS_HOLDER, 0, token);
+  if (holder != 0) {
+    // Held — by a token this channel handed out, or the word was written over (then every
+    // receive would wait for a holder that does not exist: fail the channel instead).
+    const t = holder & TOKEN_MASK;
+    if (t == 0 || t > (atomic.load<i32>(ch + NEXT_TOKEN) & TOKEN_MASK)) return fail(ch, 46);
+    return LOCKED;
+  }
   const w = atomic.load<i64>(ch + CONS_CALLS);
   if ((w & ~(CALLS_COUNT | CALLS_CLOSING)) != tag) {
     // A destroyer came first (or the word was written over): give the lock back, and destroy if

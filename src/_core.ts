@@ -58,7 +58,7 @@ export interface Core {
   peekDead(ch: number, gen: number, token: number): number;
   unpeek(ch: number, token: number): void;
   peekLength(): number;
-  poll(ch: number, gen: number): number;
+  poll(ch: number, gen: number, token: number): number;
   release(ch: number, gen: number, token: number): number;
   releaseNext(ch: number, gen: number, token: number): number;
   addSender(ch: number, gen: number): number;

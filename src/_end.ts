@@ -258,7 +258,11 @@ export class End {
 export function madeHere(owner: object, kind: Kind, chan: SharedChannel, claimOwner = 0): End {
   if (kind === "receiver") claimOwner = chan.token;
   const lifeline = heldHere(kind, chan, claimOwner);
-  // Its claims are recorded where the parent will look for them (see CLAIM_AT).
-  if (lifeline !== null && kind === "sender") chan.claims = lifeline;
+  // Its claims (a sender's) or rendezvous tokens (a receiver's) are recorded where the parent
+  // will look for them (see CLAIM_AT, TOKENS_OUT).
+  if (lifeline !== null) {
+    if (kind === "sender") chan.claims = lifeline;
+    else chan.tokens = lifeline;
+  }
   return new End(owner, kind, chan, lifeline);
 }

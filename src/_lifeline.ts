@@ -58,6 +58,13 @@ export const ID = 2;
  * stores CUT, then reads it: one of them sees the other (see `SharedChannel.#claim`).
  */
 export const CLAIM_AT = 3;
+/**
+ * Index of the rendezvous tokens that the adopting thread's receivers have out (a receiver's
+ * lifeline: CLAIM_AT is a sender's), so that whoever settles them withdraws those too — else a
+ * worker terminated while it waited would leave a rendezvous channel admitting a message with
+ * nobody waiting (see `SharedChannel.offerToken`).
+ */
+export const TOKENS_OUT = CLAIM_AT;
 /** Words of a lifeline. */
 export const LIFELINE_WORDS = 4;
 /** HELD once the ends have been settled. */

@@ -256,6 +256,7 @@ function closeEnds(handle: Lifelined, count: number, died: boolean): void {
   if (handle.kind === "receiver") {
     // The lock first: a receiver closed while it holds it would keep every other one waiting.
     chan.settleHolder(handle.claim[OWNER]);
+    chan.withdrawTokensOf(handle.lifeline);
     for (let i = 0; i < count; i++) chan.closeReceiver();
     return;
   }

@@ -23,7 +23,7 @@ import {
 } from "./_arena.ts";
 import type { Codec } from "./codec/types.ts";
 import type { DirectEncoder } from "./codec/_direct.ts";
-import { assertAlive, CLAIM_AT, CUT, terminated } from "./_lifeline.ts";
+import { assertAlive, CLAIM_AT, CUT, terminated, TOKENS_OUT } from "./_lifeline.ts";
 import { uncut } from "./_thread.ts";
 import { ArenaFullError, ChannelCorruptedError } from "./errors.ts";
 import { nap, type Park } from "./_wait.ts";
@@ -122,6 +122,11 @@ export class SharedChannel {
    * so that a terminator can mark it dead (CLAIM_AT in _lifeline.ts). Null elsewhere.
    */
   claims: Int32Array | null = null;
+  /**
+   * For receivers held under a lifeline (adopted, or made in a spawned worker): that lifeline,
+   * where their rendezvous tokens out are counted (TOKENS_OUT; see `offerToken`). Null elsewhere.
+   */
+  tokens: Int32Array | null = null;
   #core: Core;
   /** When `pull` first found the head claim unfinished and its producer dead (0: it did not). */
   #deadSince = 0;
@@ -474,17 +479,49 @@ export class SharedChannel {
     return (ARENA + CORE.ARENA_SELECT) >> 2;
   }
 
-  /** Rendezvous: publishes a "receiver waiting" token (see `recvWaitBegin` in the core). */
+  /**
+   * Rendezvous: publishes a "receiver waiting" token (see `recvWaitBegin` in the core), counted
+   * on the receivers' lifeline (`tokens`) so that whoever settles them for a thread that died
+   * waiting withdraws it (see `closeEnds` in _settlement.ts). Both in one uncuttable step.
+   */
   offerToken(): void {
+    uncut(() => {
+      this.#core.recvWaitBegin(this.offset, this.generation);
+      if (this.tokens !== null) Atomics.add(this.tokens, TOKENS_OUT, 1);
+    }, () => {});
+  }
+
+  /**
+   * Rendezvous: withdraws a token published by `offerToken`.
+   * @returns false if none was left: a sender took one, and its message is on the way.
+   */
+  withdrawToken(): boolean {
+    return uncut(() => {
+      if (this.tokens !== null) Atomics.sub(this.tokens, TOKENS_OUT, 1);
+      return this.#core.recvWaitEnd(this.offset, this.generation) !== CLAIMED;
+    }, () => true); // settled: withdrawn by the settler
+  }
+
+  /** Rendezvous: a token published by `offerToken` was spent on the message taken. */
+  spendToken(): void {
+    if (this.tokens !== null) Atomics.sub(this.tokens, TOKENS_OUT, 1);
+  }
+
+  /**
+   * Rendezvous: a message taken with no token out was admitted by another receiver's token:
+   * gives one back (see `recvWaitEnd` in the core). Not counted as this thread's.
+   */
+  returnToken(): void {
     this.#core.recvWaitBegin(this.offset, this.generation);
   }
 
   /**
-   * Rendezvous: withdraws the token published by `offerToken`.
-   * @returns false if a sender took it: its message is on the way.
+   * For a thread settling the receivers of one that ended under `lifeline`: withdraws the
+   * rendezvous tokens they had out (counted there by `offerToken`).
    */
-  withdrawToken(): boolean {
-    return this.#core.recvWaitEnd(this.offset, this.generation) !== CLAIMED;
+  withdrawTokensOf(lifeline: Int32Array): void {
+    const out = Atomics.exchange(lifeline, TOKENS_OUT, 0);
+    for (let i = 0; i < out; i++) this.#core.recvWaitEnd(this.offset, this.generation);
   }
 
   /** Wakes every thread parked on either word (they re-check their condition). */
@@ -499,6 +536,10 @@ export class SharedChannel {
    */
   static wakeAll(memory: WebAssembly.Memory, offset: number, generation: number): void {
     const view = mapped(memory);
+    // Selectors too (they sleep on the arena's word): a select over a receiver closed now, or
+    // over a channel found corrupted, looks again.
+    const select = (ARENA + CORE.ARENA_SELECT) >> 2;
+    Atomics.notify(view.i32(select), select);
     if (view.core.wakeAll(offset, generation) === OK) return;
     // No write into blocks that may be another channel's now: waking costs sleepers a look.
     const last = (offset + CORE.SPACE_SEQ) >> 2;
@@ -784,7 +825,8 @@ export class SharedChannel {
    * `releaseNext` in assembly/consumer.ts). Stops early at a message that carries ends (taken
    * alone, by the next call) and where the next is not ready. A message the codec fails to
    * decode is consumed; its error is thrown if it was the first, else handed to `failed` (the
-   * messages before it are delivered) and the batch ends there.
+   * messages before it are delivered) and the batch ends there. The batch ends too once `open()`
+   * says the receiver was closed (by a codec's decode): what it took so far is delivered.
    * @returns the number taken (≥ 1), or PULL_EMPTY, PULL_DISCONNECTED or PULL_BUSY.
    */
   pullMany<T>(
@@ -792,6 +834,7 @@ export class SharedChannel {
     limit: number,
     out: T[],
     failed: (error: unknown) => void,
+    open: () => boolean,
   ): number | PullStatus {
     const core = this.#core;
     const ch = this.offset;
@@ -830,7 +873,7 @@ export class SharedChannel {
         return taken;
       }
       out.push(value);
-      if (++taken === limit) {
+      if (++taken === limit || !open()) {
         this.#status(core.release(ch, gen, token));
         return taken;
       }
@@ -971,7 +1014,7 @@ export class SharedChannel {
    * which producers write on every claim. For spinning; `pull` tells the rest.
    */
   poll(): boolean {
-    return this.#core.poll(this.offset, this.generation) !== 0;
+    return this.#core.poll(this.offset, this.generation, this.#token) !== 0;
   }
 }
 

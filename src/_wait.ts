@@ -115,22 +115,25 @@ export function block<A, R>(
   arg: A,
   poll?: () => boolean,
 ): R {
-  let spin = deadline !== -Infinity;
+  // One budget for the whole spin: a poll that keeps saying "ready" while attempts keep failing
+  // (another receiver at the head) must not spin past the deadline.
+  let spins = deadline !== -Infinity ? SPIN.sync : 0;
   for (;;) {
     let result = attempt(arg);
     if (result !== PENDING) return result;
-    if (spin) {
-      let spins = 0;
+    if (spins > 0) {
       if (poll !== undefined) {
-        while (spins < SPIN.sync && !poll()) spins++;
-        if (spins < SPIN.sync) continue;
+        while (spins > 0 && !poll()) spins--;
+        if (spins > 0) {
+          spins--;
+          continue;
+        }
       } else {
-        for (; spins < SPIN.sync; spins++) {
+        for (; spins > 0; spins--) {
           result = attempt(arg);
           if (result !== PENDING) return result;
         }
       }
-      spin = false;
     }
     assertAlive();
     const seq = park.begin();
@@ -271,17 +274,25 @@ export class WaitQueue<E extends Waiter> {
     const op = this.#op;
     const park = this.#park;
     try {
+      // A poll that said "ready" earns one more attempt, not a spin without end (another
+      // receiver may take what it saw).
+      let polled = false;
       while (this.#waiters.length > 0 && op.open()) {
         const progress = this.#step(this.#waiters[0]);
-        if (progress === DONE) continue;
+        if (progress === DONE) {
+          polled = false;
+          continue;
+        }
         if (progress === WAIT) {
           op.beforePark?.();
-          if (op.poll !== undefined) {
+          if (op.poll !== undefined && !polled) {
+            polled = true;
             let ready = false;
             for (let spins = 0; spins < SPIN.async && !ready; spins++) ready = op.poll();
             if (ready) continue;
           }
         }
+        polled = false;
         const seq = park.begin();
         try {
           // Look again once registered; a RETRY only lets the event loop run first.

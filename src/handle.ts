@@ -289,7 +289,10 @@ export function adopt<T>(
   // receivers' token tells it whether they hold the consumer lock (see `settleHolder`). Adopted
   // once: this thread alone writes the claim now.
   if (kind === "sender") chan.claims = lifeline;
-  else h.claim![OWNER] = chan.token;
+  else {
+    h.claim![OWNER] = chan.token;
+    chan.tokens = lifeline;
+  }
   return { chan, codec, lifeline, owner: h.claim![OWNER] };
 }
 

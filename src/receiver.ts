@@ -94,6 +94,8 @@ export interface SelectHooks {
   is(value: unknown): value is Receiver<unknown>;
   /** The receiver's channel. */
   chan(receiver: Receiver<unknown>): SharedChannel;
+  /** Whether the receiver is open (a closed one makes a select throw). */
+  open(receiver: Receiver<unknown>): boolean;
   /**
    * Takes a ready message, or says there is none (PULL_EMPTY, PULL_BUSY) or will be none
    * (PULL_DISCONNECTED). @throws as `tryRecv`; TypeError with `recv()` calls pending.
@@ -181,6 +183,7 @@ export class Receiver<T> {
     selectHooks.is = (value: unknown): value is Receiver<unknown> =>
       typeof value === "object" && value !== null && #end in value;
     selectHooks.chan = (receiver) => receiver.#chan;
+    selectHooks.open = (receiver) => receiver.#end.open;
     selectHooks.take = (receiver) => receiver.#selectTake();
     selectHooks.waiting = (receiver, waits) => {
       if (waits) receiver.#offerToken();
@@ -366,23 +369,34 @@ export class Receiver<T> {
 
   /** `#attemptMany`, with disconnection as a value. */
   #takeMany(limit: number): T[] | typeof PENDING | typeof PULL_DISCONNECTED {
+    // An error an earlier batch deferred comes first (a pending recvMany() does not pass
+    // through `#check`).
+    if (this.#deferred !== NO_ERROR) {
+      const error = this.#deferred;
+      this.#deferred = NO_ERROR;
+      throw error;
+    }
     const values: T[] = [];
     let pulled: number | PullStatus;
     try {
-      pulled = this.#chan.pullMany(this.#codec, limit, values, this.#defer);
+      pulled = this.#chan.pullMany(this.#codec, limit, values, this.#defer, this.#open);
     } catch (error) {
       this.#took(true);
       throw error;
     }
     if (typeof pulled === "number") {
-      // A message whose decode failed after these was consumed too.
+      // Each message taken spent a token (see `#took`), and so did one whose decode failed
+      // after these (it was consumed too).
       const taken = pulled + (this.#deferred === NO_ERROR ? 0 : 1);
       for (let i = 0; i < taken; i++) this.#took(false);
-      this.#took(true);
+      if (this.#rendezvous && this.#pending.length > 0) this.#offerToken();
       return values;
     }
     return pulled === PULL_DISCONNECTED ? PULL_DISCONNECTED : PENDING;
   }
+
+  /** Whether this receiver is still open (a codec's decode may close it mid-batch). */
+  #open = (): boolean => this.#end.open;
 
   #defer = (error: unknown): void => {
     this.#deferred = error;
@@ -514,8 +528,10 @@ export class Receiver<T> {
    * when it takes).
    */
   #took(republish: boolean): void {
-    if (this.#token) this.#token = false;
-    else if (this.#rendezvous) this.#chan.offerToken();
+    if (this.#token) {
+      this.#token = false;
+      this.#chan.spendToken();
+    } else if (this.#rendezvous) this.#chan.returnToken();
     if (republish && this.#rendezvous && this.#pending.length > 0) this.#offerToken();
   }
 

@@ -292,7 +292,7 @@ let depth = 0;
  * One look at every receiver, in a random order (or the order given, `biased`): the first one
  * that has a message, or is disconnected and drained, decides. Unless `full`, a receiver whose
  * channel's counts say nothing is ready (`hint`; `chans` are the receivers' channels) is skipped
- * without a call into the core.
+ * without a call into the core (unless it was closed: the take says so).
  */
 function look<T, S = SelectResult<T>>(
   receivers: Receiver<unknown>[],
@@ -304,7 +304,7 @@ function look<T, S = SelectResult<T>>(
   const skip = full || chans === null ? null : chans;
   if (biased || n === 1) {
     for (let i = 0; i < n; i++) {
-      if (skip !== null && !skip[i].hint()) continue;
+      if (skip !== null && !skip[i].hint() && selectHooks.open(receivers[i])) continue;
       const found = take<T>(receivers, i);
       if (found !== null) return found as S;
     }
@@ -323,7 +323,9 @@ function look<T, S = SelectResult<T>>(
   depth++;
   try {
     for (let k = 0; k < n; k++) {
-      if (skip !== null && !skip[picks[k]].hint()) continue;
+      if (skip !== null && !skip[picks[k]].hint() && selectHooks.open(receivers[picks[k]])) {
+        continue;
+      }
       const found = take<T>(receivers, picks[k]);
       if (found !== null) return found as S;
     }
@@ -359,6 +361,15 @@ class SelectPark {
   add(waiter: PendingSelect): void {
     this.waiters.add(waiter);
     if (!this.#pumping) this.#pump();
+  }
+
+  /**
+   * Removes `waiter`, settled outside the pump (aborted, or its receiver closed); the last one
+   * out ends the pump's sleep, which would keep the process alive for the rest of its slice.
+   */
+  remove(waiter: PendingSelect): void {
+    if (!this.waiters.delete(waiter) || this.waiters.size > 0 || !this.#pumping) return;
+    Atomics.notify(this.#view.i32(this.#index), this.#index);
   }
 
   async #pump(): Promise<void> {
@@ -455,7 +466,7 @@ class PendingSelect {
     if (this.#done) return;
     this.#done = true;
     this.#signal?.removeEventListener("abort", this.#onAbort);
-    for (const park of this.#parks) park.waiters.delete(this);
+    for (const park of this.#parks) park.remove(this);
     for (const chan of this.#registered) chan.selectEnd();
     for (const receiver of this.#receivers) {
       try {

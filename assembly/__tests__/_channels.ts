@@ -117,7 +117,7 @@ export function peekLength(): i32 {
   return core.peekLength();
 }
 export function poll(ch: usize): i32 {
-  return core.poll(ch, gen(ch));
+  return core.poll(ch, gen(ch), token);
 }
 export function release(ch: usize): i32 {
   return core.release(ch, gen(ch), token);

@@ -384,6 +384,26 @@ describe("a holder found dead", () => {
   });
 });
 
+describe("a lock word written over", () => {
+  test("a holder no token names fails the channel (check 46), rather than stall every receiver", () => {
+    const ch = twoReceivers();
+    const A = newToken(ch);
+    expect<i32>(send(ch, 8, 1)).toBe(OK);
+    store<i32>(ch + CONS_HOLDER, load<i32>(ch + NEXT_TOKEN) + 5);
+    useToken(A);
+    expect<i32>(peek(ch)).toBe(CORRUPTED);
+    expect<i32>(corrupted(ch)).toBe(46);
+  });
+  test("a holder of 0 with only the dead mark fails it too", () => {
+    const ch = twoReceivers();
+    const A = newToken(ch);
+    store<i32>(ch + CONS_HOLDER, HOLDER_DEAD);
+    useToken(A);
+    expect<i32>(peek(ch)).toBe(CORRUPTED);
+    expect<i32>(corrupted(ch)).toBe(46);
+  });
+});
+
 describe("destruction with the lock held", () => {
   test("every end closed while a peek holds the lock: destroyed once the holder releases", () => {
     const a = arena(64);

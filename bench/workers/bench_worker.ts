@@ -288,7 +288,11 @@ function coreConsumer(count: number): unknown {
       // Spin as the channel does: on the head record's header only, a bounded number of times
       // (see Receiver.recvSync). Only `peek` follows a sealed ring to its successor: spinning on
       // `poll` alone hung for ever when the consumer caught up with a ring being sealed.
-      for (let spins = 0; spins < 1000 && core.poll(ch, gen) === 0; spins++) { /* spin */ }
+      for (
+        let spins = 0;
+        spins < 1000 && core.poll(ch, gen, CORE.FIRST_TOKEN) === 0;
+        spins++
+      ) { /* spin */ }
     }
     if (at + 16 > u8.length) u8 = new Uint8Array(memory.buffer);
     if (u8[at] !== (i & 0xff) || u8[at + 15] !== 15) bad++;
