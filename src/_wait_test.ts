@@ -252,3 +252,53 @@ Deno.test("WaitQueue: an abort during the waiter's own attempt counts only if it
   await assert.rejects(second, /in time/);
   assert.equal(await third, 3);
 });
+
+Deno.test("block: a poll that keeps saying ready while attempts fail spins one budget, then parks", () => {
+  // Another receiver at the head: the header is committed, the attempt finds the lock held.
+  // (This spun for ever, past its deadline, before the budget was one per call.)
+  const park = new FakePark();
+  let attempts = 0;
+  let polls = 0;
+  park.onSleep = () => {
+    throw new DOMException("stop", "TimeoutError");
+  };
+  assert.throws(
+    () =>
+      block(
+        park,
+        Infinity,
+        "Receiving",
+        () => {
+          attempts++;
+          return PENDING;
+        },
+        undefined,
+        () => {
+          polls++;
+          return true;
+        },
+      ),
+    { name: "TimeoutError" },
+  );
+  assert.ok(attempts + polls <= 2 * SPIN.sync + 2, `${attempts} attempts, ${polls} polls`);
+  assert.deepEqual(park.log, ["begin", "sleep", "end"]);
+});
+
+Deno.test("WaitQueue: a poll that keeps saying ready earns one more attempt, then a park", async () => {
+  const park = new FakePark();
+  let attempts = 0;
+  const queue = new WaitQueue<Waiter & { resolve(): void }>(park, {
+    attempt: (waiter) => {
+      if (++attempts === 50) {
+        waiter.resolve();
+        return DONE;
+      }
+      return WAIT;
+    },
+    poll: () => true,
+    open: () => true,
+  });
+  await new Promise<void>((resolve, reject) => queue.add({ resolve, reject }));
+  // Before: it attempted 50 times without yielding once to the event loop.
+  assert.ok(park.log.filter((e) => e === "sleepAsync").length >= 10, park.log.join(" "));
+});

@@ -260,3 +260,40 @@ Deno.test("trySendMany with a small maxBytes: runs of large messages, in order, 
   tx.close();
   rx.close();
 });
+
+Deno.test("rendezvous: a batch spends one token per message taken, no more", async () => {
+  // recvMany gave one token back too many per batch: a rendezvous channel drifted into a
+  // buffered one, admitting sends with nobody waiting.
+  const [tx, rx] = syncChannel<number>(0);
+  for (let round = 0; round < 3; round++) {
+    const pending = rx.recvMany(4);
+    await new Promise((r) => setTimeout(r, 5)); // its pump waits, with its token out
+    assert.equal(tx.trySend(round), true, "a receiver waits");
+    assert.deepEqual(await pending, [round]);
+    assert.equal(tx.trySend(99), false, "nobody waits now");
+  }
+  assert.deepEqual(rx.tryRecvMany(4), { state: "empty" });
+  assert.equal(tx.trySend(99), false);
+  tx.close();
+  rx.close();
+});
+
+Deno.test("a deferred decode error comes before the messages after it, pending batches too", async () => {
+  const codec = {
+    name: "test-picky-2",
+    encode: (n: number) => new Uint8Array([n]),
+    decode: (bytes: Uint8Array) => {
+      if (bytes[0] === 3) throw new Error("cannot decode 3");
+      return bytes[0];
+    },
+  };
+  const [tx, rx] = channel<number>({ codec });
+  const first = rx.recvMany(10);
+  const second = rx.recvMany(10);
+  tx.sendManySync([1, 2, 3, 4, 5]);
+  assert.deepEqual(await first, [1, 2]);
+  await assert.rejects(second, /cannot decode 3/);
+  assert.deepEqual(await rx.recvMany(10), [4, 5]);
+  tx.close();
+  rx.close();
+});

@@ -287,3 +287,36 @@ Deno.test("rendezvous with several receivers: every send meets a waiting receive
   assert.deepEqual(got.sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i));
   for (const w of workers) await w.join();
 });
+
+Deno.test("a batch receiver that dies mid-batch: every message it took goes to another, once", async () => {
+  const { stalling } = await import("./mpmc/stall_codec.ts");
+  // The victim's batch takes 0…9, then stalls in the decode of -1: nothing of it is published
+  // until the batch ends (see "A batch" in assembly/consumer.ts), so the next holder gets it all.
+  const [tx, rx] = channel({ codec: stalling });
+  const [outTx, outRx] = channel<number>();
+  const victim = spawn(WORKER, { mode: "stall-many", rx: rx.clone(), out: outTx, ms: 1500 });
+  assert.equal(await outRx.recv(), -2); // ready
+  tx.sendManySync([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1, 10, 11]);
+  await new Promise((r) => setTimeout(r, 100)); // the victim is in the decode of -1
+  victim.terminate();
+  const got: number[] = [];
+  for (let i = 0; i < 13; i++) got.push(rx.recvSync({ timeout: 5000 }));
+  assert.deepEqual(got, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1, 10, 11]);
+  await assert.rejects(victim.join());
+  assert.deepEqual(outRx.tryRecv(), { state: "disconnected" }, "the victim reported nothing");
+  tx.close();
+  rx.close();
+});
+
+Deno.test("rendezvous: a receiver whose worker is terminated while it waits leaves no token", async () => {
+  const [tx, rx] = syncChannel<number>(0);
+  const waiter = spawn(WORKER, { mode: "recv-one", rx: rx.clone() });
+  // Its recv() waits (a token out): a send would go through now.
+  await new Promise((r) => setTimeout(r, 300));
+  waiter.terminate();
+  await waiter.join().catch(() => {});
+  // Before, its token stayed out for good: this send went through with nobody waiting.
+  assert.equal(tx.trySend(1), false);
+  tx.close();
+  rx.close();
+});

@@ -237,3 +237,16 @@ Deno.test("rendezvous: a select waiting on a syncChannel(0) lets its sender thro
   await job.join();
   for (const end of [s2, r1, r2]) end.close();
 });
+
+Deno.test("a receiver closed while a select waits on it: the select rejects at once", async () => {
+  const [s1, r1] = channel<number>();
+  const [s2, r2] = channel<number>();
+  const never = new AbortController();
+  const pending = select([r1, r2], {
+    signal: AbortSignal.any([never.signal, AbortSignal.timeout(500)]),
+  });
+  setTimeout(() => r1.close(), 5);
+  // It was woken only by the pump's 1 s slice before (and looked at counts, not at the end).
+  await assert.rejects(pending, /closed/);
+  for (const end of [s1, s2, r2]) end.close();
+});

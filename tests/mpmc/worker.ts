@@ -71,6 +71,24 @@ export default async function (data: Data): Promise<unknown> {
       for (const n of rx) out.sendSync(n);
       return "done";
     }
+    case "stall-many": {
+      // As "stall", taking batches (recvManySync).
+      stall.here = true;
+      stall.ms = data.ms;
+      const rx = data.rx as Receiver<number>;
+      const out = data.out as Sender<number>;
+      out.sendSync(-2); // ready
+      for (;;) {
+        let batch: number[];
+        try {
+          batch = rx.recvManySync(100);
+        } catch (error) {
+          if (error instanceof RecvError) return "done";
+          throw error;
+        }
+        for (const n of batch) out.sendSync(n);
+      }
+    }
     case "recv-one": {
       const rx = data.rx as Receiver<number>;
       try {
