@@ -445,7 +445,10 @@ export class Receiver<T> {
   /**
    * Takes the messages that are ready, at least one and at most `limit`, blocking the thread
    * until one arrives — tokio's `recv_many` as a blocking call. One call into the channel's core
-   * per message, the head held from the first to the last.
+   * per message, the head held from the first to the last, and the batch published at once at
+   * its end: a receiver terminated mid-batch leaves all of it to the next one. A batch also ends
+   * where the ring it reads from ends, or once it has taken half of that ring (the next call goes
+   * on).
    *
    * @param limit The most messages to take: an integer ≥ 1.
    * @param options `timeout` in milliseconds (`0`: only ready messages).
