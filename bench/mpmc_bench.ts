@@ -149,6 +149,46 @@ const takers = {
   },
 };
 
+/** CPU ms a worker blocked 2 s uses, in selectSync over 4 empty channels or recvSync on one. */
+async function idle(select: boolean): Promise<number> {
+  const ends = Array.from({ length: 4 }, () => channel<number>());
+  const job = spawn<{ cpuMs: number }>(url, {
+    mode: "idle",
+    rxs: ends.map(([, rx]) => rx),
+    select,
+    ms: quick ? 200 : 2000,
+  });
+  const { cpuMs } = await job.join();
+  for (const [tx] of ends) tx.close();
+  return cpuMs;
+}
+
+/**
+ * Round trips main → worker → main, µs: the main thread sends on one of 4 channels in turn and
+ * waits for the echo (recvSync); the worker waits in selectSync over the 4, or in recvSync on one
+ * channel (everything sent on it).
+ */
+async function roundTrip(select: boolean): Promise<number> {
+  const ends = Array.from({ length: 4 }, () => channel<number>());
+  const [outTx, outRx] = channel<number>();
+  const job = spawn(url, { mode: "echo", rxs: ends.map(([, rx]) => rx), out: outTx, select });
+  const trips = quick ? 2_000 : 20_000;
+  for (let i = 0; i < 200; i++) { // warm-up
+    ends[select ? i & 3 : 0][0].sendSync(i);
+    outRx.recvSync();
+  }
+  const t0 = performance.now();
+  for (let i = 0; i < trips; i++) {
+    ends[select ? i & 3 : 0][0].sendSync(i);
+    if (outRx.recvSync() !== i) throw new Error("wrong echo");
+  }
+  const us = (performance.now() - t0) * 1000 / trips;
+  for (const [tx] of ends) tx.close();
+  await job.join();
+  outRx.close();
+  return us;
+}
+
 /** Drains `COUNT` numbers sent beforehand, in this thread, with `take`: messages/s. */
 function drain(many: boolean): number {
   const [tx, rx] = channel<number>();
@@ -193,11 +233,20 @@ for (let run = 0; run < RUNS; run++) {
   add("W1 shape: recvSync", await stream(1, takers.recvSync));
   add("W1 shape: recvManySync(1024)", await stream(1, takers["recvManySync(1024)"]));
   add("W8: selectSync over 4 channels", await stream(4, takers["selectSync over 4"]));
+  add("round trip µs: worker in recvSync", await roundTrip(false));
+  add("round trip µs: worker in selectSync/4", await roundTrip(true));
+  add("idle CPU ms/2 s: recvSync", await idle(false));
+  add("idle CPU ms/2 s: selectSync over 4", await idle(true));
   add("drain, one thread: recvSync", drain(false));
   add("drain, one thread: recvManySync(1024)", drain(true));
 }
 
-const fmt = (x: number) => x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : `${(x / 1e3).toFixed(0)} k/s`;
+const fmt = (x: number) =>
+  x < 1000
+    ? x.toFixed(2)
+    : x >= 1e6
+    ? `${(x / 1e6).toFixed(2)} M/s`
+    : `${(x / 1e3).toFixed(0)} k/s`;
 console.log(`${COUNT.toLocaleString("en")} per row, ${RUNS} run(s), medians (all runs):`);
 for (const [name, xs] of rows) {
   console.log(`  ${name.padEnd(36)} ${fmt(median(xs)).padStart(10)}   [${xs.map(fmt).join(", ")}]`);
@@ -227,6 +276,11 @@ console.log(
 console.log(
   `  drain: recvManySync(1024) / recvSync          ${
     (m("drain, one thread: recvManySync(1024)") / m("drain, one thread: recvSync")).toFixed(2)
+  }×`,
+);
+console.log(
+  `  round trip: select / recvSync                ${
+    (m("round trip µs: worker in selectSync/4") / m("round trip µs: worker in recvSync")).toFixed(2)
   }×`,
 );
 console.log(
