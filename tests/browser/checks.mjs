@@ -23,7 +23,8 @@ try {
   await report({ kind: "fatal", message: `the bundle did not load: ${error}` });
   throw error;
 }
-const { channel, RecvError, SendError, spawn, syncChannel } = lib;
+const { channel, RecvError, SendError, select, spawn, syncChannel } = lib;
+const libUrl = new URL("./mpsc.mjs", import.meta.url).href;
 const peer = new URL("./spawn_peer.mjs", import.meta.url);
 
 class CheckError extends Error {}
@@ -148,6 +149,50 @@ check("producers: three workers, per-producer order, then disconnection", async 
   for (const [name, seqs] of seen) equal(seqs, [1, 2, 3, 4, 5], `producer ${name}`);
   for (const job of jobs) equal(await job.join(), undefined, "join()");
 });
+
+check("MPMC: three workers share one queue (rx.clone()); each task exactly once", async () => {
+  const [tasks, queue] = channel();
+  const [doneTx, done] = channel();
+  const jobs = [0, 1, 2].map((id) =>
+    spawn(peer, { mode: "pool", id, tasks: queue.clone(), out: doneTx.clone() })
+  );
+  queue.close();
+  doneTx.close();
+  await tasks.sendMany(Array.from({ length: 300 }, (_, i) => i));
+  tasks.close();
+  const seen = new Set();
+  for await (const [, n] of done) {
+    assert(!seen.has(n), `task ${n} twice`);
+    seen.add(n);
+  }
+  equal(seen.size, 300, "tasks done");
+  let answered = 0;
+  for (const job of jobs) answered += await job.join();
+  equal(answered, 300, "tasks answered");
+});
+
+check(
+  "select: a worker in selectSync over two receivers; the main thread in await select",
+  async () => {
+    const [aTx, a] = channel();
+    const [bTx, b] = channel();
+    const [outTx, out] = channel();
+    const job = spawn(peer, { mode: "select", a, b, out: outTx, sync: true, lib: libUrl });
+    await aTx.sendMany([1, 2, 3]);
+    await bTx.send("four");
+    aTx.close();
+    bTx.close();
+    const got = [];
+    for (;;) {
+      const r = await select([out]);
+      if (r.state === "disconnected") break;
+      got.push(r.value);
+    }
+    equal(got.filter((v) => typeof v === "number"), [1, 2, 3], "from a");
+    equal(got.filter((v) => typeof v === "string"), ["four"], "from b");
+    equal(await job.join(), "done", "join()");
+  },
+);
 
 check("pipeline: a worker's for…of over a Receiver, uppercase into a Sender", async () => {
   const [linesTx, linesRx] = channel();

@@ -15,7 +15,7 @@ const runtime = globalThis.Bun
   : globalThis.Deno
   ? `Deno ${globalThis.Deno.version.deno}`
   : `Node ${process.version}`;
-const { channel, RecvError, SendError, spawn, syncChannel } = await import(lib);
+const { channel, RecvError, SendError, spawn, syncChannel, trySelect } = await import(lib);
 const peer = new URL("./spawn_peer.mjs", import.meta.url);
 
 function ok(what) {
@@ -50,6 +50,50 @@ async function ready(words) {
   for (const [, seqs] of seen) assert.deepEqual(seqs, [1, 2, 3, 4, 5]);
   for (const job of jobs) await job.join();
   ok("producers: three workers, per-producer order, disconnection");
+}
+{
+  const [tasks, queue] = channel();
+  const [doneTx, done] = channel();
+  const jobs = [0, 1, 2].map((id) =>
+    spawn(peer, { mode: "pool", id, tasks: queue.clone(), out: doneTx.clone() })
+  );
+  queue.close();
+  doneTx.close();
+  tasks.sendManySync(Array.from({ length: 300 }, (_, i) => i));
+  tasks.close();
+  const seen = new Set();
+  for await (const [, n] of done) {
+    assert.ok(!seen.has(n), `task ${n} twice`);
+    seen.add(n);
+  }
+  assert.equal(seen.size, 300);
+  let answered = 0;
+  for (const job of jobs) answered += await job.join();
+  assert.equal(answered, 300);
+  ok("MPMC: three workers share one queue (rx.clone()); sendMany; each task exactly once");
+}
+for (const sync of [true, false]) {
+  const [aTx, a] = channel();
+  const [bTx, b] = channel();
+  const [outTx, out] = channel();
+  const job = spawn(peer, { mode: "select", a, b, out: outTx, sync, lib });
+  aTx.sendManySync([1, 2, 3]);
+  bTx.sendSync("four");
+  aTx.close();
+  bTx.close();
+  const got = [];
+  for await (const v of out) got.push(v);
+  assert.deepEqual(got.filter((v) => typeof v === "number"), [1, 2, 3]);
+  assert.deepEqual(got.filter((v) => typeof v === "string"), ["four"]);
+  assert.equal(await job.join(), "done");
+  ok(`select: a worker waits on two receivers with ${sync ? "selectSync" : "select"}`);
+}
+{
+  const [tx, rx] = channel();
+  assert.deepEqual(trySelect([rx]), { state: "empty" });
+  tx.close();
+  assert.deepEqual(trySelect([rx]), { index: 0, state: "disconnected" });
+  ok("trySelect");
 }
 {
   const [linesTx, linesRx] = channel();

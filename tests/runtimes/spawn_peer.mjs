@@ -10,6 +10,34 @@ export default async function (data) {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
       }
       return;
+    case "pool": {
+      // A worker of a pool sharing one queue (its own clone of the receiver).
+      let count = 0;
+      for (const n of data.tasks) {
+        data.out.sendSync([data.id, n]);
+        count++;
+      }
+      data.out.close();
+      return count;
+    }
+    case "select": {
+      // Waits on two receivers at once until both are disconnected; forwards what comes, the
+      // rest of a source in one batch.
+      const { select, selectSync } = await import(data.lib); // the bundle, as in the main thread
+      let open = [data.a, data.b];
+      while (open.length > 0) {
+        const r = data.sync ? selectSync(open) : await select(open);
+        if (r.state === "disconnected") {
+          open = open.filter((_, i) => i !== r.index);
+          continue;
+        }
+        data.out.sendSync(r.value);
+        const more = open[r.index].tryRecvMany(10);
+        if (more.state === "ok") data.out.sendManySync(more.values);
+      }
+      data.out.close();
+      return "done";
+    }
     case "upper":
       for (const line of data.input) data.output.sendSync(line.toUpperCase());
       return;
