@@ -65,7 +65,11 @@ let consLarge: bool = false;
 //    published whole, at its end, never part of it before: it ends at anything but a committed
 //    message (padding, a gap, a claim unfinished, a ring drained: what follows publishes and
 //    moves HEAD), and once half a ring is consumed (the ring wraps, and the bytes at HEAD's offset
-//    must never be a record of the batch, consumed and not zeroed yet).
+//    must never be a record of the batch, consumed and not zeroed yet). Two things publish a batch
+//    before its end, both from a codec's decode in the middle of it: a receive from another
+//    channel (this instance's one view of a head moves there: `holdHead`), and a send into this
+//    channel when it is bounded (the bound must count what the batch took: `publishOwnBatch`). A
+//    receiver stopped after that and before the batch's end loses what the batch took so far.
 
 /** Whether a batch is in progress (its consumption not published yet). */
 let deferring: bool = false;
@@ -606,6 +610,16 @@ function flushBatch(ch: usize): i32 {
     wake(ch + SPACE_SEQ, ch + SPACE_WAITERS);
   }
   return OK;
+}
+
+/**
+ * For a producer of channel `ch` about to claim on a bounded channel: publishes this instance's
+ * batch on it, if one is in progress (a codec's decode sending into the channel its message came
+ * from), so that the bound counts the messages the batch took — else the send would wait for
+ * room this thread itself holds back.
+ */
+export function publishOwnBatch(ch: usize): void {
+  if (deferring && ch == consCh) flushBatch(ch);
 }
 
 /** Ends the batch in progress, if any: publishes it (`flushBatch`). @returns OK or CORRUPTED. */

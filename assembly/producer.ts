@@ -11,6 +11,7 @@ import {
   TOO_LARGE, UNBOUNDED, align8, header,
 } from "./layout";
 import { scanEnds } from "./ends";
+import { publishOwnBatch } from "./consumer";
 import { attached, capacityOf, cfgBound, fail, reach, ringGen } from "./channel";
 import { enterProducer, leaveProducer } from "./life";
 import { allocRing, finishRealign, sealedFor } from "./ring";
@@ -123,6 +124,7 @@ export function reserve(ch: usize, gen: i32, length: i32, owner: i32): i32 {
 @inline function claim(ch: usize, length: i32, owner: i32): i32 {
   if (atomic.load<i32>(ch + RECEIVER) <= 0) return DISCONNECTED;
   if (length < 0 || length > MAX_LENGTH) return TOO_LARGE;
+  if (cfgBound != UNBOUNDED) publishOwnBatch(ch);
   const status = admit(ch);
   if (status != OK) return status;
   const size = align8(HEADER + length);

@@ -795,18 +795,8 @@ export class SharedChannel {
     const ch = this.offset;
     const gen = this.generation;
     const token = this.#token === 0 ? this.token : this.#token;
-    let at = core.peek(ch, gen, token);
-    if (at === BUSY || at === LOCKED) {
-      at = this.#contended(at, token);
-      if (at === BUSY) return PULL_BUSY;
-    } else if (this.#deadSince !== 0 || this.#holderDeadSince !== 0) {
-      this.#deadSince = this.#holderDeadSince = 0;
-    }
-    if (at < CORE.FIRST_OFFSET) {
-      if (at === CORRUPTED) this.corrupted();
-      if (at === STALE || at === CORE.INVALID) this.#stale();
-      return at === DISCONNECTED ? PULL_DISCONNECTED : PULL_EMPTY;
-    }
+    const at = this.#head(token);
+    if (typeof at !== "number") return at;
     const length = core.peekLength();
     if (length >= PEEK_ENDS) return carriedPull!(this, codec, at, length - PEEK_ENDS);
     const u8 = this.#view(at + length);
@@ -840,18 +830,9 @@ export class SharedChannel {
     const ch = this.offset;
     const gen = this.generation;
     const token = this.#token === 0 ? this.token : this.#token;
-    let at = core.peek(ch, gen, token);
-    if (at === BUSY || at === LOCKED) {
-      at = this.#contended(at, token);
-      if (at === BUSY) return PULL_BUSY;
-    } else if (this.#deadSince !== 0 || this.#holderDeadSince !== 0) {
-      this.#deadSince = this.#holderDeadSince = 0;
-    }
-    if (at < CORE.FIRST_OFFSET) {
-      if (at === CORRUPTED) this.corrupted();
-      if (at === STALE || at === CORE.INVALID) this.#stale();
-      return at === DISCONNECTED ? PULL_DISCONNECTED : PULL_EMPTY;
-    }
+    const head = this.#head(token);
+    if (typeof head !== "number") return head;
+    let at = head;
     let length = core.peekLength();
     if (length >= PEEK_ENDS) {
       out.push(carriedPull!(this, codec, at, length - PEEK_ENDS));
@@ -890,6 +871,25 @@ export class SharedChannel {
         return taken;
       }
     }
+  }
+
+  /**
+   * Peeks the next message for `pull` and `pullMany`: its payload's address (this thread then
+   * holds the head: release it), or what to report instead.
+   * @throws ChannelCorruptedError; AbortError for a stale end in a terminated worker.
+   */
+  #head(token: number): number | PullStatus {
+    let at = this.#core.peek(this.offset, this.generation, token);
+    if (at === BUSY || at === LOCKED) {
+      at = this.#contended(at, token);
+      if (at === BUSY) return PULL_BUSY;
+    } else if (this.#deadSince !== 0 || this.#holderDeadSince !== 0) {
+      this.#deadSince = this.#holderDeadSince = 0;
+    }
+    if (at >= CORE.FIRST_OFFSET) return at;
+    if (at === CORRUPTED) this.corrupted();
+    if (at === STALE || at === CORE.INVALID) this.#stale();
+    return at === DISCONNECTED ? PULL_DISCONNECTED : PULL_EMPTY;
   }
 
   /**

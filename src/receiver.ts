@@ -729,6 +729,13 @@ export class Receiver<T> {
    * ```
    */
   close(): void {
+    // A rendezvous token out goes first, while the end still holds its place (and its lifeline
+    // slot, which another end may take once it is released): no send may meet this receiver
+    // once it is closed, and no late withdrawal may count against that other end.
+    if (this.#token && this.#end.open) {
+      this.#token = false;
+      this.#chan.withdrawToken();
+    }
     if (!this.#end.close()) return;
     this.#pending.rejectAll(() => new RecvError("The receiver was closed"));
     this.#chan.data.wake();

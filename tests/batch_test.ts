@@ -5,7 +5,7 @@
 // here (tokio returns 0 at once: a call that may return nothing is `tryRecvMany`), and
 // `recvMany` resolves with a new array rather than appending to the caller's buffer.
 import assert from "node:assert/strict";
-import { channel, RecvError, SendError, spawn, syncChannel } from "../mod.ts";
+import { channel, RecvError, type Sender, SendError, spawn, syncChannel } from "../mod.ts";
 
 Deno.test("send_recv_many_unbounded: a batch takes what is ready, in order, up to the limit", async () => {
   const [tx, rx] = channel<number>();
@@ -296,4 +296,39 @@ Deno.test("a deferred decode error comes before the messages after it, pending b
   assert.deepEqual(await rx.recvMany(10), [4, 5]);
   tx.close();
   rx.close();
+});
+
+Deno.test("a codec that sends into its own bounded channel during a batch finds the batch's room", () => {
+  // A batch publishes what it took at its end; a send from inside it waited for room the batch
+  // itself held back (and could deadlock two threads).
+  let tx: Sender<number> | null = null;
+  const codec = {
+    name: "test-echo",
+    encode: (n: number) => new Uint8Array([n]),
+    decode: (bytes: Uint8Array) => {
+      if (bytes[0] < 10) tx!.sendSync(bytes[0] + 10, { timeout: 100 });
+      return bytes[0];
+    },
+  };
+  const [sender, rx] = syncChannel<number>(3, { codec });
+  tx = sender;
+  sender.sendManySync([1, 2]);
+  assert.deepEqual(rx.recvManySync(2), [1, 2]);
+  assert.deepEqual(rx.recvManySync(10), [11, 12]);
+  sender.close();
+  rx.close();
+});
+
+Deno.test("rendezvous: closing a receiver with a recv() pending withdraws its token at once", async () => {
+  const [tx, rx] = syncChannel<number>(0);
+  const other = rx.clone(); // keeps the channel open; never receives
+  const pending = rx.recv();
+  await new Promise((r) => setTimeout(r, 5)); // its pump waits, with its token out
+  rx.close();
+  await assert.rejects(pending, RecvError);
+  // Before, the token stayed until the pump woke: this send met nobody and was buffered.
+  assert.throws(() => tx.sendSync(1, { timeout: 50 }), { name: "TimeoutError" });
+  assert.deepEqual(other.tryRecv(), { state: "empty" });
+  tx.close();
+  other.close();
 });
