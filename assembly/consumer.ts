@@ -236,10 +236,8 @@ export function letGoHead(ch: usize, token: i32): bool {
   const result = unlockConsumer(ch, token & TOKEN_MASK);
   // Closing: the channel may be gone (a codec closed the last ends meanwhile): no wake.
   if (result != LET_GO) return result == LET_GO_CLOSING;
-  if (
-    (atomic.load<i32>(ch + DATA_WAITERS) != 0 || atomic.load<i32>(ch + SELECTORS) != 0) &&
-    ch == consCh
-  ) {
+  // DATA_WAITERS and SELECTORS in one load (see `wakeData`).
+  if (atomic.load<i64>(ch + DATA_WAITERS) != 0 && ch == consCh) {
     // Reads of a ring this instance validated (memory is never returned): a stale view only
     // wakes a receiver for nothing.
     if ((atomic.load<i64>(consRing + RING_TAIL) & POSITION) != consHead) wakeData(ch, true);

@@ -57,7 +57,7 @@ export const FIRST_OFFSET: i32 = 16;
 //   ch + 192  ├──────────────────────────────────────────────────────────────────┤
 //             │ SENDERS │ RECEIVER (count) │ RECV_WAITING │ DIED │              │ ends
 //   ch + 256  ├──────────────────────────────────────────────────────────────────┤
-//             │ DATA_SEQ │ DATA_WAITERS │ SELECTORS │                            │ wait: data
+//             │ DATA_SEQ │ (unused) │ DATA_WAITERS │ SELECTORS │                 │ wait: data
 //   ch + 320  ├──────────────────────────────────────────────────────────────────┤
 //             │ SPACE_SEQ │ SPACE_WAITERS │                                      │ wait: space
 //   ch + 384  ├──────────────────────────────────────────────────────────────────┤
@@ -136,12 +136,13 @@ export const DIED: i32 = 204;
 export const DIED_SENDER: i32 = 1;
 export const DIED_RECEIVER: i32 = 2;
 export const DATA_SEQ: i32 = 256;
-export const DATA_WAITERS: i32 = 260;
+/** Receivers registered to wait for data; with SELECTORS, one aligned i64 (`wakeData`). */
+export const DATA_WAITERS: i32 = 264;
 /**
  * Selectors registered on the channel (`selectBegin`): while any is, a publish also moves its
  * arena's ARENA_SELECT word, which they sleep on (see "Selecting" in wait.ts).
  */
-export const SELECTORS: i32 = 264;
+export const SELECTORS: i32 = 268;
 export const SPACE_SEQ: i32 = 320;
 export const SPACE_WAITERS: i32 = 324;
 export const NEXT_OWNER: i32 = 384;

@@ -795,8 +795,15 @@ export class SharedChannel {
     const ch = this.offset;
     const gen = this.generation;
     const token = this.#token === 0 ? this.token : this.#token;
-    const at = this.#head(token);
-    if (typeof at !== "number") return at;
+    // `#head`, inline: the path of every receive.
+    let at = core.peek(ch, gen, token);
+    if (at < CORE.FIRST_OFFSET) {
+      const head = this.#head(token, at);
+      if (typeof head !== "number") return head;
+      at = head;
+    } else if (this.#deadSince !== 0 || this.#holderDeadSince !== 0) {
+      this.#deadSince = this.#holderDeadSince = 0;
+    }
     const length = core.peekLength();
     if (length >= PEEK_ENDS) return carriedPull!(this, codec, at, length - PEEK_ENDS);
     const u8 = this.#view(at + length);
@@ -878,8 +885,8 @@ export class SharedChannel {
    * holds the head: release it), or what to report instead.
    * @throws ChannelCorruptedError; AbortError for a stale end in a terminated worker.
    */
-  #head(token: number): number | PullStatus {
-    let at = this.#core.peek(this.offset, this.generation, token);
+  #head(token: number, peeked?: number): number | PullStatus {
+    let at = peeked ?? this.#core.peek(this.offset, this.generation, token);
     if (at === BUSY || at === LOCKED) {
       at = this.#contended(at, token);
       if (at === BUSY) return PULL_BUSY;
