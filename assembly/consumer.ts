@@ -333,7 +333,7 @@ function drained(ch: usize, gen: i32, tail: i64): i32 {
   }
   // Nothing at HEAD, read after TAIL: else TAIL was written back over a record (see `realign`).
   if (atomic.load<i64>(ring + RING_DATA + <i32>(consHead & (consCap - 1))) != 0) {
-    return fail(ch, 24);
+    return fail(ch, 48);
   }
   const next = sealedFor(ch, ring, tail, false);
   if (next == CORRUPTED) return CORRUPTED;
@@ -387,7 +387,7 @@ function realign(ch: usize, tail: i64): void {
   // back to the start of a record. A producer reads TAIL after writing its header, so either
   // this finds the header or that producer finds the mark (see `reserve`).
   if (atomic.load<i64>(ring + RING_DATA + <i32>(consHead & (consCap - 1))) != 0) {
-    fail(ch, 24);
+    fail(ch, 49);
     return;
   }
   // Publishes the freed ring to producers: HEAD by a CAS from the value this consumer keeps (see

@@ -42,7 +42,7 @@
 //   finds HEAD not past its start (39), which a realign, moving HEAD before TAIL, guarantees for
 //   any TAIL read at or past the realigned position; and every producer reads TAIL again after
 //   writing its header (40), while the consumer reads the header at HEAD again after marking TAIL
-//   for a realign, or after reading the TAIL of a sealed ring it leaves (24): so TAIL written
+//   for a realign, or after reading the TAIL of a sealed ring it leaves (49, 48): so TAIL written
 //   back to the start of a claim, which the consumer would take for the end of its ring, is seen
 //   by one of them. With one producer every TAIL written back is found (fuzz seed 6085190 lost
 //   messages both ways before: a claim below a realigned HEAD, a realign past a record). With
