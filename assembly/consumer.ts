@@ -331,9 +331,11 @@ function drained(ch: usize, gen: i32, tail: i64): i32 {
     if (consLarge || atomic.load<i32>(ch + REALIGN) != 0) realign(ch, tail);
     return EMPTY;
   }
-  // Nothing at HEAD, read after TAIL: else TAIL was written back over a record (see `realign`).
+  // Nothing at HEAD, read after TAIL: else TAIL was written back over a record (see `realign`)
+  // — unless the seal was undone since (its successor could not be allocated: see `claim`) and a
+  // producer claimed there: then TAIL moved on, and the next look finds the claim.
   if (atomic.load<i64>(ring + RING_DATA + <i32>(consHead & (consCap - 1))) != 0) {
-    return fail(ch, 48);
+    return atomic.load<i64>(ring + RING_TAIL) != tail ? EMPTY : fail(ch, 48);
   }
   const next = sealedFor(ch, ring, tail, false);
   if (next == CORRUPTED) return CORRUPTED;
