@@ -387,8 +387,15 @@ function realign(ch: usize, tail: i64): void {
   if (atomic.cmpxchg<i64>(ring + RING_TAIL, tail, marked) != tail) return; // a claim came first
   // Nothing at HEAD, read after the mark: TAIL said drained, but a stray write may have taken it
   // back to the start of a record. A producer reads TAIL after writing its header, so either
-  // this finds the header or that producer finds the mark (see `reserve`).
-  if (atomic.load<i64>(ring + RING_DATA + <i32>(consHead & (consCap - 1))) != 0) {
+  // this finds the header or that producer finds the mark (see `reserve`). Unless a producer
+  // that read the mark has finished the realign meanwhile (HEAD first, see `finishRealign`) and
+  // producers claimed from the new position as far as this offset: HEAD, read after the header,
+  // has then moved. (Before this look, a consumer preempted here failed the channel: check 49,
+  // seen with several receivers on a rendezvous channel, which realigns its ring all the time.)
+  if (
+    atomic.load<i64>(ring + RING_DATA + <i32>(consHead & (consCap - 1))) != 0 &&
+    atomic.load<i64>(ring + RING_HEAD) == consHead
+  ) {
     fail(ch, 49);
     return;
   }
