@@ -529,6 +529,25 @@ export class Sender<T> {
   }
 
   /**
+   * Sends the messages of a batch that fit now, in order, from the first.
+   * @returns how many went.
+   * @throws what a send throws, as `#batchFailed` words it (the rest give their ends back).
+   */
+  #sendWhatFits(all: Encoded, values: readonly T[]): number {
+    let sent = 0;
+    try {
+      while (sent < all.length) {
+        const went = this.#pushRun(all, values, sent);
+        if (went === 0) break;
+        sent += went;
+      }
+    } catch (error) {
+      throw this.#batchFailed(values, all, sent, error);
+    }
+    return sent;
+  }
+
+  /**
    * Enqueues message `i` of a batch (with the ends lent to it, if any), and the messages after it
    * that fit the same claim (see `Encoded.push`).
    * @returns how many went; 0 when the channel is full.
@@ -585,16 +604,7 @@ export class Sender<T> {
     const list = [...values];
     const all = this.#encodeAll(list);
     if (this.#pending.length > 0) return this.#batchFailed(list, all, 0, null), 0;
-    let sent = 0;
-    try {
-      while (sent < all.length) {
-        const went = this.#pushRun(all, list, sent);
-        if (went === 0) break;
-        sent += went;
-      }
-    } catch (error) {
-      throw this.#batchFailed(list, all, sent, error);
-    }
+    const sent = this.#sendWhatFits(all, list);
     this.#batchFailed(list, all, sent, null);
     return sent;
   }
@@ -694,13 +704,9 @@ export class Sender<T> {
     let sent = 0;
     if (this.#pending.length === 0) {
       try {
-        while (sent < all.length) {
-          const went = this.#pushRun(all, list, sent);
-          if (went === 0) break;
-          sent += went;
-        }
+        sent = this.#sendWhatFits(all, list);
       } catch (error) {
-        return Promise.reject(this.#batchFailed(list, all, sent, error));
+        return Promise.reject(error);
       }
       if (sent === all.length) return Promise.resolve();
     }
