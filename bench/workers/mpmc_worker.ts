@@ -1,5 +1,5 @@
 /// <reference lib="deno.worker" />
-// The worker side of bench/mpmc_bench.ts: a task-pool worker (over a shared channel, or over
+// The worker side of bench/mpmc.ts: a task-pool worker (over a shared channel, or over
 // postMessage), a producer of numbers into one channel or several, as `mode` says.
 import { type Receiver, RecvError, selectSync, type Sender } from "@wasmring/mpsc";
 

@@ -12,8 +12,8 @@
  *   sets the pace there), and the receiver's own cost: draining `count` numbers already in a
  *   channel, in one thread.
  *
- *     deno run -A bench/mpmc_bench.ts            # 1 M tasks / messages per run, 3 runs
- *     deno run -A bench/mpmc_bench.ts --quick    # 50 k, 1 run
+ *     deno run -A bench/mpmc.ts            # 1 M tasks / messages per run, 3 runs
+ *     deno run -A bench/mpmc.ts --quick    # 50 k, 1 run
  *
  * @module
  */
