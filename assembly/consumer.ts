@@ -179,11 +179,7 @@ function enterRing(ch: usize, gen: i32, ring: usize): bool {
  * `gateIn`) or INVALID.
  */
 export function peek(ch: usize, gen: i32, token: i32): i32 {
-  const status = holdHead(ch, gen, token, false);
-  if (status != OK) return status;
-  const at = find(ch, gen);
-  if (at < FIRST_OFFSET && !letGoHead(ch, token)) return STALE;
-  return at;
+  return peekHolding(ch, gen, token, false);
 }
 
 /**
@@ -192,7 +188,13 @@ export function peek(ch: usize, gen: i32, token: i32): i32 {
  * @returns as `peek` (LOCKED: another receiver took it over first).
  */
 export function peekDead(ch: usize, gen: i32, token: i32): i32 {
-  const status = holdHead(ch, gen, token, true);
+  return peekHolding(ch, gen, token, true);
+}
+
+/** `peek` and `peekDead`: the lock taken (over, with `steal`), the next message found. */
+// @ts-ignore: decorator
+@inline function peekHolding(ch: usize, gen: i32, token: i32, steal: bool): i32 {
+  const status = holdHead(ch, gen, token, steal);
   if (status != OK) return status;
   const at = find(ch, gen);
   if (at < FIRST_OFFSET && !letGoHead(ch, token)) return STALE;
