@@ -10,6 +10,8 @@
  * - `--runs N`: passes per row, the median is kept (default 3, 1 with `--quick`).
  * - `--no-peers`: skip `ringbuf.js` and `multithreading` (they come from npm).
  * - `--out FILE`: where to write the JSON (default `bench/results/latest.json`).
+ * - `--no-rust`: skip the Rust baseline (`bench/rust/`, built with `cargo --offline` when
+ *   `cargo` is on the PATH; without it the Rust rows say so and the run goes on).
  *
  * Every row first runs an untimed warm-up pass (a tenth of the count) over the same workers.
  * Each consumer checks a checksum of what it received; a wrong one marks the row.
@@ -43,6 +45,9 @@ export interface Row {
   unit: string;
   /** Speed-up against postMessage in the same run (>1: better), or null. */
   ratio: number | null;
+  /** Against Rust's `std::sync::mpsc` `channel()` on the same workload in the same run (>1:
+   * better), or null. */
+  vsRust?: number | null;
   /** Every pass's result. */
   runs: number[];
   count: number;
@@ -90,6 +95,7 @@ function parseArgs(args: string[]) {
     only: null as Set<string> | null,
     runs: 0,
     peers: true,
+    rust: true,
     out: new URL("./results/latest.json", import.meta.url).pathname,
   };
   for (let i = 0; i < args.length; i++) {
@@ -102,6 +108,7 @@ function parseArgs(args: string[]) {
     };
     if (a === "--quick") opts.quick = true;
     else if (a === "--no-peers") opts.peers = false;
+    else if (a === "--no-rust") opts.rust = false;
     else if (a.startsWith("--only")) {
       opts.only = new Set(value().split(",").map((s) => s.trim().toUpperCase()));
     } else if (a.startsWith("--runs")) opts.runs = Number(value());
@@ -517,6 +524,49 @@ async function runMultithreading(w: Workload, count: number): Promise<number> {
   return r.seconds;
 }
 
+// --- Rust's std::sync::mpsc (bench/rust/, its own process) -----------------------------------------
+
+const RUST_DIR = new URL("./rust/", import.meta.url).pathname;
+let rustBinary: Promise<string> | undefined;
+
+/** Builds `bench/rust/` once per run (offline: the crate is std-only) and returns the binary. */
+function buildRust(): Promise<string> {
+  return rustBinary ??= (async () => {
+    let out;
+    try {
+      out = await new Deno.Command("cargo", {
+        args: ["build", "--release", "--offline", "--quiet"],
+        cwd: RUST_DIR,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new Error("cargo is not installed: no Rust baseline");
+      }
+      throw error;
+    }
+    if (!out.success) {
+      throw new Error(`cargo build failed: ${new TextDecoder().decode(out.stderr).slice(-300)}`);
+    }
+    return `${RUST_DIR}target/release/mpsc-baseline`;
+  })();
+}
+
+/** Runs one workload on Rust's channels: the seconds of each of `runs` passes. */
+async function runRust(w: Workload, v: Variant, count: number, runs: number): Promise<number[]> {
+  const binary = await buildRust();
+  const out = await new Deno.Command(binary, {
+    args: [w.id, `${v.bound}`, `${count}`, `${runs}`],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(300_000),
+  }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr).slice(-300));
+  const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+  return r.runs as number[];
+}
+
 // --- the matrix ----------------------------------------------------------------------------------
 
 function median(xs: number[]): number {
@@ -549,6 +599,9 @@ async function runVariant(
 ): Promise<{ runs: number[]; note?: string; unit?: string }> {
   const warm = Math.max(2, Math.floor(count / 10));
   const expected = (n: number) => w.producers * n * (n - 1) / 2;
+  if (v.impl === "rust") {
+    return { runs: (await runRust(w, v, count, runs)).map((s) => figure(w, count, s)) };
+  }
   if (v.impl === "multithreading") {
     const results: number[] = [];
     for (let r = 0; r < runs; r++) {
@@ -716,18 +769,21 @@ function table(results: Results): string {
     } after (anything else running skews the figures)`,
     "",
   );
-  const head = ["workload", "implementation", "result", "unit", "vs postMessage", "note"];
+  const head = ["workload", "implementation", "result", "unit", "vs postMessage", "vs Rust", "note"];
+  const times = (x: number | null | undefined) =>
+    x === null || x === undefined ? "—" : `${x.toFixed(x < 10 ? 2 : 1)}×`;
   const body = results.rows.map((r) => [
     r.workload,
     r.impl,
     r.error ? "failed" : fmt(r.value, r.unit),
     r.unit,
-    r.ratio === null ? "—" : `${r.ratio.toFixed(r.ratio < 10 ? 2 : 1)}×`,
+    times(r.ratio),
+    times(r.vsRust),
     r.error ? r.error.slice(0, 90) : r.note ?? "",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const row = (cells: string[]) =>
-    cells.map((c, i) => i === 2 || i === 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))
+    cells.map((c, i) => i === 2 || i === 4 || i === 5 ? c.padStart(widths[i]) : c.padEnd(widths[i]))
       .join("  ").trimEnd();
   lines.push(row(head), widths.map((w) => "-".repeat(w)).join("  "));
   let last = "";
@@ -758,6 +814,7 @@ if (import.meta.main) {
     let baseline: number | null = null;
     for (const v of MATRIX[w.id]) {
       if (!opts.peers && (v.impl === "ringbuf.js" || v.impl === "multithreading")) continue;
+      if (!opts.rust && v.impl === "rust") continue;
       const name = label(v);
       const row: Row = {
         workload: w.id,
@@ -790,6 +847,15 @@ if (import.meta.main) {
         }`,
       );
       rows.push(row);
+    }
+    const rust = rows.find((r) =>
+      r.workload === w.id && r.impl === label({ impl: "rust", bound: "unbounded" }) && !r.error
+    );
+    if (rust) {
+      for (const r of rows) {
+        if (r.workload !== w.id || r.error || r.unit !== w.unit) continue;
+        r.vsRust = w.higherIsBetter ? r.value / rust.value : rust.value / r.value;
+      }
     }
     if (w.kind === "idle") {
       const n = opts.quick ? IDLE_CHANNELS / 10 : IDLE_CHANNELS;
@@ -842,7 +908,7 @@ if (import.meta.main) {
   // A failure of this library or of the platform's baselines fails the run; a peer's does not.
   const failed = rows.some((r) =>
     r.error && r.impl !== label({ impl: "ringbuf.js" }) &&
-    !r.impl.startsWith("multithreading")
+    !r.impl.startsWith("multithreading") && r.variant.impl !== "rust"
   );
   // Deno.exit: workers left blocked by a failed row must not keep the process alive.
   Deno.exit(failed ? 1 : 0);

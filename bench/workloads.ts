@@ -193,7 +193,9 @@ export type Impl =
   | "MessageChannel"
   | "ringbuf.js"
   | "multithreading"
-  | "core";
+  | "core"
+  /** Rust's `std::sync::mpsc`, threads of one process (`bench/rust/`). */
+  | "rust";
 
 /** One row of the matrix: an implementation and its options. */
 export interface Variant {
@@ -229,6 +231,10 @@ export function label(v: Variant): string {
       return "ringbuf.js (spin)";
     case "multithreading":
       return "multithreading channel(64) blocking";
+    case "rust":
+      return `Rust std::sync::mpsc ${
+        v.bound === "unbounded" ? "channel()" : `sync_channel(${v.bound})`
+      }`;
     default:
       return v.impl;
   }
@@ -239,6 +245,12 @@ const MPSC_4: Variant[] = [
   { impl: "mpsc", bound: "unbounded", recv: "async" },
   { impl: "mpsc", bound: BOUND, recv: "sync" },
   { impl: "mpsc", bound: BOUND, recv: "async" },
+];
+
+/** Rust's `std::sync::mpsc` on the same workload: the "vs Rust" baseline of the rows. */
+const RUST: Variant[] = [
+  { impl: "rust", bound: "unbounded" },
+  { impl: "rust", bound: BOUND },
 ];
 
 /** The rows of each workload. `postMessage` is the baseline of every ratio. */
@@ -254,12 +266,14 @@ export const MATRIX: Record<WorkloadId, readonly Variant[]> = {
     ...MPSC_4,
     { impl: "ringbuf.js" },
     { impl: "multithreading" },
+    ...RUST,
   ],
   W2: [
     { impl: "postMessage" },
     { impl: "MessageChannel" },
     ...MPSC_4,
     { impl: "multithreading" },
+    ...RUST,
   ],
   // ringbuf.js is single-producer: it does not fit N → 1.
   W3: [
@@ -267,6 +281,7 @@ export const MATRIX: Record<WorkloadId, readonly Variant[]> = {
     { impl: "MessageChannel" },
     ...MPSC_4,
     { impl: "multithreading" },
+    ...RUST,
   ],
   W4: [
     { impl: "postMessage" },
@@ -274,6 +289,7 @@ export const MATRIX: Record<WorkloadId, readonly Variant[]> = {
     ...MPSC_4,
     { impl: "ringbuf.js" },
     { impl: "multithreading" },
+    ...RUST,
   ],
   // multithreading's channels carry JSON: no Uint8Array.
   W5: [
@@ -283,6 +299,7 @@ export const MATRIX: Record<WorkloadId, readonly Variant[]> = {
     ...MPSC_4,
     ...MPSC_4.map((v) => ({ ...v, codec: "bytes" as const })),
     { impl: "ringbuf.js" },
+    ...RUST,
   ],
   W6: [
     { impl: "postMessage", idle: "event loop" },
