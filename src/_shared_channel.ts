@@ -941,7 +941,7 @@ export class SharedChannel {
         this.#status(core.release(ch, gen, token));
         return taken;
       }
-      at = core.consumeNext(ch, gen, token);
+      at = core.releaseNext(ch, gen, token);
       if (at < CORE.FIRST_OFFSET) {
         // Let go: consumed, and nothing (ready) after it.
         if (at === CORRUPTED) this.corrupted();
@@ -1145,10 +1145,12 @@ class WordPark implements Park {
     assertAlive();
   }
 
-  async sleepAsync(seq: number, ms: number): Promise<void> {
+  async sleepAsync(seq: number, ms: number): Promise<boolean> {
     const i32 = this.#chan.mapped.i32(this.#index);
     const result = Atomics.waitAsync(i32, this.#index, seq, ms);
-    if (result.async && await result.value === "ok") parkStats.woken++;
+    if (!result.async) return false;
+    if (await result.value === "ok") parkStats.woken++;
+    return true;
   }
 
   wake(): void {
