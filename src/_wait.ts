@@ -27,6 +27,21 @@ export const SPIN = {
 } as const;
 
 /**
+ * An async call that found nothing keeps looking on the microtask queue (`await`, then a look)
+ * for this long before it arms `Atomics.waitAsync`, whose wake-up costs several times a blocking
+ * wait's: a reply that comes within it is seen without a trip through the event loop.
+ */
+const SPIN_ASYNC_MICROTASK_MS = 0.05;
+/**
+ * The most a thread's async calls together spin on the microtask queue between two sleeps in
+ * `Atomics.waitAsync` (each of which lets the event loop turn): so that a stream of messages
+ * that each come within a spin never holds back timers and I/O for longer than this.
+ */
+const SPIN_ASYNC_TURN_MS = 0.5;
+/** Microtask spinning since this thread's last `waitAsync` sleep (see SPIN_ASYNC_TURN_MS). */
+let spunThisTurn = 0;
+
+/**
  * Whether this thread may block in `Atomics.wait`: a browser's main thread may not (the check
  * comes before the value comparison, so the probe never sleeps).
  */
@@ -81,8 +96,11 @@ export interface Park {
    * and at most one slice. Throws `AbortError` if this worker was terminated.
    */
   sleep(seq: number, deadline: number): void;
-  /** Sleeps asynchronously while the word holds `seq`, for at most `ms`. */
-  sleepAsync(seq: number, ms: number): Promise<void>;
+  /**
+   * Sleeps asynchronously while the word holds `seq`, for at most `ms`. @returns whether it
+   * slept (false: the word held something else already, and the event loop did not turn).
+   */
+  sleepAsync(seq: number, ms: number): Promise<boolean>;
   /** Wakes every sleeper (they re-check their condition). */
   wake(): void;
 }
@@ -290,6 +308,21 @@ export class WaitQueue<E extends Waiter> {
             let ready = false;
             for (let spins = 0; spins < SPIN.async && !ready; spins++) ready = op.poll();
             if (ready) continue;
+            // Then on the microtask queue, letting other promises run (see
+            // SPIN_ASYNC_MICROTASK_MS), within this turn's budget.
+            if (spunThisTurn < SPIN_ASYNC_TURN_MS) {
+              const start = performance.now();
+              const until = start + SPIN_ASYNC_MICROTASK_MS;
+              let now = start;
+              do {
+                await null;
+                if (this.#waiters.length === 0 || !op.open()) break;
+                ready = op.poll();
+                now = performance.now();
+              } while (!ready && now < until);
+              spunThisTurn += now - start;
+              if (ready || this.#waiters.length === 0 || !op.open()) continue;
+            }
           }
         }
         polled = false;
@@ -297,7 +330,11 @@ export class WaitQueue<E extends Waiter> {
         try {
           // Look again once registered; a RETRY only lets the event loop run first.
           if (progress === WAIT && this.#step(this.#waiters[0]) !== WAIT) continue;
-          await park.sleepAsync(seq, progress === WAIT ? SLICE_ASYNC_MS : RETRY_ASYNC_MS);
+          const slept = await park.sleepAsync(
+            seq,
+            progress === WAIT ? SLICE_ASYNC_MS : RETRY_ASYNC_MS,
+          );
+          if (slept) spunThisTurn = 0; // the event loop turned
         } finally {
           park.end();
         }

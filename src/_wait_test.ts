@@ -34,10 +34,11 @@ class FakePark implements Park {
     this.log.push("sleep");
     this.onSleep();
   }
-  async sleepAsync(_seq: number, _ms: number): Promise<void> {
+  async sleepAsync(_seq: number, _ms: number): Promise<boolean> {
     this.log.push("sleepAsync");
     await new Promise((resolve) => setTimeout(resolve, 0));
     this.onSleep();
+    return true;
   }
   wake(): void {
     this.seq++;

@@ -685,3 +685,31 @@ Deno.test("a recv() aborted while its message is decoded gets the message; none 
   assert.deepEqual(rx.tryRecv(), { state: "disconnected" });
   rx.close();
 });
+
+// An async receive that finds nothing looks again on the microtask queue for a while before it
+// sleeps in Atomics.waitAsync (see SPIN_ASYNC_MICROTASK_MS in src/_wait.ts). Messages that
+// each come within that spin would then never let the event loop turn: a budget per turn
+// (SPIN_ASYNC_TURN_MS) makes the receive sleep, and timers run, while the stream goes on.
+Deno.test("a timer fires while a paced stream keeps an async receiver busy", async () => {
+  const [tx, rx] = channel<number>();
+  const n = 5_000;
+  const worker = new Worker(new URL("./workers/paced_producer.ts", import.meta.url), {
+    type: "module",
+  });
+  try {
+    worker.postMessage({ tx: tx.transfer(), n, gapMs: 0.01 });
+    assert.equal(await rx.recv(), 0); // the producer runs
+    let received = 1;
+    let atTimer = -1;
+    setTimeout(() => atTimer = received, 0);
+    for await (const value of rx) {
+      assert.equal(value, received);
+      received++;
+    }
+    assert.equal(received, n);
+    assert.ok(atTimer >= 0 && atTimer < n, `the timer fired after ${atTimer} of ${n} messages`);
+  } finally {
+    worker.terminate();
+    rx.close();
+  }
+});
