@@ -196,6 +196,19 @@ async function prepareStream(w: Workload, v: Variant): Promise<Pass> {
           go(count);
           if (v.recv === "async") {
             for (let k = 0; k < total; k++) checksum += idOf(payload, await rx.recv());
+          } else if (v.recv === "into") {
+            // One buffer for every message: no array made per message.
+            const buffer = new Uint8Array(BYTES_64K);
+            for (let k = 0; k < total; k++) {
+              if (rx.recvIntoSync(buffer) !== BYTES_64K) throw new Error("a short message");
+              checksum += idOf(payload, buffer);
+            }
+          } else if (v.recv === "many") {
+            for (let k = 0; k < total;) {
+              const values = rx.recvManySync(256);
+              k += values.length;
+              for (const value of values) checksum += idOf(payload, value);
+            }
           } else {
             for (let k = 0; k < total; k++) checksum += idOf(payload, rx.recvSync());
           }
@@ -769,7 +782,15 @@ function table(results: Results): string {
     } after (anything else running skews the figures)`,
     "",
   );
-  const head = ["workload", "implementation", "result", "unit", "vs postMessage", "vs Rust", "note"];
+  const head = [
+    "workload",
+    "implementation",
+    "result",
+    "unit",
+    "vs postMessage",
+    "vs Rust",
+    "note",
+  ];
   const times = (x: number | null | undefined) =>
     x === null || x === undefined ? "—" : `${x.toFixed(x < 10 ? 2 : 1)}×`;
   const body = results.rows.map((r) => [

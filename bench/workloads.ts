@@ -202,8 +202,8 @@ export interface Variant {
   impl: Impl;
   /** mpsc: `channel()` ("unbounded") or `syncChannel(BOUND)`; core: the core's bound. */
   bound?: "unbounded" | number;
-  /** mpsc: receive with `recvSync` or `recv`. */
-  recv?: "sync" | "async";
+  /** mpsc: receive with `recvSync`, `recv`, `recvIntoSync` (a buffer reused) or `recvManySync`. */
+  recv?: "sync" | "async" | "into" | "many";
   /** mpsc: the codec. */
   codec?: "structured" | "bytes";
   /** W0: the whole record path in one thread (no worker), in ns per record. */
@@ -219,7 +219,13 @@ export function label(v: Variant): string {
       if (v.idle) return `mpsc ${v.idle}`;
       const ctor = v.bound === "unbounded" ? "channel()" : `syncChannel(${v.bound})`;
       const codec = v.codec === "bytes" ? "bytes " : "";
-      return `mpsc ${ctor} ${codec}${v.recv === "async" ? "recv" : "recvSync"}`;
+      const call = {
+        sync: "recvSync",
+        async: "recv",
+        into: "recvIntoSync",
+        many: "recvManySync(256)",
+      };
+      return `mpsc ${ctor} ${codec}${call[v.recv ?? "sync"]}`;
     }
     case "core":
       return v.oneThread
@@ -280,6 +286,7 @@ export const MATRIX: Record<WorkloadId, readonly Variant[]> = {
     { impl: "postMessage" },
     { impl: "MessageChannel" },
     ...MPSC_4,
+    { impl: "mpsc", bound: "unbounded", recv: "many" },
     { impl: "multithreading" },
     ...RUST,
   ],
@@ -298,6 +305,8 @@ export const MATRIX: Record<WorkloadId, readonly Variant[]> = {
     { impl: "MessageChannel" },
     ...MPSC_4,
     ...MPSC_4.map((v) => ({ ...v, codec: "bytes" as const })),
+    { impl: "mpsc", bound: "unbounded", recv: "into" },
+    { impl: "mpsc", bound: "unbounded", recv: "into", codec: "bytes" },
     { impl: "ringbuf.js" },
     ...RUST,
   ],

@@ -21,7 +21,7 @@ import {
   type Mapped,
   mapped,
 } from "./_arena.ts";
-import type { Codec } from "./codec/types.ts";
+import { type Codec, NOT_BYTES } from "./codec/types.ts";
 import type { DirectEncoder } from "./codec/_direct.ts";
 import { assertAlive, CLAIM_AT, CUT, terminated, TOKENS_OUT } from "./_lifeline.ts";
 import { uncut } from "./_thread.ts";
@@ -104,6 +104,14 @@ export function setCarriedPull(
 
 /** What `pull` returns instead of a message. */
 export type PullStatus = typeof PULL_EMPTY | typeof PULL_BUSY | typeof PULL_DISCONNECTED;
+
+/** `decodeInto` for a codec without it: `value` copied into `target` (see `Codec.decodeInto`). */
+function copyInto(value: unknown, target: Uint8Array): number {
+  if (!(value instanceof Uint8Array)) return NOT_BYTES;
+  if (value.length > target.length) return -2 - value.length;
+  target.set(value);
+  return value.length;
+}
 
 /** The arena's corruption flag, as an index of 32-bit words (see `#sound`). */
 const ARENA_CORRUPT_WORD = (ARENA + CORE.ARENA_CORRUPT) >> 2;
@@ -889,6 +897,45 @@ export class SharedChannel {
     if (!this.#keeping) return;
     this.#keeping = false;
     this.#core.unpeek(this.offset, this.#token);
+  }
+
+  /**
+   * Takes the next message into `target` when it is a `Uint8Array` that fits (see
+   * `Codec.decodeInto`; a codec without it decodes in full and the result is copied). A message
+   * that is not one, or does not fit, or carries ends, stays in the channel: `into` reports it.
+   * A message the codec fails to decode is consumed, its error rethrown (as `pull`).
+   * @returns the bytes written; PULL_EMPTY, PULL_DISCONNECTED or PULL_BUSY; or, the message
+   * left unconsumed, NOT_BYTES or `-2 - n` (a message of `n` bytes, more than `target` holds).
+   */
+  pullInto<T>(codec: Codec<T>, target: Uint8Array): number | PullStatus {
+    this.letGoHead();
+    const core = this.#core;
+    const ch = this.offset;
+    const gen = this.generation;
+    const token = this.#token === 0 ? this.token : this.#token;
+    const at = this.#head(token);
+    if (typeof at !== "number") return at;
+    const length = core.peekLength();
+    if (length >= PEEK_ENDS) {
+      core.unpeek(ch, token);
+      return NOT_BYTES;
+    }
+    const u8 = this.#view(at + length);
+    let n: number;
+    try {
+      n = codec.decodeInto !== undefined ? codec.decodeInto(u8, at, at + length, target) : copyInto(
+        codec.decodeFrom !== undefined
+          ? codec.decodeFrom(u8, at, at + length)
+          : codec.decode(u8.subarray(at, at + length)),
+        target,
+      );
+    } catch (error) {
+      this.#status(core.release(ch, gen, token));
+      throw error;
+    }
+    if (n < 0) core.unpeek(ch, token);
+    else this.#status(core.release(ch, gen, token));
+    return n;
   }
 
   /**

@@ -24,7 +24,7 @@ import {
   WAIT,
   WaitQueue,
 } from "./_wait.ts";
-import type { Codec } from "./codec/types.ts";
+import { type Codec, NOT_BYTES } from "./codec/types.ts";
 import { RecvError } from "./errors.ts";
 import { brandEndClass, endCloneError } from "./_brand.ts";
 import { adopt, type AdoptOptions, type ReceiverHandle } from "./handle.ts";
@@ -79,6 +79,8 @@ const DISCONNECTED_RESULT = Object.freeze({ state: "disconnected" }) as {
 interface PendingRecv<T> {
   /** For `recvMany`: the most messages to take (resolves with an array). */
   limit?: number;
+  /** For `recvInto`: where the message's bytes go (resolves with their count). */
+  into?: Uint8Array;
   // deno-lint-ignore no-explicit-any
   resolve(value: any): void;
   reject(error: unknown): void;
@@ -522,6 +524,120 @@ export class Receiver<T> {
   }
 
   /**
+   * Receives a message that is a `Uint8Array` into `target`, blocking until one arrives: no
+   * array is made for it (the `bytes` and structured codecs copy its bytes straight from shared
+   * memory; another codec's decoded `Uint8Array` is copied). Like `Deno.FsFile.readSync`, it
+   * returns how many bytes it wrote, from `target[0]`.
+   *
+   * A message that is not a `Uint8Array`, or is longer than `target`, is not taken: it stays
+   * first in the channel (take it with `recvSync`, or with a larger `target`) and the call
+   * throws.
+   *
+   * @param target Where the bytes go.
+   * @param options `timeout` in milliseconds, as `recvSync`'s.
+   * @returns The message's length in bytes (written to `target[0 … length)`).
+   * @throws {RecvError} Every sender is closed and every message taken.
+   * @throws {RangeError} The next message is longer than `target` (its length is in the
+   * message); it stays in the channel.
+   * @throws {TypeError} `target` is not a `Uint8Array`; or the next message is not one (it
+   * stays in the channel); or this receiver was closed or transferred.
+   * @throws {DOMException} `TimeoutError` when `timeout` passes.
+   * @example
+   * ```ts
+   * import { bytes, channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel({ codec: bytes });
+   * tx.sendSync(new Uint8Array([1, 2, 3]));
+   * const buffer = new Uint8Array(64 * 1024); // reused for every message
+   * const n = rx.recvIntoSync(buffer);
+   * console.log(buffer.subarray(0, n)); // Uint8Array(3) [ 1, 2, 3 ]
+   * ```
+   */
+  recvIntoSync(target: Uint8Array, options?: RecvSyncOptions): number {
+    this.#check("receive");
+    assertCanBlock("recvIntoSync", "await rx.recvInto(target)");
+    checkTarget(target);
+    const deadline = deadlineOf(options?.timeout);
+    const now = this.#attemptInto(target);
+    if (now !== PENDING) return now;
+    return this.#blockFor(this.#attemptsInto, target, deadline);
+  }
+
+  /**
+   * Receives a message that is a `Uint8Array` into `target`, waiting without blocking the
+   * thread: `recvIntoSync`'s async twin, served in call order with this receiver's `recv()`
+   * calls. Cancel safety: if `signal` aborts, the promise rejects with `signal.reason` and
+   * nothing is taken.
+   *
+   * @param target Where the bytes go (do not touch it until the promise settles).
+   * @param options `signal` to cancel the wait.
+   * @returns A promise of the message's length in bytes.
+   * @throws {RecvError} (rejects) Every sender is closed and every message taken.
+   * @throws {RangeError} (rejects) The next message is longer than `target`; it stays.
+   * @throws {TypeError} (rejects) As `recvIntoSync`.
+   * @example
+   * ```ts
+   * import { bytes, channel } from "@wasmring/mpsc";
+   *
+   * const [tx, rx] = channel({ codec: bytes });
+   * setTimeout(() => tx.sendSync(new TextEncoder().encode("hi")), 10);
+   * const buffer = new Uint8Array(1024);
+   * const n = await rx.recvInto(buffer);
+   * console.log(new TextDecoder().decode(buffer.subarray(0, n))); // "hi"
+   * ```
+   */
+  recvInto(target: Uint8Array, options?: RecvOptions): Promise<number> {
+    const signal = options?.signal;
+    try {
+      this.#check("receive");
+      checkTarget(target);
+      signal?.throwIfAborted();
+      if (this.#pending.length === 0) {
+        const now = this.#attemptInto(target);
+        if (now !== PENDING) return Promise.resolve(now);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<number>((resolve, reject) => {
+      this.#pending.add({ resolve, reject, signal, into: target });
+    });
+  }
+
+  /**
+   * One attempt of `recvIntoSync` and `recvInto`: the bytes written if a message was taken,
+   * else PENDING. @throws RecvError, RangeError or TypeError (see `recvIntoSync`).
+   */
+  #attemptInto(target: Uint8Array): number | typeof PENDING {
+    let n: number | PullStatus;
+    try {
+      n = this.#chan.pullInto(this.#codec, target);
+    } catch (error) {
+      this.#took(true); // consumed by a failed decode
+      throw error;
+    }
+    if (typeof n !== "number") {
+      if (n === PULL_DISCONNECTED) throw this.#disconnected();
+      return PENDING;
+    }
+    if (n === NOT_BYTES) {
+      throw new TypeError("Cannot receive into a buffer: the next message is not a Uint8Array");
+    }
+    if (n < 0) {
+      throw new RangeError(
+        `Cannot receive into a buffer of ${target.length} bytes: the next message has ${
+          -2 - n
+        } bytes`,
+      );
+    }
+    this.#took(true);
+    return n;
+  }
+
+  /** `#attemptInto` for the wait driver. */
+  #attemptsInto = (target: Uint8Array): number | typeof PENDING => this.#attemptInto(target);
+
+  /**
    * Accounts for a message just pulled (or consumed by a failed decode). On a rendezvous
    * channel every message was admitted by spending a token some receiver published: taking it
    * with a token out ends this receiver's wait (its token stands for the one spent, whoever
@@ -593,6 +709,12 @@ export class Receiver<T> {
    * rejects it (the message is consumed; the next call takes the next one).
    */
   #recvPending(entry: PendingRecv<T>): Progress {
+    if (entry.into !== undefined) {
+      const n = this.#attemptInto(entry.into); // throws: rejects the entry
+      if (n === PENDING) return WAIT;
+      entry.resolve(n);
+      return DONE;
+    }
     if (entry.limit !== undefined) {
       const values = this.#attemptMany(entry.limit); // throws RecvError: rejects the entry
       if (values === PENDING) return WAIT;
@@ -901,6 +1023,12 @@ function checkLimit(limit: number): void {
     throw new RangeError(
       `Cannot receive: limit must be an integer from 1 to 2147483647, not ${limit}`,
     );
+  }
+}
+
+function checkTarget(target: Uint8Array): void {
+  if (!(target instanceof Uint8Array)) {
+    throw new TypeError(`Cannot receive into ${typeof target}: a Uint8Array is needed`);
   }
 }
 

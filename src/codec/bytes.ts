@@ -44,4 +44,10 @@ export const bytes: Codec<Uint8Array> = Object.freeze({
     // than data.slice() for views of shared memory in Deno 2.9).
     return new Uint8Array(data);
   },
+  decodeInto(memory: Uint8Array, start: number, end: number, target: Uint8Array): number {
+    const n = end - start;
+    if (n > target.length) return -2 - n;
+    target.set(memory.subarray(start, end));
+    return n;
+  },
 });

@@ -45,4 +45,21 @@ export interface Codec<T> {
    * @returns The decoded value.
    */
   decodeFrom?(memory: Uint8Array, start: number, end: number): T;
+  /**
+   * Optional fast path of `Receiver.recvInto`: copies the bytes of a message that decodes to a
+   * `Uint8Array` — `memory[start, end)` — into `target`, without making that array.
+   *
+   * @param memory A view of the whole shared memory.
+   * @param start Offset of the message's first byte.
+   * @param end Offset after its last byte.
+   * @param target Where the bytes go.
+   * @returns The number of bytes written; or {@linkcode NOT_BYTES} (-1) if the message is not a
+   * `Uint8Array`; or `-2 - n` if it is one of `n` bytes, more than `target` holds (nothing is
+   * written in either case).
+   * @throws Whatever `decode` would throw for a malformed message.
+   */
+  decodeInto?(memory: Uint8Array, start: number, end: number, target: Uint8Array): number;
 }
+
+/** What {@linkcode Codec.decodeInto} returns for a message that is not a `Uint8Array`. */
+export const NOT_BYTES = -1;

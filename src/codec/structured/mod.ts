@@ -16,6 +16,7 @@ import { registerDirect } from "../_direct.ts";
 import { encode } from "./encode.ts";
 import { inPlace } from "./in_place.ts";
 import { decode, decodeFrom } from "./decode.ts";
+import { decodeInto } from "./into.ts";
 
 export { setEndSink, withEndSink } from "./encode.ts";
 export { withEndSource } from "./decode.ts";
@@ -78,5 +79,6 @@ export const structured: Codec<any> = Object.freeze({
   encode,
   decode,
   decodeFrom,
+  decodeInto,
 });
 registerDirect(structured, inPlace);
