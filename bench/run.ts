@@ -164,12 +164,12 @@ async function loadRingbuf() {
 // --- stream workloads: N producer workers → main ---------------------------------------------
 
 /** A prepared stream row: `pass(count)` returns seconds and the checksum received. */
-interface Pass {
+export interface Pass {
   pass(count: number): Promise<{ seconds: number; checksum: number }>;
   close(): void;
 }
 
-async function prepareStream(w: Workload, v: Variant): Promise<Pass> {
+export async function prepareStream(w: Workload, v: Variant): Promise<Pass> {
   const workers = await Promise.all(Array.from({ length: w.producers }, spawn));
   const payload = w.payload;
   const go = (count: number) => {
@@ -300,7 +300,7 @@ async function prepareStream(w: Workload, v: Variant): Promise<Pass> {
 
 // --- ping-pong ---------------------------------------------------------------------------------
 
-async function preparePingPong(w: Workload, v: Variant): Promise<Pass> {
+export async function preparePingPong(w: Workload, v: Variant): Promise<Pass> {
   const worker = await spawn();
   const payload = w.payload;
   switch (v.impl) {
@@ -589,7 +589,7 @@ function median(xs: number[]): number {
 }
 
 /** The figure of a pass in the workload's unit. */
-function figure(w: Workload, count: number, seconds: number): number {
+export function figure(w: Workload, count: number, seconds: number): number {
   const messages = count * w.producers;
   switch (w.unit) {
     case "msgs/s":
@@ -723,11 +723,29 @@ function targets(rows: Row[]): Target[] {
       best: best && best !== head ? `${best.ratio!.toFixed(1)}× (${best.impl})` : undefined,
     });
   };
-  ratioTarget("W1", 25, "mpsc channel() recvSync", "W1 numbers 1→1");
+  ratioTarget("W1", 30, "mpsc channel() recvSync", "W1 numbers 1→1");
   ratioTarget("W2", 15, "mpsc channel() recvSync", "W2 small objects 1→1");
   ratioTarget("W3", 12, "mpsc channel() recvSync", "W3 numbers 4→1");
   ratioTarget("W4", 20, "mpsc channel() recvSync", "W4 ping-pong (round trip ≤ 1/20)");
+  ratioTarget("W5", 3, "mpsc channel() bytes recvIntoSync", "W5 64 KiB, bytes, into a buffer");
+  ratioTarget("W5", 3, "mpsc channel() recvIntoSync", "W5 64 KiB, structured, into a buffer");
   ratioTarget("W5", 2, "mpsc channel() bytes recvSync", "W5 64 KiB with the bytes codec");
+  ratioTarget("W5", 2, "mpsc channel() recvSync", "W5 64 KiB with the structured codec");
+  // Issue 15: against Rust's std::sync::mpsc channel() on the same workload, in the same run.
+  const rustTarget = (wl: string, goal: number, impl: string, name: string) => {
+    const row = find(wl, impl);
+    if (!row || row.vsRust === undefined || row.vsRust === null) return;
+    out.push({
+      name,
+      goal: `≥ ${goal}× Rust channel()`,
+      measured: `${row.vsRust.toFixed(2)}× (${impl})`,
+      met: row.vsRust >= goal,
+    });
+  };
+  rustTarget("W1", 0.5, "mpsc channel() recvSync", "W1 vs Rust");
+  rustTarget("W2", 0.5, "mpsc channel() recvSync", "W2 vs Rust");
+  rustTarget("W3", 0.5, "mpsc channel() recvManySync(256)", "W3 vs Rust, batch receive");
+  rustTarget("W3", 0.25, "mpsc channel() recvSync", "W3 vs Rust, one receive per message");
   const idle = find("W6", "mpsc recvSync");
   if (idle) {
     out.push({
@@ -813,7 +831,10 @@ function table(results: Results): string {
     last = body[i][0];
     lines.push(row(body[i]));
   }
-  lines.push("", "Targets (issue 6):");
+  lines.push(
+    "",
+    "Targets (issues 6 and 15; the ratios between rows: deno run -A bench/pairs.ts):",
+  );
   for (const t of results.targets) {
     const mark = t.met === null ? "n/a " : t.met ? "MET " : "MISS";
     lines.push(
