@@ -49,11 +49,22 @@ Deno.test({
       }
       assert.match(run.stdout, /^W1\s+postMessage\s/m);
       assert.match(run.stdout, /^W1\s+mpsc channel\(\) recvSync\s/m);
-      assert.match(run.stdout, /Targets \(issue 6\):/);
+      assert.match(run.stdout, /Targets \(issues 6 and 15/);
+      // The Rust baseline, where cargo is installed (it is on CI's machines).
+      const cargo = await new Deno.Command("cargo", { args: ["--version"], stdout: "null" })
+        .output().then((o) => o.success, () => false);
+      if (cargo || Deno.env.get("CI")) {
+        assert.match(run.stdout, /^W1\s+Rust std::sync::mpsc channel\(\)\s+[\d.]+ [Mk]\s/m);
+        assert.match(run.stdout, /vs Rust/);
+      }
 
       const results = JSON.parse(await Deno.readTextFile(json));
       assert.ok(results.rows.length >= WORKLOADS.length);
       assert.ok(results.quick);
+
+      const pairs = await deno(["run", "-A", "bench/pairs.ts", "--quick", "--pairs", "1"]);
+      assert.equal(pairs.code, 0, pairs.stderr.slice(-3000));
+      assert.equal(pairs.stdout.match(/^(MET |MISS) .*: median [\d.]+ \(IQR/gm)?.length, 4);
 
       const svg = `${dir}/chart.svg`;
       const chart = await deno(["run", "-A", "bench/chart.ts", json, svg]);
