@@ -27,6 +27,7 @@ import {
   WaitQueue,
 } from "./_wait.ts";
 import type { Codec } from "./codec/types.ts";
+import { structured } from "./codec/structured/mod.ts";
 import { type DirectEncoder, directOf, encodeAside } from "./codec/_direct.ts";
 import { ArenaFullError, SendError } from "./errors.ts";
 import { brandEndClass, endCloneError } from "./_brand.ts";
@@ -181,6 +182,11 @@ export class Sender<T> {
   #pending: WaitQueue<PendingSend<T>>;
   /** The codec's in-place encoder (built-in codecs only; see codec/_direct.ts). */
   #direct: DirectEncoder<T> | null;
+  /**
+   * Whether the codec is the built-in structured one, whose encoding of a number, a boolean,
+   * `null` or `undefined` runs no user code and finds no ends (see `#first`).
+   */
+  #structured: boolean;
   /** Calls of `closed()` waiting for the receiver to go (made at the first). */
   #closing: WaitQueue<ClosedWaiter> | null = null;
   /** The ends lent to this sender's messages not sent yet, by message (see _carry.ts). */
@@ -191,6 +197,7 @@ export class Sender<T> {
     this.#chan = this.#end.chan;
     this.#codec = codec;
     this.#direct = directOf(codec);
+    this.#structured = codec === structured;
     this.#owner = owner;
     this.#pending = new WaitQueue(this.#chan.space, {
       attempt: (entry) => this.#sendPending(entry),
@@ -264,6 +271,19 @@ export class Sender<T> {
    * @throws what the codec throws, and what `#outcome` throws.
    */
   #first(value: T, attempt: boolean, keep: boolean): Uint8Array | null {
+    const type = typeof value;
+    if (
+      this.#structured &&
+      (type === "number" || type === "boolean" || type === "undefined" || value === null)
+    ) {
+      // A lone primitive: no user code runs and no end can be in it, so neither the search for
+      // ends nor a second look at this sender is needed.
+      const bytes = this.#codec.encode(value);
+      if (attempt && this.#outcome(this.#chan.push(bytes, this.#owner), value, bytes.length)) {
+        return null;
+      }
+      return keep ? bytes.slice() : bytes;
+    }
     const direct = this.#direct;
     const bound = direct === null ? -1 : direct.measure(value);
     if (bound < 0) {

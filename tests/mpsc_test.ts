@@ -650,3 +650,25 @@ Deno.test("issue_39364", async () => {
   assertTimeout(() => rx.recvSync({ timeout: 50 }));
   await threads.join();
 });
+
+Deno.test("lone primitives arrive exactly (the sender's fast path for them): -0, NaN, ±Infinity", () => {
+  const [tx, rx] = channel<unknown>();
+  const values = [
+    0,
+    -0,
+    NaN,
+    Infinity,
+    -Infinity,
+    2 ** 31,
+    -(2 ** 31),
+    1.5,
+    true,
+    false,
+    null,
+    undefined,
+  ];
+  for (const v of values) tx.sendSync(v);
+  for (const v of values) assert.ok(Object.is(rx.recvSync(), v), `${String(v)}`);
+  tx.close();
+  rx.close();
+});
