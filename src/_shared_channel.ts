@@ -988,7 +988,7 @@ export class SharedChannel {
         this.#status(core.release(ch, gen, token));
         return taken;
       }
-      at = core.releaseNext(ch, gen, token);
+      at = core.consumeNext(ch, gen, token);
       if (at < CORE.FIRST_OFFSET) {
         // Let go: consumed, and nothing (ready) after it.
         if (at === CORRUPTED) this.corrupted();
@@ -1192,12 +1192,10 @@ class WordPark implements Park {
     assertAlive();
   }
 
-  async sleepAsync(seq: number, ms: number): Promise<boolean> {
+  async sleepAsync(seq: number, ms: number): Promise<void> {
     const i32 = this.#chan.mapped.i32(this.#index);
     const result = Atomics.waitAsync(i32, this.#index, seq, ms);
-    if (!result.async) return false;
-    if (await result.value === "ok") parkStats.woken++;
-    return true;
+    if (result.async && await result.value === "ok") parkStats.woken++;
   }
 
   wake(): void {
