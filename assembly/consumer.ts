@@ -590,36 +590,6 @@ export function releaseNext(ch: usize, gen: i32, token: i32): i32 {
 }
 
 /**
- * Consumes the message returned by the last `peek` (or `consumeNext`) of channel `ch`, published
- * at once as `release` does, and peeks the next, holding the consumer lock throughout: for a
- * single receiver that keeps the head between receives (see "Keeping the head" in JavaScript's
- * _shared_channel.ts). Producers see what they see after `release`; only the lock stays held,
- * with the next message peeked, not consumed. The lock is let go once there is no next message.
- * @returns the next message's payload address (the caller still holds the head: `release`,
- * `consumeNext` or `unpeek` it); or, after letting go, EMPTY (also when finding the next one
- * failed the channel: the next call reports that, this message was good), BUSY, DISCONNECTED,
- * STALE (the lock had been taken over: nothing consumed) or CORRUPTED (nothing consumed).
- */
-export function consumeNext(ch: usize, gen: i32, token: i32): i32 {
-  if (!blockOk(ch) || atomic.load<i32>(ch + CONS_HOLDER) != (token & TOKEN_MASK)) {
-    deferring = false;
-    return STALE;
-  }
-  if (deferring) endBatch(ch); // not kept with a batch: publish it first
-  const status = consume(ch, gen);
-  let at = status;
-  if (status == OK) {
-    // Nothing committed next (the common case of a receiver that keeps up): let go without
-    // reading TAIL, on the producers' line; the next `peek` looks in full.
-    const next = consRing + RING_DATA + <i32>(consHead & (consCap - 1));
-    at = atomic.load<i64>(next) == 0 ? EMPTY : find(ch, gen);
-    if (at == CORRUPTED) at = EMPTY;
-  }
-  if (at < FIRST_OFFSET && !letGoHead(ch, token)) return STALE;
-  return at;
-}
-
-/**
  * Publishes what the batch in progress consumed: zeroes those records (in one ring, less than
  * its capacity: see "A batch"), moves HEAD by a CAS from the value published, and counts the
  * messages in RECEIVED.

@@ -50,7 +50,7 @@ export { newToken, settleHolder, holderDead } from "./life";
 export { validate } from "./channel";
 export { reserve, commit, commitLength, commitEnds, commitBatch, cancel } from "./producer";
 export {
-  peek, peekDead, unpeek, poll, peekLength, release, releaseNext, consumeNext, peekEnds, takeEntry, takenEnd, takenEndGen,
+  peek, peekDead, unpeek, poll, peekLength, release, releaseNext, peekEnds, takeEntry, takenEnd, takenEndGen,
 } from "./consumer";
 export { writeEntry } from "./ends";
 export {

@@ -61,7 +61,6 @@ export interface Core {
   poll(ch: number, gen: number, token: number): number;
   release(ch: number, gen: number, token: number): number;
   releaseNext(ch: number, gen: number, token: number): number;
-  consumeNext(ch: number, gen: number, token: number): number;
   addSender(ch: number, gen: number): number;
   dropSender(ch: number, gen: number): number;
   closeReceiver(ch: number, gen: number): number;

@@ -146,7 +146,6 @@ export class End {
         lend: () => {
           const why = this.blocker(pending());
           if (why !== null) throw new TypeError(`Cannot send a message that carries it: ${why}`);
-          this.chan.letGoHead(); // a receiver leaving this thread keeps nothing here
           this.#state = LENT;
         },
         restore: () => {
@@ -214,7 +213,6 @@ export class End {
    * posted, and this thread does not use the end between the two calls.
    */
   prepare(codec: Codec<unknown>): EndHandle {
-    this.chan.letGoHead(); // a receiver leaving this thread keeps nothing here
     return makeHandle(this.#held.kind, this.chan, codec);
   }
 

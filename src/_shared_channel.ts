@@ -113,9 +113,6 @@ function copyInto(value: unknown, target: Uint8Array): number {
   return value.length;
 }
 
-/** The arena's corruption flag, as an index of 32-bit words (see `#sound`). */
-const ARENA_CORRUPT_WORD = (ARENA + CORE.ARENA_CORRUPT) >> 2;
-
 /** A thread's connection to one channel in a shared memory. */
 export class SharedChannel {
   /** This thread's view of the channel's memory (shared with every channel in it). */
@@ -153,13 +150,6 @@ export class SharedChannel {
   #token = 0;
   /** When `pull` first found the consumer lock held by a receiver found dead (0: it did not). */
   #holderDeadSince = 0;
-  /**
-   * Whether this thread keeps the consumer lock between receives, the next message peeked (at
-   * `#keptAt`, `#keptLength` bytes) and not consumed (see "Keeping the head" at `pull`).
-   */
-  #keeping = false;
-  #keptAt = 0;
-  #keptLength = 0;
 
   constructor(view: Mapped, offset: number, generation: number, id: number) {
     this.mapped = view;
@@ -329,7 +319,6 @@ export class SharedChannel {
 
   /** Counts one more receiver (a clone). @throws ChannelCorruptedError */
   addReceiver(): void {
-    this.letGoHead();
     const receivers = this.#core.addReceiver(this.offset, this.generation);
     if (receivers === -DISCONNECTED) this.#condemn();
     if (receivers < 0) this.#status(-receivers === DISCONNECTED ? CORRUPTED : -receivers);
@@ -380,7 +369,6 @@ export class SharedChannel {
    * channel's memory goes back to its arena). Never throws.
    */
   closeReceiver(): void {
-    this.letGoHead();
     if (this.#core.closeReceiver(this.offset, this.generation) !== OK) this.#condemn();
   }
 
@@ -807,96 +795,33 @@ export class SharedChannel {
    * `release` this thread is inside the channel (see assembly/life.ts): its memory cannot go
    * back to the arena under the decode — and if the channel turns out gone (a worker terminated
    * meanwhile), `release` says so and the decoded value is dropped.
-   *
-   * ## Keeping the head
-   * With `keep`, when this thread's receiver is the channel's only one (RECEIVER = 1) and the
-   * channel is not a rendezvous, the call consumes its message and peeks the next in one core
-   * call (`consumeNext`), and if there is one it keeps the consumer lock when it returns, that
-   * message peeked: the next call decodes it at once and does the same. A receive of a backlog
-   * then costs one core call and two locked instructions (HEAD, RECEIVED) instead of two calls
-   * and four. Producers see what they see after `release` (every message is consumed and
-   * published when its call returns); only the lock stays held, which no other receiver waits
-   * for (there is none: a clone is made in this thread, which lets go first). Let go
-   * (`letGoHead`, the peeked message left unconsumed) once nothing is next, and before a clone,
-   * a transfer, a close or a batch of this receiver; other channels' calls in between are safe
-   * (the core checks its view again after them, as after a codec's use of another channel).
    * @returns the message, or PULL_EMPTY, PULL_DISCONNECTED, or PULL_BUSY (the head claim stayed
    * unfinished; callers wait).
    */
-  pull<T>(codec: Codec<T>, keep = false): T | PullStatus {
+  pull<T>(codec: Codec<T>): T | PullStatus {
     const core = this.#core;
     const ch = this.offset;
     const gen = this.generation;
     const token = this.#token === 0 ? this.token : this.#token;
-    let at: number;
-    let length: number;
-    if (this.#keeping && this.#sound()) {
-      // Held since the last call, peeked then (a receive from the decode below finds the lock
-      // held by this thread: a TypeError, see `#contended`).
-      this.#keeping = false;
-      at = this.#keptAt;
-      length = this.#keptLength;
-    } else {
-      this.letGoHead(); // found corrupted since: the peek below says so
-      // `#head`, inline: the path of every receive.
-      at = core.peek(ch, gen, token);
-      if (at < CORE.FIRST_OFFSET) {
-        const head = this.#head(token, at);
-        if (typeof head !== "number") return head;
-        at = head;
-      } else if (this.#deadSince !== 0 || this.#holderDeadSince !== 0) {
-        this.#deadSince = this.#holderDeadSince = 0;
-      }
-      length = core.peekLength();
-      if (length >= PEEK_ENDS) return carriedPull!(this, codec, at, length - PEEK_ENDS);
+    // `#head`, inline: the path of every receive.
+    let at = core.peek(ch, gen, token);
+    if (at < CORE.FIRST_OFFSET) {
+      const head = this.#head(token, at);
+      if (typeof head !== "number") return head;
+      at = head;
+    } else if (this.#deadSince !== 0 || this.#holderDeadSince !== 0) {
+      this.#deadSince = this.#holderDeadSince = 0;
     }
+    const length = core.peekLength();
+    if (length >= PEEK_ENDS) return carriedPull!(this, codec, at, length - PEEK_ENDS);
     const u8 = this.#view(at + length);
-    let value: T;
     try {
-      value = codec.decodeFrom !== undefined
+      return codec.decodeFrom !== undefined
         ? codec.decodeFrom(u8, at, at + length)
         : codec.decode(u8.subarray(at, at + length));
-    } catch (error) {
+    } finally {
       this.#status(core.release(ch, gen, token));
-      throw error;
     }
-    if (!keep || this.#bound === 0 || !this.#onlyReceiver()) {
-      this.#status(core.release(ch, gen, token));
-      return value;
-    }
-    at = core.consumeNext(ch, gen, token);
-    if (at >= CORE.FIRST_OFFSET) {
-      length = core.peekLength();
-      if (length < PEEK_ENDS) {
-        this.#keeping = true;
-        this.#keptAt = at;
-        this.#keptLength = length;
-      } else core.unpeek(ch, token); // taken alone, by the next call
-    } else if (at === STALE || at === CORRUPTED || at === CORE.INVALID) this.#status(at);
-    return value;
-  }
-
-  /** Whether neither the channel nor its arena was found corrupted (as `peek` checks). */
-  #sound(): boolean {
-    const at = (this.offset + CORE.CORRUPT) >> 2;
-    const words = this.mapped.i32(at);
-    return Atomics.load(words, at) === 0 && Atomics.load(words, ARENA_CORRUPT_WORD) === 0;
-  }
-
-  /** Whether this is the channel's only receiver (RECEIVER = 1: see "Keeping the head"). */
-  #onlyReceiver(): boolean {
-    const at = (this.offset + CORE.RECEIVER) >> 2;
-    return Atomics.load(this.mapped.i32(at), at) === 1;
-  }
-
-  /**
-   * Lets go of the consumer lock this thread kept (see "Keeping the head" at `pull`), the
-   * message it peeked left unconsumed. Nothing if not kept.
-   */
-  letGoHead(): void {
-    if (!this.#keeping) return;
-    this.#keeping = false;
-    this.#core.unpeek(this.offset, this.#token);
   }
 
   /**
@@ -908,7 +833,6 @@ export class SharedChannel {
    * left unconsumed, NOT_BYTES or `-2 - n` (a message of `n` bytes, more than `target` holds).
    */
   pullInto<T>(codec: Codec<T>, target: Uint8Array): number | PullStatus {
-    this.letGoHead();
     const core = this.#core;
     const ch = this.offset;
     const gen = this.generation;
@@ -955,7 +879,6 @@ export class SharedChannel {
     failed: (error: unknown) => void,
     open: () => boolean,
   ): number | PullStatus {
-    this.letGoHead();
     const core = this.#core;
     const ch = this.offset;
     const gen = this.generation;
@@ -988,7 +911,7 @@ export class SharedChannel {
         this.#status(core.release(ch, gen, token));
         return taken;
       }
-      at = core.consumeNext(ch, gen, token);
+      at = core.releaseNext(ch, gen, token);
       if (at < CORE.FIRST_OFFSET) {
         // Let go: consumed, and nothing (ready) after it.
         if (at === CORRUPTED) this.corrupted();
@@ -1115,22 +1038,21 @@ export class SharedChannel {
    * @returns the message, PULL_EMPTY or PULL_DISCONNECTED; PULL_EMPTY also when the claim
    * outlasts `ms`.
    */
-  pullWithin<T>(codec: Codec<T>, ms: number, keep = false): T | PullStatus {
-    let pulled = this.pull(codec, keep);
+  pullWithin<T>(codec: Codec<T>, ms: number): T | PullStatus {
+    let pulled = this.pull(codec);
     if (pulled !== PULL_BUSY) return pulled;
     const deadline = performance.now() + ms;
     const data = (this.offset + CORE.DATA_SEQ) >> 2;
     do {
       const i32 = this.mapped.i32(data);
       nap(i32, data, Atomics.load(i32, data), 0.1);
-      pulled = this.pull(codec, keep);
+      pulled = this.pull(codec);
     } while (pulled === PULL_BUSY && performance.now() < deadline);
     return pulled === PULL_BUSY ? PULL_EMPTY : pulled;
   }
 
   /** @returns whether `pull` has something to report: a message, disconnection, corruption. */
   ready(): boolean {
-    if (this.#keeping) return true;
     const token = this.token;
     const at = this.#core.peek(this.offset, this.generation, token);
     if (at >= CORE.FIRST_OFFSET) {
@@ -1145,7 +1067,6 @@ export class SharedChannel {
    * which producers write on every claim. For spinning; `pull` tells the rest.
    */
   poll(): boolean {
-    if (this.#keeping) return true;
     return this.#core.poll(this.offset, this.generation, this.#token) !== 0;
   }
 }
@@ -1192,10 +1113,12 @@ class WordPark implements Park {
     assertAlive();
   }
 
-  async sleepAsync(seq: number, ms: number): Promise<void> {
+  async sleepAsync(seq: number, ms: number): Promise<boolean> {
     const i32 = this.#chan.mapped.i32(this.#index);
     const result = Atomics.waitAsync(i32, this.#index, seq, ms);
-    if (result.async && await result.value === "ok") parkStats.woken++;
+    if (!result.async) return false;
+    if (await result.value === "ok") parkStats.woken++;
+    return true;
   }
 
   wake(): void {

@@ -221,8 +221,8 @@ export class Receiver<T> {
   #pull(republish = true, patienceMs = 0): T | PullStatus {
     try {
       return patienceMs > 0
-        ? this.#chan.pullWithin(this.#codec, patienceMs, true)
-        : this.#chan.pull(this.#codec, true);
+        ? this.#chan.pullWithin(this.#codec, patienceMs)
+        : this.#chan.pull(this.#codec);
     } catch (error) {
       this.#took(republish);
       throw error;
