@@ -114,7 +114,7 @@ export interface PipeOptions {
 interface Acknowledging<T> {
   recvDelivery(options?: AsyncRecvOptions): Promise<{
     value: T;
-    ack(): Promise<void>;
+    ack(options?: { confirm?: boolean }): Promise<void>;
     nak(): Promise<void>;
   }>;
 }
@@ -178,8 +178,8 @@ export async function pipe<T>(
         await delivery.nak().catch(() => {});
         throw error;
       }
-      // Not awaited: a lost acknowledgement only means the message is delivered again.
-      delivery.ack().catch(() => {});
+      // Not confirmed: a lost acknowledgement only means the message is delivered again.
+      delivery.ack({ confirm: false }).catch(() => {});
     } else {
       let value: T;
       try {

@@ -16,6 +16,9 @@ import { RecvError } from "../errors.ts";
 import type { TryRecvResult } from "../receiver.ts";
 import { type Link, type Names, sendersAlive, sleep } from "./_link.ts";
 
+/** The body of an acknowledgement (JetStream's protocol). */
+const ACK = new TextEncoder().encode("+ACK");
+
 /** How long one pull request waits for messages (ms; the client's minimum). */
 const PULL_EXPIRES_MS = 1000;
 
@@ -41,12 +44,15 @@ export interface Delivery<T> {
   readonly deliveryCount: number;
   /**
    * Acknowledges the message: the server removes it from the stream (and makes room in a
-   * bounded one). Waits for the server to confirm. Idempotent.
+   * bounded one). Waits for the server to confirm, retrying while it is away and the connection
+   * reconnects — unless `confirm: false`: then it only sends the acknowledgement (about 7×
+   * cheaper; if it is lost, the message is delivered again). Idempotent.
    *
-   * @throws {Error} (rejects) The server did not confirm (the message may be delivered again).
+   * @param options `confirm: false` not to wait for the server.
+   * @throws {Error} (rejects) The connection gave up: the message may be delivered again.
    * @throws {TypeError} (rejects) It was handed back by `nak()` or by closing the receiver.
    */
-  ack(): Promise<void>;
+  ack(options?: { confirm?: boolean }): Promise<void>;
   /**
    * Hands the message back: it is delivered again (to any receiver of the group) after
    * `delayMs`, at once by default.
@@ -326,16 +332,15 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
       value,
       redelivered: m.redelivered,
       deliveryCount: m.info.deliveryCount,
-      ack: async () => {
+      ack: async (options?: { confirm?: boolean }) => {
         if (settled === "ack") return;
         if (settled === "nak" || (!outstanding.has(m) && !this.#open)) {
           throw new TypeError("Cannot acknowledge: the message was handed back");
         }
         settled = "ack";
         outstanding.delete(m);
-        if (!await m.ackAck()) {
-          throw new Error("The server did not confirm the acknowledgement: it may deliver again");
-        }
+        if (options?.confirm === false) m.ack();
+        else await this.#confirm(m);
       },
       nak: (delayMs?: number) => {
         if (settled === "nak") return Promise.resolve();
@@ -348,6 +353,36 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
       },
       working: () => m.working(),
     };
+  }
+
+  /**
+   * Acknowledges `m` and waits for the server to confirm, retrying while the server is away
+   * (restarting) and the connection still tries to reconnect: a repeated acknowledgement is
+   * harmless.
+   * @throws {Error} The connection gave up: the message may be delivered again.
+   */
+  async #confirm(m: JsMsg): Promise<void> {
+    // The acknowledgement subject (JsMsgImpl has it; the JsMsg type does not say so).
+    const reply = (m as unknown as { reply?: string }).reply;
+    if (typeof reply !== "string" || reply === "") {
+      if (!await m.ackAck()) throw new Error("Cannot acknowledge: the server did not confirm");
+      return;
+    }
+    for (let backoff = 100;; backoff = Math.min(backoff * 2, 1000)) {
+      try {
+        // What `m.ackAck()` does, but repeatable (ackAck sends only once).
+        await this.#link.nc.request(reply, ACK, { timeout: this.#link.timeout });
+        return;
+      } catch (error) {
+        if (this.#link.nc.isClosed()) {
+          throw new Error(
+            "Cannot acknowledge: the connection is closed (the message may be delivered again)",
+            { cause: error },
+          );
+        }
+      }
+      await sleep(backoff);
+    }
   }
 
   /** Serves waiting calls from the buffer, oldest first. */
