@@ -55,5 +55,6 @@ export {
   pipe,
   type PipeOptions,
 } from "./src/async_ends.ts";
-export { RecvError, SendError } from "./src/errors.ts";
+export { type DisconnectReason, RecvError, SendError } from "./src/errors.ts";
+export type { TryRecvResult } from "./src/receiver.ts";
 export { bytes, type Codec, json, string, structured } from "./src/codec/mod.ts";

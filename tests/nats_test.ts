@@ -354,14 +354,20 @@ Deno.test({
     try {
       const up = pipe(srcRx, remoteTx);
       const down = pipe(remoteRx, dstTx);
+      let produced = 0;
       const producing = (async () => {
-        for (let id = 0; id < N; id++) await srcTx.send({ id });
+        for (let id = 0; id < N; id++) {
+          await srcTx.send({ id });
+          produced++;
+        }
         srcTx.close();
       })();
-      // Nobody takes from dstRx yet: everything backs up, bounded at each stage.
+      // Nobody takes from dstRx yet: everything backs up, bounded at each stage — 4 here, one in
+      // the pipe's hands, 8 in the stream, 4 pulled ahead, one in hand, 4 at the source.
       await tick(1500);
       assert.equal(dstRx.len, 4);
-      assert.ok(srcRx.len <= 4);
+      assert.equal(srcRx.len, 4);
+      assert.ok(produced <= 4 + 1 + 8 + 4 + 1 + 4, `${produced} produced: no backpressure`);
       const got: number[] = [];
       for await (const { id } of dstRx) got.push(id);
       await watchdog(Promise.all([producing, up, down]), 30_000, "the pipes");
