@@ -239,6 +239,11 @@ Deno.test({
       assert.ok(seen.every((c) => c === 1), "every message exactly once");
       assert.equal(counts.reduce((a, b) => a + b), N);
       assert.ok(counts.filter((c) => c > 0).length >= 2, `work not shared: ${counts}`);
+      // One group per channel: a work-queue stream takes one consumer.
+      await assert.rejects(
+        natsReceiver("shared", { servers: server.url, group: "others" }),
+        (e) => e instanceof TypeError && /Cannot join group "others"/.test(e.message),
+      );
     } finally {
       await tx.close();
       for (const rx of receivers) await rx.close();

@@ -299,8 +299,14 @@ export async function ensureConsumer(
         max_ack_pending: -1,
       });
     } catch (again) {
+      // Another process made it first; or the stream has another group (a work-queue stream
+      // takes one consumer per subject).
       await link.jsm.consumers.info(names.stream, group).catch(() => {
-        throw again;
+        throw new TypeError(
+          `Cannot join group "${group}" of NATS channel "${names.channel}": ` +
+            `${(again as Error).message} (a channel's receivers share one group)`,
+          { cause: again },
+        );
       });
     }
   }
