@@ -168,12 +168,13 @@ Deno.test({
   async fn() {
     await using server = await NatsServer.start();
     const N = 5000;
+    // The stream holds a backlog first, so that a has messages pulled ahead (prefetch) and one
+    // in hand when it is killed: all of them are unacknowledged.
+    const p = producer(server, "killed", N);
+    await p.until((l) => l.includes(`sent ${N}`), 120_000, "producer");
     // Short ackWait: the killed consumer's messages come back within 2 s.
     const a = consumer(server, "killed", "--ack-wait", "2000");
     const b = consumer(server, "killed", "--ack-wait", "2000");
-    await a.until((l) => l.includes("ready"), 60_000, "consumer a");
-    await b.until((l) => l.includes("ready"), 60_000, "consumer b");
-    const p = producer(server, "killed", N);
     await a.until(() => a.ids().length >= 500, 120_000, "consumer a's first 500");
     a.kill("SIGKILL");
     await a.done;
@@ -211,7 +212,8 @@ Deno.test({
   ...loose,
   async fn() {
     await using server = await NatsServer.start();
-    const rx = await natsReceiver<{ id: number }>("dead", { servers: server.url });
+    // The channel (and its presence bucket, with a TTL of 2 s) is made here.
+    const rx = await natsReceiver<{ id: number }>("dead", { servers: server.url, senderTtl: 2000 });
     const p = producer(server, "dead", 10, "--ttl", "2000", "--hold");
     try {
       await p.until((l) => l.includes("sent 10"), 60_000, "producer");
