@@ -252,6 +252,46 @@ Deno.test({
 });
 
 Deno.test({
+  ...natsTest("a message pulled ahead and left past ackWait is handed back, not processed twice"),
+  ...loose,
+  async fn() {
+    await using server = await NatsServer.start();
+    const opts = { servers: server.url, ackWait: 1500, prefetch: 8 };
+    const [tx, a] = await natsChannel<number>("stale", opts);
+    const b = await natsReceiver<number>("stale", opts);
+    try {
+      for (let i = 0; i < 4; i++) await tx.send(i);
+      // a pulls all four ahead and takes one; b waits for work meanwhile.
+      const first = await a.recvDelivery();
+      await first.ack();
+      const bGot: number[] = [];
+      const bTaking = (async () => {
+        for (let i = 0; i < 3; i++) {
+          const d = await b.recvDelivery();
+          bGot.push(d.value);
+          await d.ack();
+        }
+      })();
+      // ackWait passes: the server delivers a's three again, to b.
+      await watchdog(bTaking, 20_000, "b's redeliveries");
+      // a must not hand out its stale copies as well.
+      const aGot: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const r = a.tryRecv();
+        if (r.state === "ok") aGot.push(r.value);
+        await tick(20);
+      }
+      assert.deepEqual(aGot, [], "stale copies handed out: processed twice");
+      assert.deepEqual([first.value, ...bGot].sort(), [0, 1, 2, 3]);
+    } finally {
+      await tx.close();
+      await a.close();
+      await b.close();
+    }
+  },
+});
+
+Deno.test({
   ...natsTest("disconnection waits for every sender, and for a receiver's first sender"),
   ...loose,
   async fn() {

@@ -278,13 +278,16 @@ async function streamInfo(link: Link, stream: string) {
   }
 }
 
-/** Creates the group's durable consumer if it does not exist. @returns it. */
+/**
+ * Creates the group's durable consumer if it does not exist.
+ * @returns it, and its ackWait in ms (the one it was made with, maybe by another process).
+ */
 export async function ensureConsumer(
   link: Link,
   names: Names,
   group: string,
   ackWait: number,
-): Promise<Consumer> {
+): Promise<{ consumer: Consumer; ackWait: number }> {
   checkName(group, "group");
   try {
     await link.jsm.consumers.info(names.stream, group);
@@ -310,7 +313,9 @@ export async function ensureConsumer(
       });
     }
   }
-  return await link.js.consumers.get(names.stream, group);
+  const consumer = await link.js.consumers.get(names.stream, group);
+  const info = await consumer.info(true);
+  return { consumer, ackWait: (info.config.ack_wait ?? DEFAULT_ACK_WAIT * 1e6) / 1e6 };
 }
 
 /**

@@ -135,11 +135,12 @@ export async function natsChannel<T>(
   const { prefetch, group, ackWait } = receiverOptions(options as NatsReceiverOptions<unknown>);
   const { link, codec, names, ttl, kv } = await prepare(name, options);
   try {
-    const consumer = await ensureConsumer(link, names, group, ackWait);
+    const { consumer, ackWait: wait } = await ensureConsumer(link, names, group, ackWait);
     const tx = await newNatsSender(link, names, codec, kv, ttl);
     const rx = newNatsReceiver(link, names, codec, consumer, kv, {
       prefetch,
       ttl,
+      ackWait: wait,
       seenSender: true,
     });
     return [tx, rx];
@@ -209,10 +210,11 @@ export async function natsReceiver<T>(
   const { prefetch, group, ackWait } = receiverOptions(options as NatsReceiverOptions<unknown>);
   const { link, codec, names, ttl, kv } = await prepare(name, options);
   try {
-    const consumer = await ensureConsumer(link, names, group, ackWait);
+    const { consumer, ackWait: wait } = await ensureConsumer(link, names, group, ackWait);
     return newNatsReceiver(link, names, codec, consumer, kv, {
       prefetch,
       ttl,
+      ackWait: wait,
       seenSender: false,
     });
   } finally {

@@ -74,13 +74,30 @@ interface Waiter {
   onAbort?: () => void;
 }
 
+/** What a receiver needs to know of its channel and group. */
+interface ReceiverConfig {
+  prefetch: number;
+  /** The presence bucket's TTL (ms). */
+  ttl: number;
+  /** The group's ackWait (ms). */
+  ackWait: number;
+  /** Whether a sender of the channel is known to exist (made with this receiver). */
+  seenSender: boolean;
+}
+
+/**
+ * The share of ackWait after which a message pulled ahead and not taken yet is handed back
+ * rather than handed out: by ackWait the server delivers it again, maybe to another receiver.
+ */
+const STALE_SHARE = 0.8;
+
 let create: <T>(
   link: Link,
   names: Names,
   codec: Codec<T>,
   consumer: Consumer,
   kv: KV,
-  options: { prefetch: number; ttl: number; seenSender: boolean },
+  options: ReceiverConfig,
 ) => NatsReceiver<T>;
 
 /**
@@ -116,6 +133,10 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
   #ttl: number;
   /** Messages pulled from the server, not yet taken. */
   #buffer: JsMsg[] = [];
+  /** When each message of the buffer arrived (performance.now()). */
+  #arrived = new WeakMap<JsMsg, number>();
+  /** How long a message may wait in the buffer (ms; see STALE_SHARE). */
+  #staleAfter: number;
   /** Messages `recv` returned, to acknowledge at the next call or at close. */
   #returned: JsMsg[] = [];
   /** Deliveries handed out by `recvDelivery` and not settled yet. */
@@ -139,7 +160,7 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
     codec: Codec<T>,
     consumer: Consumer,
     kv: KV,
-    options: { prefetch: number; ttl: number; seenSender: boolean },
+    options: ReceiverConfig,
   ) {
     this.#link = link.use();
     this.#names = names;
@@ -148,6 +169,7 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
     this.#kv = kv;
     this.#prefetch = options.prefetch;
     this.#ttl = options.ttl;
+    this.#staleAfter = options.ackWait * STALE_SHARE;
     this.#seenSender = options.seenSender;
   }
 
@@ -240,8 +262,9 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
     this.#check();
     if (this.#failure !== null) throw this.#failure;
     this.#ackReturned();
-    if (this.#waiters.length === 0 && this.#buffer.length > 0) {
-      const value = this.#hand(this.#buffer.shift()!, false) as T;
+    const next = this.#waiters.length === 0 ? this.#next() : undefined;
+    if (next !== undefined) {
+      const value = this.#hand(next, false) as T;
       this.#want();
       return { state: "ok", value };
     }
@@ -271,9 +294,10 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
 
   /** Takes a message from the buffer, or waits for one. */
   #take<R>(delivery: boolean, signal?: AbortSignal): Promise<R> {
-    if (this.#waiters.length === 0 && this.#buffer.length > 0) {
+    const next = this.#waiters.length === 0 ? this.#next() : undefined;
+    if (next !== undefined) {
       try {
-        const taken = this.#hand(this.#buffer.shift()!, delivery) as R;
+        const taken = this.#hand(next, delivery) as R;
         this.#want();
         return Promise.resolve(taken);
       } catch (error) {
@@ -385,15 +409,32 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
     }
   }
 
+  /**
+   * The next message of the buffer that is fresh: one that waited there longer than
+   * STALE_SHARE × ackWait is handed back (nak) instead, since the server is about to deliver it
+   * again, maybe to another receiver (handing it out would then process it twice).
+   */
+  #next(): JsMsg | undefined {
+    const now = performance.now();
+    for (;;) {
+      const m = this.#buffer.shift();
+      if (m === undefined) return undefined;
+      if (now - this.#arrived.get(m)! <= this.#staleAfter) return m;
+      m.nak();
+    }
+  }
+
   /** Serves waiting calls from the buffer, oldest first. */
   #serve(): void {
-    while (this.#waiters.length > 0 && this.#buffer.length > 0) {
+    while (this.#waiters.length > 0) {
+      const next = this.#next();
+      if (next === undefined) break;
       const waiter = this.#waiters.shift()!;
       if (waiter.signal && waiter.onAbort) {
         waiter.signal.removeEventListener("abort", waiter.onAbort);
       }
       try {
-        waiter.resolve(this.#hand(this.#buffer.shift()!, waiter.delivery));
+        waiter.resolve(this.#hand(next, waiter.delivery));
       } catch (error) {
         waiter.reject(error);
       }
@@ -444,6 +485,7 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
             continue;
           }
           this.#buffer.push(m);
+          this.#arrived.set(m, performance.now());
           this.#serve();
         }
         backoff = 100;
@@ -558,7 +600,7 @@ export function newNatsReceiver<T>(
   codec: Codec<T>,
   consumer: Consumer,
   kv: KV,
-  options: { prefetch: number; ttl: number; seenSender: boolean },
+  options: ReceiverConfig,
 ): NatsReceiver<T> {
   return create(link, names, codec, consumer, kv, options);
 }
