@@ -427,3 +427,21 @@ Deno.test({
     }
   },
 });
+
+Deno.test("bad names and options are refused before any connection", async () => {
+  // No server needed: each is checked first (the address would be refused anyway).
+  const servers = "127.0.0.1:1";
+  await assert.rejects(natsChannel("no spaces", { servers }), TypeError);
+  await assert.rejects(natsChannel("a.b", { servers }), TypeError);
+  await assert.rejects(natsSender("x", { servers, bound: 0 }), RangeError);
+  await assert.rejects(natsSender("x", { servers, bound: 1.5 }), RangeError);
+  await assert.rejects(natsSender("x", { servers, senderTtl: -1 }), RangeError);
+  await assert.rejects(natsReceiver("x", { servers, prefetch: 0 }), RangeError);
+  await assert.rejects(natsReceiver("x", { servers, group: "a.b" }), TypeError);
+  await assert.rejects(natsReceiver("x", { servers, ackWait: NaN }), RangeError);
+  await assert.rejects(natsReceiver("x", { servers, timeout: 0 }), RangeError);
+  await assert.rejects(
+    natsSender("x", { servers, codec: {} as unknown as Codec<unknown> }),
+    TypeError,
+  );
+});
