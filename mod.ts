@@ -78,6 +78,14 @@ export {
   OneshotSender,
   type OneshotSenderHandle,
 } from "./src/oneshot.ts";
+export {
+  type AsyncReceiver,
+  type AsyncRecvOptions,
+  type AsyncSender,
+  type AsyncSendOptions,
+  pipe,
+  type PipeOptions,
+} from "./src/async_ends.ts";
 export { JoinHandle, type JoinOptions, spawn, type SpawnOptions } from "./src/spawn.ts";
 export type {
   AdoptOptions,

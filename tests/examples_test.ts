@@ -4,6 +4,7 @@
 // hang fails its test instead of the whole run.
 import assert from "node:assert/strict";
 import { runWithin } from "../tools/_watchdog.ts";
+import { natsTest } from "./_helpers/nats_server.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -178,4 +179,19 @@ Deno.test("demo.ts agrees across channels and postMessage on a small workload", 
     /^ {2}20,000 records, total [\d,.]+, [\d,]+ refunds, id sum 199,990,000, 1,000 users /,
     "  ✓ every record arrived exactly once, and all 3 runs agree",
   ]);
+});
+
+Deno.test({
+  ...natsTest("distributed.ts moves the transform stage to another process through NATS"),
+  async fn() {
+    // It starts its own nats-server (and stops it): the server is found as the NATS tests find it.
+    const { lines } = await run("distributed", "--records", "2000");
+    assertInOrder(lines, [
+      "@wasmring/mpsc distributed demo: 2,000 records { id, user, amount, tags }",
+      /^nats-server: started here, on 127\.0\.0\.1:\d+$/,
+      /^ {2}2,000 records in \d+\.\d\d s \([\d,]+ records\/s through two NATS hops\)$/,
+      /^ {2}2,000 records, total [\d,.]+, [\d,]+ refunds, id sum 1,999,000, /,
+      "  ✓ every record arrived exactly once",
+    ]);
+  },
 });
