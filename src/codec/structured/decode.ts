@@ -495,6 +495,9 @@ function readShaped(shape: DecShape, cyclic: boolean): unknown {
     } else if (tag === W.STR_ASCII && p + 1 < rend && b[p + 1] < 0x80) {
       rp = p + 2;
       vstack[vsp++] = readAscii(b[p + 1]);
+    } else if (tag === W.TRUE || tag === W.FALSE) {
+      rp = p + 1;
+      vstack[vsp++] = tag === W.TRUE;
     } else if (tag === W.ABSENT) {
       rp = p + 1;
       absent = true;

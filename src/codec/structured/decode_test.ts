@@ -272,3 +272,13 @@ Deno.test("structured decodes an array's ASCII string whose length takes two var
   const ring = inRing(message, [W.UNDEFINED]);
   assert.deepEqual(structured.decodeFrom!(ring, 8, 8 + message.length), [text, "bcd"]);
 });
+
+Deno.test("structured keeps booleans in objects, before and after their shape is compiled", () => {
+  // The demo's enriched record; the decoder compiles a shape once it recurs (COMPILE_AFTER).
+  for (let i = 0; i < 12; i++) {
+    const record = { id: i, user: `user${i}`, cents: i * 120, flagged: i % 3 === 0, seen: i % 2 };
+    assert.deepEqual(roundTrip(structured, record), record);
+    const mixed = { a: true, b: false, c: [true, false], d: { e: i % 2 === 0 } };
+    assert.deepEqual(roundTrip(structured, mixed), mixed);
+  }
+});

@@ -491,6 +491,10 @@ function writePlainObject(o: any, checkOwn: boolean): void {
           writeString(v);
           continue;
         }
+        if (typeof v === "boolean") {
+          writeTag(v ? W.TRUE : W.FALSE);
+          continue;
+        }
       }
       // A getter may have deleted a later key: V8 skips keys no longer present.
       if ((checkOwn || v === undefined || typeof v === "function") && !hasOwn(o, k)) {
