@@ -242,8 +242,8 @@ for (const [i, run] of runs.entries()) {
   console.log(`  ${fmt(RECORDS)} records in ${seconds.toFixed(2)} s\n`);
 }
 
-// Each run against the postMessage runs of the same process (figures move between processes on
-// a busy machine; their ratios much less).
+// Each run against the postMessage runs of the same process: on a busy machine the figures move
+// between processes, so compare ratios within one run.
 const rate = (transport: Transport) => {
   const run = runs.find((r) => r.transport === transport);
   return run === undefined ? undefined : RECORDS / run.result!.seconds;
@@ -256,7 +256,7 @@ console.log(
 );
 for (const run of runs) {
   const r = RECORDS / run.result!.seconds;
-  const ratios = baselines.map((b, i) => `${(r / b).toFixed(2)}×`.padStart(columns[i].length));
+  const ratios = baselines.map((b) => `${(r / b).toFixed(2)}×`);
   console.log(
     `  ${run.label.padEnd(40)} ${fmt(r).padStart(10)}${ratios.map((c) => c.padStart(24)).join("")}`,
   );
