@@ -9,6 +9,7 @@
  */
 
 import { bytes, json, structured } from "../src/codec/mod.ts";
+import { enrich, makeRecord } from "../examples/workers/demo_workload.ts";
 
 /** Stands in for the ring buffer: encoded messages are copied here before decoding. */
 const shared = new Uint8Array(new SharedArrayBuffer(4 << 20));
@@ -101,6 +102,19 @@ Deno.bench("json codec", { group: "1,000 small objects" }, () => {
 });
 Deno.bench("JSON.stringify + parse", { group: "1,000 small objects" }, () => {
   sink = JSON.parse(JSON.stringify(many));
+});
+
+// --- the demo's records (examples/demo.ts): each stage codes one per call --------------------------
+const records = Array.from({ length: 1024 }, (_, j) => makeRecord(j));
+const enriched = records.map(enrich);
+Deno.bench("structuredClone", { group: "demo record", baseline: true }, () => {
+  sink = structuredClone(records[i++ & 1023]);
+});
+Deno.bench("structured codec, { id, user, amount, tags }", { group: "demo record" }, () => {
+  sink = structuredRoundTrip(records[i++ & 1023]);
+});
+Deno.bench("structured codec, { id, user, cents, flagged }", { group: "demo record" }, () => {
+  sink = structuredRoundTrip(enriched[i++ & 1023]);
 });
 
 // --- large BigInts: coding must be linear (issue 11: 64 bits at a time was quadratic) ---------

@@ -168,16 +168,22 @@ Deno.test("demo.ts agrees across channels and postMessage on a small workload", 
   const { lines } = await run("demo", "--records", "20000");
   assertInOrder(lines, [
     "@wasmring/mpsc demo: 20,000 records { id, user, amount, tags }",
-    "[1/3] channels (syncChannel(4096))",
+    "[1/4] channels, 1 record per call",
     /^ {2}100% {2}20,000 records {2}\d+\.\d\d s$/, // not a terminal: plain progress lines
     /^ {2}20,000 records in \d+\.\d\d s$/,
-    "[2/3] postMessage, 1 record per message",
+    "[2/4] channels, 1,000 records per call",
     /^ {2}20,000 records in \d+\.\d\d s$/,
-    "[3/3] postMessage, 1,000 records per message",
+    "[3/4] postMessage, 1 record per message",
     /^ {2}20,000 records in \d+\.\d\d s$/,
-    /^ {2}postMessage, 1 record per message +[\d,]+ records\/s {2}→ channels are \d+\.\d× faster$/,
+    "[4/4] postMessage, 1,000 records per message",
+    /^ {2}20,000 records in \d+\.\d\d s$/,
+    /^ +records\/s +vs 1 per message +vs 1,000 per message$/,
+    /^ {2}channels, 1 record per call +[\d,]+ +\d+\.\d\d× +\d+\.\d\d×$/,
+    /^ {2}channels, 1,000 records per call +[\d,]+ +\d+\.\d\d× +\d+\.\d\d×$/,
+    /^ {2}postMessage, 1 record per message +[\d,]+ +1\.00× +\d+\.\d\d×$/,
+    /^ {2}postMessage, 1,000 records per message +[\d,]+ +\d+\.\d\d× +1\.00×$/,
     /^ {2}20,000 records, total [\d,.]+, [\d,]+ refunds, id sum 199,990,000, 1,000 users /,
-    "  ✓ every record arrived exactly once, and all 3 runs agree",
+    "  ✓ every record arrived exactly once, and all 4 runs agree",
   ]);
 });
 
@@ -194,4 +200,18 @@ Deno.test({
       "  ✓ every record arrived exactly once",
     ]);
   },
+});
+
+Deno.test("demo.ts runs one record per call only with --no-batched", async () => {
+  const { lines } = await run("demo", "--records", "5001", "--producers", "3", "--no-batched");
+  assertInOrder(lines, [
+    "@wasmring/mpsc demo: 5,001 records { id, user, amount, tags }",
+    "3 producer workers → transform worker → main thread (aggregate)",
+    "[1/2] channels, 1 record per call",
+    "[2/2] postMessage, 1 record per message",
+    /^ +records\/s +vs 1 per message$/,
+    /^ {2}channels, 1 record per call +[\d,]+ +\d+\.\d\d×$/,
+    "  ✓ every record arrived exactly once, and all 2 runs agree",
+  ]);
+  assert.ok(!lines.some((line) => line.includes("1,000 records per")), lines.join("\n"));
 });

@@ -8,14 +8,15 @@ import { BATCH, makeRecord, type RawRecord } from "./demo_workload.ts";
 export type ProducerJob =
   & { start: number; end: number }
   & (
-    | { transport: "channel"; tx: SenderHandle<RawRecord> }
+    | { transport: "channel" | "channelBatched"; tx: SenderHandle<RawRecord> }
     | { transport: "post" | "batched"; port: MessagePort }
   );
 
 self.onmessage = (e: MessageEvent<ProducerJob>) => {
   const job = e.data;
-  if (job.transport === "channel") {
-    produceOnChannel(job.start, job.end, job.tx);
+  if ("tx" in job) {
+    if (job.transport === "channel") produceOnChannel(job.start, job.end, job.tx);
+    else produceBatchesOnChannel(job.start, job.end, job.tx);
   } else {
     const { start, end, port } = job;
     if (job.transport === "post") {
@@ -35,6 +36,16 @@ self.onmessage = (e: MessageEvent<ProducerJob>) => {
 function produceOnChannel(start: number, end: number, handle: SenderHandle<RawRecord>): void {
   using tx = Sender.from(handle); // closed on return: the transform stage sees the end
   for (let id = start; id < end; id++) tx.sendSync(makeRecord(id)); // waits while full
+}
+
+function produceBatchesOnChannel(start: number, end: number, handle: SenderHandle<RawRecord>) {
+  using tx = Sender.from(handle);
+  const batch: RawRecord[] = [];
+  for (let id = start; id < end; id += BATCH) {
+    batch.length = 0;
+    for (let i = id; i < Math.min(id + BATCH, end); i++) batch.push(makeRecord(i));
+    tx.sendManySync(batch); // one call per batch; still waits while the channel is full
+  }
 }
 
 self.postMessage("ready"); // loaded: the main thread starts the clock once every worker is

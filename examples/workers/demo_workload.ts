@@ -106,8 +106,12 @@ function checksum(values: number[]): string {
   return (h >>> 0).toString(16).padStart(8, "0");
 }
 
-/** How records travel in a run. */
-export type Transport = "channel" | "post" | "batched";
+/**
+ * How records travel in a run: on channels one record per call (`channel`) or a batch per call
+ * (`channelBatched`), over postMessage one record per message (`post`) or a batch per message
+ * (`batched`).
+ */
+export type Transport = "channel" | "channelBatched" | "post" | "batched";
 
-/** Records per message in the batched postMessage run. */
+/** Records per call in the batched channel run, and per message in the batched postMessage run. */
 export const BATCH = 1000;

@@ -148,7 +148,30 @@ function readAscii(n: number): string {
   const p = rp;
   if (p + n > rend) corrupt();
   rp = p + n;
-  return latin1(rb, p, n);
+  return n <= ASCII_CACHED && n >= 3 ? cachedAscii(rb, p, n) : latin1(rb, p, n);
+}
+
+// Short strings recur: the same names, tags and bodies message after message. Made once, they
+// are kept in a small table, by their length and a few of their bytes (the last ones: names
+// often differ at the end), and a string whose bytes all match the entry in its slot is that
+// entry: no new string. (Strings are values: the same one twice is indistinguishable from two
+// equal ones.) Bounded: ASCII_SLOTS strings of ASCII_CACHED characters at most.
+const ASCII_CACHED = 32;
+const ASCII_SLOTS = 1024;
+const asciiCache: string[] = new Array(ASCII_SLOTS).fill("");
+
+/** `latin1(b, p, n)` for 3 ≤ n ≤ ASCII_CACHED, through the cache. */
+function cachedAscii(b: Uint8Array, p: number, n: number): string {
+  const e = p + n;
+  const slot = (n * 0x3b + b[p] * 0x11 + b[e - 3] * 0x65 + b[e - 2] * 0x0b + b[e - 1]) &
+    (ASCII_SLOTS - 1);
+  const s = asciiCache[slot];
+  if (s.length === n) {
+    let i = 0;
+    while (i < n && s.charCodeAt(i) === b[p + i]) i++;
+    if (i === n) return s;
+  }
+  return asciiCache[slot] = latin1(b, p, n);
 }
 
 function readUtf16(n: number): string {
@@ -472,6 +495,9 @@ function readShaped(shape: DecShape, cyclic: boolean): unknown {
     } else if (tag === W.STR_ASCII && p + 1 < rend && b[p + 1] < 0x80) {
       rp = p + 2;
       vstack[vsp++] = readAscii(b[p + 1]);
+    } else if (tag === W.TRUE || tag === W.FALSE) {
+      rp = p + 1;
+      vstack[vsp++] = tag === W.TRUE;
     } else if (tag === W.ABSENT) {
       rp = p + 1;
       absent = true;
@@ -542,6 +568,10 @@ function readArray(): unknown {
     if (tag === W.HOLE) {
       rp++;
       i++;
+    } else if (tag === W.STR_ASCII && rp + 1 < rend && rb[rp + 1] < 0x80) {
+      // Inlined, as in readShaped: arrays of short strings (tags, names) are common.
+      rp += 2;
+      a[i++] = readAscii(rb[rp - 1]);
     } else if (tag <= LEAF) {
       a[i++] = readOne();
     } else {
@@ -1048,6 +1078,7 @@ function release(): void {
 /** Bytes the decoder keeps between messages (arrays of references, frames, text scratch). */
 export function scratchBytes(): number {
   return 8 * (refs.length + vstack.length + shapes.length) + 64 * frames.length +
-    textScratchBytes() + (rdvOf === null ? 0 : rdvOf.buffer.byteLength);
+    ASCII_SLOTS * (8 + 16 + ASCII_CACHED) + textScratchBytes() +
+    (rdvOf === null ? 0 : rdvOf.buffer.byteLength);
 }
 const EMPTY = new Uint8Array(0);

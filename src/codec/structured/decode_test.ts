@@ -216,3 +216,69 @@ Deno.test("structured decodes 100,000 levels without recursion", () => {
     assert.equal(c, 7, name);
   }
 });
+
+// Short ASCII strings come out of a cache keyed by their length and a few of their bytes (see
+// `cachedAscii`): strings that agree on those and differ elsewhere must still come out as sent.
+Deno.test("structured decodes short ASCII strings exactly, whatever is cached", () => {
+  const strings: string[] = [];
+  // Same length, first and last three characters; they differ in the middle only.
+  for (let n = 3; n <= 34; n++) {
+    for (const c of "abcXYZ09 ~") {
+      const middle = n > 4 ? c.repeat(n - 4) : "";
+      strings.push(("q" + middle + "end").slice(0, n));
+      strings.push("q" + middle.slice(1) + c + "end".slice(0, n - middle.length - 1));
+    }
+  }
+  // Names as the demo makes them, and all the lengths around the cache's bounds.
+  for (let i = 0; i < 2000; i++) strings.push(`user${String(i).padStart(4, "0")}`);
+  for (let n = 0; n <= 40; n++) strings.push("x".repeat(n), "y".repeat(n), `${"x".repeat(n)}!`);
+  for (let round = 0; round < 3; round++) {
+    for (const s of strings) {
+      assert.equal(roundTrip(structured, s), s);
+      const record = { id: 1, user: s, tags: [s, "web"] };
+      assert.deepEqual(roundTrip(structured, record), record);
+    }
+    // All in one message too: one array of them, then reversed (other neighbours in each slot).
+    assert.deepEqual(roundTrip(structured, strings), strings);
+    strings.reverse();
+  }
+});
+
+Deno.test("structured decodes arrays mixing short strings with other elements", () => {
+  const long = "z".repeat(200); // its length takes two varint bytes: not the inlined path
+  const sparse: unknown[] = ["a", , "abc"]; // a hole
+  const extra = Object.assign(["web", "promo"], { note: "kept" });
+  const values: unknown[] = [
+    ["web", "mobile", "promo"],
+    ["api", 1, -0, "bulk", null, undefined, long, "ż", "", "ab"],
+    sparse,
+    extra,
+    [["nested", "x"], { tag: "obj" }, "after"],
+    Array.from({ length: 300 }, (_, i) => `t${i}`),
+  ];
+  for (const value of values) {
+    const got = roundTrip(structured, value);
+    assert.deepEqual(got, structuredClone(value));
+    assert.deepEqual(Object.keys(got as object), Object.keys(structuredClone(value) as object));
+  }
+});
+
+Deno.test("structured decodes an array's ASCII string whose length takes two varint bytes", () => {
+  // The encoder writes strings this long as UTF-8, but the format allows STR_ASCII for them: the
+  // inlined one-byte-length path of `readArray` must leave them to the general one.
+  const text = "a".repeat(130);
+  const message = [W.ARRAY, 2, W.STR_ASCII, 0x80 | 2, 1, ...new TextEncoder().encode(text)];
+  message.push(W.STR_ASCII, 3, 0x62, 0x63, 0x64, 0); // "bcd", then no extra properties
+  const ring = inRing(message, [W.UNDEFINED]);
+  assert.deepEqual(structured.decodeFrom!(ring, 8, 8 + message.length), [text, "bcd"]);
+});
+
+Deno.test("structured keeps booleans in objects, before and after their shape is compiled", () => {
+  // The demo's enriched record; the decoder compiles a shape once it recurs (COMPILE_AFTER).
+  for (let i = 0; i < 12; i++) {
+    const record = { id: i, user: `user${i}`, cents: i * 120, flagged: i % 3 === 0, seen: i % 2 };
+    assert.deepEqual(roundTrip(structured, record), record);
+    const mixed = { a: true, b: false, c: [true, false], d: { e: i % 2 === 0 } };
+    assert.deepEqual(roundTrip(structured, mixed), mixed);
+  }
+});

@@ -491,6 +491,10 @@ function writePlainObject(o: any, checkOwn: boolean): void {
           writeString(v);
           continue;
         }
+        if (typeof v === "boolean") {
+          writeTag(v ? W.TRUE : W.FALSE);
+          continue;
+        }
       }
       // A getter may have deleted a later key: V8 skips keys no longer present.
       if ((checkOwn || v === undefined || typeof v === "function") && !hasOwn(o, k)) {
@@ -531,12 +535,19 @@ function isIndexKey(k: string): boolean {
   return n < 4294967295 && n % 1 === 0 && String(n) === k; // not "1.5", "01", "1e3"
 }
 
+/** `String(i)` for the indices of small arrays, made once. */
+const INDEX_KEYS: string[] = Array.from({ length: 64 }, (_, i) => String(i));
+
+function indexKey(i: number): string {
+  return i < 64 ? INDEX_KEYS[i] : String(i);
+}
+
 // deno-lint-ignore no-explicit-any
 function writeArray(a: any[]): void {
   const len = a.length;
   const keys = objectKeys(a);
   const kn = keys.length;
-  if (kn === len && (len === 0 || keys[len - 1] === String(len - 1))) {
+  if (kn === len && (len === 0 || keys[len - 1] === indexKey(len - 1))) {
     // Packed, no extra properties.
     writeTag(W.ARRAY);
     writeVarint(len);

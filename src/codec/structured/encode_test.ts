@@ -296,3 +296,19 @@ Deno.test("structured still reuses its scratch for messages that fit it", () => 
   const b = structured.encode({ body: "z".repeat(200_000) });
   assert.equal(a.buffer, b.buffer);
 });
+
+// A packed array is recognised by comparing its last key with its last index (`indexKey`, from
+// a table for small arrays): an array whose keys count equals its length but whose last key is a
+// property, not an index, must keep its hole and its property.
+Deno.test("structured keeps holes and properties of arrays as long as their key count", () => {
+  for (const len of [1, 2, 3, 63, 64, 65, 100]) {
+    const a: unknown[] = Array.from({ length: len }, (_, i) => `v${i}`);
+    delete a[len - 1]; // a hole at the end…
+    (a as unknown as Record<string, unknown>).x = "extra"; // …and a key in its place
+    assert.equal(Object.keys(a).length, len);
+    const got = roundTrip(structured, a) as unknown[];
+    assert.deepEqual(got, structuredClone(a), `length ${len}`);
+    assert.equal(len - 1 in got, false, `length ${len}: the hole`);
+    assert.equal((got as unknown as Record<string, unknown>).x, "extra", `length ${len}`);
+  }
+});
