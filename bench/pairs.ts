@@ -10,6 +10,8 @@
  * - async ÷ sync: `await recv()` against `recvSync`, W1 and W3 (≥ 0.8)
  * - W4 async ÷ sync: the round trip with `recv()` against `recvSync` (≤ 3: lower is better)
  *
+ * `--quick` (the smoke test's) runs a few milliseconds a pass: its ratios are noise.
+ *
  * @module
  */
 import { figure, type Pass, preparePingPong, prepareStream } from "./run.ts";
@@ -86,15 +88,25 @@ for (const c of COMPARISONS) {
   const a = await prepare(w, c.a);
   const b = await prepare(w, c.b);
   try {
-    await a.pass(Math.max(2, count / 10));
-    await b.pass(Math.max(2, count / 10));
+    // Every pass is checked as bench/run.ts checks it: the sum of the ids that arrived.
+    const checked = async (p: Pass, n: number) => {
+      const { seconds, checksum } = await p.pass(n);
+      const expected = w.producers * n * (n - 1) / 2;
+      if (checksum !== expected) {
+        throw new Error(`wrong checksum ${checksum}, expected ${expected}`);
+      }
+      return seconds;
+    };
+    const warm = Math.max(2, Math.floor(count / 10));
+    await checked(a, warm);
+    await checked(b, warm);
     const ratios: number[] = [];
     for (let i = 0; i < PAIRS; i++) {
       // Swapped every pair: neither side always runs second.
       const first = i % 2 === 0 ? a : b;
       const second = first === a ? b : a;
-      const s1 = (await first.pass(count)).seconds;
-      const s2 = (await second.pass(count)).seconds;
+      const s1 = await checked(first, count);
+      const s2 = await checked(second, count);
       const [sa, sb] = first === a ? [s1, s2] : [s2, s1];
       const fa = figure(w, count, sa);
       const fb = figure(w, count, sb);

@@ -733,8 +733,17 @@ function targets(rows: Row[]): Target[] {
   ratioTarget("W5", 2, "mpsc channel() recvSync", "W5 64 KiB with the structured codec");
   // Issue 15: against Rust's std::sync::mpsc channel() on the same workload, in the same run.
   const rustTarget = (wl: string, goal: number, impl: string, name: string) => {
+    if (!rows.some((r) => r.workload === wl)) return;
     const row = find(wl, impl);
-    if (!row || row.vsRust === undefined || row.vsRust === null) return;
+    if (!row || row.vsRust === undefined || row.vsRust === null) {
+      out.push({
+        name,
+        goal: `≥ ${goal}× Rust channel()`,
+        measured: "n/a (no Rust row)",
+        met: null,
+      });
+      return;
+    }
     out.push({
       name,
       goal: `≥ ${goal}× Rust channel()`,

@@ -105,6 +105,16 @@ export function setCarriedPull(
 /** What `pull` returns instead of a message. */
 export type PullStatus = typeof PULL_EMPTY | typeof PULL_BUSY | typeof PULL_DISCONNECTED;
 
+/** Whether `view`'s buffer was detached (transferred) since the view was made. */
+function detached(view: Uint8Array): boolean {
+  try {
+    new Uint8Array(view.buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** `decodeInto` for a codec without it: `value` copied into `target` (see `Codec.decodeInto`). */
 function copyInto(value: unknown, target: Uint8Array): number {
   if (!(value instanceof Uint8Array)) return NOT_BYTES;
@@ -854,6 +864,11 @@ export class SharedChannel {
         target,
       );
     } catch (error) {
+      if (detached(target)) {
+        // Transferred away while the call waited: the copy failed, not the decode.
+        core.unpeek(ch, token);
+        throw new TypeError("Cannot receive into a Uint8Array whose buffer is detached");
+      }
       this.#status(core.release(ch, gen, token));
       throw error;
     }

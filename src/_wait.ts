@@ -38,8 +38,21 @@ const SPIN_ASYNC_MICROTASK_MS = 0.05;
  * that each come within a spin never holds back timers and I/O for longer than this.
  */
 const SPIN_ASYNC_TURN_MS = 0.5;
+/**
+ * The most looks of one such spin, whatever the clock says: a browser may coarsen
+ * `performance.now()` to 100 µs or more, and a spin timed by it alone would hold the event loop
+ * for a whole tick.
+ */
+const SPIN_ASYNC_MICROTASK_LOOKS = 256;
 /** Microtask spinning since this thread's last `waitAsync` sleep (see SPIN_ASYNC_TURN_MS). */
 let spunThisTurn = 0;
+/**
+ * Spins in a row that ended without a message: after two, a wait spins only once in 16 (to
+ * notice when replies come quickly again), so that a trickle of messages, each arriving after the
+ * spin gave up, does not pay a spin per message for nothing.
+ */
+let spinMisses = 0;
+let spinProbe = 0;
 
 /**
  * Whether this thread may block in `Atomics.wait`: a browser's main thread may not (the check
@@ -310,17 +323,21 @@ export class WaitQueue<E extends Waiter> {
             if (ready) continue;
             // Then on the microtask queue, letting other promises run (see
             // SPIN_ASYNC_MICROTASK_MS), within this turn's budget.
-            if (spunThisTurn < SPIN_ASYNC_TURN_MS) {
+            if (
+              spunThisTurn < SPIN_ASYNC_TURN_MS && (spinMisses < 2 || (++spinProbe & 15) === 0)
+            ) {
               const start = performance.now();
               const until = start + SPIN_ASYNC_MICROTASK_MS;
               let now = start;
+              let looks = 0;
               do {
                 await null;
                 if (this.#waiters.length === 0 || !op.open()) break;
                 ready = op.poll();
                 now = performance.now();
-              } while (!ready && now < until);
+              } while (!ready && now < until && ++looks < SPIN_ASYNC_MICROTASK_LOOKS);
               spunThisTurn += now - start;
+              spinMisses = ready ? 0 : spinMisses + 1;
               if (ready || this.#waiters.length === 0 || !op.open()) continue;
             }
           }

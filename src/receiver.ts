@@ -363,14 +363,18 @@ export class Receiver<T> {
    * One attempt of the batch calls: up to `limit` ready messages (at least one), else PENDING.
    * @throws {RecvError} when every sender is gone and every message taken.
    */
-  #attemptMany(limit: number): T[] | typeof PENDING {
-    const taken = this.#takeMany(limit);
+  #attemptMany(limit: number, republish = true): T[] | typeof PENDING {
+    const taken = this.#takeMany(limit, republish);
     if (taken === PULL_DISCONNECTED) throw this.#disconnected();
     return taken;
   }
 
-  /** `#attemptMany`, with disconnection as a value. */
-  #takeMany(limit: number): T[] | typeof PENDING | typeof PULL_DISCONNECTED {
+  /**
+   * `#attemptMany`, with disconnection as a value. `republish`: as `#took`'s (false for the pump,
+   * which serves a pending call: that call is the one served, and the pump offers its own token
+   * when it parks again).
+   */
+  #takeMany(limit: number, republish = true): T[] | typeof PENDING | typeof PULL_DISCONNECTED {
     // An error an earlier batch deferred comes first (a pending recvMany() does not pass
     // through `#check`).
     if (this.#deferred !== NO_ERROR) {
@@ -383,7 +387,7 @@ export class Receiver<T> {
     try {
       pulled = this.#chan.pullMany(this.#codec, limit, values, this.#defer, this.#open);
     } catch (error) {
-      this.#took(true);
+      this.#took(republish);
       throw error;
     }
     if (typeof pulled === "number") {
@@ -391,7 +395,7 @@ export class Receiver<T> {
       // after these (it was consumed too).
       const taken = pulled + (this.#deferred === NO_ERROR ? 0 : 1);
       for (let i = 0; i < taken; i++) this.#took(false);
-      if (this.#rendezvous && this.#pending.length > 0) this.#offerToken();
+      if (republish && this.#rendezvous && this.#pending.length > 0) this.#offerToken();
       return values;
     }
     return pulled === PULL_DISCONNECTED ? PULL_DISCONNECTED : PENDING;
@@ -556,11 +560,11 @@ export class Receiver<T> {
   recvIntoSync(target: Uint8Array, options?: RecvSyncOptions): number {
     this.#check("receive");
     assertCanBlock("recvIntoSync", "await rx.recvInto(target)");
-    checkTarget(target);
+    const view = intoView(target);
     const deadline = deadlineOf(options?.timeout);
-    const now = this.#attemptInto(target);
+    const now = this.#attemptInto(view);
     if (now !== PENDING) return now;
-    return this.#blockFor(this.#attemptsInto, target, deadline);
+    return this.#blockFor(this.#attemptsInto, view, deadline);
   }
 
   /**
@@ -588,19 +592,20 @@ export class Receiver<T> {
    */
   recvInto(target: Uint8Array, options?: RecvOptions): Promise<number> {
     const signal = options?.signal;
+    let view: Uint8Array;
     try {
       this.#check("receive");
-      checkTarget(target);
+      view = intoView(target);
       signal?.throwIfAborted();
       if (this.#pending.length === 0) {
-        const now = this.#attemptInto(target);
+        const now = this.#attemptInto(view);
         if (now !== PENDING) return Promise.resolve(now);
       }
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise<number>((resolve, reject) => {
-      this.#pending.add({ resolve, reject, signal, into: target });
+      this.#pending.add({ resolve, reject, signal, into: view });
     });
   }
 
@@ -608,12 +613,12 @@ export class Receiver<T> {
    * One attempt of `recvIntoSync` and `recvInto`: the bytes written if a message was taken,
    * else PENDING. @throws RecvError, RangeError or TypeError (see `recvIntoSync`).
    */
-  #attemptInto(target: Uint8Array): number | typeof PENDING {
+  #attemptInto(target: Uint8Array, republish = true): number | typeof PENDING {
     let n: number | PullStatus;
     try {
       n = this.#chan.pullInto(this.#codec, target);
     } catch (error) {
-      this.#took(true); // consumed by a failed decode
+      this.#took(republish); // consumed by a failed decode
       throw error;
     }
     if (typeof n !== "number") {
@@ -630,7 +635,7 @@ export class Receiver<T> {
         } bytes`,
       );
     }
-    this.#took(true);
+    this.#took(republish);
     return n;
   }
 
@@ -709,14 +714,21 @@ export class Receiver<T> {
    * rejects it (the message is consumed; the next call takes the next one).
    */
   #recvPending(entry: PendingRecv<T>): Progress {
+    if (this.#deferred !== NO_ERROR) {
+      // An error an earlier batch deferred comes first, for whichever call is served next.
+      const error = this.#deferred;
+      this.#deferred = NO_ERROR;
+      entry.reject(error);
+      return DONE;
+    }
     if (entry.into !== undefined) {
-      const n = this.#attemptInto(entry.into); // throws: rejects the entry
+      const n = this.#attemptInto(entry.into, false); // throws: rejects the entry
       if (n === PENDING) return WAIT;
       entry.resolve(n);
       return DONE;
     }
     if (entry.limit !== undefined) {
-      const values = this.#attemptMany(entry.limit); // throws RecvError: rejects the entry
+      const values = this.#attemptMany(entry.limit, false); // throws RecvError: rejects it
       if (values === PENDING) return WAIT;
       entry.resolve(values);
       return DONE;
@@ -1026,10 +1038,41 @@ function checkLimit(limit: number): void {
   }
 }
 
-function checkTarget(target: Uint8Array): void {
-  if (!(target instanceof Uint8Array)) {
-    throw new TypeError(`Cannot receive into ${typeof target}: a Uint8Array is needed`);
+const typedArray = Object.getPrototypeOf(Uint8Array.prototype);
+const getter = (name: string | symbol) => Object.getOwnPropertyDescriptor(typedArray, name)!.get!;
+const taTag = getter(Symbol.toStringTag);
+const taBuffer = getter("buffer");
+const taOffset = getter("byteOffset");
+const taLength = getter("length");
+
+/**
+ * The receive target of `recvInto`: a plain `Uint8Array` over the bytes of `target`, read through
+ * the intrinsic getters — so that a subclass, a proxy or a detached buffer fails here, before a
+ * message is taken, and never inside the copy (which would have consumed it).
+ * @throws {TypeError} `target` is not a `Uint8Array`, or its buffer is detached.
+ */
+function intoView(target: Uint8Array): Uint8Array {
+  let tag: unknown;
+  try {
+    tag = taTag.call(target);
+  } catch { /* a proxy, or not an object */ }
+  if (tag !== "Uint8Array") {
+    throw new TypeError(`Cannot receive into ${describeTarget(target)}: a Uint8Array is needed`);
   }
+  const buffer = taBuffer.call(target) as ArrayBufferLike;
+  try {
+    return new Uint8Array(buffer, taOffset.call(target), taLength.call(target));
+  } catch (error) {
+    throw new TypeError("Cannot receive into a Uint8Array whose buffer is detached", {
+      cause: error,
+    });
+  }
+}
+
+function describeTarget(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return `a ${typeof value}`;
+  return "an object that is not a Uint8Array";
 }
 
 function isTimeout(error: unknown): boolean {

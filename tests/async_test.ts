@@ -18,6 +18,8 @@ import {
   syncChannel,
   validateCodec,
 } from "@wasmring/mpsc";
+import { SharedChannel } from "../src/_shared_channel.ts";
+import { SPIN } from "../src/_wait.ts";
 import {
   delay,
   isTimeout,
@@ -710,6 +712,75 @@ Deno.test("a timer fires while a paced stream keeps an async receiver busy", asy
     assert.ok(atTimer >= 0 && atTimer < n, `the timer fired after ${atTimer} of ${n} messages`);
   } finally {
     worker.terminate();
+    rx.close();
+  }
+});
+
+// Found by a red-team review: the microtask spin was timed by performance.now() alone, which a
+// browser may coarsen to 100 µs or more — every idle recv() then held the event loop for a whole
+// tick. Played with a frozen clock: the spin must end by its count of looks. (The clock thaws
+// after 20,000 looks, so that a spin without that count ends too, and fails here.)
+Deno.test("a pending recv() with a frozen clock lets a timer run after a bounded spin", async () => {
+  const [tx, rx] = channel<number>();
+  const proto = SharedChannel.prototype as unknown as { poll(): boolean };
+  const poll = proto.poll;
+  const now = performance.now;
+  const frozen = now.call(performance);
+  let looks = 0;
+  proto.poll = function (this: SharedChannel) {
+    if (++looks === 20_000) performance.now = now;
+    return poll.call(this);
+  };
+  performance.now = () => frozen;
+  try {
+    const pending = rx.recv();
+    pending.catch(() => {}); // rejected by the close below if an assertion fails first
+    const looksAtTimer = await new Promise<number>((resolve) =>
+      setTimeout(() => resolve(looks), 0)
+    );
+    performance.now = now;
+    assert.ok(looksAtTimer < 2_000, `${looksAtTimer} looks before a timer could run`);
+    tx.sendSync(1);
+    assert.equal(await pending, 1);
+  } finally {
+    performance.now = now;
+    proto.poll = poll;
+    tx.close();
+    rx.close();
+  }
+});
+
+// Found by a red-team review: a trickle of messages, each arriving after the microtask spin gave
+// up, paid a whole spin per message for nothing. After two spins in vain, a wait spins only once
+// in 16. Counted in looks (the blocking spin before it set to 0 for the count).
+Deno.test("an async receiver fed a trickle stops spinning on the microtask queue", async () => {
+  const [tx, rx] = channel<number>();
+  const proto = SharedChannel.prototype as unknown as { poll(): boolean };
+  const poll = proto.poll;
+  const spin = SPIN as { async: number };
+  const before = spin.async;
+  let looks = 0;
+  proto.poll = function (this: SharedChannel) {
+    looks++;
+    return poll.call(this);
+  };
+  spin.async = 0;
+  try {
+    const perWait: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const start = looks;
+      const pending = rx.recv();
+      setTimeout(() => tx.sendSync(i), 3); // later than any spin lasts
+      assert.equal(await pending, i);
+      perWait.push(looks - start);
+    }
+    // After the first two: at most one probe's spin (256 looks at most); ~60 a wait before.
+    const late = perWait.slice(2).reduce((a, b) => a + b, 0);
+    assert.ok(late < 300, `looks per wait: ${perWait.join(" ")}`);
+  } finally {
+    spin.async = before;
+    proto.poll = poll;
+    tx.close();
     rx.close();
   }
 });

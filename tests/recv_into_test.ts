@@ -14,6 +14,7 @@ import {
   syncChannel,
 } from "../mod.ts";
 import { decodeInto } from "../src/codec/structured/into.ts";
+import { SharedChannel } from "../src/_shared_channel.ts";
 
 const copying: Codec<Uint8Array> = registerCodec({
   name: "test-into-copying",
@@ -167,3 +168,106 @@ Deno.test("structured decodeInto agrees with a full decode on random arrays and 
     { numRuns: 500 },
   );
 });
+
+// Found by a red-team review (issue 15): targets that pass `instanceof` but are not plain
+// arrays made the copy throw inside the decode, which consumed the message.
+for (const [name, codec] of [["bytes", bytes], ["structured", structured]] as const) {
+  Deno.test(`recvInto (${name}): a detached, proxied or lying target takes nothing`, () => {
+    const [tx, rx] = channel<Uint8Array>({ codec: codec as Codec<Uint8Array> });
+    tx.sendSync(new Uint8Array(0));
+    tx.sendSync(new Uint8Array(100).fill(1));
+    const ab = new ArrayBuffer(16);
+    const detached = new Uint8Array(ab);
+    ab.transfer();
+    assert.throws(() => rx.recvIntoSync(detached), TypeError);
+    assert.throws(() => rx.recvIntoSync(new Proxy(new Uint8Array(16), {})), TypeError);
+    assert.equal(rx.recvSync({ timeout: 1000 }).length, 0, "the empty message stayed");
+    class Lying extends Uint8Array {
+      override get length() {
+        return 1 << 20;
+      }
+    }
+    assert.throws(() => rx.recvIntoSync(new Lying(10)), RangeError);
+    assert.equal(rx.recvSync({ timeout: 1000 }).length, 100, "the long message stayed");
+    tx.close();
+    rx.close();
+  });
+}
+
+Deno.test("recvInto: a target detached while the call waits takes nothing", async () => {
+  const [tx, rx] = channel<Uint8Array>({ codec: bytes });
+  const ab = new ArrayBuffer(16);
+  const pending = rx.recvInto(new Uint8Array(ab));
+  await new Promise((r) => setTimeout(r, 5));
+  ab.transfer();
+  tx.sendSync(new Uint8Array(0));
+  await assert.rejects(pending, TypeError);
+  assert.equal(rx.recvSync({ timeout: 1000 }).length, 0, "the message stayed");
+  tx.close();
+  rx.close();
+});
+
+// Found by a red-team review: a batch's deferred decode error must reach the next call served,
+// whichever kind it is, before the messages after it.
+const picky: Codec<Uint8Array> = registerCodec({
+  name: "test-into-picky",
+  encode: (v: Uint8Array) => v.slice(),
+  decode: (b: Uint8Array) => {
+    if (b[0] === 0xff) throw new SyntaxError("bad message");
+    return b.slice();
+  },
+});
+for (const second of ["recv", "recvInto"] as const) {
+  Deno.test(`a batch's deferred decode error comes before the next message (pending ${second})`, async () => {
+    const [tx, rx] = channel<Uint8Array>({ codec: picky });
+    const many = rx.recvMany(10);
+    const buffer = new Uint8Array(8);
+    const next = second === "recv" ? rx.recv() : rx.recvInto(buffer);
+    await new Promise((r) => setTimeout(r, 10));
+    tx.sendManySync([new Uint8Array([1]), new Uint8Array([0xff]), new Uint8Array([2])]);
+    assert.deepEqual((await many).map((v) => v[0]), [1]);
+    await assert.rejects(next, SyntaxError);
+    assert.deepEqual(rx.tryRecv(), { state: "ok", value: new Uint8Array([2]) });
+    tx.close();
+    rx.close();
+  });
+}
+
+// Found by a red-team review: a pending recvInto() or recvMany() served by the pump offered a
+// rendezvous token again for itself once it had its message; a sender running before the pump
+// withdrew it completed a send with no receive waiting. Played in one thread: the "other
+// thread's" sender runs inside the window, from `offerToken`.
+for (const mode of ["recv", "recvInto", "recvMany"] as const) {
+  Deno.test(`rendezvous: once a pending ${mode}() is served, no send gets through`, async () => {
+    const [tx, rx] = syncChannel<Uint8Array>(0, { codec: bytes });
+    const proto = SharedChannel.prototype as unknown as { offerToken(): void };
+    const offer = proto.offerToken;
+    let armed = false;
+    let lateSend = false;
+    proto.offerToken = function (this: SharedChannel) {
+      offer.call(this);
+      if (armed) {
+        armed = false;
+        lateSend = tx.trySend(new Uint8Array([9]));
+      }
+    };
+    try {
+      const got = mode === "recv"
+        ? rx.recv()
+        : mode === "recvMany"
+        ? rx.recvMany(1)
+        : rx.recvInto(new Uint8Array(8));
+      await new Promise((r) => setTimeout(r, 20)); // the pump offered its token, and sleeps
+      assert.equal(tx.trySend(new Uint8Array([1, 2])), true, "the waiting receive admits one");
+      armed = true;
+      await got;
+      armed = false;
+      await new Promise((r) => setTimeout(r, 5));
+      assert.equal(lateSend, false, "a rendezvous send completed with no receive waiting");
+    } finally {
+      proto.offerToken = offer;
+      tx.close();
+      rx.close();
+    }
+  });
+}
