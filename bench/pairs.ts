@@ -4,7 +4,7 @@
  * that the machine's drift (±50 % between runs on a shared 2-core VM) cancels out. Prints, per
  * comparison, the median ratio of `--pairs` pairs (default 7) and its interquartile range.
  *
- *     deno run -A bench/pairs.ts [--pairs 7] [--quick]
+ *     deno run -A bench/pairs.ts [--pairs 7] [--quick] [--only W1,W4]
  *
  * - bounded ÷ unbounded: W1, `syncChannel(1024)` against `channel()`, both `recvSync` (≥ 0.9)
  * - async ÷ sync: `await recv()` against `recvSync`, W1 and W3 (≥ 0.8)
@@ -21,6 +21,8 @@ const args = Deno.args;
 const quick = args.includes("--quick");
 const pairsAt = args.indexOf("--pairs");
 const PAIRS = pairsAt >= 0 ? Number(args[pairsAt + 1]) : quick ? 3 : 7;
+const onlyAt = args.indexOf("--only");
+const only = onlyAt >= 0 ? new Set(args[onlyAt + 1].split(",")) : null;
 
 interface Comparison {
   name: string;
@@ -83,6 +85,7 @@ async function prepare(w: Workload, v: Variant): Promise<Pass> {
 
 const lines: string[] = [];
 for (const c of COMPARISONS) {
+  if (only !== null && !only.has(c.workload)) continue;
   const w = WORKLOADS.find((x) => x.id === c.workload)!;
   const count = quick ? w.quickCount : w.count;
   const a = await prepare(w, c.a);
