@@ -21,6 +21,7 @@ import {
   PENDING,
   type Progress,
   RETRY,
+  SPIN,
   WAIT,
   WaitQueue,
 } from "./_wait.ts";
@@ -698,8 +699,20 @@ export class Receiver<T> {
       this.#check("receive");
       signal?.throwIfAborted();
       if (this.#pending.length === 0) {
-        const now = this.#attempt();
+        let now = this.#attempt();
         if (now !== PENDING) return Promise.resolve(now);
+        // A reply on its way is usually a microsecond out: look a little (as the pump would)
+        // before a promise and a pump are made for the wait — a round trip through two async
+        // receivers costs 1.0–1.4× a blocking one so, against 4–5× without. (Not on a
+        // rendezvous channel: no sender can send before this receiver offers its token.)
+        if (!this.#rendezvous) {
+          for (let spins = 0; spins < SPIN.async; spins++) {
+            if (!this.#chan.poll()) continue;
+            now = this.#attempt();
+            if (now !== PENDING) return Promise.resolve(now);
+            break;
+          }
+        }
       }
     } catch (error) {
       return Promise.reject(error);
