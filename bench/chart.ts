@@ -1,7 +1,8 @@
 /**
  * Draws `bench/results/chart.svg` from `bench/results/latest.json` (written by `bench/run.ts`):
  * a horizontal bar per library row, its speed-up against `postMessage` in the same run, grouped
- * by workload, on a log scale, with the workload's target marked. Hand-written SVG, no
+ * by workload, on a log scale, with the workload's target marked, and Rust's `std::sync::mpsc`
+ * `channel()` on the same workload in grey. Hand-written SVG, no
  * dependencies.
  *
  * Usage: `deno run --allow-read --allow-write bench/chart.ts [latest.json] [chart.svg]`
@@ -12,7 +13,7 @@ import type { Results, Row } from "./run.ts";
 import { WORKLOADS } from "./workloads.ts";
 
 /** Each workload's target as a speed-up against postMessage (W4: 1/20 of its round trip). */
-const TARGETS: Record<string, number> = { W1: 25, W2: 15, W3: 12, W4: 20, W5: 2 };
+const TARGETS: Record<string, number> = { W1: 30, W2: 15, W3: 12, W4: 20, W5: 3 };
 
 const ROW_H = 18;
 const GAP = 14;
@@ -28,7 +29,11 @@ function escape(s: string): string {
 
 /** Renders the chart of `results` as an SVG document. */
 export function render(results: Results): string {
-  const rows = results.rows.filter((r) => r.impl.startsWith("mpsc") && r.ratio !== null);
+  // This library's rows, and Rust's std::sync::mpsc channel() as the reference of each workload.
+  const rust = (r: Row) => r.impl === "Rust std::sync::mpsc channel()";
+  const rows = results.rows.filter((r) =>
+    (r.impl.startsWith("mpsc") || rust(r)) && r.ratio !== null
+  );
   const groups = new Map<string, Row[]>();
   for (const r of rows) groups.set(r.workload, [...(groups.get(r.workload) ?? []), r]);
   const max = Math.max(100, ...rows.map((r) => r.ratio!)) * 1.1;
@@ -83,7 +88,7 @@ export function render(results: Results): string {
           escape(r.impl.replace(/^mpsc /, ""))
         }</text>`,
         `<rect x="${x(MIN)}" y="${y + 3}" width="${w.toFixed(1)}" height="${ROW_H - 6}" fill="${
-          met ? "#2e7d32" : "#1565c0"
+          rust(r) ? "#9e9e9e" : met ? "#2e7d32" : "#1565c0"
         }"/>`,
         `<text x="${(x(MIN) + w + 4).toFixed(1)}" y="${y + 12}">${
           r.ratio!.toFixed(r.ratio! < 10 ? 2 : 1)
