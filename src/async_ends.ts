@@ -195,3 +195,21 @@ export async function pipe<T>(
   if (!options?.preventClose) await to.close();
   return moved;
 }
+
+/**
+ * The async iterator of a receiver: what `recv()` returns, ending at the first `RecvError`
+ * (every sender gone, everything taken). Breaking out of the loop leaves the receiver open.
+ * Shared by local and NATS receivers.
+ */
+export function messagesOf<T>(recv: () => Promise<T>): AsyncIterator<T> {
+  return {
+    next: async (): Promise<IteratorResult<T>> => {
+      try {
+        return { done: false, value: await recv() };
+      } catch (error) {
+        if (error instanceof RecvError) return { done: true, value: undefined };
+        throw error;
+      }
+    },
+  };
+}

@@ -31,6 +31,7 @@ import { brandEndClass, endCloneError } from "./_brand.ts";
 import { adopt, type AdoptOptions, type ReceiverHandle } from "./handle.ts";
 import { makers } from "./_carry.ts";
 import { readableOf } from "./_streams.ts";
+import { messagesOf } from "./async_ends.ts";
 
 /** Options of {@linkcode Receiver.recv}. */
 export interface RecvOptions {
@@ -817,16 +818,7 @@ export class Receiver<T> {
    * ```
    */
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    return {
-      next: async (): Promise<IteratorResult<T>> => {
-        try {
-          return { done: false, value: await this.recv() };
-        } catch (error) {
-          if (error instanceof RecvError) return { done: true, value: undefined };
-          throw error;
-        }
-      },
-    };
+    return messagesOf(() => this.recv());
   }
 
   /**

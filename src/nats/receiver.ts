@@ -10,7 +10,7 @@ import {
   type JsMsg,
 } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
-import type { AsyncReceiver, AsyncRecvOptions } from "../async_ends.ts";
+import { type AsyncReceiver, type AsyncRecvOptions, messagesOf } from "../async_ends.ts";
 import type { Codec } from "../codec/types.ts";
 import { RecvError } from "../errors.ts";
 import type { TryRecvResult } from "../receiver.ts";
@@ -207,14 +207,7 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
    * throws (that message is terminated: never delivered again).
    */
   recv(options?: AsyncRecvOptions): Promise<T> {
-    try {
-      this.#check();
-      options?.signal?.throwIfAborted();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    this.#ackReturned();
-    return this.#take<T>(false, options?.signal);
+    return this.#start<T>(false, options);
   }
 
   /**
@@ -239,6 +232,11 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
    * ```
    */
   recvDelivery(options?: AsyncRecvOptions): Promise<Delivery<T>> {
+    return this.#start<Delivery<T>>(true, options);
+  }
+
+  /** `recv` and `recvDelivery`: checks, acknowledges what `recv` returned before, takes one. */
+  #start<R>(delivery: boolean, options?: AsyncRecvOptions): Promise<R> {
     try {
       this.#check();
       options?.signal?.throwIfAborted();
@@ -246,7 +244,7 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
       return Promise.reject(error);
     }
     this.#ackReturned();
-    return this.#take<Delivery<T>>(true, options?.signal);
+    return this.#take<R>(delivery, options?.signal);
   }
 
   /**
@@ -280,16 +278,7 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
    * @returns An async iterator of the messages.
    */
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    return {
-      next: async (): Promise<IteratorResult<T>> => {
-        try {
-          return { done: false, value: await this.recv() };
-        } catch (error) {
-          if (error instanceof RecvError) return { done: true, value: undefined };
-          throw error;
-        }
-      },
-    };
+    return messagesOf(() => this.recv());
   }
 
   /** Takes a message from the buffer, or waits for one. */
