@@ -240,3 +240,33 @@ Deno.test({
     }
   },
 });
+
+// Found by a red-team review: a sender alive but stalled past its TTL (a blocked event loop, a
+// cut network) was counted gone by the receivers, and its next message was stored where no
+// receiver would read it, without an error. Now the stalled sender finds its key expired and
+// its send fails with SendError.
+Deno.test({
+  ...natsTest("a sender stalled past its TTL: the receivers disconnect and its next send fails"),
+  ...loose,
+  async fn() {
+    await using server = await NatsServer.start();
+    const rx = await natsReceiver<number>("busy", { servers: server.url, senderTtl: 1000 });
+    const p = new Proc("tests/nats/busy_sender.ts", [server.url, "1000"]);
+    try {
+      await p.until((l) => l.includes("sent 1"), 60_000, "the sender");
+      assert.equal(await rx.recv(), 1);
+      // Stalled: its key expires, and the receiver reports the disconnection.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const watchdog = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("no disconnection within 30 s")), 30_000);
+      });
+      await assert.rejects(Promise.race([rx.recv(), watchdog]), RecvError);
+      clearTimeout(timer);
+      await p.until((l) => l.some((x) => x.startsWith("SendError") || x === "sent 2"), 60_000, "2");
+      assert.ok(p.lines.includes("SendError 2"), p.report());
+    } finally {
+      p.kill();
+      await rx.close();
+    }
+  },
+});

@@ -445,3 +445,85 @@ Deno.test("bad names and options are refused before any connection", async () =>
     TypeError,
   );
 });
+
+// Found by a red-team review: a send queued behind one that waits for room ignored its signal.
+Deno.test({
+  ...natsTest("a send queued behind one waiting for room rejects at once when aborted"),
+  ...loose,
+  async fn() {
+    await using server = await NatsServer.start();
+    const [tx, rx] = await natsChannel<number>("queued-abort", { servers: server.url, bound: 1 });
+    try {
+      await tx.send(0); // full
+      const blocked = tx.send(1);
+      blocked.catch(() => {});
+      const controller = new AbortController();
+      const queued = tx.send(2, { signal: controller.signal });
+      await tick(100);
+      controller.abort(new Error("stop"));
+      await watchdog(assert.rejects(queued, /stop/), 5000, "the aborted queued send");
+      assert.equal(await rx.recv(), 0);
+      const next = rx.recv(); // acknowledges 0: room for the blocked send
+      await watchdog(blocked, 10_000, "the blocked send, once there is room");
+      assert.equal(await next, 1);
+      await tx.close();
+      await assert.rejects(watchdog(rx.recv(), 10_000, "disconnection"), RecvError);
+    } finally {
+      await tx.close();
+      await rx.close();
+    }
+  },
+});
+
+// Found by a red-team review: a receiver opened first waited for ever if a sender opened and
+// closed between two of its looks without sending.
+Deno.test({
+  ...natsTest("a receiver opened first ends once a sender came and went without sending"),
+  ...loose,
+  async fn() {
+    await using server = await NatsServer.start();
+    await using rx = await natsReceiver<number>("came-and-went", {
+      servers: server.url,
+      senderTtl: 2000,
+    });
+    const pending = rx.recv();
+    pending.catch(() => {});
+    const tx = await natsSender<number>("came-and-went", { servers: server.url });
+    await tx.close();
+    await assert.rejects(watchdog(pending, 15_000, "disconnection"), RecvError);
+  },
+});
+
+// Found by a red-team review: close() dropped the open pull's subscription, so the messages the
+// server had sent it, and those close() handed back into it, reached another receiver only after
+// ackWait (30 s), some twice.
+Deno.test({
+  ...natsTest("close hands back what it pulled to the other receivers at once, once each"),
+  ...loose,
+  async fn() {
+    await using server = await NatsServer.start();
+    const tx = await natsSender<number>("handback", { servers: server.url });
+    const a = await natsReceiver<number>("handback", { servers: server.url });
+    try {
+      for (let i = 1; i <= 5; i++) await tx.send(i);
+      const first = await a.recvDelivery();
+      await first.ack();
+      await a.close(); // it had pulled the other four ahead
+      await tx.close();
+      await using b = await natsReceiver<number>("handback", { servers: server.url });
+      const rest: number[] = [];
+      // ackWait is 30 s: anything lost in a dropped pull would come back only then.
+      await watchdog(
+        (async () => {
+          for await (const n of b) rest.push(n);
+        })(),
+        20_000,
+        `the rest (so far ${rest})`,
+      );
+      assert.deepEqual(rest.sort(), [2, 3, 4, 5]);
+    } finally {
+      await tx.close();
+      await a.close();
+    }
+  },
+});

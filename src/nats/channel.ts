@@ -142,6 +142,7 @@ export async function natsChannel<T>(
       ttl,
       ackWait: wait,
       seenSender: true,
+      sendersSince: 0,
     });
     return [tx, rx];
   } finally {
@@ -211,11 +212,15 @@ export async function natsReceiver<T>(
   const { link, codec, names, ttl, kv } = await prepare(name, options);
   try {
     const { consumer, ackWait: wait } = await ensureConsumer(link, names, group, ackWait);
+    // Where the presence bucket stands now: any sender that opens later moves it, even one
+    // that closes before this receiver looks (see `sendersSince`).
+    const since = (await kv.status()).streamInfo.state.last_seq;
     return newNatsReceiver(link, names, codec, consumer, kv, {
       prefetch,
       ttl,
       ackWait: wait,
       seenSender: false,
+      sendersSince: since,
     });
   } finally {
     await link.release();

@@ -3,12 +3,7 @@
  *
  * @module
  */
-import {
-  type Consumer,
-  type ConsumerMessages,
-  JetStreamApiError,
-  type JsMsg,
-} from "@nats-io/jetstream";
+import { type Consumer, JetStreamApiError, type JsMsg } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { type AsyncReceiver, type AsyncRecvOptions, messagesOf } from "../async_ends.ts";
 import type { Codec } from "../codec/types.ts";
@@ -83,6 +78,11 @@ interface ReceiverConfig {
   ackWait: number;
   /** Whether a sender of the channel is known to exist (made with this receiver). */
   seenSender: boolean;
+  /**
+   * The presence bucket's last sequence when the receiver was opened: a later one means a sender
+   * opened since (and maybe closed already, unseen by any look at the live senders).
+   */
+  sendersSince: number;
 }
 
 /**
@@ -143,7 +143,6 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
   #outstanding = new Set<JsMsg>();
   #waiters: Waiter[] = [];
   #pump: Promise<void> | null = null;
-  #fetching: ConsumerMessages | null = null;
   /** A call asked for messages since the last pull: pull again (prefetch). */
   #demand = false;
   #open = true;
@@ -151,6 +150,7 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
   #disconnected = false;
   /** Whether a sender (or a message) was ever seen: until then, no sender is not disconnection. */
   #seenSender: boolean;
+  #sendersSince: number;
   /** A failure that ends every receive (the connection is closed, the stream removed). */
   #failure: unknown = null;
 
@@ -171,6 +171,7 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
     this.#ttl = options.ttl;
     this.#staleAfter = options.ackWait * STALE_SHARE;
     this.#seenSender = options.seenSender;
+    this.#sendersSince = options.sendersSince;
   }
 
   static {
@@ -466,7 +467,6 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
           max_messages: this.#prefetch - this.#buffer.length,
           expires: PULL_EXPIRES_MS,
         });
-        this.#fetching = batch;
         for await (const m of batch) {
           got++;
           if (!this.#open) {
@@ -498,10 +498,10 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 1000);
         continue;
-      } finally {
-        this.#fetching = null;
       }
-      if (got === 0 && this.#buffer.length === 0 && (this.#waiters.length > 0 || asked)) {
+      if (
+        this.#open && got === 0 && this.#buffer.length === 0 && (this.#waiters.length > 0 || asked)
+      ) {
         await this.#checkDisconnected();
       }
     }
@@ -539,7 +539,11 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
       }
       // A receiver opened before any sender waits for one; after a reconnect, senders get a
       // TTL to beat again (their keys may have expired while the server was away).
-      if (!this.#seenSender) return;
+      if (!this.#seenSender) {
+        // None alive, none seen: did one come and go between two looks?
+        if ((await this.#kv.status()).streamInfo.state.last_seq <= this.#sendersSince) return;
+        this.#seenSender = true;
+      }
       if (performance.now() - this.#link.reconnectedAt < this.#ttl) return;
       const info = await this.#consumer.info();
       if (info.num_pending + info.num_ack_pending > 0 || this.#buffer.length > 0) return;
@@ -564,7 +568,9 @@ export class NatsReceiver<T> implements AsyncReceiver<T> {
     return this.#closing ??= (async () => {
       this.#open = false;
       this.#rejectAll(() => new RecvError("The receiver was closed"));
-      await this.#fetching?.close().catch(() => {});
+      // The pull in progress runs out (within PULL_EXPIRES_MS), its messages handed back as
+      // they come (see `#run`): closing it now would drop those the server has sent it, to be
+      // delivered again only after ackWait.
       await this.#pump;
       const acks = this.#returned.splice(0).map((m) => m.ackAck().catch(() => false));
       for (const m of this.#buffer.splice(0)) m.nak();

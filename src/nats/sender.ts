@@ -17,9 +17,13 @@ interface PendingSend<T> {
   value: T;
   bytes: Uint8Array;
   signal?: AbortSignal;
+  onAbort?: () => void;
   resolve(): void;
   reject(error: unknown): void;
 }
+
+/** JetStream's error for an update of a revision that is not the key's last (it expired). */
+const WRONG_LAST_SEQUENCE = 10071;
 
 let create: <T>(
   link: Link,
@@ -63,12 +67,27 @@ export class NatsSender<T> implements AsyncSender<T> {
   #heartbeat: ReturnType<typeof setInterval>;
   /** Settles when the publishing loop is idle. */
   #idle: Promise<void> = Promise.resolve();
+  /** The channel's sender TTL (see "Disconnection" in the README). */
+  #ttl: number;
+  /** The revision of this sender's key as last written: each beat updates exactly that one. */
+  #revision = 0;
+  /** When the key was last written (a beat confirmed), by `performance.now()`. */
+  #beatAt = performance.now();
+  /** A beat is in flight (one at a time: two would race on the revision). */
+  #beating: Promise<void> | null = null;
+  /**
+   * The key expired: this sender's heartbeat stopped for longer than the TTL (its event loop was
+   * blocked, or it was cut off), so receivers may have counted it gone and reported the
+   * disconnection — for good. Its sends fail from then on rather than strand their messages.
+   */
+  #expired = false;
 
   private constructor(link: Link, names: Names, codec: Codec<T>, kv: KV, ttl: number) {
     this.#link = link.use();
     this.#names = names;
     this.#codec = codec;
     this.#kv = kv;
+    this.#ttl = ttl;
     // Three heartbeats per TTL: one lost (a reconnect) does not make the sender look dead.
     this.#heartbeat = setInterval(() => this.#beat(), Math.max(50, ttl / 3));
   }
@@ -77,7 +96,8 @@ export class NatsSender<T> implements AsyncSender<T> {
     create = async <T>(link: Link, names: Names, codec: Codec<T>, kv: KV, ttl: number) => {
       const tx = new NatsSender<T>(link, names, codec, kv, ttl);
       try {
-        await kv.put(tx.#key(), "");
+        tx.#revision = await kv.put(tx.#key(), "");
+        tx.#beatAt = performance.now();
       } catch (error) {
         await tx.close();
         throw error;
@@ -90,9 +110,41 @@ export class NatsSender<T> implements AsyncSender<T> {
     return `s.${this.#id}`;
   }
 
-  #beat(): void {
-    if (!this.#open || this.#link.nc.isClosed()) return;
-    this.#kv.put(this.#key(), "").catch(() => {}); // a missed beat is retried at the next
+  #beat(): Promise<void> {
+    if (!this.#open || this.#expired || this.#link.nc.isClosed()) return Promise.resolve();
+    return this.#beating ??= (async () => {
+      try {
+        // An update of the revision last written: it fails once the key expired.
+        this.#revision = await this.#kv.update(this.#key(), "", this.#revision);
+        this.#beatAt = performance.now();
+      } catch (error) {
+        if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) {
+          this.#expired = true;
+        }
+        // Anything else (the server away): a missed beat is retried at the next.
+      } finally {
+        this.#beating = null;
+      }
+    })();
+  }
+
+  /**
+   * Before a publish: if no beat was confirmed within the TTL, beats now and waits, so that a
+   * sender whose key expired learns it before it sends (see `#expired`).
+   * @throws {SendError} carrying `value` when the key expired.
+   */
+  async #assertAlive(value: T): Promise<void> {
+    if (!this.#expired && performance.now() - this.#beatAt > this.#ttl * 2 / 3) {
+      await this.#beat();
+    }
+    if (this.#expired) {
+      throw new SendError(
+        value,
+        `Cannot send on NATS channel "${this.#names.channel}": this sender's heartbeat stopped ` +
+          `for longer than the channel's senderTtl (${this.#ttl} ms), so its receivers may have ` +
+          `counted every sender gone; open a new sender`,
+      );
+    }
   }
 
   /** The channel's name. */
@@ -131,7 +183,18 @@ export class NatsSender<T> implements AsyncSender<T> {
       return Promise.reject(error);
     }
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ value, bytes, signal, resolve, reject });
+      const entry: PendingSend<T> = { value, bytes, signal, resolve, reject };
+      if (signal !== undefined) {
+        // Aborted while it waits for its turn: it leaves the queue at once, sent never.
+        entry.onAbort = () => {
+          const at = this.#queue.indexOf(entry);
+          if (at < 0) return; // its turn came: `#publish` looks at the signal
+          this.#queue.splice(at, 1);
+          reject(signal.reason);
+        };
+        signal.addEventListener("abort", entry.onAbort, { once: true });
+      }
+      this.#queue.push(entry);
       if (!this.#busy) this.#idle = this.#drain();
     });
   }
@@ -147,6 +210,8 @@ export class NatsSender<T> implements AsyncSender<T> {
           entry.resolve();
         } catch (error) {
           entry.reject(error);
+        } finally {
+          if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
         }
       }
     } finally {
@@ -155,6 +220,8 @@ export class NatsSender<T> implements AsyncSender<T> {
   }
 
   async #publish(entry: PendingSend<T>): Promise<void> {
+    entry.signal?.throwIfAborted();
+    await this.#assertAlive(entry.value);
     const id = `${this.#id}-${++this.#seq}`;
     let backoff = 1;
     for (;;) {
@@ -230,6 +297,7 @@ export class NatsSender<T> implements AsyncSender<T> {
       this.#open = false;
       clearInterval(this.#heartbeat);
       for (const entry of this.#queue.splice(0)) {
+        if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
         entry.reject(new TypeError("Cannot send: the sender was closed while the send waited"));
       }
       await this.#idle;
