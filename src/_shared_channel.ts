@@ -22,6 +22,7 @@ import {
   mapped,
 } from "./_arena.ts";
 import { type Codec, NOT_BYTES } from "./codec/types.ts";
+import { abDetached } from "./codec/structured/intrinsics.ts";
 import type { DirectEncoder } from "./codec/_direct.ts";
 import { assertAlive, CLAIM_AT, CUT, terminated, TOKENS_OUT } from "./_lifeline.ts";
 import { uncut } from "./_thread.ts";
@@ -104,16 +105,6 @@ export function setCarriedPull(
 
 /** What `pull` returns instead of a message. */
 export type PullStatus = typeof PULL_EMPTY | typeof PULL_BUSY | typeof PULL_DISCONNECTED;
-
-/** Whether `view`'s buffer was detached (transferred) since the view was made. */
-function detached(view: Uint8Array): boolean {
-  try {
-    new Uint8Array(view.buffer, 0, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
 
 /** `decodeInto` for a codec without it: `value` copied into `target` (see `Codec.decodeInto`). */
 function copyInto(value: unknown, target: Uint8Array): number {
@@ -864,7 +855,7 @@ export class SharedChannel {
         target,
       );
     } catch (error) {
-      if (detached(target)) {
+      if (abDetached.call(target.buffer)) {
         // Transferred away while the call waited: the copy failed, not the decode.
         core.unpeek(ch, token);
         throw new TypeError("Cannot receive into a Uint8Array whose buffer is detached");

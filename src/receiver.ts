@@ -32,6 +32,13 @@ import { adopt, type AdoptOptions, type ReceiverHandle } from "./handle.ts";
 import { makers } from "./_carry.ts";
 import { readableOf } from "./_streams.ts";
 import { messagesOf } from "./async_ends.ts";
+import {
+  abDetached,
+  taBuffer,
+  taByteOffset,
+  taLength,
+  taTag,
+} from "./codec/structured/intrinsics.ts";
 
 /** Options of {@linkcode Receiver.recv}. */
 export interface RecvOptions {
@@ -1043,13 +1050,6 @@ function checkLimit(limit: number): void {
   }
 }
 
-const typedArray = Object.getPrototypeOf(Uint8Array.prototype);
-const getter = (name: string | symbol) => Object.getOwnPropertyDescriptor(typedArray, name)!.get!;
-const taTag = getter(Symbol.toStringTag);
-const taBuffer = getter("buffer");
-const taOffset = getter("byteOffset");
-const taLength = getter("length");
-
 /**
  * The receive target of `recvInto`: a plain `Uint8Array` over the bytes of `target`, read through
  * the intrinsic getters — so that a subclass, a proxy or a detached buffer fails here, before a
@@ -1057,27 +1057,18 @@ const taLength = getter("length");
  * @throws {TypeError} `target` is not a `Uint8Array`, or its buffer is detached.
  */
 function intoView(target: Uint8Array): Uint8Array {
-  let tag: unknown;
-  try {
-    tag = taTag.call(target);
-  } catch { /* a proxy, or not an object */ }
-  if (tag !== "Uint8Array") {
-    throw new TypeError(`Cannot receive into ${describeTarget(target)}: a Uint8Array is needed`);
+  // The tag getter says undefined of anything that is not a typed array (a proxy of one too).
+  if (taTag.call(target) !== "Uint8Array") {
+    const what = target === null || typeof target !== "object"
+      ? `a ${target === null ? "null" : typeof target}`
+      : "an object that is not a Uint8Array";
+    throw new TypeError(`Cannot receive into ${what}: a Uint8Array is needed`);
   }
-  const buffer = taBuffer.call(target) as ArrayBufferLike;
-  try {
-    return new Uint8Array(buffer, taOffset.call(target), taLength.call(target));
-  } catch (error) {
-    throw new TypeError("Cannot receive into a Uint8Array whose buffer is detached", {
-      cause: error,
-    });
+  const buffer = taBuffer.call(target) as ArrayBuffer;
+  if (abDetached.call(buffer)) {
+    throw new TypeError("Cannot receive into a Uint8Array whose buffer is detached");
   }
-}
-
-function describeTarget(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value !== "object") return `a ${typeof value}`;
-  return "an object that is not a Uint8Array";
+  return new Uint8Array(buffer, taByteOffset.call(target), taLength.call(target));
 }
 
 function isTimeout(error: unknown): boolean {
