@@ -235,8 +235,12 @@ export class WaitQueue<E extends Waiter> {
     return this.#waiters.length;
   }
 
-  /** Queues `waiter` (with its signal's abort listener) and makes sure the pump runs. */
-  add(waiter: E): void {
+  /**
+   * Queues `waiter` (with its signal's abort listener) and makes sure the pump runs. `spun`: the
+   * caller has just looked SPIN.async times itself (see `recv` in receiver.ts), so a pump started
+   * now does not repeat that spin before its first park.
+   */
+  add(waiter: E, spun = false): void {
     const signal = waiter.signal;
     if (signal) {
       waiter.onAbort = () => {
@@ -251,7 +255,7 @@ export class WaitQueue<E extends Waiter> {
       signal.addEventListener("abort", waiter.onAbort, { once: true });
     }
     this.#waiters.push(waiter);
-    if (!this.#pumping) this.#pump();
+    if (!this.#pumping) this.#pump(spun);
   }
 
   /** Removes `waiter` (pending, not being served) and rejects it with `reason`. */
@@ -299,7 +303,7 @@ export class WaitQueue<E extends Waiter> {
     return progress;
   }
 
-  async #pump(): Promise<void> {
+  async #pump(spun: boolean): Promise<void> {
     this.#pumping = true;
     keepalive.hold();
     const op = this.#op;
@@ -319,7 +323,10 @@ export class WaitQueue<E extends Waiter> {
           if (op.poll !== undefined && !polled) {
             polled = true;
             let ready = false;
-            for (let spins = 0; spins < SPIN.async && !ready; spins++) ready = op.poll();
+            for (let spins = spun ? SPIN.async : 0; spins < SPIN.async && !ready; spins++) {
+              ready = op.poll();
+            }
+            spun = false;
             if (ready) continue;
             // Then on the microtask queue, letting other promises run (see
             // SPIN_ASYNC_MICROTASK_MS), within this turn's budget.

@@ -703,6 +703,7 @@ export class Receiver<T> {
    */
   recv(options?: RecvOptions): Promise<T> {
     const signal = options?.signal;
+    let spun = false;
     try {
       this.#check("receive");
       signal?.throwIfAborted();
@@ -720,13 +721,14 @@ export class Receiver<T> {
             if (now !== PENDING) return Promise.resolve(now);
             break;
           }
+          spun = true;
         }
       }
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise<T>((resolve, reject) => {
-      this.#pending.add({ resolve, reject, signal });
+      this.#pending.add({ resolve, reject, signal }, spun);
     });
   }
 
