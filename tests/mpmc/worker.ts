@@ -61,32 +61,24 @@ export default async function (data: Data): Promise<unknown> {
       out.close();
       return parkStats.woken;
     }
-    case "stall": {
-      // Takes messages and reports each, stalling `ms` in the decode of -1 (see stall_codec.ts).
-      stall.here = true;
-      stall.ms = data.ms;
-      const rx = data.rx as Receiver<number>;
-      const out = data.out as Sender<number>;
-      out.sendSync(-2); // ready
-      for (const n of rx) out.sendSync(n);
-      return "done";
-    }
+    case "stall":
     case "stall-many": {
-      // As "stall", taking batches (recvManySync).
+      // Takes messages (one at a time, or in batches with recvManySync) and reports each,
+      // stalling `ms` in the decode of -1 (see stall_codec.ts).
       stall.here = true;
       stall.ms = data.ms;
       const rx = data.rx as Receiver<number>;
       const out = data.out as Sender<number>;
       out.sendSync(-2); // ready
       for (;;) {
-        let batch: number[];
+        let taken: number[];
         try {
-          batch = rx.recvManySync(100);
+          taken = data.mode === "stall" ? [rx.recvSync()] : rx.recvManySync(100);
         } catch (error) {
           if (error instanceof RecvError) return "done";
           throw error;
         }
-        for (const n of batch) out.sendSync(n);
+        for (const n of taken) out.sendSync(n);
       }
     }
     case "recv-one": {

@@ -28,7 +28,7 @@
 // workers verify them without rebuilding each one; workers are `spawn`ed and start together
 // behind a gate (a SharedArrayBuffer), so that a consumer that takes nothing starved.
 import assert from "node:assert/strict";
-import { channel, type JoinHandle, spawn, syncChannel } from "../../mod.ts";
+import { channel, type JoinHandle, type Sender, spawn, syncChannel } from "../../mod.ts";
 import { prng } from "./_messages.ts";
 import { checkOf, GO, type Message, READY, type Took } from "./mpmc_worker.ts";
 
@@ -148,6 +148,24 @@ function badMarks(marks: Uint8Array[]): string {
   return bad.join(", ");
 }
 
+/** `n` producer workers, each with a clone of `tx`, sending `count` messages (odd ones async). */
+function spawnProducers(
+  tx: Sender<Message>,
+  n: number,
+  count: number,
+  gate: Int32Array,
+): JoinHandle<number>[] {
+  return Array.from({ length: n }, (_, p) =>
+    spawn<number>(WORKER, {
+      mode: "produce",
+      tx: tx.clone(),
+      p,
+      count,
+      async: p % 2 === 1,
+      gate: gate.buffer,
+    }));
+}
+
 // ── Stress
 
 async function stress(bound: Bound, count: number): Promise<void> {
@@ -165,15 +183,7 @@ async function stress(bound: Bound, count: number): Promise<void> {
       gate: gate.buffer,
     })
   );
-  const producers = Array.from({ length: PRODUCERS }, (_, p) =>
-    spawn<number>(WORKER, {
-      mode: "produce",
-      tx: tx.clone(),
-      p,
-      count,
-      async: p % 2 === 1,
-      gate: gate.buffer,
-    }));
+  const producers = spawnProducers(tx, PRODUCERS, count, gate);
   rx.close();
   tx.close();
   const all: JoinHandle<unknown>[] = [...consumers, ...producers];
@@ -271,15 +281,7 @@ async function faultTrial(trial: number, r: () => number): Promise<TrialResult> 
       gate: gate.buffer,
     })
   );
-  const producers = Array.from({ length: FAULT_PRODUCERS }, (_, p) =>
-    spawn<number>(WORKER, {
-      mode: "produce",
-      tx: tx.clone(),
-      p,
-      count,
-      async: p % 2 === 1,
-      gate: gate.buffer,
-    }));
+  const producers = spawnProducers(tx, FAULT_PRODUCERS, count, gate);
   rx.close();
   tx.close();
   logTx.close();
