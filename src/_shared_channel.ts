@@ -863,6 +863,15 @@ export class SharedChannel {
       this.#status(core.release(ch, gen, token));
       throw error;
     }
+    const room = target.length;
+    if (!(Number.isInteger(n) && (n === NOT_BYTES || n <= -3 - room || (n >= 0 && n <= room)))) {
+      // Not an answer `decodeInto` can give: a failed decode (consumed, as any other).
+      this.#status(core.release(ch, gen, token));
+      throw new TypeError(
+        `Codec "${codec.name}" answered ${String(n)} from decodeInto into ${room} bytes: not ` +
+          `a count it can have written, NOT_BYTES (-1), nor -2 - n for n > ${room}`,
+      );
+    }
     if (n < 0) core.unpeek(ch, token);
     else this.#status(core.release(ch, gen, token));
     return n;

@@ -271,3 +271,28 @@ for (const mode of ["recv", "recvInto", "recvMany"] as const) {
     }
   });
 }
+
+// A hostile review: a codec's decodeInto that answers nonsense (a count it cannot have written,
+// not a number) must not hand the caller a count past its buffer: one clear TypeError naming the
+// codec, the message consumed as after any failed decode, the next one intact.
+Deno.test("a decodeInto that answers nonsense is a TypeError naming the codec", () => {
+  for (const answer of [1e9, 9, NaN, 2.5, "3", -1.5, undefined]) {
+    const liar: Codec<Uint8Array> = registerCodec({
+      name: `test-into-liar-${String(answer)}`,
+      encode: (v: Uint8Array) => v.slice(),
+      decode: (b: Uint8Array) => b.slice(),
+      decodeInto: () => answer as number,
+    });
+    const [tx, rx] = channel<Uint8Array>({ codec: liar });
+    tx.sendSync(new Uint8Array([1, 2, 3]));
+    tx.sendSync(new Uint8Array([4]));
+    assert.throws(
+      () => rx.recvIntoSync(new Uint8Array(8)),
+      (e: unknown) => e instanceof TypeError && e.message.includes(liar.name),
+      `answer ${String(answer)}`,
+    );
+    assert.deepEqual(rx.recvSync({ timeout: 1000 }), new Uint8Array([4]), "the next one intact");
+    tx.close();
+    rx.close();
+  }
+});

@@ -55,7 +55,8 @@ export interface Codec<T> {
    * @param target Where the bytes go.
    * @returns The number of bytes written; or {@linkcode NOT_BYTES} (-1) if the message is not a
    * `Uint8Array`; or `-2 - n` if it is one of `n` bytes, more than `target` holds (nothing is
-   * written in either case).
+   * written in either case). Any other answer is taken for a failed decode: the message is
+   * consumed and the receive throws a `TypeError` naming the codec.
    * @throws Whatever `decode` would throw for a malformed message.
    */
   decodeInto?(memory: Uint8Array, start: number, end: number, target: Uint8Array): number;
