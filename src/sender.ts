@@ -977,7 +977,7 @@ const taTag = Object.getOwnPropertyDescriptor(
  * Runs `codec.encode(value)` and checks that it returned a `Uint8Array`.
  * @throws {TypeError} naming the codec and what it returned instead; nothing is sent.
  */
-function encodedBytes<T>(codec: Codec<T>, value: T): Uint8Array {
+export function encodedBytes<T>(codec: Codec<T>, value: T): Uint8Array {
   const bytes = codec.encode(value) as unknown;
   if (ArrayBuffer.isView(bytes) && taTag.call(bytes) === "Uint8Array") return bytes as Uint8Array;
   throw new TypeError(

@@ -527,3 +527,30 @@ Deno.test({
     }
   },
 });
+
+// A hostile review: a codec whose encode returns something other than a Uint8Array must be
+// refused as the local sender refuses it — a TypeError naming the codec, nothing sent — not
+// published as whatever the NATS client makes of it.
+Deno.test({
+  ...natsTest("a codec whose encode returns no Uint8Array: a TypeError, nothing sent"),
+  ...loose,
+  async fn() {
+    await using server = await NatsServer.start();
+    const liar = {
+      name: "test-nats-liar",
+      encode: (v: string) => v as unknown as Uint8Array, // a string, not bytes
+      decode: (b: Uint8Array) => new TextDecoder().decode(b),
+    } as Codec<string>;
+    const [tx, rx] = await natsChannel<string>("liar", { servers: server.url, codec: liar });
+    try {
+      await assert.rejects(
+        tx.send("abc"),
+        (e: unknown) => e instanceof TypeError && e.message.includes("test-nats-liar"),
+      );
+      assert.deepEqual(rx.tryRecv(), { state: "empty" });
+    } finally {
+      await tx.close();
+      await rx.close();
+    }
+  },
+});

@@ -7,6 +7,7 @@ import { JetStreamApiError } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { AsyncSender, AsyncSendOptions } from "../async_ends.ts";
 import type { Codec } from "../codec/types.ts";
+import { encodedBytes } from "../sender.ts";
 import { SendError } from "../errors.ts";
 import { type Link, type Names, sleep } from "./_link.ts";
 
@@ -178,7 +179,7 @@ export class NatsSender<T> implements AsyncSender<T> {
       if (!this.#open) throw new TypeError("Cannot send: the sender is closed");
       signal?.throwIfAborted();
       // The codec may return its scratch buffer: the message keeps a copy.
-      bytes = this.#codec.encode(value).slice();
+      bytes = encodedBytes(this.#codec, value).slice();
     } catch (error) {
       return Promise.reject(error);
     }
